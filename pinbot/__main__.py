@@ -1,0 +1,5 @@
+"""`python -m pinbot` runs the command line."""
+
+from pinbot.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Subcommands of the `pinbot` command line, one module each (see `pinbot.cli`)."""
