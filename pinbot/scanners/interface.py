@@ -1,0 +1,128 @@
+"""What a scanner is and what it reports.
+
+A scanner is pure: (path, text) -> findings, character offsets into the text it was given.
+The driver in `pinbot.scanners` turns findings into `Occurrence`s (line, column, status).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pinbot.reference import ImageReference
+
+
+class Status(enum.StrEnum):
+    PINNED = "pinned"
+    UNPINNED = "unpinned"
+    TEMPLATED = "templated"
+    IGNORED = "ignored"
+    INVALID = "invalid"
+
+
+class ScanError(Exception):
+    """A file a scanner cannot understand; it is reported and left untouched."""
+
+    def __init__(self, message: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}" if self.line else self.message
+
+
+@dataclass(frozen=True)
+class DigestSlot:
+    """Where a structured reference (a Helm image map, a Kustomize `images` entry) keeps its digest.
+
+    `start`/`end` are character offsets of the current digest value; they are equal for an
+    insertion point, and then `prefix`/`suffix` are written around the digest
+    (e.g. prefix "\\n    digest: ").
+    """
+
+    start: int
+    end: int
+    prefix: str = ""
+    suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One image reference as a scanner sees it.
+
+    `start`/`end` are character offsets of the reference as written (for a structured
+    reference: of the part a person would point at, e.g. `repository`). `reference_text` is
+    the reference composed from its parts when the span alone is not the whole reference.
+    A finding with `digest_slot` is pinned by writing the digest there; one without is
+    pinned by replacing the text at the span.
+    """
+
+    start: int
+    end: int
+    context: str
+    reference_text: str | None = None
+    digest_slot: DigestSlot | None = None
+    structured: bool = False
+    templated: bool = False
+    rewritable: bool = True
+    note: str | None = None
+
+
+class Scanner(Protocol):
+    """One file kind. `matches` looks at the path only; `scan` may still find nothing."""
+
+    kind: str
+
+    def matches(self, path: str) -> bool: ...
+
+    def scan(self, path: str, text: str) -> Iterable[Finding]: ...
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    """An image reference found in a file, with everything needed to report and rewrite it.
+
+    `start`/`end` are character offsets into the decoded file text and `byte_start`/`byte_end`
+    the same span in the file's bytes (UTF-8). `line` and `column` are 1-based; the column
+    counts characters.
+    """
+
+    file: str
+    kind: str
+    start: int
+    end: int
+    byte_start: int
+    byte_end: int
+    line: int
+    column: int
+    text: str
+    context: str
+    reference: ImageReference | None
+    status: Status
+    rewritable: bool = True
+    note: str | None = None
+    digest_slot: DigestSlot | None = None
+    structured: bool = False
+    reference_text: str = ""
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "kind": self.kind,
+            "text": self.text,
+            "reference": str(self.reference) if self.reference is not None else None,
+            "status": self.status.value,
+            "context": self.context,
+            "rewritable": self.rewritable,
+            "note": self.note,
+            "span": [self.byte_start, self.byte_end],
+        }
