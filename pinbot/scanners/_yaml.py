@@ -71,10 +71,7 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
     offset = 1 if text.startswith(_BOM) else 0
     body = text[offset:]
     try:
-        if _FastLoader is not None:
-            nodes = _compose_fast(body)
-        else:  # pragma: no cover
-            nodes = _compose_pure(body)
+        nodes = _compose_fast(body) if _FastLoader is not None else _compose_pure(body)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -162,10 +159,10 @@ def walk(node: Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[s
         seen.add(id(current))
         yield here, current
         if isinstance(current, MappingNode):
-            children = [(here + (key,), value) for key, _k, value in map_items(current)]
+            children = [((*here, key), value) for key, _k, value in map_items(current)]
             stack.extend(reversed(children))
         elif isinstance(current, SequenceNode):
-            stack.extend(reversed([(here + (i,), item) for i, item in enumerate(current.value)]))
+            stack.extend(reversed([((*here, i), item) for i, item in enumerate(current.value)]))
 
 
 def format_path(path: tuple[str | int, ...]) -> str:
