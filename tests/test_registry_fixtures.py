@@ -1,0 +1,130 @@
+"""The registry fixtures themselves, checked with independent clients (skopeo, plain httpx)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.registry import (
+    ACCEPT_ALL,
+    DOCKER_LIST,
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    RunningRegistry,
+)
+
+FLAVOURS = ["registry_http"]
+
+
+@pytest.fixture(params=FLAVOURS)
+def registry(request: pytest.FixtureRequest) -> RunningRegistry:
+    reg: RunningRegistry = request.getfixturevalue(request.param)
+    return reg
+
+
+def _verify(reg: RunningRegistry) -> Any:
+    return str(reg.ca_file) if reg.ca_file else True
+
+
+def _head_digest(reg: RunningRegistry, repo: str, ref: str) -> httpx.Response:
+    with reg.client() as c:
+        return c.head(f"/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT_ALL})
+
+
+def test_docker_image(registry: RunningRegistry) -> None:
+    pushed = registry.push_image("fixtures/docker", "1.0", labels={"org.opencontainers.image.version": "1.0"})
+    assert pushed.media_type == DOCKER_MANIFEST
+    assert registry.skopeo_raw_digest("fixtures/docker:1.0") == pushed.digest
+    assert registry.skopeo_raw_digest(f"fixtures/docker@{pushed.digest}") == pushed.digest
+    r = _head_digest(registry, "fixtures/docker", "1.0")
+    assert r.status_code == 200
+    assert r.headers["Docker-Content-Digest"] == pushed.digest
+    assert r.headers["Content-Type"] == DOCKER_MANIFEST
+    # The config blob is real and carries the labels.
+    with registry.client() as c:
+        config = c.get(f"/v2/fixtures/docker/blobs/{pushed.config_digest}").json()
+    assert config["config"]["Labels"] == {"org.opencontainers.image.version": "1.0"}
+    assert config["architecture"] == "amd64"
+
+
+def test_oci_image(registry: RunningRegistry) -> None:
+    pushed = registry.push_image(
+        "fixtures/oci", "1.0", oci=True, annotations={"org.opencontainers.image.revision": "abc"}
+    )
+    assert pushed.media_type == OCI_MANIFEST
+    assert pushed.manifest["annotations"] == {"org.opencontainers.image.revision": "abc"}
+    assert registry.skopeo_raw_digest("fixtures/oci:1.0") == pushed.digest
+    r = _head_digest(registry, "fixtures/oci", "1.0")
+    assert r.headers["Docker-Content-Digest"] == pushed.digest
+
+
+def test_oci_index_with_attestations(registry: RunningRegistry) -> None:
+    platforms = [("linux", "amd64", None), ("linux", "arm64", "v8")]
+    children = [(registry.push_image("fixtures/index", None, oci=True, platform=p), p) for p in platforms]
+    index = registry.push_index("fixtures/index", "1.0", children)
+    assert index.media_type == OCI_INDEX
+    entries = index.manifest["manifests"]
+    assert len(entries) == 4
+    att = [e for e in entries if e["platform"]["os"] == "unknown"]
+    assert [a["annotations"]["vnd.docker.reference.digest"] for a in att] == [
+        c.digest for c, _ in children
+    ]
+    assert all(a["annotations"]["vnd.docker.reference.type"] == "attestation-manifest" for a in att)
+    assert registry.skopeo_raw_digest("fixtures/index:1.0") == index.digest
+    # Children and attestation manifests are really there.
+    for child, _ in children:
+        assert registry.skopeo_raw_digest(f"fixtures/index@{child.digest}") == child.digest
+    for a in index.attestations:
+        raw = registry.skopeo_raw(f"fixtures/index@{a.digest}")
+        assert json.loads(raw)["layers"][0]["mediaType"] == "application/vnd.in-toto+json"
+    r = _head_digest(registry, "fixtures/index", "1.0")
+    assert r.headers["Docker-Content-Digest"] == index.digest
+
+
+def test_docker_manifest_list(registry: RunningRegistry) -> None:
+    lst = registry.push_multiarch("fixtures/list", "1.0", oci=False)
+    assert lst.media_type == DOCKER_LIST
+    assert [e["mediaType"] for e in lst.manifest["manifests"]] == [DOCKER_MANIFEST] * 2
+    assert registry.skopeo_raw_digest("fixtures/list:1.0") == lst.digest
+    r = _head_digest(registry, "fixtures/list", "1.0")
+    assert r.headers["Docker-Content-Digest"] == lst.digest
+    # Without the list type the registry answers with the linux/amd64 child (DESIGN.md).
+    with registry.client() as c:
+        r = c.head("/v2/fixtures/list/manifests/1.0", headers={"Accept": DOCKER_MANIFEST})
+    assert r.headers["Docker-Content-Digest"] == lst.manifest["manifests"][0]["digest"]
+
+
+def test_moved_tag_and_delete(registry: RunningRegistry) -> None:
+    first = registry.push_image("fixtures/moving", "latest", seed="build-1")
+    again = registry.push_image("fixtures/moving", "latest", seed="build-1")
+    assert again.digest == first.digest  # deterministic
+    second = registry.push_image("fixtures/moving", "latest", seed="build-2")
+    assert second.digest != first.digest
+    assert registry.skopeo_raw_digest("fixtures/moving:latest") == second.digest
+    # The old manifest is still there by digest.
+    assert registry.skopeo_raw_digest(f"fixtures/moving@{first.digest}") == first.digest
+    registry.delete("fixtures/moving", second.digest)
+    r = _head_digest(registry, "fixtures/moving", "latest")
+    assert r.status_code == 404
+
+
+def test_manifest_requests_counted(registry: RunningRegistry) -> None:
+    pushed = registry.push_image("fixtures/count", "1")
+    registry.reset_counts()
+    assert registry.manifest_requests() == []
+    for _ in range(2):
+        assert _head_digest(registry, "fixtures/count", "1").status_code == 200
+    with registry.client() as c:
+        c.get(f"/v2/fixtures/count/manifests/{pushed.digest}", headers={"Accept": ACCEPT_ALL})
+        c.get("/v2/fixtures/count/tags/list")
+    assert registry.manifest_requests() == [
+        ("HEAD", "/v2/fixtures/count/manifests/1"),
+        ("HEAD", "/v2/fixtures/count/manifests/1"),
+        ("GET", f"/v2/fixtures/count/manifests/{pushed.digest}"),
+    ]
+    registry.reset_counts()
+    assert registry.manifest_requests() == []
