@@ -1,4 +1,15 @@
-"""Session-wide real registries for tests (see tests/support/registry.py)."""
+"""Session-wide real registries for tests (see tests/support/registry.py).
+
+Each registry fixture starts its own `docker-registry serve` on a free loopback port with a
+temporary storage directory and stops it at the end of the session:
+
+- `registry_http`  — plain HTTP, no auth.
+- `registry_tls`   — HTTPS with a certificate from the session's test CA (`test_ca`).
+- `registry_basic` — HTTPS + htpasswd Basic auth (`username`/`password` can push and pull).
+- `registry_token` — HTTPS + token auth via `registry.token_server`; anonymous pull is allowed
+  on repositories starting with `public/`, everything else needs `username`/`password`.
+- `fault_proxy`    — per test, a fault-injecting reverse proxy in front of `registry_http`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.certs import TestCA
 from tests.support.registry import RunningRegistry, start_registry
+
+REGISTRY_USER = "pinbot"
+REGISTRY_PASSWORD = "s3cret-pinbot-pass"
 
 
 def _need_registry() -> None:
@@ -16,10 +31,48 @@ def _need_registry() -> None:
 
 
 @pytest.fixture(scope="session")
+def test_ca(tmp_path_factory: pytest.TempPathFactory) -> TestCA:
+    """The session's certificate authority (`.ca_file` PEM, `.cert_dir` for skopeo)."""
+    return TestCA(tmp_path_factory.mktemp("ca"))
+
+
+@pytest.fixture(scope="session")
 def registry_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningRegistry]:
     """Plain HTTP registry, no auth, deletes enabled."""
     _need_registry()
     reg = start_registry(tmp_path_factory.mktemp("registry-http"))
+    try:
+        yield reg
+    finally:
+        reg.close()
+
+
+@pytest.fixture(scope="session")
+def registry_tls(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[RunningRegistry]:
+    """HTTPS registry (cert from `test_ca`, SANs 127.0.0.1, ::1, localhost), no auth."""
+    _need_registry()
+    reg = start_registry(tmp_path_factory.mktemp("registry-tls"), ca=test_ca)
+    try:
+        yield reg
+    finally:
+        reg.close()
+
+
+@pytest.fixture(scope="session")
+def registry_basic(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[RunningRegistry]:
+    """HTTPS registry with htpasswd (bcrypt) Basic auth."""
+    _need_registry()
+    reg = start_registry(
+        tmp_path_factory.mktemp("registry-basic"),
+        ca=test_ca,
+        htpasswd_users={REGISTRY_USER: REGISTRY_PASSWORD},
+        username=REGISTRY_USER,
+        password=REGISTRY_PASSWORD,
+    )
     try:
         yield reg
     finally:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
 import pytest
@@ -17,17 +16,13 @@ from tests.support.registry import (
     RunningRegistry,
 )
 
-FLAVOURS = ["registry_http"]
+FLAVOURS = ["registry_http", "registry_tls", "registry_basic"]
 
 
 @pytest.fixture(params=FLAVOURS)
 def registry(request: pytest.FixtureRequest) -> RunningRegistry:
     reg: RunningRegistry = request.getfixturevalue(request.param)
     return reg
-
-
-def _verify(reg: RunningRegistry) -> Any:
-    return str(reg.ca_file) if reg.ca_file else True
 
 
 def _head_digest(reg: RunningRegistry, repo: str, ref: str) -> httpx.Response:
@@ -114,11 +109,13 @@ def test_moved_tag_and_delete(registry: RunningRegistry) -> None:
 
 def test_manifest_requests_counted(registry: RunningRegistry) -> None:
     pushed = registry.push_image("fixtures/count", "1")
-    registry.reset_counts()
-    assert registry.manifest_requests() == []
-    for _ in range(2):
-        assert _head_digest(registry, "fixtures/count", "1").status_code == 200
-    with registry.client() as c:
+    with registry.client() as c:  # a client that has answered the auth challenge already
+        c.get("/v2/")
+        c.head("/v2/fixtures/count/manifests/1", headers={"Accept": ACCEPT_ALL})
+        registry.reset_counts()
+        assert registry.manifest_requests() == []
+        for _ in range(2):
+            c.head("/v2/fixtures/count/manifests/1", headers={"Accept": ACCEPT_ALL})
         c.get(f"/v2/fixtures/count/manifests/{pushed.digest}", headers={"Accept": ACCEPT_ALL})
         c.get("/v2/fixtures/count/tags/list")
     assert registry.manifest_requests() == [
@@ -128,3 +125,41 @@ def test_manifest_requests_counted(registry: RunningRegistry) -> None:
     ]
     registry.reset_counts()
     assert registry.manifest_requests() == []
+
+
+def test_tls_needs_the_test_ca(registry_tls: RunningRegistry) -> None:
+    assert registry_tls.url.startswith("https://127.0.0.1:")
+    assert registry_tls.ca_file is not None
+    registry_tls.push_image("fixtures/tls", "1")
+    # Trusting the CA is enough for every SAN the certificate names.
+    for host in ("127.0.0.1", "localhost"):
+        with httpx.Client(verify=registry_tls.verify) as c:
+            assert c.get(f"https://{host}:{registry_tls.port}/v2/").status_code == 200
+    # Without the CA the certificate is not trusted.
+    with httpx.Client() as c, pytest.raises(httpx.ConnectError):
+        c.get(f"{registry_tls.url}/v2/")
+    assert registry_tls.cert_dir is not None
+    assert [p.name for p in registry_tls.cert_dir.iterdir()] == ["ca.crt"]
+
+
+def test_basic_auth_required(registry_basic: RunningRegistry) -> None:
+    pushed = registry_basic.push_image("fixtures/private", "1")
+    with registry_basic.client(anonymous=True) as c:
+        r = c.head("/v2/fixtures/private/manifests/1", headers={"Accept": ACCEPT_ALL})
+    assert r.status_code == 401
+    assert r.headers["WWW-Authenticate"].startswith("Basic ")
+    with httpx.Client(verify=registry_basic.verify) as c:
+        r = c.head(
+            f"{registry_basic.url}/v2/fixtures/private/manifests/1",
+            headers={"Accept": ACCEPT_ALL},
+            auth=(registry_basic.username or "", "wrong"),
+        )
+        assert r.status_code == 401
+        r = c.head(
+            f"{registry_basic.url}/v2/fixtures/private/manifests/1",
+            headers={"Accept": ACCEPT_ALL},
+            auth=(registry_basic.username or "", registry_basic.password or ""),
+        )
+        assert r.headers["Docker-Content-Digest"] == pushed.digest
+    with pytest.raises(Exception, match="skopeo failed"):
+        registry_basic.skopeo_raw_digest("fixtures/private:1", anonymous=True)

@@ -25,6 +25,7 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tarfile
 import time
@@ -230,6 +231,13 @@ class RunningRegistry:
     def tls(self) -> bool:
         return self._server_cert is not None
 
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """The `verify=` argument for httpx: an SSL context trusting only the test CA."""
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
     def _config(self, port: int) -> str:
         http: dict[str, Any] = {"addr": f"127.0.0.1:{port}", "secret": "pinbot-test-secret"}
         if self._server_cert:
@@ -296,7 +304,7 @@ class RunningRegistry:
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        verify: Any = str(self.ca_file) if self.ca_file else True
+        verify = self.verify
         with httpx.Client(verify=verify, timeout=2.0) as client:
             while time.monotonic() < deadline:
                 assert self._proc is not None
@@ -351,7 +359,7 @@ class RunningRegistry:
 
         The caller closes it. `anonymous=True` still fetches (anonymous) tokens.
         """
-        verify: Any = str(self.ca_file) if self.ca_file else True
+        verify = self.verify
         auth = RegistryAuth(None if anonymous else self.username, None if anonymous else self.password)
         kwargs.setdefault("timeout", 30.0)
         return httpx.Client(base_url=self.url, verify=verify, auth=auth, **kwargs)
@@ -684,7 +692,7 @@ class RunningRegistry:
         makes the log complete up to this point.
         """
         marker = f"/pinbot-log-sync-{next(self._sync)}-{time.monotonic_ns()}"
-        verify: Any = str(self.ca_file) if self.ca_file else True
+        verify = self.verify
         with contextlib.suppress(httpx.HTTPError), httpx.Client(verify=verify, timeout=5) as c:
             c.get(self.url + marker)
         deadline = time.monotonic() + 5
