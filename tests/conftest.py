@@ -20,6 +20,7 @@ import pytest
 
 from tests.support.certs import TestCA
 from tests.support.registry import RunningRegistry, start_registry
+from tests.support.token_server import TokenServer
 
 REGISTRY_USER = "pinbot"
 REGISTRY_PASSWORD = "s3cret-pinbot-pass"
@@ -77,3 +78,35 @@ def registry_basic(
         yield reg
     finally:
         reg.close()
+
+
+@pytest.fixture(scope="session")
+def registry_token(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[RunningRegistry]:
+    """HTTPS registry with token auth; `registry_token.token_server` is the token server.
+
+    Anonymous pull works on `public/…` repositories; everything else needs the credentials.
+    """
+    _need_registry()
+    workdir = tmp_path_factory.mktemp("registry-token")
+    token_server = TokenServer(
+        workdir / "token-server",
+        users={REGISTRY_USER: REGISTRY_PASSWORD},
+        ca=test_ca,
+        public_prefixes=("public/",),
+    ).start()
+    try:
+        reg = start_registry(
+            workdir,
+            ca=test_ca,
+            token_server=token_server,
+            username=REGISTRY_USER,
+            password=REGISTRY_PASSWORD,
+        )
+        try:
+            yield reg
+        finally:
+            reg.close()
+    finally:
+        token_server.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import jwt
 import pytest
 
 from tests.support.registry import (
@@ -16,7 +17,7 @@ from tests.support.registry import (
     RunningRegistry,
 )
 
-FLAVOURS = ["registry_http", "registry_tls", "registry_basic"]
+FLAVOURS = ["registry_http", "registry_tls", "registry_basic", "registry_token"]
 
 
 @pytest.fixture(params=FLAVOURS)
@@ -163,3 +164,108 @@ def test_basic_auth_required(registry_basic: RunningRegistry) -> None:
         assert r.headers["Docker-Content-Digest"] == pushed.digest
     with pytest.raises(Exception, match="skopeo failed"):
         registry_basic.skopeo_raw_digest("fixtures/private:1", anonymous=True)
+
+
+def _bearer_head(reg: RunningRegistry, path: str, token: str) -> httpx.Response:
+    with httpx.Client(verify=reg.verify) as c:
+        return c.head(
+            reg.url + path, headers={"Accept": ACCEPT_ALL, "Authorization": f"Bearer {token}"}
+        )
+
+
+def test_token_private_and_public(registry_token: RunningRegistry) -> None:
+    ts = registry_token.token_server
+    assert ts is not None
+    private = registry_token.push_image("team/app", "1")
+    public = registry_token.push_image("public/app", "1")
+    registry_token.reset_counts()
+    with registry_token.client(anonymous=True) as c:
+        r = c.head("/v2/team/app/manifests/1", headers={"Accept": ACCEPT_ALL})
+        assert r.status_code == 401
+        assert 'error="insufficient_scope"' in r.headers["WWW-Authenticate"]
+        r = c.head("/v2/public/app/manifests/1", headers={"Accept": ACCEPT_ALL})
+        assert r.headers["Docker-Content-Digest"] == public.digest
+    asked = [(q.user, q.scopes, q.access) for q in ts.token_requests()]
+    assert asked == [
+        (None, ["repository:team/app:pull"], []),
+        (
+            None,
+            ["repository:public/app:pull"],
+            [{"type": "repository", "name": "public/app", "actions": ["pull"]}],
+        ),
+    ]
+    # Anonymous push to public/ is refused too.
+    with registry_token.client(anonymous=True) as c:
+        assert c.post("/v2/public/app/blobs/uploads/").status_code == 401
+    assert registry_token.skopeo_raw_digest("public/app:1", anonymous=True) == public.digest
+    with pytest.raises(Exception, match="skopeo failed"):
+        registry_token.skopeo_raw_digest("team/app:1", anonymous=True)
+    assert registry_token.skopeo_raw_digest("team/app:1") == private.digest
+
+
+def test_token_reuse_is_visible(registry_token: RunningRegistry) -> None:
+    ts = registry_token.token_server
+    assert ts is not None
+    registry_token.push_image("team/reuse", "1")
+    registry_token.reset_counts()
+    with registry_token.client() as c:
+        assert c.get("/v2/").status_code == 200
+        for _ in range(3):
+            r = c.head("/v2/team/reuse/manifests/1", headers={"Accept": ACCEPT_ALL})
+            assert r.status_code == 200
+    reqs = ts.token_requests()
+    assert [(q.scopes, q.user) for q in reqs] == [
+        ([], "pinbot"),  # the /v2/ challenge carries no scope
+        (["repository:team/reuse:pull"], "pinbot"),
+    ]
+    assert reqs[0].access == []
+    ts.reset()
+    assert ts.token_requests() == []
+
+
+def test_token_server_answers(registry_token: RunningRegistry) -> None:
+    ts = registry_token.token_server
+    assert ts is not None
+    with httpx.Client(verify=registry_token.verify) as c:
+        params = {"service": ts.service, "scope": "repository:team/x:pull,push"}
+        r = c.get(ts.realm, params=params, auth=("pinbot", "wrong"))
+        assert r.status_code == 401
+        r = c.get(ts.realm, params=params, auth=(registry_token.username or "", registry_token.password or ""))
+        body = r.json()
+        assert body["token"] == body["access_token"]
+        assert body["expires_in"] == ts.expires_in
+        assert body["issued_at"].endswith("Z")
+        claims = jwt.decode(body["token"], options={"verify_signature": False})
+        assert claims["iss"] == ts.issuer and claims["aud"] == ts.service
+        assert claims["access"] == [
+            {"type": "repository", "name": "team/x", "actions": ["pull", "push"]}
+        ]
+        r = c.post(
+            ts.realm,
+            data={
+                "grant_type": "password",
+                "username": registry_token.username,
+                "password": registry_token.password,
+                "service": ts.service,
+                "scope": "repository:team/x:pull",
+                "client_id": "pinbot-tests",
+            },
+        )
+        assert r.status_code == 200 and "access_token" in r.json()
+
+
+def test_registry_checks_token_signature_and_claims(registry_token: RunningRegistry) -> None:
+    ts = registry_token.token_server
+    assert ts is not None
+    pushed = registry_token.push_image("team/claims", "1")
+    path = "/v2/team/claims/manifests/1"
+    access = ts.grant("pinbot", ["repository:team/claims:pull"])
+    for mode in ("x5c", "kid"):
+        r = _bearer_head(registry_token, path, ts.issue("pinbot", access, key_mode=mode))
+        assert r.headers.get("Docker-Content-Digest") == pushed.digest, mode
+    for forged in (
+        ts.issue("pinbot", access, issuer="someone-else"),
+        ts.issue("pinbot", access, audience="another-registry"),
+        ts.issue("pinbot", access, expires_in=-120),
+    ):
+        assert _bearer_head(registry_token, path, forged).status_code == 401
