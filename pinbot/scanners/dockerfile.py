@@ -1,0 +1,497 @@
+"""Image references in Dockerfiles and Containerfiles: base images, copy and mount sources.
+
+Reads the file the way BuildKit does (parser directives, line continuations with the escape
+character, heredocs, build stages, global ARG defaults) and reports each image reference at
+the span where it is written.
+
+What is reported:
+
+- ``FROM image``: the image word, flags such as ``--platform`` skipped. A word naming an
+  earlier stage (case-insensitive) or ``scratch`` is not an image.
+- ``FROM $ARG`` / ``FROM ${ARG}``: the default of the global ``ARG`` (declared before the
+  first ``FROM``) is the image, so its value is reported where the ``ARG`` line writes it.
+  When that ARG is also used elsewhere (another instruction, a FROM that combines it with
+  other text) changing its value changes more than the base image: it is reported with
+  ``rewritable=False``. A FROM that combines ARGs with other text is reported as templated,
+  with the reference the defaults give in the note.
+- ``COPY --from=…`` and ``RUN --mount=…,from=…``: the value when it does not name a stage
+  (by name or index). A bare name (no registry, tag or digest) may also be a named build
+  context given at build time (``--build-context``, Bake ``contexts``), so it is reported
+  but not rewritten.
+- ``# syntax=…``: the BuildKit frontend is an image too.
+
+Heredoc bodies, comments and ``ONBUILD`` triggers are not read as instructions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+
+from pinbot.scanners.interface import Finding
+
+__all__ = ["SCANNER", "DockerfileScanner", "is_dockerfile_name"]
+
+_STEMS = ("dockerfile", "containerfile")
+# Names that begin like a Dockerfile but are something else: documentation, ignore files,
+# source code, editor leftovers.
+_NOT_DOCKERFILE_SUFFIXES = frozenset(
+    {
+        "md", "markdown", "rst", "txt", "adoc", "html", "dockerignore", "json", "yaml", "yml",
+        "toml", "ini", "sh", "bash", "ps1", "bat", "py", "go", "rs", "js", "ts", "java", "rb",
+        "php", "c", "h", "cs", "kt", "swift", "orig", "rej", "swp", "patch", "diff", "lock",
+        "sum", "mod", "png", "svg",
+    }
+)  # fmt: skip
+
+_DIRECTIVE = re.compile(r"#[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
+_HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
+_VARIABLE_ONLY = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+_VARIABLE = re.compile(
+    r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)(?:[:?+-][^}]*)?\})"
+)
+_BARE_NAME = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+
+
+def is_dockerfile_name(name: str) -> bool:
+    """Whether a file name is a Dockerfile or Containerfile by the usual conventions.
+
+    >>> [is_dockerfile_name(n) for n in ("Dockerfile", "api.Dockerfile", "Dockerfile.dev", "Dockerfile.md")]
+    [True, True, True, False]
+    """
+    lowered = name.lower()
+    for stem in _STEMS:
+        if lowered == stem or lowered.endswith("." + stem):
+            return True
+        if lowered.startswith(stem) and lowered[len(stem)] in ".-_0123456789":
+            suffix = lowered.rsplit(".", 1)[1] if "." in lowered[len(stem) :] else ""
+            return suffix not in _NOT_DOCKERFILE_SUFFIXES and not lowered.endswith("~")
+    return False
+
+
+@dataclass
+class _Logical:
+    """One instruction with its continuation lines joined; `offsets[i]` is where char i is written."""
+
+    text: str
+    offsets: list[int]
+    line: int  # 1-based line of the first character
+
+    def span(self, start: int, end: int) -> tuple[int, int, bool]:
+        """The written span of logical chars [start, end) and whether it is one unbroken run."""
+        first = self.offsets[start]
+        last = self.offsets[end - 1] + 1
+        return first, last, last - first == end - start
+
+
+@dataclass
+class _Word:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class _Stage:
+    names: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _ArgDefault:
+    name: str
+    value: str
+    start: int  # written span of the value (inside quotes)
+    end: int
+    contiguous: bool
+    escaped: bool
+
+
+@dataclass
+class _ArgUse:
+    """A FROM that is exactly `$NAME`: the ARG's default is the image."""
+
+    arg: str
+    from_line: int
+    stage: str | None
+
+
+def _physical_lines(text: str, start: int) -> list[tuple[int, int]]:
+    """(start, end) of each line's content, line ending excluded (LF or CRLF)."""
+    lines: list[tuple[int, int]] = []
+    position = start
+    length = len(text)
+    while position <= length:
+        newline = text.find("\n", position)
+        end = length if newline < 0 else newline
+        content_end = end - 1 if end > position and text[end - 1] == "\r" else end
+        lines.append((position, content_end))
+        if newline < 0:
+            break
+        position = newline + 1
+    return lines
+
+
+def _split_words(logical: _Logical, start: int) -> list[_Word]:
+    """Shell-like words of the arguments; quotes and `{{ … }}` template blocks stay inside a word."""
+    text = logical.text
+    words: list[_Word] = []
+    i = start
+    length = len(text)
+    while i < length:
+        while i < length and text[i] in " \t":
+            i += 1
+        if i >= length:
+            break
+        begin = i
+        quote: str | None = None
+        while i < length:
+            char = text[i]
+            if quote:
+                if char == "\\" and quote == '"' and i + 1 < length:
+                    i += 2
+                    continue
+                if char == quote:
+                    quote = None
+            elif char in "\"'":
+                quote = char
+            elif text.startswith("{{", i) or text.startswith("{%", i):
+                close = text.find("}}" if text[i + 1] == "{" else "%}", i + 2)
+                i = length if close < 0 else close + 2
+                continue
+            elif char in " \t":
+                break
+            i += 1
+        words.append(_Word(begin, i, text[begin:i]))
+    return words
+
+
+def _unquote(word: str) -> tuple[int, int, bool]:
+    """(start, end, escaped) of a value inside one pair of matching quotes, if quoted."""
+    if len(word) >= 2 and word[0] == word[-1] and word[0] in "\"'":
+        inner = word[1:-1]
+        return 1, len(word) - 1, word[0] == '"' and "\\" in inner
+    return 0, len(word), False
+
+
+class DockerfileScanner:
+    kind = "dockerfile"
+
+    def matches(self, path: str) -> bool:
+        return is_dockerfile_name(PurePosixPath(path).name)
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        return iter(_DockerfileReader(text).read())
+
+
+class _DockerfileReader:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.escape = "\\"
+        self.findings: list[Finding] = []
+        self.global_args: dict[str, _ArgDefault | None] = {}
+        self.arg_uses: dict[str, list[_ArgUse]] = {}
+        self.other_uses: dict[str, int] = {}
+        self.stage_names: list[str | None] = []  # per FROM, in order
+        self.stages_seen = 0
+        self.seen_from = False
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self) -> list[Finding]:
+        start = 1 if self.text.startswith("\ufeff") else 0
+        lines = _physical_lines(self.text, start)
+        index = self._directives(lines)
+        instructions: list[_Logical] = []
+        while index < len(lines):
+            logical, index = self._logical_line(lines, index)
+            if logical is None:
+                continue
+            instructions.append(logical)
+            index = self._skip_heredocs(logical, lines, index)
+        self._collect_stages(instructions)
+        for logical in instructions:
+            self._instruction(logical)
+        self._report_arg_defaults()
+        return sorted(self.findings, key=lambda finding: finding.start)
+
+    def _directives(self, lines: list[tuple[int, int]]) -> int:
+        """Parser directives at the top of the file; returns the index of the first other line."""
+        for index, (start, end) in enumerate(lines):
+            match = _DIRECTIVE.fullmatch(self.text, start, end)
+            if match is None:
+                return index
+            name = match.group(1).lower()
+            value = match.group(2)
+            if name == "escape" and value in ("\\", "`"):
+                self.escape = value
+            elif name == "syntax" and value:
+                self.findings.append(Finding(match.start(2), match.end(2), "syntax directive"))
+        return len(lines)
+
+    def _logical_line(
+        self, lines: list[tuple[int, int]], index: int
+    ) -> tuple[_Logical | None, int]:
+        start, end = lines[index]
+        stripped = self.text[start:end].strip(" \t")
+        if not stripped or stripped.startswith("#"):
+            return None, index + 1
+        pieces: list[str] = []
+        offsets: list[int] = []
+        first_line = index + 1
+        while index < len(lines):
+            start, end = lines[index]
+            index += 1
+            content = self.text[start:end]
+            if len(pieces) > 0:
+                bare = content.strip(" \t")
+                if not bare or bare.startswith("#"):
+                    continue  # empty and comment lines inside a continuation are dropped
+            trimmed = content.rstrip(" \t")
+            continued = trimmed.endswith(self.escape)
+            if continued:
+                trimmed = trimmed[:-1]
+            pieces.append(trimmed)
+            offsets.extend(range(start, start + len(trimmed)))
+            if not continued:
+                break
+        logical_text = "".join(pieces)
+        # Leading whitespace is not part of the instruction.
+        lead = len(logical_text) - len(logical_text.lstrip(" \t"))
+        return _Logical(logical_text[lead:], offsets[lead:], first_line), index
+
+    def _skip_heredocs(self, logical: _Logical, lines: list[tuple[int, int]], index: int) -> int:
+        keyword, _, rest = logical.text.partition(" ")
+        if keyword.upper() not in ("RUN", "COPY", "ADD") or rest.lstrip().startswith("["):
+            return index
+        for match in _HEREDOC.finditer(rest):
+            strip_tabs = match.group(1) == "-"
+            terminator = match.group(3)
+            while index < len(lines):
+                start, end = lines[index]
+                index += 1
+                body = self.text[start:end]
+                self._note_uses(body)
+                if (body.lstrip("\t") if strip_tabs else body) == terminator:
+                    break
+        return index
+
+    # -- stages and instructions ---------------------------------------------------------
+
+    def _collect_stages(self, instructions: list[_Logical]) -> None:
+        for logical in instructions:
+            words = _split_words(logical, 0)
+            if words[0].text.upper() != "FROM":
+                continue
+            named = len(words) >= 4 and words[-2].text.upper() == "AS"
+            self.stage_names.append(words[-1].text.lower() if named else None)
+
+    def _instruction(self, logical: _Logical) -> None:
+        words = _split_words(logical, 0)
+        keyword = words[0].text.upper()
+        arguments = words[1:]
+        if keyword == "FROM":
+            self._from(logical, arguments)
+            self.seen_from = True
+            return
+        for word in arguments:
+            self._note_uses(word.text)
+        if keyword == "ARG":
+            self._arg(logical, arguments)
+        elif keyword == "COPY":
+            self._flag_references(logical, arguments, "--from", "COPY --from")
+        elif keyword == "RUN":
+            self._mount_references(logical, arguments)
+
+    def _note_uses(self, text: str) -> None:
+        for match in _VARIABLE.finditer(text):
+            name = match.group(1) or match.group(2)
+            self.other_uses[name] = self.other_uses.get(name, 0) + 1
+
+    def _from(self, logical: _Logical, arguments: list[_Word]) -> None:
+        positional = [word for word in arguments if not word.text.startswith("--")]
+        for word in arguments:
+            if word.text.startswith("--"):
+                self._note_uses(word.text)
+        if not positional:
+            return
+        image = positional[0]
+        stage: str | None = None
+        if len(positional) >= 3 and positional[1].text.upper() == "AS":
+            stage = positional[2].text
+        earlier = self.stage_names[: self.stages_seen]
+        self.stages_seen += 1
+        if image.text.lower() == "scratch" or image.text.lower() in earlier:
+            return
+        context = f"FROM (stage {stage})" if stage else "FROM"
+        only = _VARIABLE_ONLY.fullmatch(image.text)
+        if only is not None:
+            name = only.group(1) or only.group(2)
+            default = self.global_args.get(name)
+            if default is not None and default.value:
+                line = self._line_of(logical.offsets[image.start])
+                self.arg_uses.setdefault(name, []).append(_ArgUse(name, line, stage))
+                return
+        self._note_uses(image.text)
+        self._report_word(logical, image, context, self._expansion_note(image.text))
+
+    def _arg(self, logical: _Logical, arguments: list[_Word]) -> None:
+        if self.seen_from:
+            return  # only global ARGs (before the first FROM) can name a base image
+        for word in arguments:
+            name, equals, _ = word.text.partition("=")
+            if not equals:
+                self.global_args[name] = None
+                continue
+            value_start = word.start + len(name) + 1
+            raw = logical.text[value_start : word.end]
+            inner_start, inner_end, escaped = _unquote(raw)
+            value = raw[inner_start:inner_end]
+            if not value:
+                self.global_args[name] = _ArgDefault(name, "", 0, 0, True, False)
+                continue
+            start, end, contiguous = logical.span(
+                value_start + inner_start, value_start + inner_end
+            )
+            self.global_args[name] = _ArgDefault(name, value, start, end, contiguous, escaped)
+
+    def _flag_references(
+        self, logical: _Logical, arguments: list[_Word], flag: str, context: str
+    ) -> None:
+        for word in arguments:
+            if not word.text.startswith("--"):
+                break
+            name, equals, _ = word.text.partition("=")
+            if name.lower() != flag or not equals:
+                continue
+            value_start = word.start + len(name) + 1
+            self._report_source(logical, value_start, word.end, context)
+
+    def _mount_references(self, logical: _Logical, arguments: list[_Word]) -> None:
+        for word in arguments:
+            if not word.text.startswith("--"):
+                break
+            name, equals, _ = word.text.partition("=")
+            if name.lower() != "--mount" or not equals:
+                continue
+            position = word.start + len(name) + 1
+            for field_start, field_end in _csv_fields(logical.text, position, word.end):
+                key, eq, _ = logical.text[field_start:field_end].partition("=")
+                if eq and key.strip().lower() == "from":
+                    value_start = field_start + len(key) + 1
+                    self._report_source(logical, value_start, field_end, "RUN --mount from")
+
+    def _report_source(self, logical: _Logical, start: int, end: int, context: str) -> None:
+        raw = logical.text[start:end]
+        inner_start, inner_end, escaped = _unquote(raw)
+        value = raw[inner_start:inner_end]
+        if not value or value.isdigit() or value.lower() in self.stage_names:
+            return
+        note: str | None = None
+        rewritable = not escaped
+        if _BARE_NAME.fullmatch(value):
+            note = "a bare name here may be a named build context rather than an image"
+            rewritable = False
+        word = _Word(start + inner_start, start + inner_end, value)
+        self._report_word(logical, word, context, note, rewritable=rewritable)
+
+    def _report_word(
+        self,
+        logical: _Logical,
+        word: _Word,
+        context: str,
+        note: str | None,
+        *,
+        rewritable: bool = True,
+    ) -> None:
+        start, end, contiguous = logical.span(word.start, word.end)
+        if not contiguous:
+            self.findings.append(
+                Finding(
+                    start,
+                    end,
+                    context,
+                    reference_text=word.text,
+                    rewritable=False,
+                    note=note or "reference is split across continuation lines",
+                )
+            )
+            return
+        templated = "$" in word.text or "{{" in word.text or "{%" in word.text
+        self.findings.append(
+            Finding(
+                start,
+                end,
+                context,
+                templated=templated,
+                rewritable=rewritable and not templated,
+                note=note,
+            )
+        )
+
+    def _expansion_note(self, image: str) -> str | None:
+        """What a templated FROM gives with the global ARG defaults, when they cover it."""
+        if "$" not in image:
+            return None
+        missing = False
+
+        def substitute(match: re.Match[str]) -> str:
+            nonlocal missing
+            default = self.global_args.get(match.group(1) or match.group(2))
+            if default is None or not default.value:
+                missing = True
+                return match.group(0)
+            return default.value
+
+        expanded = _VARIABLE_ONLY.sub(substitute, image)
+        if missing or "$" in expanded:
+            return None
+        return f"ARG defaults give {expanded}"
+
+    def _report_arg_defaults(self) -> None:
+        for name, uses in self.arg_uses.items():
+            default = self.global_args[name]
+            assert default is not None
+            lines = ", ".join(str(use.from_line) for use in uses)
+            plural = "lines" if len(uses) > 1 else "line"
+            context = f"ARG {name} (used by FROM {plural} {lines})"
+            note: str | None = None
+            rewritable = default.contiguous and not default.escaped
+            if self.other_uses.get(name):
+                rewritable = False
+                note = f"ARG {name} is also used outside FROM; pin it by hand"
+            elif not rewritable:
+                note = "the default is not written as one plain string"
+            self.findings.append(
+                Finding(
+                    default.start,
+                    default.end,
+                    context,
+                    reference_text=default.value,
+                    rewritable=rewritable,
+                    note=note,
+                )
+            )
+
+    def _line_of(self, offset: int) -> int:
+        return self.text.count("\n", 0, offset) + 1
+
+
+def _csv_fields(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    """Comma-separated fields of a `--mount` value; a field may be double-quoted."""
+    position = start
+    field_start = start
+    quoted = False
+    while position < end:
+        char = text[position]
+        if char == '"':
+            quoted = not quoted
+        elif char == "," and not quoted:
+            yield field_start, position
+            field_start = position + 1
+        position += 1
+    yield field_start, end
+
+
+SCANNER = DockerfileScanner()
