@@ -30,12 +30,15 @@ __all__ = [
     "walk",
 ]
 
+_FastLoader: Any = None
 try:  # pragma: no branch - which composer is a property of the installation
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        from ruamel.yaml.cyaml import CBaseLoader as _FastLoader
+        from ruamel.yaml.cyaml import CBaseLoader
+
+    _FastLoader = CBaseLoader
 except ImportError:  # pragma: no cover - pure fallback
-    _FastLoader = None
+    pass
 
 _BOM = "\ufeff"
 

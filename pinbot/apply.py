@@ -1,0 +1,106 @@
+"""Splice edits into a file's text at the scanned spans, then prove nothing else moved.
+
+After splicing, the new text is scanned again: every edited occurrence must now hold the
+intended reference, and every other occurrence must be exactly as it was. A file that fails
+this check is not changed at all.
+"""
+
+from __future__ import annotations
+
+import difflib
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pinbot.plan import Edit
+from pinbot.scanners import scan_text
+
+
+class ApplyError(Exception):
+    """Edits that could not be applied safely; the file is left as it was."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}; file left unchanged")
+        self.path = path
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file's bytes before and after its edits."""
+
+    path: str
+    original: bytes
+    updated: bytes
+    edits: tuple[Edit, ...]
+
+    def diff(self) -> str:
+        """A unified diff of the change, for `--dry-run` and logs."""
+        before = self.original.decode("utf-8").splitlines(keepends=True)
+        after = self.updated.decode("utf-8").splitlines(keepends=True)
+        lines = difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}")
+        return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def splice(text: str, edits: Sequence[Edit]) -> str:
+    """`text` with each edit's span replaced; spans must not overlap."""
+    ordered = sorted(edits, key=lambda edit: edit.start)
+    for before, after in itertools.pairwise(ordered):
+        if after.start < before.end:
+            raise ValueError(f"overlapping edits at {before.start} and {after.start}")
+    pieces: list[str] = []
+    position = 0
+    for edit in ordered:
+        pieces.append(text[position : edit.start])
+        pieces.append(edit.replacement)
+        position = edit.end
+    pieces.append(text[position:])
+    return "".join(pieces)
+
+
+def _shift(offset: int, edits: Sequence[Edit]) -> int:
+    """Where `offset` of the old text lands in the new text."""
+    delta = 0
+    for edit in edits:
+        if edit.end <= offset:
+            delta += len(edit.replacement) - (edit.end - edit.start)
+    return offset + delta
+
+
+def apply_edits(path: str, original: bytes, edits: Sequence[Edit]) -> FileChange:
+    """Apply `edits` to one file's bytes and verify the result by scanning it again."""
+    if not edits:
+        return FileChange(path, original, original, ())
+    text = original.decode("utf-8")
+    before = scan_text(path, text)
+    try:
+        updated = splice(text, edits)
+    except ValueError as exc:
+        raise ApplyError(path, str(exc)) from exc
+    after = scan_text(path, updated)
+    if after.errors:
+        raise ApplyError(path, f"the edited file no longer scans cleanly ({after.errors[0]})")
+    found = {o.start: o for o in after.occurrences}
+
+    edited_starts = {edit.occurrence.start for edit in edits}
+    for edit in edits:
+        moved = found.get(_shift(edit.occurrence.start, edits))
+        if moved is None or moved.reference_text != edit.expected:
+            held = moved.reference_text if moved is not None else "nothing"
+            raise ApplyError(
+                path,
+                f"line {edit.occurrence.line}: expected {edit.expected!r} after editing, found {held!r}",
+            )
+    for occurrence in before.occurrences:
+        if occurrence.start in edited_starts:
+            continue
+        moved = found.get(_shift(occurrence.start, edits))
+        if moved is None or moved.reference_text != occurrence.reference_text:
+            raise ApplyError(
+                path, f"line {occurrence.line}: {occurrence.text!r} changed though it was not edited"
+            )
+    if len(after.occurrences) != len(before.occurrences):
+        raise ApplyError(
+            path,
+            f"{len(before.occurrences)} references before editing, {len(after.occurrences)} after",
+        )
+    return FileChange(path, original, updated.encode("utf-8"), tuple(sorted(edits, key=lambda e: e.start)))
