@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.certs import TestCA
+from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import RunningRegistry, start_registry
 from tests.support.token_server import TokenServer
 
@@ -110,3 +111,13 @@ def registry_token(
             reg.close()
     finally:
         token_server.close()
+
+
+@pytest.fixture
+def fault_proxy(registry_http: RunningRegistry) -> Iterator[FaultProxy]:
+    """A fresh fault-injecting reverse proxy in front of `registry_http` (see fault_proxy.py)."""
+    proxy = FaultProxy(registry_http.url)
+    try:
+        yield proxy
+    finally:
+        proxy.close()

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import ssl
+import time
 
 import httpx
 import jwt
 import pytest
 
+from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import (
     ACCEPT_ALL,
     DOCKER_LIST,
@@ -32,7 +36,9 @@ def _head_digest(reg: RunningRegistry, repo: str, ref: str) -> httpx.Response:
 
 
 def test_docker_image(registry: RunningRegistry) -> None:
-    pushed = registry.push_image("fixtures/docker", "1.0", labels={"org.opencontainers.image.version": "1.0"})
+    pushed = registry.push_image(
+        "fixtures/docker", "1.0", labels={"org.opencontainers.image.version": "1.0"}
+    )
     assert pushed.media_type == DOCKER_MANIFEST
     assert registry.skopeo_raw_digest("fixtures/docker:1.0") == pushed.digest
     assert registry.skopeo_raw_digest(f"fixtures/docker@{pushed.digest}") == pushed.digest
@@ -60,7 +66,9 @@ def test_oci_image(registry: RunningRegistry) -> None:
 
 def test_oci_index_with_attestations(registry: RunningRegistry) -> None:
     platforms = [("linux", "amd64", None), ("linux", "arm64", "v8")]
-    children = [(registry.push_image("fixtures/index", None, oci=True, platform=p), p) for p in platforms]
+    children = [
+        (registry.push_image("fixtures/index", None, oci=True, platform=p), p) for p in platforms
+    ]
     index = registry.push_index("fixtures/index", "1.0", children)
     assert index.media_type == OCI_INDEX
     entries = index.manifest["manifests"]
@@ -230,7 +238,11 @@ def test_token_server_answers(registry_token: RunningRegistry) -> None:
         params = {"service": ts.service, "scope": "repository:team/x:pull,push"}
         r = c.get(ts.realm, params=params, auth=("pinbot", "wrong"))
         assert r.status_code == 401
-        r = c.get(ts.realm, params=params, auth=(registry_token.username or "", registry_token.password or ""))
+        r = c.get(
+            ts.realm,
+            params=params,
+            auth=(registry_token.username or "", registry_token.password or ""),
+        )
         body = r.json()
         assert body["token"] == body["access_token"]
         assert body["expires_in"] == ts.expires_in
@@ -269,3 +281,103 @@ def test_registry_checks_token_signature_and_claims(registry_token: RunningRegis
         ts.issue("pinbot", access, expires_in=-120),
     ):
         assert _bearer_head(registry_token, path, forged).status_code == 401
+
+
+def test_proxy_forwards_faithfully(registry_http: RunningRegistry, fault_proxy: FaultProxy) -> None:
+    pushed = registry_http.push_multiarch("fixtures/proxied", "1")
+    with httpx.Client(base_url=fault_proxy.url) as c:
+        r = c.head("/v2/fixtures/proxied/manifests/1", headers={"Accept": ACCEPT_ALL})
+        assert r.status_code == 200
+        assert r.headers["Docker-Content-Digest"] == pushed.digest
+        assert int(r.headers["Content-Length"]) == pushed.size
+        r = c.get(
+            "/v2/fixtures/proxied/manifests/1",
+            headers={"Accept": ACCEPT_ALL, "Authorization": "Bearer abc"},
+        )
+        assert r.content == pushed.body
+        assert r.headers["Content-Type"] == OCI_INDEX
+        # No Accept: the registry itself decides (404 for an OCI index), not the proxy.
+        assert (
+            c.get("/v2/fixtures/proxied/manifests/1", headers={"Accept": "*/*"}).status_code == 404
+        )
+        # A blob upload through the proxy: POST then PUT to the Location, which points at the proxy.
+        data = b"uploaded through the proxy"
+        r = c.post("/v2/fixtures/proxied/blobs/uploads/")
+        assert r.status_code == 202
+        location = r.headers["Location"]
+        assert location.startswith(fault_proxy.url)
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        r = c.put(location + "&digest=" + digest, content=data)
+        assert r.status_code == 201
+        assert c.get(f"/v2/fixtures/proxied/blobs/{digest}").content == data
+    seen = fault_proxy.requests
+    assert seen[0].method == "HEAD" and seen[0].header("accept") == ACCEPT_ALL
+    assert seen[1].header("Authorization") == "Bearer abc"
+    assert seen[-2].method == "PUT" and seen[-2].body == data
+    assert fault_proxy.manifest_requests()[:2] == [
+        ("HEAD", "/v2/fixtures/proxied/manifests/1"),
+        ("GET", "/v2/fixtures/proxied/manifests/1"),
+    ]
+    fault_proxy.clear()
+    assert fault_proxy.requests == []
+
+
+def test_proxy_forwards_to_tls_upstream_with_credentials(registry_basic: RunningRegistry) -> None:
+    pushed = registry_basic.push_image("fixtures/behind-proxy", "1")
+    assert isinstance(registry_basic.verify, ssl.SSLContext)
+    with (
+        FaultProxy(registry_basic.url, ssl_context=registry_basic.verify) as proxy,
+        httpx.Client() as c,
+    ):
+        url = f"{proxy.url}/v2/fixtures/behind-proxy/manifests/1"
+        assert c.head(url, headers={"Accept": ACCEPT_ALL}).status_code == 401
+        r = c.head(
+            url,
+            headers={"Accept": ACCEPT_ALL},
+            auth=(registry_basic.username or "", registry_basic.password or ""),
+        )
+        assert r.headers["Docker-Content-Digest"] == pushed.digest
+
+
+def test_proxy_injects_status_faults(
+    registry_http: RunningRegistry, fault_proxy: FaultProxy
+) -> None:
+    pushed = registry_http.push_image("fixtures/faults", "1")
+    rule = fault_proxy.inject(
+        path_contains="/manifests/", status=429, headers={"Retry-After": "1"}, times=2
+    )
+    fault_proxy.inject(path_contains="/manifests/", method="GET", status=503)
+    path = "/v2/fixtures/faults/manifests/1"
+    with httpx.Client(base_url=fault_proxy.url) as c:
+        assert c.get("/v2/").status_code == 200  # not matched
+        for _ in range(2):
+            r = c.head(path, headers={"Accept": ACCEPT_ALL})
+            assert r.status_code == 429
+            assert r.headers["Retry-After"] == "1"
+        r = c.get(path, headers={"Accept": ACCEPT_ALL})
+        assert r.status_code == 503
+        assert r.json()["errors"][0]["code"] == "UNAVAILABLE"
+        r = c.get(path, headers={"Accept": ACCEPT_ALL})
+        assert r.status_code == 200 and r.content == pushed.body
+    assert rule.hits == 2
+    assert fault_proxy.pending_faults() == []
+    assert [r.status for r in fault_proxy.requests] == [200, 429, 429, 503, 200]
+
+
+def test_proxy_drops_and_delays(registry_http: RunningRegistry, fault_proxy: FaultProxy) -> None:
+    pushed = registry_http.push_image("fixtures/slow", "1")
+    path = "/v2/fixtures/slow/manifests/1"
+    fault_proxy.inject(path_contains="/manifests/", drop=True)
+    fault_proxy.inject(path_contains="/manifests/", delay=0.5)
+    fault_proxy.inject(path_contains="/manifests/", delay=3.0)
+    with httpx.Client(base_url=fault_proxy.url, headers={"Accept": ACCEPT_ALL}) as c:
+        with pytest.raises(httpx.RemoteProtocolError):
+            c.head(path)
+        t0 = time.monotonic()
+        r = c.head(path)
+        assert time.monotonic() - t0 >= 0.5
+        assert r.headers["Docker-Content-Digest"] == pushed.digest
+        with pytest.raises(httpx.ReadTimeout):
+            c.head(path, timeout=0.5)
+        assert c.head(path).status_code == 200
+    assert [r.status for r in fault_proxy.requests[:2]] == [None, 200]

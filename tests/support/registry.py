@@ -167,9 +167,7 @@ class RegistryAuth(httpx.Auth):
         elif scheme.lower() == "bearer":
             params = dict(_CHALLENGE_PARAM.findall(rest))
             query = {k: params[k] for k in ("service", "scope") if k in params}
-            token_request = httpx.Request(
-                "GET", httpx.URL(params["realm"], params=query)
-            )
+            token_request = httpx.Request("GET", httpx.URL(params["realm"], params=query))
             if self.username is not None:
                 token_request.headers["Authorization"] = self._basic()
             token_response = yield token_request
@@ -360,7 +358,9 @@ class RunningRegistry:
         The caller closes it. `anonymous=True` still fetches (anonymous) tokens.
         """
         verify = self.verify
-        auth = RegistryAuth(None if anonymous else self.username, None if anonymous else self.password)
+        auth = RegistryAuth(
+            None if anonymous else self.username, None if anonymous else self.password
+        )
         kwargs.setdefault("timeout", 30.0)
         return httpx.Client(base_url=self.url, verify=verify, auth=auth, **kwargs)
 
@@ -371,7 +371,7 @@ class RunningRegistry:
         return self._client
 
     def ref(self, repo: str, tag_or_digest: str) -> str:
-        """"HOST/repo:tag" or "HOST/repo@sha256:…"."""
+        """ "HOST/repo:tag" or "HOST/repo@sha256:…"."""
         sep = "@" if tag_or_digest.startswith("sha256:") else ":"
         return f"{self.host}/{repo}{sep}{tag_or_digest}"
 
@@ -404,9 +404,7 @@ class RunningRegistry:
             raise RegistryError(f"blob digest mismatch: {r.headers['Docker-Content-Digest']}")
         return digest
 
-    def put_manifest(
-        self, repo: str, reference: str | None, body: bytes, media_type: str
-    ) -> str:
+    def put_manifest(self, repo: str, reference: str | None, body: bytes, media_type: str) -> str:
         """PUT raw manifest bytes by tag (or by digest when `reference` is None)."""
         digest = sha256_digest(body)
         r = self._check(

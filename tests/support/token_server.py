@@ -61,7 +61,7 @@ def libtrust_key_id(signer: KeyPair) -> str:
 
 
 def parse_scope(scope: str) -> tuple[str, str, list[str]] | None:
-    """"repository:name:pull,push" -> ("repository", "name", ["pull", "push"])."""
+    """`repository:name:pull,push` -> ("repository", "name", ["pull", "push"])."""
     typ, sep, rest = scope.partition(":")
     name, sep2, actions = rest.rpartition(":")
     if not sep or not sep2 or not name:
