@@ -1,0 +1,448 @@
+"""Answering a registry's authentication challenge: Basic, or a Bearer token from its realm.
+
+Parses `WWW-Authenticate`, fetches tokens (anonymous, with credentials, or by refresh
+token) and caches them per registry and scope until shortly before they expire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import httpx
+
+from pinbot.registry.credentials import Credential, CredentialLookup
+from pinbot.registry.errors import RegistryError, Unauthorized
+
+log = logging.getLogger(__name__)
+
+#: Token lifetime the token specification says to assume when `expires_in` is absent.
+DEFAULT_TOKEN_LIFETIME = 60.0
+#: Tokens are dropped this long before they expire (at most half their lifetime).
+TOKEN_LEEWAY = 10.0
+#: Client id sent with OAuth2 refresh-token requests, as the token specification asks.
+CLIENT_ID = "pinbot"
+
+_SEPARATORS = ' \t,="'
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One challenge of a `WWW-Authenticate` header: a scheme and its parameters."""
+
+    scheme: str
+    params: Mapping[str, str] = field(default_factory=dict)
+    token68: str | None = None
+
+    @property
+    def realm(self) -> str | None:
+        return self.params.get("realm")
+
+    @property
+    def service(self) -> str | None:
+        return self.params.get("service")
+
+    @property
+    def scope(self) -> str | None:
+        return self.params.get("scope")
+
+    @property
+    def error(self) -> str | None:
+        return self.params.get("error")
+
+
+def parse_www_authenticate(values: str | Iterable[str]) -> list[Challenge]:
+    """Every challenge in one or more `WWW-Authenticate` header values.
+
+    Scheme names are lower-cased, parameter names too; quoted values may hold commas and
+    backslash escapes.
+
+    >>> parse_www_authenticate('Bearer realm="https://a/token",service="reg",scope="repository:x/y:pull"')[0].scope
+    'repository:x/y:pull'
+    >>> [c.scheme for c in parse_www_authenticate('Basic realm="a, b", Bearer realm="c"')]
+    ['basic', 'bearer']
+    """
+    if isinstance(values, str):
+        values = [values]
+    challenges: list[Challenge] = []
+    for value in values:
+        challenges.extend(_parse_header(value))
+    return challenges
+
+
+def _parse_header(text: str) -> list[Challenge]:
+    found: list[tuple[str, dict[str, str], list[str]]] = []
+    n = len(text)
+    i = 0
+    after_comma = True
+    while i < n:
+        char = text[i]
+        if char in " \t":
+            i += 1
+            continue
+        if char == ",":
+            after_comma = True
+            i += 1
+            continue
+        if char == '"':
+            # A stray quoted string without a name: skip it whole.
+            _, i = _quoted(text, i)
+            continue
+        if char == "=":
+            i += 1
+            continue
+        j = i
+        while j < n and text[j] not in _SEPARATORS:
+            j += 1
+        word = text[i:j]
+        k = j
+        while k < n and text[k] in " \t":
+            k += 1
+        if k < n and text[k] == "=" and found:
+            _, params, token68 = found[-1]
+            equals = k
+            while equals < n and text[equals] == "=":
+                equals += 1
+            rest = equals
+            while rest < n and text[rest] in " \t":
+                rest += 1
+            at_end = rest >= n or text[rest] == ","
+            if at_end and not after_comma and not params and not token68:
+                # token68 with '=' padding, e.g. "Negotiate YWJj=="
+                token68.append(word + text[k:equals])
+                i = equals
+            else:
+                value, i = _param_value(text, k + 1)
+                params.setdefault(word.lower(), value)
+            after_comma = False
+            continue
+        if found and not after_comma and not found[-1][1] and not found[-1][2]:
+            found[-1][2].append(word)
+        else:
+            found.append((word.lower(), {}, []))
+        after_comma = False
+        i = j
+    return [
+        Challenge(scheme, params, token68[0] if token68 else None)
+        for scheme, params, token68 in found
+    ]
+
+
+def _param_value(text: str, i: int) -> tuple[str, int]:
+    n = len(text)
+    while i < n and text[i] in " \t":
+        i += 1
+    if i < n and text[i] == '"':
+        return _quoted(text, i)
+    j = i
+    while j < n and text[j] not in " \t,":
+        j += 1
+    return text[i:j], j
+
+
+def _quoted(text: str, i: int) -> tuple[str, int]:
+    """The unescaped content of the quoted string starting at text[i] and the index after it."""
+    out: list[str] = []
+    i += 1
+    n = len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n:
+            out.append(text[i + 1])
+            i += 2
+            continue
+        if char == '"':
+            return "".join(out), i + 1
+        out.append(char)
+        i += 1
+    return "".join(out), i
+
+
+def pick_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
+    """The challenge pinbot answers: Bearer when offered (it scopes access), else Basic."""
+    usable = [c for c in challenges if c.scheme in ("bearer", "basic")]
+    for challenge in usable:
+        if challenge.scheme == "bearer" and challenge.realm:
+            return challenge
+    for challenge in usable:
+        if challenge.scheme == "basic":
+            return challenge
+    return None
+
+
+def _token_url(realm: str, service: str | None, scope: str | None) -> str:
+    """The realm URL with `service` and one `scope` parameter per space-separated scope."""
+    query: list[tuple[str, str | int | float | bool | None]] = []
+    if service:
+        query.append(("service", service))
+    for one in (scope or "").split():
+        query.append(("scope", one))
+    return str(httpx.URL(realm).copy_merge_params(query))
+
+
+def basic_authorization(username: str, password: str) -> str:
+    raw = f"{username}:{password}".encode()
+    return "Basic " + base64.b64encode(raw).decode("ascii")
+
+
+@dataclass
+class _CachedToken:
+    value: str = field(repr=False)
+    expires_at: float
+
+
+TokenKey = tuple[str, str, str, str]  # registry, realm, service, scope
+
+
+class TokenCache:
+    """Bearer tokens per (registry, realm, service, scope), dropped shortly before expiry."""
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, leeway: float = TOKEN_LEEWAY
+    ) -> None:
+        self._clock = clock
+        self._leeway = leeway
+        self._tokens: dict[TokenKey, _CachedToken] = {}
+
+    def get(self, key: TokenKey) -> str | None:
+        cached = self._tokens.get(key)
+        if cached is None:
+            return None
+        if self._clock() >= cached.expires_at:
+            del self._tokens[key]
+            return None
+        return cached.value
+
+    def put(self, key: TokenKey, token: str, lifetime: float) -> None:
+        usable = max(0.0, lifetime - min(self._leeway, lifetime / 2))
+        self._tokens[key] = _CachedToken(token, self._clock() + usable)
+
+    def discard(self, key: TokenKey) -> None:
+        self._tokens.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def __repr__(self) -> str:
+        return f"<TokenCache {len(self._tokens)} tokens>"
+
+
+class TokenSender(Protocol):
+    """Sends a token request with the client's retries, timeouts and counting."""
+
+    def __call__(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None = None,
+    ) -> Awaitable[httpx.Response]: ...
+
+
+class RegistryAuth:
+    """The authentication state of one registry: its challenge, credentials and tokens.
+
+    The challenge is learnt from the `/v2/` ping or a 401; after that every request is sent
+    with the right `Authorization` up front, so a repository costs one token request.
+    """
+
+    def __init__(
+        self,
+        registry: str,
+        *,
+        send: TokenSender,
+        credentials: Callable[[], Awaitable[CredentialLookup]],
+        cache: TokenCache,
+        plain_http_ok: bool = False,
+    ) -> None:
+        self.registry = registry
+        self.challenge: Challenge | None = None
+        self._send = send
+        self._credentials = credentials
+        self._cache = cache
+        self._plain_http_ok = plain_http_ok
+        self._inflight: dict[TokenKey, asyncio.Future[str]] = {}
+
+    def __repr__(self) -> str:
+        scheme = self.challenge.scheme if self.challenge else None
+        return f"<RegistryAuth {self.registry} scheme={scheme}>"
+
+    def learn(self, challenges: Iterable[Challenge]) -> None:
+        chosen = pick_challenge(challenges)
+        if chosen is not None:
+            self.challenge = chosen
+
+    async def authorization(self, scope: str | None) -> str | None:
+        """The `Authorization` value to send up front for a request needing `scope`."""
+        challenge = self.challenge
+        if challenge is None:
+            return None
+        if challenge.scheme == "basic":
+            lookup = await self._credentials()
+            cred = lookup.credential
+            if cred is None or cred.password is None:
+                return None
+            return basic_authorization(cred.username or "", cred.password)
+        token = await self._token(challenge, scope)
+        return f"Bearer {token}"
+
+    async def respond(
+        self, challenges: list[Challenge], scope: str | None, sent: str | None, what: str
+    ) -> str:
+        """The `Authorization` to retry with after a 401, or Unauthorized when there is none."""
+        chosen = pick_challenge(challenges)
+        if chosen is None:
+            offered = ", ".join(sorted({c.scheme for c in challenges})) or "none"
+            raise Unauthorized(
+                self.registry,
+                f"{what}: unsupported authentication challenge (offered: {offered})",
+                sources_tried=(await self._credentials()).tried,
+            )
+        self.challenge = chosen
+        lookup = await self._credentials()
+        if chosen.scheme == "basic":
+            cred = lookup.credential
+            if sent is not None and sent.startswith("Basic "):
+                raise self._refused(what, lookup, "credentials were refused")
+            if cred is None or cred.password is None:
+                raise self._refused(what, lookup, "authentication required")
+            return basic_authorization(cred.username or "", cred.password)
+        wanted = chosen.scope or scope
+        if sent is not None and sent.startswith("Bearer "):
+            if chosen.error == "insufficient_scope":
+                raise self._refused(what, lookup, f"insufficient_scope for {wanted or 'request'}")
+            # The token we sent may have expired early or been revoked: fetch a fresh one once.
+            self._cache.discard(self._key(chosen, wanted))
+        token = await self._token(chosen, wanted)
+        return f"Bearer {token}"
+
+    async def refused(self, response: httpx.Response, scope: str | None, what: str) -> Unauthorized:
+        """The error for a second 401 (after answering the challenge) or a 403."""
+        lookup = await self._credentials()
+        challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
+        error = next((c.error for c in challenges if c.error), None)
+        if response.status_code == 403:
+            reason = "access denied (HTTP 403)"
+        elif error == "insufficient_scope":
+            reason = f"insufficient_scope: the token does not grant {scope or 'access'}"
+        elif error:
+            reason = f"authorization refused ({error})"
+        else:
+            reason = "authorization refused"
+        return self._refused(what, lookup, reason)
+
+    def _refused(self, what: str, lookup: CredentialLookup, reason: str) -> Unauthorized:
+        used = lookup.credential.source if lookup.credential else "anonymous"
+        return Unauthorized(
+            self.registry, f"{what}: {reason} (as {used})", sources_tried=lookup.tried
+        )
+
+    def _key(self, challenge: Challenge, scope: str | None) -> TokenKey:
+        return (self.registry, challenge.realm or "", challenge.service or "", scope or "")
+
+    async def _token(self, challenge: Challenge, scope: str | None) -> str:
+        key = self._key(challenge, scope)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        pending = self._inflight.get(key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._fetch_and_cache(key, challenge, scope))
+            self._inflight[key] = pending
+            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _fetch_and_cache(self, key: TokenKey, challenge: Challenge, scope: str | None) -> str:
+        token, lifetime = await self._fetch(challenge, scope)
+        self._cache.put(key, token, lifetime)
+        return token
+
+    async def _fetch(self, challenge: Challenge, scope: str | None) -> tuple[str, float]:
+        realm = challenge.realm or ""
+        parts = urlsplit(realm)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise RegistryError(self.registry, f"token realm {realm!r} is not an http(s) URL")
+        lookup = await self._credentials()
+        cred = lookup.credential
+        if cred is not None and parts.scheme == "http" and not self._plain_http_ok:
+            raise Unauthorized(
+                self.registry,
+                f"refusing to send credentials to plain-HTTP token realm {parts.netloc}",
+                sources_tried=lookup.tried,
+            )
+        url = _token_url(realm, challenge.service, scope)
+        if cred is not None and cred.identity_token is not None:
+            response = await self._refresh(realm, challenge, scope, cred, lookup)
+        else:
+            headers: dict[str, str] = {}
+            if cred is not None and cred.password is not None:
+                headers["Authorization"] = basic_authorization(cred.username or "", cred.password)
+            response = await self._send("GET", url, headers=headers)
+        if response.status_code in (401, 403):
+            who = f"the credentials from {cred.source}" if cred else "anonymous access"
+            raise Unauthorized(
+                self.registry,
+                f"token server {parts.netloc} refused {who} for {scope or 'the registry'}"
+                f" (HTTP {response.status_code})",
+                sources_tried=lookup.tried,
+            )
+        if response.status_code != 200:
+            raise RegistryError(
+                self.registry, f"token server {parts.netloc} answered HTTP {response.status_code}"
+            )
+        return self._read_token(response, parts.netloc)
+
+    async def _refresh(
+        self,
+        realm: str,
+        challenge: Challenge,
+        scope: str | None,
+        cred: Credential,
+        lookup: CredentialLookup,
+    ) -> httpx.Response:
+        """Exchange an identity token (OAuth2 refresh token) for an access token.
+
+        The OAuth2 POST comes first; token servers that only speak the GET flow (404/405
+        to the POST) are asked by GET with the identity token as the Basic password.
+        """
+        assert cred.identity_token is not None
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": cred.identity_token,
+            "client_id": CLIENT_ID,
+        }
+        if challenge.service:
+            form["service"] = challenge.service
+        if scope:
+            form["scope"] = scope
+        response = await self._send("POST", realm, headers={}, data=form)
+        if response.status_code not in (404, 405):
+            return response
+        url = _token_url(realm, challenge.service, scope)
+        headers = {
+            "Authorization": basic_authorization(cred.username or "<token>", cred.identity_token)
+        }
+        return await self._send("GET", url, headers=headers)
+
+    def _read_token(self, response: httpx.Response, where: str) -> tuple[str, float]:
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise RegistryError(self.registry, f"token server {where} sent no JSON object")
+        token = answer.get("token") or answer.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise RegistryError(self.registry, f"token server {where} sent no token")
+        lifetime = answer.get("expires_in")
+        if not isinstance(lifetime, int | float) or isinstance(lifetime, bool) or lifetime <= 0:
+            lifetime = DEFAULT_TOKEN_LIFETIME
+        return token, float(lifetime)
