@@ -1,0 +1,169 @@
+"""Changelog notes: what changed between two builds of a tag, from the registry's own metadata.
+
+Pure: takes `ImageMetadata` for the old and new digest, returns Markdown a reviewer can act on
+without leaving the pull request (build time, version and revision with a compare link,
+platforms, compressed size, base image).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from pinbot.registry.manifest import ImageMetadata
+
+_GITHUB_SOURCE = re.compile(
+    r"^(?:https?://|git@|ssh://git@|git://)github\.com[/:](?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+)
+
+
+def short_digest(digest: str | None, length: int = 12) -> str:
+    """`sha256:3f1c0e…` shortened for tables; the full digest stays in the hidden block."""
+    if not digest:
+        return "none"
+    algorithm, _, encoded = digest.partition(":")
+    return f"{algorithm}:{encoded[:length]}"
+
+
+def github_repository(source: str | None) -> str | None:
+    """`owner/name` when an image's source label points at a GitHub repository."""
+    if not source:
+        return None
+    match = _GITHUB_SOURCE.match(source.strip())
+    return match.group("repo") if match else None
+
+
+def human_size(size: int) -> str:
+    """Decimal units, as registries and the Docker CLI show image sizes."""
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def _day(when: datetime | None) -> str:
+    return when.strftime("%Y-%m-%d %H:%M UTC") if when else "unknown time"
+
+
+def _revision_text(revision: str, repository: str | None) -> str:
+    short = revision[:7] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision
+    if repository:
+        return f"[`{short}`](https://github.com/{repository}/commit/{revision})"
+    return f"`{short}`"
+
+
+def _change_line(label: str, old: str | None, new: str | None) -> str | None:
+    if old is None and new is None:
+        return None
+    if old == new:
+        return f"{label}: `{new}` (unchanged)"
+    return f"{label}: `{old or 'none'}` → `{new or 'none'}`"
+
+
+def _revision_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
+    if old.revision is None and new.revision is None:
+        return None
+    repository = github_repository(new.source or old.source)
+    if old.revision == new.revision:
+        return f"revision {_revision_text(new.revision or '', repository)} (unchanged)"
+    line = "revision " + (
+        f"{_revision_text(old.revision, repository) if old.revision else '`none`'} → "
+        f"{_revision_text(new.revision, repository) if new.revision else '`none`'}"
+    )
+    if repository and old.revision and new.revision:
+        line += (
+            f" ([compare](https://github.com/{repository}/compare/{old.revision}...{new.revision}))"
+        )
+    return line
+
+
+def _platform_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
+    if not old.platforms and not new.platforms:
+        return None
+    added = [p for p in new.platforms if p not in old.platforms]
+    removed = [p for p in old.platforms if p not in new.platforms]
+    if not added and not removed:
+        return f"platforms: {', '.join(new.platforms)} (unchanged)"
+    parts = []
+    if added:
+        parts.append("added " + ", ".join(added))
+    if removed:
+        parts.append("**removed** " + ", ".join(removed))
+    return "platforms: " + "; ".join(parts)
+
+
+def _size_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
+    if old.size is None or new.size is None:
+        return None
+    where = f" ({new.platform})" if new.platform else ""
+    if old.size == new.size:
+        return f"compressed size{where}: {human_size(new.size)} (unchanged)"
+    change = (new.size - old.size) / old.size * 100 if old.size else 0.0
+    return (
+        f"compressed size{where}: {human_size(old.size)} → {human_size(new.size)} "
+        f"({change:+.1f}%)"
+    )
+
+
+def _base_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
+    if not (old.base_name or new.base_name or old.base_digest or new.base_digest):
+        return None
+    name = new.base_name or old.base_name or "base image"
+    if old.base_name and new.base_name and old.base_name != new.base_name:
+        return f"base image: `{old.base_name}` → `{new.base_name}`"
+    if old.base_digest != new.base_digest:
+        return (
+            f"base image `{name}` digest changed: "
+            f"`{short_digest(old.base_digest)}` → `{short_digest(new.base_digest)}`"
+        )
+    return f"base image `{name}` unchanged"
+
+
+def _first_pin(title: str, new: ImageMetadata) -> str:
+    lines = [f"built {_day(new.created)}"]
+    if new.version:
+        lines.append(f"version `{new.version}`")
+    if new.revision:
+        lines.append("revision " + _revision_text(new.revision, github_repository(new.source)))
+    if new.platforms:
+        lines.append("platforms: " + ", ".join(new.platforms))
+    if new.size is not None:
+        where = f" ({new.platform})" if new.platform else ""
+        lines.append(f"compressed size{where}: {human_size(new.size)}")
+    if new.base_name:
+        lines.append(f"base image `{new.base_name}`")
+    summary = f"{title} — pinned to the build of {_day(new.created)}"
+    return _details(summary, lines)
+
+
+def _details(summary: str, lines: list[str]) -> str:
+    body = "\n".join(f"- {line}" for line in lines)
+    return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
+
+
+def describe(
+    image: str, tag: str | None, old: ImageMetadata | None, new: ImageMetadata | None
+) -> str:
+    """Markdown `<details>` block saying what changed in `image:tag` between two builds."""
+    title = f"<code>{image}:{tag}</code>" if tag else f"<code>{image}</code>"
+    if new is None:
+        return _details(title, ["the registry gave no metadata for the new digest"])
+    if old is None:
+        return _first_pin(title, new)
+    if old.created and new.created and old.created != new.created:
+        summary = f"{title} — rebuilt {_day(old.created)} → {_day(new.created)}"
+    else:
+        summary = f"{title} — new digest"
+    candidates = [
+        _change_line("version", old.version, new.version),
+        _revision_line(old, new),
+        _platform_line(old, new),
+        _size_line(old, new),
+        _base_line(old, new),
+    ]
+    lines = [line for line in candidates if line is not None]
+    if not lines:
+        lines = ["the registry gives no version, revision, platform or size metadata for these builds"]
+    return _details(summary, lines)
