@@ -375,6 +375,9 @@ class GitHubFake:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "GitHubFake/1.0"
+            # one buffered write per response, no Nagle delay between headers and body
+            wbufsize = -1
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 fake._serve_http(self)
@@ -387,7 +390,10 @@ class GitHubFake:
         self._server = ThreadingHTTPServer((self.host, self.port), _Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="github-fake", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="github-fake",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -643,7 +649,15 @@ class GitHubFake:
     def _handle(self, req: Request) -> tuple[Response, Identity | None]:
         try:
             route = self._match(req)
-            is_app_route = req.path.startswith("/app/") or req.path == "/app"
+            is_app_route = (
+                req.path.startswith("/app/")
+                or req.path == "/app"
+                or bool(
+                    re.fullmatch(
+                        r"/(repos/[^/]+/[^/]+|orgs/[^/]+|users/[^/]+)/installation/?", req.path
+                    )
+                )
+            )
             self._authenticate(req, app_route=is_app_route)
             ident = req.identity
             if ident is not None and req.path != "/rate_limit":
@@ -1706,8 +1720,9 @@ class GitHubFake:
 
     def _get_repo_installation(self, req: Request, owner: str, repo: str) -> Response:
         r = self._get_repo_obj(owner, repo)
+        app = self._app_of(req)
         for inst in self._installations.values():
-            if self._installation_covers(inst, r):
+            if inst.app is app and self._installation_covers(inst, r):
                 return Response(200, self._installation_json(inst))
         raise _not_found()
 
