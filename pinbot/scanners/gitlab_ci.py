@@ -1,0 +1,278 @@
+"""Image references in GitLab CI: `image` and `services` of jobs, hidden jobs, `default` and the
+top level, and the variables and component inputs those keys name.
+
+`.gitlab-ci.yml`, `*.gitlab-ci.yml` and YAML under `.gitlab/` or `.gitlab-ci/` are read as GitLab
+CI; any other YAML only when a document has the shape of one (jobs with `script`, `extends`, …).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    map_get,
+    map_items,
+    scalar_span,
+    scalar_value,
+)
+from pinbot.scanners.interface import Finding, ScanError
+
+# Top-level keys that are not jobs (GitLab's global keywords, current and deprecated).
+GLOBAL_KEYWORDS = frozenset(
+    {
+        "default",
+        "include",
+        "stages",
+        "variables",
+        "workflow",
+        "spec",
+        "image",
+        "services",
+        "cache",
+        "before_script",
+        "after_script",
+        "types",
+    }
+)
+# Keys that make a top-level mapping a job; used to recognise GitLab CI YAML by its shape.
+JOB_KEYWORDS = frozenset({"script", "extends", "trigger", "before_script", "after_script", "stage"})
+# Other tools' top-level keys: a document with any of them is not GitLab CI.
+FOREIGN_KEYS = frozenset({"apiVersion", "kind", "pipelines", "steps", "orbs", "on"})
+
+REFERENCE_TAG = "!reference"
+_VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+_INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
+_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
+
+
+def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
+    value = scalar_value(node)
+    if value is None or not value.strip():
+        return None
+    assert isinstance(node, ScalarNode)
+    # `$[[ inputs.x ]]` is GitLab's own interpolation, which the driver does not know.
+    templated = "$[[" in value
+    span = scalar_span(node, text, offset)
+    if span is None:
+        start = node.start_mark.index + offset
+        return Finding(
+            start,
+            start,
+            context,
+            reference_text=value,
+            templated=templated,
+            rewritable=False,
+            note=_NOT_SPLICEABLE,
+        )
+    return Finding(span[0], span[1], context, templated=templated)
+
+
+def _documents(text: str) -> tuple[tuple[Node, ...], int]:
+    """The file's documents, read again by the YAML 1.2 composer where libyaml gives up.
+
+    libyaml (YAML 1.1) rejects a `:` inside a plain scalar in a flow sequence, which GitLab
+    accepts and which `!reference [.job:name, script]` needs: job names often hold colons.
+    """
+    try:
+        return compose_documents(text)
+    except ScanError as first:
+        offset = 1 if text.startswith("\ufeff") else 0
+        try:
+            nodes = YAML(typ="safe", pure=True).compose_all(text[offset:])
+            return tuple(node for node in nodes if node is not None), offset
+        except YAMLError:
+            raise first from None
+
+
+def _variable_uses(name: str, text: str) -> int:
+    """How often the file expands variable `name` (`$X`, `${X}`, and Windows `$env:X`, `%X%`)."""
+    escaped = re.escape(name)
+    return len(re.findall(rf"\$\{{?{escaped}\b|\$env:{escaped}\b|%{escaped}%", text))
+
+
+def _entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
+    return map_items(node) if isinstance(node, MappingNode) else iter(())
+
+
+def is_gitlab_path(path: str) -> bool:
+    """Whether the file name alone says GitLab CI."""
+    directory, name = posixpath.split(path)
+    if not name.endswith((".yml", ".yaml")):
+        return False
+    if name.startswith(".gitlab-ci.") or name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
+        return True
+    parts = directory.split("/")
+    return ".gitlab" in parts or ".gitlab-ci" in parts
+
+
+def looks_like_gitlab(document: Node) -> bool:
+    """Whether a document has GitLab CI's shape: a job (or hidden job) among its top-level keys."""
+    if not isinstance(document, MappingNode):
+        return False
+    entries = list(map_items(document))
+    if any(key in FOREIGN_KEYS for key, _node, _value in entries):
+        return False
+    for key, _key_node, value in entries:
+        if key in GLOBAL_KEYWORDS or not isinstance(value, MappingNode):
+            continue
+        keys = {name for name, _k, _v in map_items(value)}
+        if keys & JOB_KEYWORDS:
+            return True
+        if key.startswith(".") and isinstance(map_get(value, "image"), (ScalarNode, MappingNode)):
+            return True
+    return False
+
+
+@dataclass
+class _Usage:
+    """An image key whose whole value is one variable or input (`image: $CI_IMAGE`)."""
+
+    context: str
+    count: int = 0
+
+
+class GitLabCIScanner:
+    kind = "gitlab-ci"
+
+    def matches(self, path: str) -> bool:
+        return path.endswith((".yml", ".yaml"))
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        by_name = is_gitlab_path(path)
+        try:
+            documents, offset = _documents(text)
+        except ScanError:
+            if by_name:
+                raise
+            return  # YAML of unknown kind: the scanners that claim it report the error
+        pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
+        if not pipelines:
+            return
+        findings: dict[tuple[int, int], Finding] = {}
+        variables: dict[str, _Usage] = {}
+        inputs: dict[str, _Usage] = {}
+        for document in pipelines:
+            for finding in self._pipeline(document, text, offset):
+                findings.setdefault((finding.start, finding.end), finding)
+                written = finding.reference_text or text[finding.start : finding.end]
+                self._note_usage(written.strip(), finding.context, variables, inputs)
+        for document in documents:
+            for finding in self._definitions(document, text, offset, variables, inputs):
+                findings.setdefault((finding.start, finding.end), finding)
+        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+
+    @staticmethod
+    def _note_usage(
+        value: str, context: str, variables: dict[str, _Usage], inputs: dict[str, _Usage]
+    ) -> None:
+        variable = _VARIABLE.fullmatch(value)
+        if variable is not None:
+            usage = variables.setdefault(variable.group(1) or variable.group(2), _Usage(context))
+            usage.count += 1
+        input_ = _INPUT.fullmatch(value)
+        if input_ is not None:
+            usage = inputs.setdefault(input_.group(1), _Usage(context))
+            usage.count += 1
+
+    def _pipeline(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        yield from self._image_keys(document, "", text, offset)
+        yield from self._image_keys(map_get(document, "default"), "default.", text, offset)
+        for key, _key_node, value in _entries(document):
+            if key not in GLOBAL_KEYWORDS:
+                yield from self._image_keys(value, f"{key}.", text, offset)
+
+    def _image_keys(self, job: Node | None, here: str, text: str, offset: int) -> Iterator[Finding]:
+        if not isinstance(job, MappingNode):
+            return
+        image = map_get(job, "image")
+        if isinstance(image, MappingNode):
+            found = _finding(map_get(image, "name"), text, offset, f"{here}image.name")
+        else:
+            found = _finding(image, text, offset, f"{here}image")
+        if found is not None:
+            yield found
+        services = map_get(job, "services")
+        if not isinstance(services, SequenceNode) or services.tag == REFERENCE_TAG:
+            return
+        for index, service in enumerate(services.value):
+            where = f"{here}services[{index}]"
+            if isinstance(service, MappingNode):
+                found = _finding(map_get(service, "name"), text, offset, f"{where}.name")
+            else:
+                found = _finding(service, text, offset, where)
+            if found is not None:
+                yield found
+
+    def _definitions(
+        self,
+        document: Node,
+        text: str,
+        offset: int,
+        variables: dict[str, _Usage],
+        inputs: dict[str, _Usage],
+    ) -> Iterator[Finding]:
+        """The values of variables and component inputs that image keys name, as references."""
+        if not isinstance(document, MappingNode):
+            return
+        if variables:
+            scopes = [("", document), ("default.", map_get(document, "default"))]
+            scopes += [(f"{key}.", value) for key, _k, value in _entries(document)]
+            for here, scope in scopes:
+                for name, _key, value in _entries(map_get(scope, "variables")):
+                    usage = variables.get(name)
+                    if usage is None:
+                        continue
+                    where = f"{here}variables.{name}"
+                    if isinstance(value, MappingNode):
+                        found = _finding(map_get(value, "value"), text, offset, f"{where}.value")
+                    else:
+                        found = _finding(value, text, offset, where)
+                    if found is not None:
+                        yield self._definition(found, usage, _variable_uses(name, text))
+        spec_inputs = map_get(map_get(document, "spec"), "inputs")
+        for name, _key, value in _entries(spec_inputs):
+            usage = inputs.get(name)
+            if usage is None:
+                continue
+            found = _finding(map_get(value, "default"), text, offset, f"spec.inputs.{name}.default")
+            if found is not None:
+                uses = len(re.findall(rf"\$\[\[\s*inputs\.{re.escape(name)}\b", text))
+                yield self._definition(found, usage, uses)
+
+    @staticmethod
+    def _definition(found: Finding, usage: _Usage, uses: int) -> Finding:
+        note = f"image of {usage.context}"
+        if uses > usage.count:
+            # Pinning the value would change what the other uses (scripts, other keys) see.
+            return Finding(
+                found.start,
+                found.end,
+                found.context,
+                reference_text=found.reference_text,
+                templated=found.templated,
+                rewritable=False,
+                note=f"{note}; also used outside image keys, not rewritten",
+            )
+        return Finding(
+            found.start,
+            found.end,
+            found.context,
+            reference_text=found.reference_text,
+            templated=found.templated,
+            rewritable=found.rewritable,
+            note=found.note or note,
+        )
+
+
+SCANNER = GitLabCIScanner()
