@@ -215,7 +215,10 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
     "cronjob and list": (
         CRONJOB_AND_LIST,
         [
-            ("registry.k8s.io/kubectl:v1.31.0", "spec.jobTemplate.spec.template.spec.containers[0].image"),
+            (
+                "registry.k8s.io/kubectl:v1.31.0",
+                "spec.jobTemplate.spec.template.spec.containers[0].image",
+            ),
             ("redis:7", "items[0].spec.containers[0].image"),
         ],
     ),
@@ -242,7 +245,10 @@ CASES: dict[str, tuple[str, list[tuple[str, str]]]] = {
             ("docker:dind", "spec.sidecars[0].image"),
         ],
     ),
-    "custom resource spec.image": (PROMETHEUS, [("quay.io/prometheus/prometheus:v3.0.0", "spec.image")]),
+    "custom resource spec.image": (
+        PROMETHEUS,
+        [("quay.io/prometheus/prometheus:v3.0.0", "spec.image")],
+    ),
     "configmap data is configuration": (CONFIGMAP, []),
     "traps": (NOT_MANIFESTS, []),
     "argo resource manifest": (
@@ -282,9 +288,12 @@ def test_statuses_through_the_driver() -> None:
     statuses = {o.text: o.status for o in outcome.occurrences}
     assert statuses["{{inputs.parameters.image}}"] is Status.TEMPLATED
     assert statuses["nginx:1.27"] is Status.UNPINNED
-    assert statuses[
-        "ghcr.io/acme/side@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-    ] is Status.PINNED
+    assert (
+        statuses[
+            "ghcr.io/acme/side@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+        ]
+        is Status.PINNED
+    )
 
 
 def test_folded_scalar_is_reported_but_not_rewritable() -> None:
@@ -326,7 +335,11 @@ def test_helm_template_is_read_line_by_line() -> None:
     ]
     outcome = scan_text("chart/templates/deployment.yaml", HELM_TEMPLATE, scanners=[SCANNER])
     assert not outcome.errors
-    assert [o.status for o in outcome.occurrences] == [Status.UNPINNED, Status.TEMPLATED, Status.TEMPLATED]
+    assert [o.status for o in outcome.occurrences] == [
+        Status.UNPINNED,
+        Status.TEMPLATED,
+        Status.TEMPLATED,
+    ]
 
 
 def test_broken_manifest_raises_with_line() -> None:
@@ -347,7 +360,9 @@ def test_matches_yaml_only() -> None:
     assert not SCANNER.matches("Dockerfile")
 
 
-_IMAGES = st.from_regex(r"[a-z][a-z0-9]{0,8}(/[a-z0-9]{1,8}){0,2}:[a-z0-9][a-z0-9.]{0,8}", fullmatch=True)
+_IMAGES = st.from_regex(
+    r"[a-z][a-z0-9]{0,8}(/[a-z0-9]{1,8}){0,2}:[a-z0-9][a-z0-9.]{0,8}", fullmatch=True
+)
 
 
 @given(

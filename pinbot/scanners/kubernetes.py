@@ -29,7 +29,9 @@ from pinbot.scanners.interface import DigestSlot, Finding, ScanError
 
 __all__ = ["SCANNER", "KubernetesScanner", "embedded_findings", "is_manifest", "scalar_finding"]
 
-NOT_SPLICEABLE = "written as a block, folded, multi-line or escaped YAML scalar; cannot be rewritten in place"
+NOT_SPLICEABLE = (
+    "written as a block, folded, multi-line or escaped YAML scalar; cannot be rewritten in place"
+)
 
 # Subtrees that describe, not request, images: `status.containerStatuses[].image` is what
 # the kubelet pulled, `metadata` holds labels and annotations, and ConfigMap/Secret `data`
@@ -78,7 +80,14 @@ def scalar_finding(
     span = scalar_span(node, text, offset)
     if span is None:
         start = node.start_mark.index + offset
-        return Finding(start, start, context, reference_text=value.strip(), rewritable=False, note=NOT_SPLICEABLE)
+        return Finding(
+            start,
+            start,
+            context,
+            reference_text=value.strip(),
+            rewritable=False,
+            note=NOT_SPLICEABLE,
+        )
     return Finding(span[0], span[1], context, note=note)
 
 
@@ -134,7 +143,9 @@ def template_findings(text: str) -> Iterator[Finding]:
         yield Finding(start, start + len(value), "image (template, read line by line)")
 
 
-def _block_lines(node: ScalarNode, text: str, offset: int) -> tuple[list[int], list[int], int] | None:
+def _block_lines(
+    node: ScalarNode, text: str, offset: int
+) -> tuple[list[int], list[int], int] | None:
     """For a literal block scalar: where each value line starts in the value and in `text`,
     and the block's indentation. None when the block does not map line by line."""
     value = node.value
@@ -193,11 +204,20 @@ def embedded_findings(
         slot = finding.digest_slot
         if exact and slot is not None:
             slot_start, slot_end = moved(slot.start), moved(slot.end)
-            if slot_start is None or slot_end is None or text[slot_start:slot_end] != inner[slot.start : slot.end]:
+            if (
+                slot_start is None
+                or slot_end is None
+                or text[slot_start:slot_end] != inner[slot.start : slot.end]
+            ):
                 exact = False
             else:
                 pad = "\n" + " " * indent
-                slot = DigestSlot(slot_start, slot_end, slot.prefix.replace("\n", pad), slot.suffix.replace("\n", pad))
+                slot = DigestSlot(
+                    slot_start,
+                    slot_end,
+                    slot.prefix.replace("\n", pad),
+                    slot.suffix.replace("\n", pad),
+                )
         if exact and start is not None and end is not None:
             yield replace(finding, start=start, end=end, context=nested, digest_slot=slot)
         else:
@@ -250,7 +270,9 @@ class KubernetesScanner:
                         parameters.setdefault(used.group(1) or used.group(2), format_path(key_path))
             elif key_path[-1] == "manifest" and node.style == "|":
                 # Argo Workflows' `resource.manifest`: an object written as a literal block.
-                yield from embedded_findings(self._embedded, node, text, offset, format_path(key_path))
+                yield from embedded_findings(
+                    self._embedded, node, text, offset, format_path(key_path)
+                )
         if parameters:
             yield from _parameter_defaults(document, parameters, text, offset)
 
