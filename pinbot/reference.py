@@ -38,6 +38,7 @@ __all__ = [
     "ImageReference",
     "InvalidReference",
     "is_valid_digest",
+    "is_valid_domain",
     "is_valid_tag",
     "parse",
     "parse_normalized",
@@ -133,6 +134,15 @@ def is_valid_tag(tag: str) -> bool:
     (True, False)
     """
     return _tag_problem(tag) is None
+
+
+def is_valid_domain(domain: str) -> bool:
+    """Tell whether ``domain`` is a valid registry host, with optional port.
+
+    >>> is_valid_domain("myreg.example:5000"), is_valid_domain("[::1]:5000"), is_valid_domain("a_b")
+    (True, True, False)
+    """
+    return _DOMAIN_RE.fullmatch(domain) is not None
 
 
 def is_valid_digest(digest: str) -> bool:
