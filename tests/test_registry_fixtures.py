@@ -381,3 +381,26 @@ def test_proxy_drops_and_delays(registry_http: RunningRegistry, fault_proxy: Fau
             c.head(path, timeout=0.5)
         assert c.head(path).status_code == 200
     assert [r.status for r in fault_proxy.requests[:2]] == [None, 200]
+
+
+def test_auth_retries_show_in_the_access_log(registry_token: RunningRegistry) -> None:
+    registry_token.push_image("team/logged", "1")
+    registry_token.reset_counts()
+    with registry_token.client() as c:
+        c.head("/v2/team/logged/manifests/1", headers={"Accept": ACCEPT_ALL})
+    assert registry_token.manifest_responses() == [
+        ("HEAD", "/v2/team/logged/manifests/1", 401),
+        ("HEAD", "/v2/team/logged/manifests/1", 200),
+    ]
+
+
+def test_start_up_is_quick(
+    registry_http: RunningRegistry,
+    registry_tls: RunningRegistry,
+    registry_basic: RunningRegistry,
+    registry_token: RunningRegistry,
+) -> None:
+    for reg in (registry_http, registry_tls, registry_basic, registry_token):
+        assert 0 < reg.start_seconds < 10, reg.url
+    env_free = registry_http.config_path.read_text()
+    assert '"delete"' in env_free and '"enabled": true' in env_free

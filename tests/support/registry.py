@@ -24,6 +24,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -127,6 +128,14 @@ def _free_port() -> int:
 def clean_env() -> dict[str, str]:
     """The environment without `REGISTRY_*` overrides."""
     return {k: v for k, v in os.environ.items() if not k.startswith("REGISTRY_")}
+
+
+def _die_with_parent() -> None:
+    """In the child: get SIGTERM when the test process dies, so no registry is left behind."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 _CHALLENGE_PARAM = re.compile(r'(\w+)="([^"]*)"')
@@ -286,6 +295,7 @@ class RunningRegistry:
                 stderr=subprocess.STDOUT,
                 env=clean_env(),
                 cwd=self.workdir,
+                preexec_fn=_die_with_parent,
             )
             scheme = "https" if self.tls else "http"
             self.port = port
@@ -680,7 +690,7 @@ class RunningRegistry:
 
     # --- access log ---------------------------------------------------------------------
 
-    _ACCESS = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+"')
+    _ACCESS = re.compile(r'"([A-Z]+) (\S+) HTTP/[0-9.]+" (\d{3})')
 
     def _sync_log(self) -> None:
         """Wait until the access log has caught up with our requests so far.
@@ -704,23 +714,35 @@ class RunningRegistry:
             f.seek(self._log_offset)
             return f.read().decode(errors="replace")
 
-    def requests_seen(self) -> list[tuple[str, str]]:
-        """(method, path) of every request in the access log since `reset_counts()`."""
+    def responses_seen(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of every request in the access log since `reset_counts()`.
+
+        Paths include the query string. With auth, the unauthenticated first try that the
+        registry answered 401 is a request too.
+        """
         self._sync_log()
-        out: list[tuple[str, str]] = []
+        out: list[tuple[str, str, int]] = []
         for line in self._log_since_reset().splitlines():
             m = self._ACCESS.search(line)
             if m and not m.group(2).startswith("/pinbot-log-sync-"):
-                out.append((m.group(1), m.group(2)))
+                out.append((m.group(1), m.group(2), int(m.group(3))))
         return out
 
+    def requests_seen(self) -> list[tuple[str, str]]:
+        """(method, path) of every request in the access log since `reset_counts()`."""
+        return [(method, path) for method, path, _ in self.responses_seen()]
+
+    def manifest_responses(self) -> list[tuple[str, str, int]]:
+        """(method, path, status) of /v2/<name>/manifests/ requests since `reset_counts()`."""
+        return [r for r in self.responses_seen() if re.match(r"^/v2/.+/manifests/", r[1])]
+
     def manifest_requests(self) -> list[tuple[str, str]]:
-        """(method, path) of /v2/<name>/manifests/ requests since `reset_counts()`."""
-        return [
-            (method, path)
-            for method, path in self.requests_seen()
-            if re.match(r"^/v2/.+/manifests/", path)
-        ]
+        """(method, path) of /v2/<name>/manifests/ requests since `reset_counts()`.
+
+        From the registry's own access log; 401 answers to unauthenticated tries count too
+        (see `manifest_responses()` for the status).
+        """
+        return [(method, path) for method, path, _ in self.manifest_responses()]
 
     def reset_counts(self) -> None:
         """Forget requests seen so far (and the token server's, if any)."""
