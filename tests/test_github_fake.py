@@ -13,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import github
@@ -504,6 +505,22 @@ def test_github_app_installation_token(fake: GitHubFake) -> None:
     with pytest.raises(GithubException) as exc:
         bad.get_access_token(iid)
     assert exc.value.status == 401
+
+
+def test_legacy_refs_route_and_concurrent_clients(fake: GitHubFake) -> None:
+    status, _, body = raw(fake, "GET", "/repos/acme/web/git/refs/heads/main")
+    assert status == 200 and isinstance(body, dict) and body["ref"] == "refs/heads/main"
+    status, _, body = raw(fake, "GET", "/repos/acme/web/git/refs/heads")
+    assert status == 200 and isinstance(body, list) and body[0]["ref"] == "refs/heads/main"
+
+    def read(i: int) -> str:
+        repo = client(fake).get_repo("acme/web")
+        return repo.get_git_tree("main", recursive=True).sha
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        shas = set(pool.map(read, range(32)))
+    assert len(shas) == 1
+    assert all(c.status == 200 for c in fake.calls)
 
 
 # --------------------------------------------------------------------------- standalone

@@ -134,7 +134,7 @@ class FakePull:
     requested_teams: list[str] = field(default_factory=list)
     comments: list[Comment] = field(default_factory=list)
     maintainer_can_modify: bool = True
-    mergeable_seen_for: tuple[str, str] | None = None
+    mergeable_seen_for: tuple[str, str, str] | None = None
 
     @property
     def head_sha(self) -> str:
@@ -364,8 +364,7 @@ class GitHubFake:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("the fake is not started")
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.host}:{self._server.server_port}"
 
     def start(self) -> GitHubFake:
         if self._server is not None:
@@ -990,7 +989,7 @@ class GitHubFake:
     def _mergeable(self, repo: FakeRepo, pr: FakePull) -> bool | None:
         if pr.state != "open" or pr.base_ref not in repo.refs:
             return None
-        key = (pr.head_sha, repo.refs[pr.base_ref])
+        key = (pr.head_sha, repo.refs[pr.base_ref], pr.base_ref)
         if pr.mergeable_seen_for != key:
             # GitHub computes mergeability in the background: the first read is null
             pr.mergeable_seen_for = key

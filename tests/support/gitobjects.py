@@ -10,6 +10,7 @@ import hashlib
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 MODE_FILE = "100644"
 MODE_EXEC = "100755"
@@ -182,7 +183,7 @@ class ObjectStore:
                     continue
                 entries.append(TreeEntry(MODE_TREE, name, self._write_node(value)))
             else:
-                mode, sha = value  # type: ignore[misc]
+                mode, sha = cast(tuple[str, str], value)
                 entries.append(TreeEntry(mode, name, sha))
         return self.put_tree(entries)
 
