@@ -1,0 +1,137 @@
+"""Image references in Kustomize `images:` overrides, composed from `newName`, `newTag`, `digest`.
+
+A first pin adds a `digest` key to the entry and keeps `newTag` as documentation (kustomize
+uses the digest when both are set); a later bump rewrites the `digest` value.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    format_path,
+    map_get,
+    map_items,
+    scalar_span,
+    scalar_value,
+)
+from pinbot.scanners.interface import DigestSlot, Finding
+
+__all__ = ["SCANNER", "KustomizeScanner", "digest_slot"]
+
+KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
+
+NO_TAG = "no newTag or digest: the tag comes from the resources this entry rewrites"
+NAME_ONLY = "name alone matches every tag of this image; it is not a reference to pin"
+NO_INSERT = "the entry is not written one key per line; a digest cannot be added in place"
+
+
+def _insertion(entry: MappingNode, text: str, offset: int) -> DigestSlot | None:
+    """Where a first `digest:` line goes: after the entry's last line, at its keys' indent."""
+    if entry.flow_style or not entry.value:
+        return None
+    first_key, _ = entry.value[0]
+    last_value = entry.value[-1][1]
+    if not isinstance(last_value, ScalarNode) or last_value.style not in (None, "", '"', "'"):
+        return None
+    if last_value.start_mark.line != last_value.end_mark.line:
+        return None
+    end = last_value.end_mark.index + offset
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        line_end = len(text)
+        newline = "\r\n" if "\r\n" in text else "\n"
+    else:
+        newline = "\r\n" if line_end > 0 and text[line_end - 1] == "\r" else "\n"
+        if newline == "\r\n":
+            line_end -= 1
+    indent = " " * first_key.start_mark.column
+    return DigestSlot(line_end, line_end, prefix=f"{newline}{indent}digest: ")
+
+
+def digest_slot(node: ScalarNode, text: str, offset: int) -> DigestSlot | None:
+    """The slot of an existing `digest` key: its value, or right after `digest:` when empty."""
+    if node.value == "" and node.style in (None, ""):
+        # An empty plain value is marked right after the colon: write " sha256:…" there.
+        start = node.start_mark.index + offset
+        return DigestSlot(start, start, prefix=" ")
+    span = scalar_span(node, text, offset)
+    return DigestSlot(*span) if span is not None else None
+
+
+def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
+    if not isinstance(entry, MappingNode):
+        return None
+    fields = {
+        key: value for key, _key_node, value in map_items(entry) if isinstance(value, ScalarNode)
+    }
+    name = scalar_value(fields.get("name")) or ""
+    new_name = scalar_value(fields.get("newName")) or ""
+    tag = scalar_value(fields.get("newTag")) or ""
+    digest = scalar_value(fields.get("digest")) or ""
+    if not (name or new_name):
+        return None
+    span_key = "newTag" if tag else "newName" if new_name else "name"
+    span_node = fields[span_key]
+    context = format_path(("images", index, span_key))
+    reference = (new_name or name) + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+    span = scalar_span(span_node, text, offset)
+    if span is None:
+        start = span_node.start_mark.index + offset
+        return Finding(
+            start,
+            start,
+            context,
+            reference_text=reference,
+            structured=True,
+            rewritable=False,
+            note="written as a block or escaped YAML scalar; cannot be rewritten in place",
+        )
+    if not (tag or digest):
+        note = NO_TAG if new_name else NAME_ONLY
+        return Finding(
+            *span, context, reference_text=reference, structured=True, rewritable=False, note=note
+        )
+    digest_node = fields.get("digest")
+    slot: DigestSlot | None
+    if digest_node is not None:
+        slot = digest_slot(digest_node, text, offset)
+    else:
+        slot = _insertion(entry, text, offset)
+    if slot is None:
+        return Finding(
+            *span,
+            context,
+            reference_text=reference,
+            structured=True,
+            rewritable=False,
+            note=NO_INSERT,
+        )
+    return Finding(*span, context, reference_text=reference, digest_slot=slot, structured=True)
+
+
+class KustomizeScanner:
+    kind = "kustomize"
+
+    def matches(self, path: str) -> bool:
+        return posixpath.basename(path) in KUSTOMIZATION_NAMES
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        documents, offset = compose_documents(text)
+        for document in documents:
+            images = map_get(document, "images") if isinstance(document, MappingNode) else None
+            if not isinstance(images, SequenceNode):
+                continue
+            for index, entry in enumerate(images.value):
+                finding = _entry(entry, index, text, offset)
+                if finding is not None:
+                    yield finding
+
+
+SCANNER = KustomizeScanner()
