@@ -1,0 +1,143 @@
+"""`pinbot check`: report image references that break the policy; exit 1 on any."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from pinbot import __version__
+from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.pipeline import look_up_with_new_client
+from pinbot.plan import Lookup
+from pinbot.policy import RULE_TEXT, Rule, Violation, evaluate
+from pinbot.scanners import Occurrence, scan_tree
+
+HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to check (default .)")
+    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="also ask the registries whether pinned digests still match their tags",
+    )
+    add_config_argument(parser)
+
+
+def _escape_github(value: str, *, property_value: bool = False) -> str:
+    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    if property_value:
+        value = value.replace(":", "%3A").replace(",", "%2C")
+    return value
+
+
+def render_github(violations: list[Violation]) -> str:
+    """GitHub Actions workflow commands: one `::error` annotation per violation."""
+    lines = []
+    for v in violations:
+        o = v.occurrence
+        file = _escape_github(o.file, property_value=True)
+        title = _escape_github(RULE_TEXT[v.rule], property_value=True)
+        lines.append(
+            f"::error file={file},line={o.line},col={o.column},title={title}::"
+            + _escape_github(v.message)
+        )
+    return "\n".join(lines) + ("\n" if lines else "")
+
+
+def render_sarif(violations: list[Violation]) -> str:
+    """SARIF 2.1.0, for code scanning uploads."""
+    rules = [
+        {"id": rule.value, "shortDescription": {"text": RULE_TEXT[rule]}} for rule in Rule
+    ]
+    results = [
+        {
+            "ruleId": v.rule.value,
+            "level": "error",
+            "message": {"text": v.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": v.occurrence.file},
+                        "region": {
+                            "startLine": v.occurrence.line,
+                            "startColumn": v.occurrence.column,
+                            "endColumn": v.occurrence.column + len(v.occurrence.text),
+                        },
+                    }
+                }
+            ],
+        }
+        for v in violations
+    ]
+    document = {
+        "version": "2.1.0",
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "runs": [
+            {
+                "tool": {"driver": {"name": "pinbot", "version": __version__, "rules": rules}},
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_json(violations: list[Violation]) -> str:
+    return (
+        json.dumps(
+            [
+                {
+                    "file": v.occurrence.file,
+                    "line": v.occurrence.line,
+                    "column": v.occurrence.column,
+                    "rule": v.rule.value,
+                    "message": v.message,
+                    "text": v.occurrence.text,
+                    "reference": str(v.occurrence.reference) if v.occurrence.reference else None,
+                }
+                for v in violations
+            ],
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def render_text(violations: list[Violation]) -> str:
+    return "".join(f"{v}\n" for v in violations)
+
+
+RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif, "github": render_github}
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    root: Path = args.path
+    if not root.is_dir():
+        print(f"pinbot check: {root}: not a folder", file=sys.stderr)
+        return 2
+    scanned = scan_tree(
+        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
+    )
+    for error in scanned.errors:
+        print(f"warning: {error}", file=sys.stderr)
+    lookups: dict[str, Lookup] | None = None
+    if args.drift:
+        pinned: list[Occurrence] = [
+            o for o in scanned.occurrences if o.reference is not None and o.reference.digest
+        ]
+        lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
+    violations = evaluate(scanned.occurrences, config.policy, lookups)
+    sys.stdout.write(RENDERERS[args.format](violations))
+    if args.format == "text":
+        print(
+            f"{len(violations)} violations in {len(scanned.occurrences)} references",
+            file=sys.stderr,
+        )
+    return 1 if violations else 0

@@ -1,0 +1,90 @@
+"""`pinbot pin`: resolve every image reference under a folder and pin it in place."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from pinbot.apply import FileChange
+from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.pipeline import finish, look_up_with_new_client
+from pinbot.plan import Action, NoticeKind
+from pinbot.scanners import scan_tree
+
+HELP = "Resolve each image tag under PATH to its digest and pin the references in place."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to pin (default .)")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
+    mode.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when something would change"
+    )
+    add_config_argument(parser)
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` in one step, keeping its permissions."""
+    mode = path.stat().st_mode
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".pinbot")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, mode & 0o7777)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: int) -> str:
+    edits = [edit for change in changes for edit in change.edits]
+    pins = sum(1 for edit in edits if edit.action is Action.PIN)
+    bumps = len(edits) - pins
+    return (
+        f"{pins} pinned, {bumps} bumped in {len(changes)} files; "
+        f"{unchanged} already current; {notices} notes; {errors} errors"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    root: Path = args.path
+    if not root.is_dir():
+        print(f"pinbot pin: {root}: not a folder", file=sys.stderr)
+        return 2
+    scanned = scan_tree(
+        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
+    )
+    errors = list(scanned.errors)
+    lookups = asyncio.run(
+        look_up_with_new_client(config, scanned.occurrences, pin_untagged=config.pin.pin_untagged)
+    )
+    files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
+    outcome = finish(files, scanned.occurrences, lookups, config)
+    errors.extend(outcome.errors)
+    failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
+
+    for notice in outcome.plan.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+
+    if args.dry_run or args.check:
+        for change in outcome.changes:
+            sys.stdout.write(change.diff())
+    else:
+        for change in outcome.changes:
+            write_atomically(root / change.path, change.updated)
+    print(
+        _summary(outcome.changes, outcome.plan.unchanged, len(outcome.plan.notices), len(errors)),
+        file=sys.stderr,
+    )
+    if args.check and outcome.changes:
+        return 1
+    return 1 if errors or failed_lookups else 0

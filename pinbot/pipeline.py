@@ -1,0 +1,122 @@
+"""The pinning pipeline shared by `pinbot pin` and the bot: look up, plan, apply.
+
+One registry lookup per unique name:tag for the whole run; a digest is verified (manifest
+bytes fetched and hashed) only when it is about to be written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from pinbot.apply import ApplyError, FileChange, apply_edits
+from pinbot.config import Config
+from pinbot.plan import Edit, Lookup, Plan, lookup_key, plan, wants_lookup
+from pinbot.reference import DEFAULT_TAG, ImageReference
+from pinbot.registry import RegistryClient, RegistryError
+from pinbot.scanners import Occurrence
+
+
+@dataclass
+class Outcome:
+    """What one pass over a set of files produced."""
+
+    plan: Plan
+    changes: list[FileChange] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lookups: dict[str, Lookup] = field(default_factory=dict)
+
+
+def tags_to_look_up(
+    occurrences: Iterable[Occurrence], *, pin_untagged: bool
+) -> dict[str, tuple[ImageReference, set[str | None]]]:
+    """Unique name:tag to resolve, each with the digests the files hold for it now."""
+    wanted: dict[str, tuple[ImageReference, set[str | None]]] = {}
+    for occurrence in occurrences:
+        if not wants_lookup(occurrence, pin_untagged=pin_untagged):
+            continue
+        reference = occurrence.reference
+        assert reference is not None
+        key = lookup_key(reference)
+        if key not in wanted:
+            target = reference.without_digest()
+            if target.tag is None:
+                target = target.with_tag(DEFAULT_TAG)
+            wanted[key] = (target, set())
+        wanted[key][1].add(reference.digest)
+    return wanted
+
+
+async def look_up(
+    client: RegistryClient,
+    occurrences: Iterable[Occurrence],
+    *,
+    pin_untagged: bool = False,
+    verify: bool = True,
+) -> dict[str, Lookup]:
+    """Resolve every unique tag once; verify the digests that would be written.
+
+    With `verify=False` (reports that write nothing) no manifest is fetched.
+    """
+    wanted = tags_to_look_up(occurrences, pin_untagged=pin_untagged)
+
+    async def one(target: ImageReference, held: set[str | None]) -> Lookup:
+        try:
+            resolution = await client.resolve(target)
+            if not verify or held == {resolution.digest}:
+                return Lookup(resolution.digest, verified=False)
+            verified = await client.verify(target, resolution.digest)
+        except RegistryError as exc:
+            return Lookup(error=str(exc))
+        return Lookup(verified.digest, verified=True)
+
+    keys = list(wanted)
+    results = await asyncio.gather(*(one(*wanted[key]) for key in keys))
+    return dict(zip(keys, results, strict=True))
+
+
+async def look_up_with_new_client(
+    config: Config,
+    occurrences: Iterable[Occurrence],
+    *,
+    pin_untagged: bool = False,
+    verify: bool = True,
+) -> dict[str, Lookup]:
+    """`look_up` with a client made for this run from `config`."""
+    async with RegistryClient(config) as client:
+        return await look_up(client, occurrences, pin_untagged=pin_untagged, verify=verify)
+
+
+def build_changes(
+    files: Mapping[str, bytes], edits_plan: Plan
+) -> tuple[list[FileChange], list[str]]:
+    """Apply a plan's edits file by file; a file that fails its check is reported, not changed."""
+    by_file: dict[str, list[Edit]] = {}
+    for edit in edits_plan.edits:
+        by_file.setdefault(edit.file, []).append(edit)
+    changes: list[FileChange] = []
+    errors: list[str] = []
+    for path in sorted(by_file):
+        try:
+            change = apply_edits(path, files[path], by_file[path])
+        except ApplyError as exc:
+            errors.append(str(exc))
+            continue
+        if change.updated != change.original:
+            changes.append(change)
+    return changes, errors
+
+
+def finish(
+    files: Mapping[str, bytes],
+    occurrences: list[Occurrence],
+    lookups: Mapping[str, Lookup],
+    config: Config,
+) -> Outcome:
+    """Plan and apply, given lookups already made (the bot shares them across repositories)."""
+    edits_plan = plan(
+        occurrences, lookups, style=config.pin.style, pin_untagged=config.pin.pin_untagged
+    )
+    changes, errors = build_changes(files, edits_plan)
+    return Outcome(plan=edits_plan, changes=changes, errors=errors, lookups=dict(lookups))

@@ -1,0 +1,92 @@
+"""Image governance: which occurrences break the policy, and why. Pure, no I/O.
+
+Rules: every reference pinned by digest, no missing or `latest` tag, only allowed
+registries, no digest that the tag no longer points to (drift, when lookups are given).
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pinbot.config import PolicyConfig
+from pinbot.plan import Lookup, lookup_key
+from pinbot.reference import DEFAULT_TAG
+from pinbot.scanners import Occurrence, Status
+
+
+class Rule(enum.StrEnum):
+    UNPINNED = "unpinned"
+    LATEST = "latest-tag"
+    REGISTRY = "registry-not-allowed"
+    DRIFT = "digest-drift"
+    INVALID = "invalid-reference"
+
+
+RULE_TEXT: dict[Rule, str] = {
+    Rule.UNPINNED: "Image reference is not pinned by digest",
+    Rule.LATEST: "Image reference has no tag or uses `latest`",
+    Rule.REGISTRY: "Image comes from a registry that is not allowed",
+    Rule.DRIFT: "Pinned digest is no longer what the tag points to",
+    Rule.INVALID: "Text in an image field is not a valid image reference",
+}
+
+
+@dataclass(frozen=True)
+class Violation:
+    occurrence: Occurrence
+    rule: Rule
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.occurrence.location}: {self.rule.value}: {self.message}"
+
+
+def registry_allowed(domain: str, allowed: Iterable[str]) -> bool:
+    """`allowed` holds host[:port] globs (`*.example.com`, `docker.io`)."""
+    return any(fnmatch.fnmatchcase(domain, pattern) for pattern in allowed)
+
+
+def evaluate(
+    occurrences: Iterable[Occurrence],
+    policy: PolicyConfig,
+    lookups: Mapping[str, Lookup] | None = None,
+) -> list[Violation]:
+    """Every policy violation among `occurrences`, in file order."""
+    violations: list[Violation] = []
+    for o in occurrences:
+        if o.status is Status.INVALID:
+            violations.append(Violation(o, Rule.INVALID, o.note or f"{o.text!r} cannot be parsed"))
+            continue
+        reference = o.reference
+        if reference is None or o.status not in (Status.PINNED, Status.UNPINNED):
+            continue
+        shown = o.reference_text
+        if policy.require_pinned and reference.digest is None:
+            violations.append(Violation(o, Rule.UNPINNED, f"{shown} is not pinned by digest"))
+        if policy.forbid_latest and reference.digest is None and reference.tag in (None, DEFAULT_TAG):
+            what = "has no tag (means `latest`)" if reference.tag is None else "uses the `latest` tag"
+            violations.append(Violation(o, Rule.LATEST, f"{shown} {what}"))
+        if policy.allowed_registries and not registry_allowed(
+            reference.domain, policy.allowed_registries
+        ):
+            violations.append(
+                Violation(
+                    o,
+                    Rule.REGISTRY,
+                    f"{shown}: registry {reference.domain} is not in policy.allowed-registries",
+                )
+            )
+        if lookups is not None and reference.digest is not None and reference.tag is not None:
+            lookup = lookups.get(lookup_key(reference))
+            if lookup is not None and lookup.digest is not None and lookup.digest != reference.digest:
+                violations.append(
+                    Violation(
+                        o,
+                        Rule.DRIFT,
+                        f"{shown}: tag {reference.tag} now points to {lookup.digest}",
+                    )
+                )
+    return violations

@@ -1,0 +1,108 @@
+"""`pinbot check`: policy findings in every output format, and digest drift against a registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pinbot.config import PolicyConfig
+from pinbot.policy import Rule, evaluate
+from pinbot.scanners import scan_text
+from tests.support.registry import RunningRegistry
+
+DIGEST = "sha256:" + "c" * 64
+
+
+def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pinbot", "check", *map(str, args)],
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def rules_for(dockerfile: str, policy: PolicyConfig) -> list[tuple[int, str]]:
+    occurrences = scan_text("Dockerfile", dockerfile).occurrences
+    return [(v.occurrence.line, v.rule.value) for v in evaluate(occurrences, policy)]
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "policy", "expected"),
+    [
+        (f"FROM nginx:1.27@{DIGEST}\n", PolicyConfig(), []),
+        ("FROM nginx:1.27\n", PolicyConfig(), [(1, "unpinned")]),
+        ("FROM nginx\n", PolicyConfig(), [(1, "unpinned"), (1, "latest-tag")]),
+        ("FROM nginx:latest\n", PolicyConfig(require_pinned=False), [(1, "latest-tag")]),
+        (f"FROM nginx@{DIGEST}\n", PolicyConfig(), []),
+        ("FROM nginx\n", PolicyConfig(require_pinned=False, forbid_latest=False), []),
+        (
+            f"FROM quay.io/x/y:1@{DIGEST}\nFROM ghcr.io/a/b:2@{DIGEST}\n",
+            PolicyConfig(allowed_registries=("ghcr.io", "*.example.com")),
+            [(1, "registry-not-allowed")],
+        ),
+        (
+            f"FROM nginx:1@{DIGEST}\n",
+            PolicyConfig(allowed_registries=("ghcr.io",)),
+            [(1, "registry-not-allowed")],
+        ),
+        ("ARG V\nFROM nginx:${V}\n", PolicyConfig(), []),  # templated: nothing to judge
+    ],
+)
+def test_policy_rules(dockerfile: str, policy: PolicyConfig, expected: list[tuple[int, str]]) -> None:
+    assert rules_for(dockerfile, policy) == expected
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    (tmp_path / "Dockerfile").write_text(f"FROM alpine:3.20@{DIGEST}\nFROM nginx:latest\n")
+    (tmp_path / "ok").mkdir()
+    return tmp_path
+
+
+def test_text_and_exit_status(tree: Path) -> None:
+    result = check(tree)
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "Dockerfile:2:6: unpinned: nginx:latest is not pinned by digest",
+        "Dockerfile:2:6: latest-tag: nginx:latest uses the `latest` tag",
+    ]
+    assert check(tree / "ok").returncode == 0
+
+
+def test_github_annotations(tree: Path) -> None:
+    lines = check(tree, "--format", "github").stdout.splitlines()
+    assert lines[0] == (
+        "::error file=Dockerfile,line=2,col=6,title=Image reference is not pinned by digest"
+        "::nginx:latest is not pinned by digest"
+    )
+    assert len(lines) == 2
+
+
+def test_sarif_and_json(tree: Path) -> None:
+    sarif = json.loads(check(tree, "--format", "sarif").stdout)
+    assert sarif["version"] == "2.1.0"
+    run = sarif["runs"][0]
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {r.value for r in Rule}
+    result = run["results"][0]
+    assert result["ruleId"] == "unpinned"
+    region = result["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"], region["endColumn"]) == (2, 6, 18)
+    items = json.loads(check(tree, "--format", "json").stdout)
+    assert [(i["line"], i["rule"]) for i in items] == [(2, "unpinned"), (2, "latest-tag")]
+
+
+def test_drift_asks_the_registry(tmp_path: Path, registry_http: RunningRegistry) -> None:
+    reg = registry_http
+    old = reg.push_image("check/drift", "1", seed="one").digest
+    (tmp_path / "Dockerfile").write_text(f"FROM {reg.host}/check/drift:1@{old}\n")
+    config = tmp_path / "pinbot.yaml"
+    config.write_text(f'registries:\n  "{reg.host}":\n    insecure: true\n')
+    assert check(tmp_path, "--drift", "--config", config).returncode == 0
+    new = reg.push_image("check/drift", "1", seed="two").digest
+    result = check(tmp_path, "--drift", "--config", config)
+    assert result.returncode == 1
+    assert result.stdout.strip() == f"Dockerfile:1:6: digest-drift: {reg.host}/check/drift:1@{old}: tag 1 now points to {new}"
+    assert check(tmp_path, "--config", config).returncode == 0  # offline: drift is not checked
