@@ -434,7 +434,8 @@ def test_pathological_input_is_rejected_quickly() -> None:
             parse(text)
         with pytest.raises(InvalidReference):
             parse_normalized(text)
-    assert time.perf_counter() - start < 2.0
+    # Linear work takes well under a second; catastrophic backtracking would take minutes.
+    assert time.perf_counter() - start < 10.0
 
 
 # --- properties -----------------------------------------------------------------------
@@ -494,7 +495,7 @@ def references(draw: st.DrawFn) -> ImageReference:
     )
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(references())
 def test_parse_round_trips(ref: ImageReference) -> None:
     text = str(ref)
@@ -502,7 +503,7 @@ def test_parse_round_trips(ref: ImageReference) -> None:
     assert parse(text) == ref
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(references())
 def test_normalizing_is_idempotent_and_familiar_round_trips(ref: ImageReference) -> None:
     normalized = parse_normalized(str(ref))
@@ -548,7 +549,7 @@ _fragments = st.sampled_from(
 )
 
 
-@settings(max_examples=2000)
+@settings(max_examples=1000, deadline=None)
 @given(st.lists(_fragments, max_size=12).map("".join))
 def test_parse_agrees_with_upstream_patterns(text: str) -> None:
     expected = _oracle(text)
@@ -560,7 +561,7 @@ def test_parse_agrees_with_upstream_patterns(text: str) -> None:
         assert expected == (ref.domain, ref.path, ref.tag, ref.digest)
 
 
-@settings(max_examples=300)
+@settings(max_examples=200, deadline=None)
 @given(references())
 def test_parse_agrees_with_upstream_patterns_on_valid_input(ref: ImageReference) -> None:
     assert _oracle(str(ref)) == (ref.domain, ref.path, ref.tag, ref.digest)
