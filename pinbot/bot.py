@@ -1,0 +1,356 @@
+"""The bot: scan a repository's default branch on GitHub and keep its pinbot pull requests right.
+
+Every run reconciles from scratch: what the base branch needs now, against what each pinbot
+pull request (open or closed) recorded in its hidden state block. Nothing is written unless
+something differs, so a run over an unchanged organisation makes no write calls.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from github import GithubException
+from github.Repository import Repository
+
+from pinbot import prbody
+from pinbot.apply import FileChange
+from pinbot.config import Config
+from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
+from pinbot.pipeline import build_changes, finish
+from pinbot.plan import Edit, Lookup, NoticeKind, Plan
+from pinbot.prbody import PullState, Update
+from pinbot.scanners import Occurrence, scan_bytes
+
+REPOSITORY_BRANCH = "image-digests"
+CLOSED_ON_BASE = "on-base"
+CLOSED_NOTHING_LEFT = "nothing-left"
+
+#: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
+NotesSource = Callable[[Sequence[Edit]], list[str]]
+
+
+@dataclass
+class ScannedRepository:
+    """A repository's default branch, read and scanned, waiting for the run's lookups."""
+
+    repo: Repository
+    snapshot: Snapshot
+    occurrences: list[Occurrence]
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.snapshot.repository
+
+
+@dataclass
+class RepositoryResult:
+    """What one repository's run did, for the run summary."""
+
+    repository: str
+    opened: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    closed: list[str] = field(default_factory=list)
+    current: list[str] = field(default_factory=list)  # open PRs already right
+    declined: list[str] = field(default_factory=list)  # updates a human closed before
+    planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
+    warnings: list[str] = field(default_factory=list)
+    failure: str | None = None
+    references: int = 0
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class Group:
+    """The edits that go into one pull request, and the branch that carries them."""
+
+    name: str
+    branch: str
+    edits: tuple[Edit, ...]
+
+
+def branch_slug(image: str) -> str:
+    """A branch-name-safe spelling of an image name.
+
+    >>> branch_slug("ghcr.io/acme/api")
+    'ghcr.io-acme-api'
+    """
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", image).strip("-.")
+    return re.sub(r"\.{2,}", ".", slug) or "image"
+
+
+def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
+    """One group per repository (default), or one per image name."""
+    prefix = config.github.branch_prefix
+    if not edits:
+        return []
+    if config.github.group == "image":
+        by_image: dict[str, list[Edit]] = {}
+        for edit in edits:
+            by_image.setdefault(edit.image, []).append(edit)
+        return [
+            Group(image, prefix + branch_slug(image), tuple(group))
+            for image, group in sorted(by_image.items())
+        ]
+    return [Group("", prefix + REPOSITORY_BRANCH, tuple(edits))]
+
+
+def update_of(edit: Edit) -> Update:
+    return Update(
+        file=edit.file,
+        line=edit.occurrence.line,
+        image=edit.image,
+        tag=edit.tag,
+        old=edit.old_digest,
+        new=edit.new_digest,
+    )
+
+
+def commit_message(updates: Sequence[Update]) -> str:
+    lines = [prbody.title(updates), ""]
+    for update in sorted(updates):
+        old = update.old or "unpinned"
+        lines.append(
+            f"- {update.file}:{update.line} {update.image}:{update.tag}: {old} -> {update.new}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> ScannedRepository:
+    """Scan the candidate files a snapshot read; scan problems are kept, not raised."""
+    occurrences: list[Occurrence] = []
+    errors: list[str] = list(snapshot.skipped)
+    for path, data in sorted(snapshot.files.items()):
+        outcome = scan_bytes(path, data, ignore_images=config.scan.ignore_images)
+        occurrences.extend(outcome.occurrences)
+        errors.extend(outcome.errors)
+    return ScannedRepository(repo, snapshot, occurrences, errors)
+
+
+def _held_digests(occurrences: Sequence[Occurrence]) -> set[tuple[str, str | None, str]]:
+    held = set()
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is not None and reference.digest is not None:
+            held.add((reference.familiar_name, reference.tag, reference.digest))
+    return held
+
+
+def _closing_body(pull: PullInfo, state: PullState | None, reason: str) -> str:
+    """The PR body with its hidden block saying pinbot closed it (and not a human)."""
+    marked = replace(state or PullState(updates=()), closed=reason)
+    body = pull.body
+    blocks = list(re.finditer(r"<!--\s*pinbot:state\s.*?-->", body, re.DOTALL))
+    if blocks:
+        last = blocks[-1]
+        return body[: last.start()] + prbody.state_block(marked) + body[last.end() :]
+    return body.rstrip("\n") + "\n\n" + prbody.state_block(marked) + "\n"
+
+
+class Reconciler:
+    """Brings one repository's pinbot pull requests in line with what its base branch needs."""
+
+    def __init__(
+        self,
+        forge: GitHubForge,
+        config: Config,
+        *,
+        dry_run: bool = False,
+        notes: NotesSource | None = None,
+    ) -> None:
+        self.forge = forge
+        self.config = config
+        self.dry_run = dry_run
+        self.notes = notes
+
+    def reconcile(
+        self, scanned: ScannedRepository, lookups: Mapping[str, Lookup]
+    ) -> RepositoryResult:
+        result = RepositoryResult(scanned.name)
+        result.files = len(scanned.snapshot.files)
+        result.references = len(scanned.occurrences)
+        result.warnings.extend(scanned.errors)
+        try:
+            self._reconcile(scanned, lookups, result)
+        except ForgeError as exc:
+            result.failure = str(exc)
+        return result
+
+    def _reconcile(
+        self,
+        scanned: ScannedRepository,
+        lookups: Mapping[str, Lookup],
+        result: RepositoryResult,
+    ) -> None:
+        snapshot = scanned.snapshot
+        outcome = finish(snapshot.files, scanned.occurrences, lookups, self.config)
+        result.warnings.extend(outcome.errors)
+        for notice in outcome.plan.notices:
+            if notice.kind in (NoticeKind.LOOKUP_FAILED, NoticeKind.NOT_VERIFIED):
+                result.warnings.append(str(notice))
+        # Only edits that apply cleanly are proposed; a file that failed its check is a warning.
+        applied = {change.path for change in outcome.changes}
+        edits = [edit for edit in outcome.plan.edits if edit.file in applied]
+        groups = {group.branch: group for group in group_edits(edits, self.config)}
+
+        branches = set(groups)
+        if self.config.github.group == "repository":
+            branches.add(self.config.github.branch_prefix + REPOSITORY_BRANCH)
+        else:
+            branches |= self._open_bot_branches(scanned.repo)
+        held = _held_digests(scanned.occurrences)
+        for branch in sorted(branches):
+            pulls = self.forge.pulls_for_branch(scanned.repo, branch)
+            group = groups.get(branch)
+            self._reconcile_branch(scanned, branch, group, pulls, held, result)
+
+    def _open_bot_branches(self, repo: Repository) -> set[str]:
+        """Branches under the prefix that have an open pull request (image grouping only)."""
+        prefix = self.config.github.branch_prefix
+        try:
+            pulls = repo.get_pulls(state="open", sort="created", direction="desc")
+            return {
+                pull.raw_data["head"]["ref"]
+                for pull in pulls
+                if pull.raw_data.get("head", {}).get("ref", "").startswith(prefix)
+                and pull.raw_data.get("head", {}).get("repo", {}).get("full_name") == repo.full_name
+            }
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, "listing open pull requests", f"HTTP {exc.status}", exc.status
+            ) from exc
+
+    def _reconcile_branch(
+        self,
+        scanned: ScannedRepository,
+        branch: str,
+        group: Group | None,
+        pulls: Sequence[PullInfo],
+        held: set[tuple[str, str | None, str]],
+        result: RepositoryResult,
+    ) -> None:
+        open_pull = next((p for p in pulls if p.state == "open"), None)
+        declined: dict[tuple[str, str | None, str], int] = {}
+        for pull in pulls:
+            if pull.state != "closed" or pull.merged:
+                continue
+            state = prbody.parse_state(pull.body)
+            if state is None or state.closed is not None:
+                continue  # not pinbot's, or closed by pinbot itself: not a human's answer
+            for key in state.answer_keys():
+                declined.setdefault(key, pull.number)
+
+        edits = list(group.edits) if group else []
+        kept = [edit for edit in edits if update_of(edit).answer_key not in declined]
+        for edit in edits:
+            if edit not in kept:
+                key = update_of(edit).answer_key
+                result.declined.append(
+                    f"{edit.occurrence.location}: {edit.image}:{edit.tag} {edit.new_digest} "
+                    f"(closed unmerged in #{declined[key]})"
+                )
+
+        if not kept:
+            if open_pull is not None:
+                self._close(scanned, branch, open_pull, held, result)
+            return
+
+        changes, errors = build_changes(scanned.snapshot.files, Plan(edits=kept))
+        result.warnings.extend(errors)
+        if not changes:
+            return
+        kept = [edit for change in changes for edit in change.edits]
+        updates = sorted(update_of(edit) for edit in kept)
+        blobs = {change.path: scanned.snapshot.entries[change.path].sha for change in changes}
+
+        if open_pull is not None:
+            state = prbody.parse_state(open_pull.body)
+            if state is not None and state.commit and open_pull.head_sha != state.commit:
+                result.warnings.append(
+                    f"#{open_pull.number}: branch {branch} has commits pinbot did not make; "
+                    "left as it is"
+                )
+                result.current.append(open_pull.url)
+                return
+            if (
+                state is not None
+                and sorted(state.updates) == updates
+                and dict(state.blobs) == blobs
+            ):
+                # Same digests, and the base has not changed the files under the branch: a
+                # base that moved elsewhere merges cleanly, so the branch is left alone.
+                result.current.append(open_pull.url)
+                return
+        self._write(scanned, branch, changes, kept, updates, blobs, open_pull, result)
+
+    def _write(
+        self,
+        scanned: ScannedRepository,
+        branch: str,
+        changes: Sequence[FileChange],
+        edits: Sequence[Edit],
+        updates: list[Update],
+        blobs: dict[str, str],
+        open_pull: PullInfo | None,
+        result: RepositoryResult,
+    ) -> None:
+        repo, snapshot = scanned.repo, scanned.snapshot
+        title = prbody.title(updates)
+        verb = "update" if open_pull is not None else "open"
+        if self.dry_run:
+            where = f" #{open_pull.number}" if open_pull else ""
+            diff = "".join(change.diff() for change in changes)
+            result.planned.append(f"would {verb} pull request{where} on {branch}: {title}\n{diff}")
+            return
+        files = {change.path: change.updated for change in changes}
+        commit = self.forge.commit(repo, snapshot, files, commit_message(updates))
+        notes = self.notes(edits) if self.notes is not None else []
+        state = PullState(updates=tuple(updates), base=snapshot.commit, commit=commit, blobs=blobs)
+        body = prbody.render(updates, state, notes)
+        if open_pull is not None:
+            self.forge.move_branch(repo, branch, commit, exists=True)
+            self.forge.edit_pull(repo, open_pull.pull, title=title, body=body)
+            result.updated.append(open_pull.url)
+            return
+        exists = self.forge.branch_head(repo, branch) is not None
+        self.forge.move_branch(repo, branch, commit, exists=exists)
+        github = self.config.github
+        pull = self.forge.open_pull(
+            repo,
+            branch=branch,
+            base=snapshot.branch,
+            title=title,
+            body=body,
+            draft=github.draft,
+            labels=github.labels,
+            reviewers=github.reviewers,
+            team_reviewers=github.team_reviewers,
+            assignees=github.assignees,
+        )
+        result.opened.append(pull.html_url)
+
+    def _close(
+        self,
+        scanned: ScannedRepository,
+        branch: str,
+        pull: PullInfo,
+        held: set[tuple[str, str | None, str]],
+        result: RepositoryResult,
+    ) -> None:
+        state = prbody.parse_state(pull.body)
+        on_base = state is not None and all(update.answer_key in held for update in state.updates)
+        reason, comment = (
+            (CLOSED_ON_BASE, prbody.CLOSED_ON_BASE)
+            if on_base
+            else (CLOSED_NOTHING_LEFT, prbody.CLOSED_NOTHING_LEFT)
+        )
+        if self.dry_run:
+            result.planned.append(f"would close pull request #{pull.number} on {branch}: {reason}")
+            return
+        self.forge.close_pull(
+            scanned.repo, pull.pull, comment=comment, body=_closing_body(pull, state, reason)
+        )
+        self.forge.delete_branch(scanned.repo, branch)
+        result.closed.append(pull.url)

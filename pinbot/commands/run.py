@@ -1,0 +1,350 @@
+"""`pinbot run`: the bot over GitHub repositories, opening and keeping pull requests.
+
+Reads every chosen repository first, asks the registries once per unique tag for the whole
+run, then reconciles each repository's pull requests. One repository's failure is reported
+and the rest go on; the exit status is 1 when any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from github import GithubException
+from github.Repository import Repository
+
+from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, scan_snapshot
+from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.config import Config
+from pinbot.forge.github import (
+    ApiCalls,
+    Credentials,
+    ForgeError,
+    GitHubForge,
+    Pacing,
+    RepositoryFilter,
+    connect,
+    shard_of,
+)
+from pinbot.notes import describe
+from pinbot.pipeline import look_up
+from pinbot.plan import Edit, Lookup
+from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
+from pinbot.scanners import Occurrence
+
+HELP = "Open and maintain digest pull requests on GitHub repositories (one, several or an organisation)."
+
+T = TypeVar("T")
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or int(count) < 1 or int(index) >= int(count):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, like 0/4")
+    return int(index), int(count)
+
+
+def _full_name(text: str) -> str:
+    owner, _, name = text.partition("/")
+    if not owner or not name or "/" in name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected OWNER/NAME")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--repo",
+        action="append",
+        type=_full_name,
+        metavar="OWNER/NAME",
+        help="a repository (repeatable)",
+    )
+    where.add_argument("--org", metavar="ORG", help="every repository of an organisation")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: only names matching",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: leave out names matching",
+    )
+    parser.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="with --org: only repositories with a topic",
+    )
+    parser.add_argument(
+        "--include-archived", action="store_true", help="with --org: archived repositories too"
+    )
+    parser.add_argument("--include-forks", action="store_true", help="with --org: forks too")
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="take only shard I of N (sha256 of OWNER/NAME mod N), for parallel jobs",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be opened, write nothing"
+    )
+    parser.add_argument(
+        "--write-interval",
+        type=float,
+        default=Pacing.between_writes,
+        metavar="SECONDS",
+        help="pause between GitHub write requests (default 1, as GitHub asks)",
+    )
+    add_config_argument(parser)
+
+
+# --- the run summary --------------------------------------------------------------------
+
+
+@dataclass
+class RunSummary:
+    results: list[RepositoryResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    calls: ApiCalls = field(default_factory=ApiCalls)
+    registry_requests: int = 0
+    unique_tags: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[RepositoryResult]:
+        return [r for r in self.results if r.failure is not None]
+
+    def count(self, what: str) -> int:
+        return sum(len(getattr(r, what)) for r in self.results)
+
+    def headline(self) -> str:
+        return (
+            f"{len(self.results)} repositories scanned, {self.count('opened')} pull requests opened, "
+            f"{self.count('updated')} updated, {self.count('closed')} closed, "
+            f"{len(self.failures)} failed; {self.unique_tags} tags looked up; "
+            f"{self.calls.total()} GitHub API calls in {self.seconds:.1f} s"
+        )
+
+    def text(self) -> str:
+        lines = [f"pinbot run: {self.headline()}"]
+        for r in self.results:
+            calls = self.calls.requests[r.repository]
+            writes = self.calls.writes[r.repository]
+            status = "FAILED" if r.failure else "ok"
+            lines.append(f"{r.repository}: {status}; {calls} API calls ({writes} writes)")
+            for label, items in (
+                ("opened", r.opened),
+                ("updated", r.updated),
+                ("closed", r.closed),
+                ("current", r.current),
+                ("declined earlier", r.declined),
+            ):
+                lines.extend(f"  {label}: {item}" for item in items)
+            lines.extend(f"  {item}" for item in r.planned)
+            lines.extend(f"  warning: {w}" for w in r.warnings)
+            if r.failure:
+                lines.append(f"  failure: {r.failure}")
+        return "\n".join(lines) + "\n"
+
+    def markdown(self) -> str:
+        lines = [
+            "## pinbot run",
+            "",
+            self.headline(),
+            "",
+            "| Repository | Opened | Updated | Closed | API calls | Result |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in self.results:
+            result = f"failed: {r.failure}" if r.failure else "ok"
+            result = result.replace("|", "\\|")
+            if not r.failure and r.warnings:
+                result += f" ({len(r.warnings)} warnings)"
+            lines.append(
+                f"| {r.repository} | {len(r.opened)} | {len(r.updated)} | {len(r.closed)} | "
+                f"{self.calls.requests[r.repository]} | {result} |"
+            )
+        links = [url for r in self.results for url in (*r.opened, *r.updated)]
+        if links:
+            lines += ["", "Pull requests opened or updated:", ""] + [f"- {url}" for url in links]
+        return "\n".join(lines) + "\n"
+
+    def annotations(self) -> list[str]:
+        out = []
+        for r in self.results:
+            if r.failure:
+                out.append(f"::warning title=pinbot {r.repository} failed::{_escape(r.failure)}")
+            for warning in r.warnings:
+                out.append(f"::warning title=pinbot {r.repository}::{_escape(warning)}")
+        return out
+
+
+def _escape(value: str) -> str:
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+# --- the run ----------------------------------------------------------------------------
+
+
+class _Registry:
+    """One registry client on one event loop for the whole run (lookups, then notes)."""
+
+    def __init__(self, config: Config) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = RegistryClient(config)
+        self.run(self.client.__aenter__())
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self.loop.run_until_complete(coroutine)
+
+    def close(self) -> None:
+        try:
+            self.run(self.client.__aexit__(None, None, None))
+        finally:
+            self.loop.close()
+
+    def notes(self, edits: Sequence[Edit]) -> list[str]:
+        """One `describe` block per image tag and digest change, from registry metadata."""
+        return self.run(self._notes(edits))
+
+    async def _notes(self, edits: Sequence[Edit]) -> list[str]:
+        seen: dict[tuple[str, str | None, str | None, str], Edit] = {}
+        for edit in edits:
+            assert edit.occurrence.reference is not None
+            key = (edit.occurrence.reference.name, edit.tag, edit.old_digest, edit.new_digest)
+            seen.setdefault(key, edit)
+
+        async def metadata(edit: Edit, digest: str | None) -> ImageMetadata | None:
+            if digest is None or edit.occurrence.reference is None:
+                return None
+            try:
+                return await self.client.fetch_metadata(
+                    edit.occurrence.reference.without_digest(), digest
+                )
+            except RegistryError:
+                return None
+
+        blocks = []
+        for edit in sorted(seen.values(), key=lambda e: (e.image, e.tag or "")):
+            old = await metadata(edit, edit.old_digest)
+            new = await metadata(edit, edit.new_digest)
+            blocks.append(describe(edit.image, edit.tag, old, new))
+        return blocks
+
+
+def choose_repositories(
+    forge: GitHubForge, args: argparse.Namespace, summary: RunSummary
+) -> list[tuple[str, Repository | None]]:
+    """The repositories this run (and shard) works on; a --repo that cannot be read fails alone."""
+    chosen: list[tuple[str, Repository | None]] = []
+    if args.org:
+        wanted = RepositoryFilter(
+            include=tuple(args.include),
+            exclude=tuple(args.exclude),
+            topics=tuple(args.topic),
+            include_archived=args.include_archived,
+            include_forks=args.include_forks,
+        )
+        repos, summary.skipped = forge.organisation_repositories(args.org, wanted)
+        chosen = [(repo.full_name, repo) for repo in repos]
+    else:
+        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
+    if args.shard is not None:
+        index, count = args.shard
+        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
+    return chosen
+
+
+def execute(args: argparse.Namespace, config: Config, credentials: Credentials) -> RunSummary:
+    """The whole run; returns its summary (also used by tests and the benchmark)."""
+    started = time.monotonic()
+    summary = RunSummary()
+    pacing = Pacing(between_writes=args.write_interval)
+    owner = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
+    github, calls = connect(
+        credentials, pacing=pacing, calls=summary.calls, installation_owner=owner
+    )
+    forge = GitHubForge(github, calls)
+    registry = _Registry(config)
+    try:
+        scanned: list[ScannedRepository] = []
+        failed: list[RepositoryResult] = []
+        for name, repo in choose_repositories(forge, args, summary):
+            with calls.scoped(name):
+                try:
+                    repo = repo or forge.repository(name)
+                    snapshot = forge.snapshot(repo, config.scan.ignore_paths)
+                    scanned.append(scan_snapshot(repo, snapshot, config))
+                except ForgeError as exc:
+                    failed.append(RepositoryResult(name, failure=str(exc)))
+                except GithubException as exc:
+                    failed.append(RepositoryResult(name, failure=f"{name}: HTTP {exc.status}"))
+
+        occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
+        lookups: dict[str, Lookup] = registry.run(
+            look_up(registry.client, occurrences, pin_untagged=config.pin.pin_untagged)
+        )
+        summary.unique_tags = len(lookups)
+
+        reconciler = Reconciler(forge, config, dry_run=args.dry_run, notes=registry.notes)
+        for item in scanned:
+            with calls.scoped(item.name):
+                try:
+                    summary.results.append(reconciler.reconcile(item, lookups))
+                except GithubException as exc:
+                    summary.results.append(
+                        RepositoryResult(item.name, failure=f"{item.name}: HTTP {exc.status}")
+                    )
+        summary.results.extend(failed)
+        summary.results.sort(key=lambda r: r.repository.lower())
+        summary.registry_requests = registry.client.stats.count()
+    finally:
+        registry.close()
+        github.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def report(summary: RunSummary, environ: dict[str, str] | os._Environ[str] = os.environ) -> None:
+    sys.stdout.write(summary.text())
+    if environ.get("GITHUB_ACTIONS") == "true":
+        for line in summary.annotations():
+            print(line)
+        step_summary = environ.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            with Path(step_summary).open("a", encoding="utf-8") as stream:
+                stream.write(summary.markdown())
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    if not args.org and (args.include or args.exclude or args.topic):
+        print("pinbot run: --include, --exclude and --topic need --org", file=sys.stderr)
+        return 2
+    try:
+        credentials = Credentials.from_environment()
+    except (ValueError, OSError) as exc:
+        print(f"pinbot run: {exc}", file=sys.stderr)
+        return 2
+    try:
+        summary = execute(args, config, credentials)
+    except ForgeError as exc:
+        print(f"pinbot run: {exc}", file=sys.stderr)
+        return 1
+    report(summary)
+    return 1 if summary.failures else 0

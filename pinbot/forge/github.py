@@ -1,0 +1,615 @@
+"""GitHub as a forge: list repositories, read a branch's candidate files, commit and propose.
+
+Reads are one ref, one recursive tree and one blob per candidate file; writes use the git
+data API (tree with `base_tree`, commit, ref) so nothing is ever cloned. Every request is
+counted against the repository being worked on.
+"""
+
+from __future__ import annotations
+
+import base64
+import fnmatch
+import hashlib
+import os
+import urllib.parse
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.PullRequest import PullRequest
+from github.Repository import Repository
+
+from pinbot.scanners import MAX_FILE_BYTES, scanners_for
+
+DEFAULT_API_URL = "https://api.github.com"
+MODE_FILE = "100644"
+MODE_EXECUTABLE = "100755"
+_BLOB_MODES = (MODE_FILE, MODE_EXECUTABLE)
+
+
+class ForgeError(Exception):
+    """A GitHub request that failed, naming the repository and what was being done."""
+
+    def __init__(
+        self, repository: str, action: str, problem: str, status: int | None = None
+    ) -> None:
+        super().__init__(f"{repository}: {action}: {problem}")
+        self.repository = repository
+        self.action = action
+        self.status = status
+
+
+def _problem(exc: GithubException) -> str:
+    data = exc.data
+    message = data.get("message") if isinstance(data, dict) else None
+    return f"HTTP {exc.status}: {message or 'no message'}"
+
+
+# --- counting and pacing ---------------------------------------------------------------
+
+
+class ApiCalls:
+    """Requests made, per repository (the scope), including retries after rate limits."""
+
+    RUN = "(run)"
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.retries: Counter[str] = Counter()
+        self.writes: Counter[str] = Counter()
+        self.scope = self.RUN
+
+    @contextmanager
+    def scoped(self, name: str) -> Iterator[None]:
+        previous, self.scope = self.scope, name
+        try:
+            yield
+        finally:
+            self.scope = previous
+
+    def request(self) -> None:
+        self.requests[self.scope] += 1
+
+    def retry(self) -> None:
+        self.requests[self.scope] += 1
+        self.retries[self.scope] += 1
+
+    def write(self) -> None:
+        self.writes[self.scope] += 1
+
+    def total(self) -> int:
+        return sum(self.requests.values())
+
+
+class _CountingToken(Auth.Token):
+    """A token that counts every request it authenticates (PyGithub calls it once per request)."""
+
+    def __init__(self, token: str, calls: ApiCalls) -> None:
+        super().__init__(token)
+        self._calls = calls
+
+    def authentication(self, headers: dict[str, str]) -> None:
+        self._calls.request()
+        super().authentication(headers)
+
+
+class _CountingInstallationAuth(Auth.AppInstallationAuth):
+    """A GitHub App installation token (refreshed by PyGithub) that counts requests."""
+
+    def __init__(self, app_auth: Auth.AppAuth, installation_id: int, calls: ApiCalls) -> None:
+        super().__init__(app_auth, installation_id)
+        self._calls = calls
+
+    def authentication(self, headers: dict[str, str]) -> None:
+        self._calls.request()
+        super().authentication(headers)
+
+
+class _RateLimitRetry(GithubRetry):
+    """PyGithub's retry (403 with Retry-After or a rate-limit message; 5xx), plus 429, counted.
+
+    urllib3 sleeps for `Retry-After` when the answer has one; a primary limit waits for
+    `X-RateLimit-Reset`; waits longer than `max_rate_limit_wait` fail instead.
+    """
+
+    calls: ApiCalls | None = None
+
+    def new(self, **kw: Any) -> _RateLimitRetry:
+        retry = super().new(**kw)
+        retry.calls = self.calls
+        return retry
+
+    def increment(self, *args: Any, **kwargs: Any) -> Any:
+        retry = super().increment(*args, **kwargs)
+        if self.calls is not None:
+            self.calls.retry()
+        return retry
+
+
+@dataclass(frozen=True)
+class Pacing:
+    """Seconds PyGithub waits between requests and between writes.
+
+    Reads are made one at a time and kept few, so they need no pause. GitHub asks for at
+    least a second between content-creating requests (its secondary limits are about those),
+    which is PyGithub's own default for writes.
+    """
+
+    between_requests: float = 0.0
+    between_writes: float = 1.0
+    max_rate_limit_wait: float = 900.0
+    attempts: int = 6
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """How to authenticate: a token, or a GitHub App (id, private key, installation)."""
+
+    token: str | None = None
+    app_id: str | None = None
+    private_key: str | None = field(default=None, repr=False)
+    installation_id: int | None = None
+    api_url: str = DEFAULT_API_URL
+
+    def __repr__(self) -> str:  # never show a credential, even in a traceback
+        kind = "token" if self.token else "app" if self.app_id else "none"
+        return f"Credentials(kind={kind!r}, api_url={self.api_url!r})"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Credentials:
+        """`GITHUB_TOKEN`, or `PINBOT_APP_ID` with `PINBOT_APP_PRIVATE_KEY` (PEM text) or
+        `PINBOT_APP_PRIVATE_KEY_FILE`, and optionally `PINBOT_APP_INSTALLATION_ID`;
+        `GITHUB_API_URL` for GitHub Enterprise Server."""
+        env = os.environ if environ is None else environ
+        api_url = (env.get("GITHUB_API_URL") or DEFAULT_API_URL).rstrip("/")
+        app_id = env.get("PINBOT_APP_ID")
+        if app_id:
+            key = env.get("PINBOT_APP_PRIVATE_KEY")
+            key_file = env.get("PINBOT_APP_PRIVATE_KEY_FILE")
+            if not key and key_file:
+                key = Path(key_file).read_text(encoding="utf-8")
+            if not key:
+                raise ValueError(
+                    "PINBOT_APP_ID is set but neither PINBOT_APP_PRIVATE_KEY nor "
+                    "PINBOT_APP_PRIVATE_KEY_FILE is"
+                )
+            installation = env.get("PINBOT_APP_INSTALLATION_ID")
+            if installation is not None and not installation.isdigit():
+                raise ValueError("PINBOT_APP_INSTALLATION_ID is not a number")
+            return cls(
+                app_id=app_id,
+                private_key=key,
+                installation_id=int(installation) if installation else None,
+                api_url=api_url,
+            )
+        token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
+        if not token:
+            raise ValueError("set GITHUB_TOKEN, or PINBOT_APP_ID and PINBOT_APP_PRIVATE_KEY")
+        return cls(token=token, api_url=api_url)
+
+
+def _retry(pacing: Pacing, calls: ApiCalls) -> _RateLimitRetry:
+    retry = _RateLimitRetry(
+        total=pacing.attempts,
+        backoff_factor=1.0,
+        status_forcelist=[*range(500, 600), 429],
+        max_rate_limit_wait=pacing.max_rate_limit_wait,
+    )
+    retry.calls = calls
+    return retry
+
+
+def connect(
+    credentials: Credentials,
+    *,
+    pacing: Pacing = Pacing(),
+    calls: ApiCalls | None = None,
+    installation_owner: str | None = None,
+) -> tuple[Github, ApiCalls]:
+    """A PyGithub client whose requests are paced, retried on rate limits, and counted.
+
+    For a GitHub App without an installation id, the installation on `installation_owner`
+    (an organisation or user) is looked up.
+    """
+    calls = calls if calls is not None else ApiCalls()
+    auth: Auth.Auth
+    if credentials.token:
+        auth = _CountingToken(credentials.token, calls)
+    elif credentials.app_id and credentials.private_key:
+        app_auth = Auth.AppAuth(credentials.app_id, credentials.private_key)
+        installation = credentials.installation_id
+        if installation is None:
+            if installation_owner is None:
+                raise ValueError("a GitHub App needs PINBOT_APP_INSTALLATION_ID or --org")
+            integration = GithubIntegration(auth=app_auth, base_url=credentials.api_url)
+            try:
+                installation = integration.get_org_installation(installation_owner).id
+            except GithubException as exc:
+                raise ForgeError(
+                    installation_owner,
+                    "finding the GitHub App installation",
+                    _problem(exc),
+                    exc.status,
+                ) from exc
+        auth = _CountingInstallationAuth(app_auth, installation, calls)
+    else:
+        raise ValueError("no GitHub credentials")
+    github = Github(
+        base_url=credentials.api_url,
+        auth=auth,
+        retry=_retry(pacing, calls),
+        seconds_between_requests=pacing.between_requests,
+        seconds_between_writes=pacing.between_writes,
+        per_page=100,
+        user_agent="pinbot",
+    )
+    return github, calls
+
+
+# --- choosing repositories ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RepositoryFilter:
+    """Which repositories of an organisation to work on. Globs match the name without owner."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    include_archived: bool = False
+    include_forks: bool = False
+
+    def skip_reason(
+        self, name: str, *, archived: bool, fork: bool, topics: Iterable[str]
+    ) -> str | None:
+        """Why a repository is left out, or None when it is in."""
+        if archived and not self.include_archived:
+            return "archived"
+        if fork and not self.include_forks:
+            return "fork"
+        lowered = name.lower()
+        if self.include and not any(fnmatch.fnmatchcase(lowered, g.lower()) for g in self.include):
+            return "not matched by --include"
+        if any(fnmatch.fnmatchcase(lowered, g.lower()) for g in self.exclude):
+            return "matched by --exclude"
+        if self.topics and not set(self.topics) & set(topics):
+            return "no wanted topic"
+        return None
+
+
+def shard_of(full_name: str, count: int) -> int:
+    """The shard (0 … count-1) a repository belongs to: sha256 of `owner/name`, lowercased.
+
+    >>> shard_of("acme/web", 1)
+    0
+    """
+    digest = hashlib.sha256(full_name.lower().encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def git_blob_id(data: bytes) -> str:
+    """The id git gives a blob with these bytes (what trees list)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+@dataclass(frozen=True)
+class TreeFile:
+    path: str
+    sha: str
+    mode: str
+    size: int | None
+
+
+@dataclass
+class Snapshot:
+    """A branch at one commit: its tree, and the bytes of the files worth scanning."""
+
+    repository: str
+    branch: str
+    commit: str
+    tree: str
+    entries: dict[str, TreeFile]
+    files: dict[str, bytes] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+
+def is_candidate(path: str, ignore_paths: Sequence[str] = ()) -> bool:
+    """Whether some scanner reads this path and the configuration does not ignore it."""
+    if any(fnmatch.fnmatchcase(path, glob) for glob in ignore_paths):
+        return False
+    return bool(scanners_for(path))
+
+
+@dataclass(frozen=True)
+class PullInfo:
+    """What the bot needs of a pull request, read from one list answer (no extra requests)."""
+
+    number: int
+    state: str
+    merged: bool
+    title: str
+    body: str
+    head_sha: str
+    url: str
+    pull: PullRequest
+
+
+class GitHubForge:
+    """GitHub through PyGithub, one repository at a time; see the module docstring."""
+
+    def __init__(self, github: Github, calls: ApiCalls) -> None:
+        self.github = github
+        self.calls = calls
+        self._requester = github.requester
+
+    # --- repositories --------------------------------------------------------------------
+
+    def repository(self, full_name: str) -> Repository:
+        try:
+            return self.github.get_repo(full_name)
+        except GithubException as exc:
+            raise ForgeError(
+                full_name, "reading the repository", _problem(exc), exc.status
+            ) from exc
+
+    def organisation_repositories(
+        self, org: str, chosen: RepositoryFilter
+    ) -> tuple[list[Repository], dict[str, str]]:
+        """The organisation's repositories that pass `chosen`, and the skipped ones with why."""
+        kept: list[Repository] = []
+        skipped: dict[str, str] = {}
+        try:
+            for repo in self.github.get_organization(org).get_repos(type="all", sort="full_name"):
+                why = chosen.skip_reason(
+                    repo.name, archived=repo.archived, fork=repo.fork, topics=repo.topics or ()
+                )
+                if why is None:
+                    kept.append(repo)
+                else:
+                    skipped[repo.full_name] = why
+        except GithubException as exc:
+            raise ForgeError(
+                org, "listing the organisation's repositories", _problem(exc), exc.status
+            ) from exc
+        return kept, skipped
+
+    # --- reading -------------------------------------------------------------------------
+
+    def _get(self, url: str, parameters: dict[str, Any] | None = None) -> Any:
+        _, data = self._requester.requestJsonAndCheck("GET", url, parameters=parameters)
+        return data
+
+    def _tree_entries(self, repo: Repository, tree: dict[str, Any]) -> dict[str, TreeFile]:
+        entries: dict[str, TreeFile] = {}
+
+        def add(items: Iterable[dict[str, Any]], prefix: str) -> None:
+            for item in items:
+                path = prefix + item["path"]
+                if item.get("type") == "blob" and item.get("mode") in _BLOB_MODES:
+                    entries[path] = TreeFile(path, item["sha"], item["mode"], item.get("size"))
+                elif item.get("type") == "tree" and tree.get("truncated"):
+                    # A truncated answer: walk this folder with its own (non-recursive) call.
+                    sub = self._get(f"{repo.url}/git/trees/{item['sha']}")
+                    add(sub.get("tree", []), path + "/")
+
+        if tree.get("truncated"):
+            root = self._get(f"{repo.url}/git/trees/{tree['sha']}")
+            add(root.get("tree", []), "")
+        else:
+            add(tree.get("tree", []), "")
+        return entries
+
+    def snapshot(self, repo: Repository, ignore_paths: Sequence[str] = ()) -> Snapshot:
+        """The default branch head: one ref call, one recursive tree call, candidate blobs."""
+        name = repo.full_name
+        branch = repo.default_branch
+        try:
+            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='')}")
+            commit = ref["object"]["sha"]
+            tree = self._get(f"{repo.url}/git/trees/{commit}", {"recursive": "1"})
+            entries = self._tree_entries(repo, tree)
+            snapshot = Snapshot(name, branch, commit, tree["sha"], entries)
+            for path, entry in sorted(entries.items()):
+                if not is_candidate(path, ignore_paths):
+                    continue
+                if entry.size is not None and entry.size > MAX_FILE_BYTES:
+                    snapshot.skipped.append(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+                    continue
+                blob = self._get(f"{repo.url}/git/blobs/{entry.sha}")
+                snapshot.files[path] = base64.b64decode(blob.get("content", ""))
+        except GithubException as exc:
+            raise ForgeError(name, f"reading branch {branch}", _problem(exc), exc.status) from exc
+        return snapshot
+
+    def pulls_for_branch(self, repo: Repository, branch: str) -> list[PullInfo]:
+        """Every pull request, open or closed, whose head is `branch` of this repository."""
+        head = f"{repo.owner.login}:{branch}"
+        try:
+            pulls = list(repo.get_pulls(state="all", head=head, sort="created", direction="desc"))
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, "listing pull requests", _problem(exc), exc.status
+            ) from exc
+        found: list[PullInfo] = []
+        for pull in pulls:
+            raw = pull.raw_data
+            if raw.get("head", {}).get("ref") != branch:
+                continue  # a server that ignores the filter must not make us adopt a stranger
+            found.append(
+                PullInfo(
+                    number=raw["number"],
+                    state=raw["state"],
+                    merged=raw.get("merged_at") is not None,
+                    title=raw.get("title") or "",
+                    body=raw.get("body") or "",
+                    head_sha=raw.get("head", {}).get("sha", ""),
+                    url=raw.get("html_url", ""),
+                    pull=pull,
+                )
+            )
+        return found
+
+    def branch_head(self, repo: Repository, branch: str) -> str | None:
+        try:
+            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='')}")
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise ForgeError(
+                repo.full_name, f"reading branch {branch}", _problem(exc), exc.status
+            ) from exc
+        sha: str = ref["object"]["sha"]
+        return sha
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _post(self, verb: str, url: str, body: dict[str, Any] | None = None) -> Any:
+        self.calls.write()
+        _, data = self._requester.requestJsonAndCheck(verb, url, input=body)
+        return data
+
+    def commit(
+        self,
+        repo: Repository,
+        snapshot: Snapshot,
+        files: Mapping[str, bytes],
+        message: str,
+    ) -> str:
+        """A commit on top of the snapshot's commit with `files` replaced; returns its id.
+
+        The new contents go inline in the tree request (GitHub stores them as blobs), one
+        content-creating request instead of one per file.
+        """
+        entries = []
+        for path, data in sorted(files.items()):
+            mode = snapshot.entries[path].mode if path in snapshot.entries else MODE_FILE
+            entries.append(
+                {"path": path, "mode": mode, "type": "blob", "content": data.decode("utf-8")}
+            )
+        try:
+            tree = self._post(
+                "POST", f"{repo.url}/git/trees", {"base_tree": snapshot.tree, "tree": entries}
+            )
+            commit = self._post(
+                "POST",
+                f"{repo.url}/git/commits",
+                {"message": message, "tree": tree["sha"], "parents": [snapshot.commit]},
+            )
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, "writing the commit", _problem(exc), exc.status
+            ) from exc
+        sha: str = commit["sha"]
+        return sha
+
+    def move_branch(self, repo: Repository, branch: str, sha: str, *, exists: bool) -> None:
+        """Create `branch` at `sha`, or force it there (the branch belongs to pinbot)."""
+        try:
+            if exists:
+                self._post(
+                    "PATCH",
+                    f"{repo.url}/git/refs/heads/{urllib.parse.quote(branch, safe='/')}",
+                    {"sha": sha, "force": True},
+                )
+            else:
+                self._post(
+                    "POST", f"{repo.url}/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha}
+                )
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, f"moving branch {branch}", _problem(exc), exc.status
+            ) from exc
+
+    def delete_branch(self, repo: Repository, branch: str) -> None:
+        try:
+            self.calls.write()
+            self._requester.requestJsonAndCheck(
+                "DELETE", f"{repo.url}/git/refs/heads/{urllib.parse.quote(branch, safe='/')}"
+            )
+        except GithubException as exc:
+            if exc.status not in (404, 422):  # already gone
+                raise ForgeError(
+                    repo.full_name, f"deleting branch {branch}", _problem(exc), exc.status
+                ) from exc
+
+    def open_pull(
+        self,
+        repo: Repository,
+        *,
+        branch: str,
+        base: str,
+        title: str,
+        body: str,
+        draft: bool,
+        labels: Sequence[str],
+        reviewers: Sequence[str],
+        team_reviewers: Sequence[str],
+        assignees: Sequence[str],
+    ) -> PullRequest:
+        """Open the pull request, then label it, ask for reviews and assign it."""
+        try:
+            self.calls.write()
+            pull = repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, "opening the pull request", _problem(exc), exc.status
+            ) from exc
+        self._decorate(repo, pull, labels, reviewers, team_reviewers, assignees)
+        return pull
+
+    def _decorate(
+        self,
+        repo: Repository,
+        pull: PullRequest,
+        labels: Sequence[str],
+        reviewers: Sequence[str],
+        team_reviewers: Sequence[str],
+        assignees: Sequence[str],
+    ) -> None:
+        # The pull request exists by now: a refused label or reviewer is worth a warning in
+        # the run summary, not a failed repository.
+        where = f"pull request #{pull.number}"
+        try:
+            if labels:
+                self.calls.write()
+                pull.add_to_labels(*labels)
+            if reviewers or team_reviewers:
+                self.calls.write()
+                pull.create_review_request(
+                    reviewers=list(reviewers), team_reviewers=list(team_reviewers)
+                )
+            if assignees:
+                self.calls.write()
+                pull.add_to_assignees(*assignees)
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, f"labelling or assigning {where}", _problem(exc), exc.status
+            ) from exc
+
+    def edit_pull(self, repo: Repository, pull: PullRequest, *, title: str, body: str) -> None:
+        try:
+            self.calls.write()
+            pull.edit(title=title, body=body)
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, f"editing pull request #{pull.number}", _problem(exc), exc.status
+            ) from exc
+
+    def close_pull(self, repo: Repository, pull: PullRequest, *, comment: str, body: str) -> None:
+        """Say why, then close with the final body (which records that pinbot closed it)."""
+        try:
+            self.calls.write()
+            pull.create_issue_comment(comment)
+            self.calls.write()
+            pull.edit(state="closed", body=body)
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, f"closing pull request #{pull.number}", _problem(exc), exc.status
+            ) from exc
