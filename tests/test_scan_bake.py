@@ -1,0 +1,263 @@
+"""The Docker Bake scanner: image contexts, image build args, variable defaults, inline Dockerfiles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pinbot.scanners import ScanError, Status, scan_text
+from pinbot.scanners.bake import SCANNER, is_image_arg
+from pinbot.scanners.interface import Finding
+from tests.support.corpus import scan_corpus_file
+
+
+def findings(text: str, path: str = "docker-bake.hcl") -> list[Finding]:
+    found = list(SCANNER.scan(path, text))
+    for finding in found:
+        if finding.rewritable:
+            assert finding.reference_text is None
+    return found
+
+
+def spans(text: str, path: str = "docker-bake.hcl") -> list[tuple[str, str]]:
+    return [(text[f.start : f.end], f.context) for f in findings(text, path)]
+
+
+CASES: list[tuple[str, str, list[tuple[str, str]]]] = [
+    (
+        "docker-image context; other context kinds are not images",
+        'target "app" {\n  contexts = {\n    alpine = "docker-image://alpine:3.19"\n'
+        '    src = "../src"\n    base = "target:base"\n    git = "https://github.com/a/b.git"\n'
+        '    layout = "oci-layout://./layout@sha256:' + "a" * 64 + '"\n  }\n}\n',
+        [("alpine:3.19", 'target "app" contexts.alpine')],
+    ),
+    (
+        "tags, cache and outputs are not inputs",
+        'target "app" {\n  tags = ["ghcr.io/acme/app:1.0"]\n  cache-from = ["type=registry,ref=ghcr.io/acme/app:cache"]\n'
+        '  output = ["type=image,name=ghcr.io/acme/app:2"]\n}\n',
+        [],
+    ),
+    (
+        "image build args by name, literal and templated; other args are not images",
+        'variable "REG" { default = "ghcr.io/acme" }\ntarget "a" {\n  args = {\n'
+        '    BASE_IMAGE = "python:3.12-slim"\n    RUNNER_IMAGE = "${REG}/runner:1"\n'
+        '    GO_VERSION = "1.22"\n    BASE_IMAGE_KIND = "not a reference!"\n  }\n}\n',
+        [
+            ("python:3.12-slim", 'target "a" args.BASE_IMAGE'),
+            ("${REG}/runner:1", 'target "a" args.RUNNER_IMAGE'),
+        ],
+    ),
+    (
+        "variable default used as a whole arg and context",
+        'variable "BASE" {\n  default = "alpine:3.19"\n}\nBUILDER = "docker-image://golang:1.22"\n'
+        'target "a" {\n  args = { BASE_IMAGE = "${BASE}" }\n  contexts = { golang = BUILDER }\n}\n'
+        'target "b" {\n  args = { BASE_IMAGE = BASE }\n}\n',
+        [
+            (
+                "alpine:3.19",
+                'variable BASE (used by target "a" args.BASE_IMAGE, target "b" args.BASE_IMAGE)',
+            ),
+            ("golang:1.22", 'variable BUILDER (used by target "a" contexts.golang)'),
+        ],
+    ),
+    (
+        "context built on a variable",
+        'variable "TAG" { default = "3.19" }\ntarget "a" {\n  contexts = { alpine = "docker-image://alpine:${TAG}" }\n}\n',
+        [("alpine:${TAG}", 'target "a" contexts.alpine')],
+    ),
+    (
+        "inline Dockerfile in a heredoc",
+        'target "a" {\n  dockerfile-inline = <<EOT\nFROM alpine:3.19 AS base\nFROM base\nCOPY --from=busybox:1 / /\nEOT\n'
+        '  args = {\n    X_IMAGE = "nginx:1"\n  }\n}\n',
+        [
+            ("alpine:3.19", 'target "a" dockerfile-inline FROM (stage base)'),
+            ("busybox:1", 'target "a" dockerfile-inline COPY --from'),
+            ("nginx:1", 'target "a" args.X_IMAGE'),
+        ],
+    ),
+    (
+        "comments of all kinds, nested interpolation with quotes, functions and matrices",
+        '# contexts = { a = "docker-image://x:1" }\n// another\n/* block\n target "z" {} */\n'
+        'platforms = { "3.21" : ["linux/amd64"], }\n'
+        'target "w" {\n  name = "w-${replace(item.version, ":", "-")}"\n'
+        '  matrix = { item = [{ version = "nanoserver:ltsc2019" }] }\n'
+        '  output = ["dest=${v == "latest" ? "-${v}" : v}.tar"]\n'
+        '  contexts = { a = "docker-image://ghcr.io/a/b:2" }\n}\n'
+        'group "default" { targets = ["w"] }\nfunction "f" {\n  params = [x]\n  result = "${x}"\n}\n',
+        [("ghcr.io/a/b:2", 'target "w" contexts.a')],
+    ),
+    ("empty file", "", []),
+    ("only comments", "# nothing\n", []),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"), [(c[1], c[2]) for c in CASES], ids=[c[0] for c in CASES]
+)
+def test_scan(text: str, expected: list[tuple[str, str]]) -> None:
+    assert spans(text) == expected
+
+
+def test_variable_used_elsewhere_is_not_rewritable() -> None:
+    text = (
+        'variable "BASE" { default = "alpine:3.19" }\n'
+        'target "a" {\n  args = { BASE_IMAGE = BASE }\n  tags = ["me/app:${BASE}"]\n}\n'
+    )
+    (finding,) = findings(text)
+    assert text[finding.start : finding.end] == "alpine:3.19"
+    assert not finding.rewritable
+    assert finding.note is not None and "BASE" in finding.note
+
+
+def test_escaped_strings_are_reported_not_rewritten() -> None:
+    text = 'target "a" {\n  contexts = { x = "docker-image://alpine\\u003a3" }\n  args = { BASE = "a\\tb" }\n}\n'
+    found = findings(text)
+    assert len(found) == 1
+    assert found[0].reference_text == "alpine:3" and not found[0].rewritable
+
+
+def test_inline_dockerfile_in_an_escaped_string_maps_spans_back() -> None:
+    text = 'target "a" {\n  dockerfile-inline = "FROM alpine:3.19\\nRUN echo \\"x\\"\\nFROM nginx:1.27"\n}\n'
+    found = findings(text)
+    assert [(text[f.start : f.end], f.rewritable) for f in found] == [
+        ("alpine:3.19", True),
+        ("nginx:1.27", True),
+    ]
+
+
+def test_json_bake_file() -> None:
+    document = {
+        "variable": {"BASE": {"default": "alpine:3.19"}, "REG": {"default": "ghcr.io"}},
+        "target": {
+            "app": {
+                "args": {"BASE_IMAGE": "${BASE}", "VERSION": "1"},
+                "contexts": {"node": "docker-image://node:20", "src": "./src"},
+                "tags": ["acme/app:1"],
+                "dockerfile-inline": "FROM golang:1.22\nRUN true\n",
+            }
+        },
+    }
+    text = json.dumps(document, indent=2)
+    assert sorted(spans(text, "docker-bake.json")) == sorted(
+        [
+            ("alpine:3.19", 'variable BASE (used by target "app" args.BASE_IMAGE)'),
+            ("node:20", 'target "app" contexts.node'),
+            ("golang:1.22", 'target "app" dockerfile-inline FROM'),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ('target "a" {\n  args = {\n', 3),
+        ('target "a" {\n  x = "unterminated\n}\n', 2),
+        ("target {\n}\n}\n", 3),
+        ('target "a" {\n  x = <<EOT\nno end\n', 2),
+        ('target "a" {\n  = 3\n}\n', 2),
+        ("/* open", 1),
+    ],
+)
+def test_malformed_hcl_is_a_scan_error_with_line(text: str, line: int) -> None:
+    with pytest.raises(ScanError) as raised:
+        list(SCANNER.scan("docker-bake.hcl", text))
+    assert raised.value.line == line
+
+
+def test_driver_statuses() -> None:
+    digest = "sha256:" + "b" * 64
+    text = (
+        f'target "a" {{\n  contexts = {{ a = "docker-image://alpine:3@{digest}" }}\n'
+        '  args = { BASE_IMAGE = "python:3.12", RUN_IMAGE = "${R}/x:1" }\n}\n'
+    )
+    outcome = scan_text("docker-bake.hcl", text)
+    assert outcome.errors == []
+    assert [(o.text, o.status, o.line) for o in outcome.occurrences] == [
+        (f"alpine:3@{digest}", Status.PINNED, 2),
+        ("python:3.12", Status.UNPINNED, 3),
+        ("${R}/x:1", Status.TEMPLATED, 3),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("docker-bake.hcl", True),
+        ("build/docker-bake.override.hcl", True),
+        ("docker-bake.json", True),
+        ("release.bake.hcl", True),
+        ("main.tf", False),
+        ("packer.pkr.hcl", False),
+        ("config.hcl", False),
+        ("docker-compose.yml", False),
+    ],
+)
+def test_file_names(path: str, expected: bool) -> None:
+    assert SCANNER.matches(path) is expected
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("BASE_IMAGE", True),
+        ("image", True),
+        ("BASE", True),
+        ("NODE_BASE", True),
+        ("DATABASE", False),
+        ("BASEDIR", False),
+    ],
+)
+def test_image_arg_names(name: str, expected: bool) -> None:
+    assert is_image_arg(name) is expected
+
+
+# Counted by reading each file. Only `args.BASE_IMAGE` values are inputs: each target's is built
+# from RUNNER_IMAGES_REGISTRY and RUNNER_IMAGES_VERSION (templated). `contexts` point at local
+# directories, `tags` are outputs, and the variable defaults are a registry prefix and a version
+# used inside longer strings, so none of them is an image on its own.
+CORPUS = {
+    # BASE_IMAGE in ubuntu, ubi-fips, alpine, local-image.
+    "gitlabhq__gitlab-runner/dockerfiles/runner/docker-bake.hcl": 4,
+    # BASE_IMAGE in alpine, alpine-pwsh, ubuntu, ubuntu-pwsh, ubi-fips, concrete, windows,
+    # local-image, local-image-concrete.
+    "gitlabhq__gitlab-runner/dockerfiles/runner-helper/docker-bake.hcl": 9,
+    # Only a matrix of Dockerfiles, a directory context and output tags.
+    "gitlabhq__gitlab-runner/tests/dockerfiles/docker-bake.hcl": 0,
+}
+
+
+@pytest.mark.parametrize(("relative", "count"), CORPUS.items())
+def test_corpus_counts(relative: str, count: int) -> None:
+    occurrences = scan_corpus_file(relative)
+    assert [o.kind for o in occurrences] == ["bake"] * count
+    assert all(o.status is Status.TEMPLATED for o in occurrences)
+    assert all(o.text.startswith("${RUNNER_IMAGES_REGISTRY}/runner") for o in occurrences)
+
+
+@given(
+    reference=st.sampled_from(["alpine:3.19", "ghcr.io/a/b:1.0", "nginx@sha256:" + "d" * 64]),
+    space=st.sampled_from([" ", "", "  ", "\t"]),
+    newline=st.sampled_from(["\n", "\r\n"]),
+    comment=st.sampled_from(["", "# c", "// c", "/* c */"]),
+    as_variable=st.booleans(),
+    separator=st.sampled_from(["=", ":"]),
+)
+def test_span_holds_the_reference(
+    reference: str, space: str, newline: str, comment: str, as_variable: bool, separator: str
+) -> None:
+    if as_variable:
+        text = (
+            f'variable "IMG" {{{newline}  default{space}={space}"docker-image://{reference}" {comment}{newline}}}{newline}'
+            f'target "t" {{{newline}  contexts{space}={space}{{ base{space}{separator}{space}IMG }}{newline}}}{newline}'
+        )
+    else:
+        text = (
+            f'{comment}{newline}target "t" {{ {comment}{newline}  contexts{space}={space}{{{newline}'
+            f'    base{space}{separator}{space}"docker-image://{reference}",{comment}{newline}  }}{newline}}}{newline}'
+        )
+    found = findings(text)
+    assert [text[f.start : f.end] for f in found] == [reference]
+    assert found[0].rewritable
