@@ -1,0 +1,222 @@
+"""Image references in Helm values and any other YAML: `image` strings and image maps.
+
+The generic fallback, run last: `image: "repo:tag"` anywhere, maps shaped like
+`{registry, repository, tag, digest}`, and the image list a Chart.yaml carries in its
+annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    format_path,
+    map_get,
+    scalar_span,
+    scalar_value,
+    walk,
+)
+from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners.kubernetes import (
+    NOT_SPLICEABLE,
+    embedded_findings,
+    is_manifest,
+    scalar_finding,
+)
+from pinbot.scanners.kustomize import digest_slot
+
+__all__ = ["SCANNER", "HelmScanner", "is_image_key"]
+
+NO_DIGEST_FIELD = "chart has no digest field for this image"
+FROM_APP_VERSION = "tag comes from the chart's appVersion"
+
+# Chart.yaml annotations holding a YAML list of {name, image}: Artifact Hub's and Bitnami's.
+IMAGE_ANNOTATIONS = ("artifacthub.io/images", "images")
+
+_VALUES_NAME = re.compile(r"^values[^/]*\.ya?ml$", re.IGNORECASE)
+_CAMEL_IMAGE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*Image$")
+# Plain scalars YAML 1.1 reads as booleans or null, and numbers: settings, not references.
+_NOT_REFERENCE = re.compile(
+    r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.]*)$", re.IGNORECASE
+)
+_TEMPLATE_MARK = re.compile(r"\{\{|\$\{|\$\(")
+
+
+def is_image_key(key: str | int) -> bool:
+    """`image`, or a camelCase key ending in `Image` (`clientImage`, `initImage`).
+
+    `images` is not one: charts use it for a registry prefix shared by many images.
+    """
+    return isinstance(key, str) and (key == "image" or _CAMEL_IMAGE_KEY.match(key) is not None)
+
+
+def _looks_like_reference(node: ScalarNode) -> bool:
+    value = node.value.strip() if isinstance(node.value, str) else ""
+    if not value:
+        return False
+    if _TEMPLATE_MARK.search(value):
+        return True
+    if node.style in (None, "") and _NOT_REFERENCE.match(value):
+        return False
+    return not any(char.isspace() for char in value)
+
+
+def _line_insertion(after: ScalarNode, column: int, text: str, offset: int) -> DigestSlot | None:
+    """A new `digest:` line after the line holding `after`, indented to `column`."""
+    if after.start_mark.line != after.end_mark.line or after.style not in (None, "", '"', "'"):
+        return None
+    line_end = text.find("\n", after.end_mark.index + offset)
+    if line_end < 0:
+        return DigestSlot(len(text), len(text), prefix="\n" + " " * column + "digest: ")
+    newline = "\n"
+    if line_end > 0 and text[line_end - 1] == "\r":
+        newline, line_end = "\r\n", line_end - 1
+    return DigestSlot(line_end, line_end, prefix=newline + " " * column + "digest: ")
+
+
+def _image_map(
+    node: MappingNode, key_path: tuple[str | int, ...], text: str, offset: int
+) -> Finding | None:
+    """`{registry, repository, tag, digest}`: the finding sits on `repository`."""
+    repository = map_get(node, "repository")
+    if not isinstance(repository, ScalarNode) or not scalar_value(repository):
+        return None
+    registry = scalar_value(map_get(node, "registry")) or ""
+    tag_node = map_get(node, "tag")
+    tag = scalar_value(tag_node) or ""
+    digest_node = map_get(node, "digest")
+    digest = scalar_value(digest_node) or ""
+    reference = (
+        (f"{registry.rstrip('/')}/" if registry else "")
+        + repository.value
+        + (f":{tag}" if tag else "")
+        + (f"@{digest}" if digest else "")
+    )
+    context = format_path((*key_path, "repository"))
+    span = scalar_span(repository, text, offset)
+    if span is None:
+        start = repository.start_mark.index + offset
+        return Finding(
+            start,
+            start,
+            context,
+            reference_text=reference,
+            structured=True,
+            rewritable=False,
+            note=NOT_SPLICEABLE,
+        )
+    slot: DigestSlot | None = None
+    note: str | None = None
+    rewritable = True
+    if isinstance(digest_node, ScalarNode):
+        slot = digest_slot(digest_node, text, offset)
+        rewritable = slot is not None
+        note = None if rewritable else NOT_SPLICEABLE
+    else:
+        # An inserted `digest:` key is only honoured by charts whose templates read it.
+        if isinstance(tag_node, ScalarNode) and node.value:
+            slot = _line_insertion(tag_node, node.value[0][0].start_mark.column, text, offset)
+        rewritable, note = False, NO_DIGEST_FIELD
+    if not tag and not digest:
+        rewritable, note = False, FROM_APP_VERSION
+    return Finding(
+        *span,
+        context,
+        reference_text=reference,
+        digest_slot=slot,
+        structured=True,
+        rewritable=rewritable,
+        note=note,
+    )
+
+
+def _annotation_images(inner: str) -> Iterator[Finding]:
+    """`image` values of the YAML list held in a Chart.yaml images annotation."""
+    try:
+        documents, offset = compose_documents(inner)
+    except ScanError:
+        return
+    for document in documents:
+        if not isinstance(document, SequenceNode):
+            continue
+        for index, item in enumerate(document.value):
+            finding = scalar_finding(map_get(item, "image"), inner, offset, f"[{index}].image")
+            if finding is not None:
+                yield finding
+
+
+class HelmScanner:
+    """Any `*.yaml`/`*.yml`; only `values*.yaml` and `Chart.yaml` must parse."""
+
+    kind = "helm"
+
+    def matches(self, path: str) -> bool:
+        return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        name = posixpath.basename(path)
+        try:
+            documents, offset = compose_documents(text)
+        except ScanError:
+            if (
+                _VALUES_NAME.match(name) or name == "Chart.yaml"
+            ) and "/templates/" not in f"/{path}":
+                raise
+            return  # another kind's file (or a template): its own scanner reports it
+        for document in documents:
+            if name == "Chart.yaml":
+                yield from self._chart(document, text, offset)
+            yield from self._values(document, text, offset)
+
+    def _values(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        # Strings in a Kubernetes object or another tool's `apiVersion`/`kind` file (Skaffold's
+        # `build.artifacts[].image` names what it builds) belong to that kind's scanner.
+        owned = is_manifest(document) or (
+            isinstance(document, MappingNode)
+            and scalar_value(map_get(document, "apiVersion")) is not None
+            and scalar_value(map_get(document, "kind")) is not None
+        )
+        for key_path, node in walk(document):
+            if not key_path or not is_image_key(key_path[-1]):
+                continue
+            if isinstance(node, MappingNode):
+                finding = _image_map(node, key_path, text, offset)
+            elif isinstance(node, ScalarNode) and not owned and _looks_like_reference(node):
+                finding = scalar_finding(node, text, offset, format_path(key_path))
+            else:
+                finding = None
+            if finding is not None:
+                yield finding
+
+    def _chart(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        annotations = map_get(document, "annotations")
+        for key in IMAGE_ANNOTATIONS:
+            node = map_get(annotations, key)
+            if not isinstance(node, ScalarNode):
+                continue
+            context = f"annotations.{key}"
+            if node.style == "|":
+                yield from embedded_findings(_annotation_images, node, text, offset, context)
+            else:
+                # Folded or quoted: the images are found, but their positions are not exact.
+                anchor = node.start_mark.index + offset
+                for finding in _annotation_images(node.value):
+                    reference = finding.reference_text or node.value[finding.start : finding.end]
+                    yield Finding(
+                        anchor,
+                        anchor,
+                        f"{context}: {finding.context}",
+                        reference_text=reference,
+                        rewritable=False,
+                        note=NOT_SPLICEABLE,
+                    )
+
+
+SCANNER = HelmScanner()
