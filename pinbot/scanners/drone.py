@@ -1,0 +1,78 @@
+"""Image references in Drone pipelines: the images of steps and services, in every
+`kind: pipeline` document, and of the legacy 0.8 `pipeline:` and `services:` maps.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    map_get,
+    map_items,
+    scalar_span,
+    scalar_value,
+)
+from pinbot.scanners.interface import Finding
+
+_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
+
+
+def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
+    value = scalar_value(node)
+    if value is None or not value.strip():
+        return None
+    assert isinstance(node, ScalarNode)
+    span = scalar_span(node, text, offset)
+    if span is None:
+        start = node.start_mark.index + offset
+        return Finding(
+            start, start, context, reference_text=value, rewritable=False, note=_NOT_SPLICEABLE
+        )
+    return Finding(span[0], span[1], context)
+
+
+def _image(container: Node, text: str, offset: int, here: str) -> Iterator[Finding]:
+    found = _finding(map_get(container, "image"), text, offset, f"{here}.image")
+    if found is not None:
+        yield found
+
+
+class DroneScanner:
+    kind = "drone"
+
+    def matches(self, path: str) -> bool:
+        return posixpath.basename(path) in (".drone.yml", ".drone.yaml")
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        documents, offset = compose_documents(text)
+        findings: dict[tuple[int, int], Finding] = {}
+        for document in documents:
+            for finding in self._document(document, text, offset):
+                findings.setdefault((finding.start, finding.end), finding)
+        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+
+    def _document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        if not isinstance(document, MappingNode):
+            return
+        kind = scalar_value(map_get(document, "kind"))
+        if kind not in (None, "pipeline"):
+            return  # secrets, signatures, templates
+        name = scalar_value(map_get(document, "name"))
+        prefix = f"{name}: " if name else ""
+        for section in ("steps", "services", "pipeline"):
+            entries = map_get(document, section)
+            if isinstance(entries, SequenceNode):
+                for index, entry in enumerate(entries.value):
+                    yield from _image(entry, text, offset, f"{prefix}{section}[{index}]")
+            elif isinstance(entries, MappingNode):  # 0.8: `pipeline: {build: {image: …}}`
+                for key, _key_node, entry in map_items(entries):
+                    yield from _image(entry, text, offset, f"{prefix}{section}.{key}")
+
+
+SCANNER = DroneScanner()
