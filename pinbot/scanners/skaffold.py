@@ -1,0 +1,122 @@
+"""Image references in Skaffold config: the images Skaffold runs or builds from.
+
+`build.artifacts[].image`, `test[].image` and `deploy.docker.images` name the images the
+project builds (outputs, not pinned). Reported: builder images (`googleCloudBuild.*Image`,
+`kaniko.image`, buildpacks `builder`/`runImage`), base images (`jib`/`ko` `fromImage`) and the
+containers of `verify` tests and `customActions`; in the top level and every profile.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterator
+
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    ScalarNode,
+    SequenceNode,
+    compose_documents,
+    map_get,
+    scalar_span,
+    scalar_value,
+)
+from pinbot.scanners.interface import Finding
+
+GOOGLE_CLOUD_BUILD_IMAGES = (
+    "dockerImage",
+    "kanikoImage",
+    "mavenImage",
+    "gradleImage",
+    "packImage",
+    "koImage",
+)
+# artifact builder -> its keys that name an input image
+ARTIFACT_IMAGES: tuple[tuple[str, str], ...] = (
+    ("kaniko", "image"),
+    ("buildpacks", "builder"),
+    ("buildpacks", "runImage"),
+    ("jib", "fromImage"),
+    ("ko", "fromImage"),
+)
+
+_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
+
+
+def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
+    value = scalar_value(node)
+    if value is None or not value.strip():
+        return None
+    assert isinstance(node, ScalarNode)
+    span = scalar_span(node, text, offset)
+    if span is None:
+        start = node.start_mark.index + offset
+        return Finding(
+            start, start, context, reference_text=value, rewritable=False, note=_NOT_SPLICEABLE
+        )
+    return Finding(span[0], span[1], context)
+
+
+def _items(node: Node | None) -> list[Node]:
+    return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+class SkaffoldScanner:
+    kind = "skaffold"
+
+    def matches(self, path: str) -> bool:
+        name = posixpath.basename(path)
+        return name.startswith("skaffold") and name.endswith((".yaml", ".yml"))
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        documents, offset = compose_documents(text)
+        findings: dict[tuple[int, int], Finding] = {}
+        for document in documents:
+            if not isinstance(document, MappingNode):
+                continue
+            api = scalar_value(map_get(document, "apiVersion")) or ""
+            if not api.startswith("skaffold/"):
+                continue
+            configs: list[tuple[str, Node]] = [("", document)]
+            configs += [
+                (f"profiles[{index}].", profile)
+                for index, profile in enumerate(_items(map_get(document, "profiles")))
+            ]
+            for here, config in configs:
+                for finding in self._config(config, here, text, offset):
+                    findings.setdefault((finding.start, finding.end), finding)
+        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+
+    def _config(self, config: Node, here: str, text: str, offset: int) -> Iterator[Finding]:
+        if not isinstance(config, MappingNode):
+            return
+        candidates: list[tuple[Node | None, str]] = []
+        build = map_get(config, "build")
+        gcb = map_get(build, "googleCloudBuild")
+        for key in GOOGLE_CLOUD_BUILD_IMAGES:
+            candidates.append((map_get(gcb, key), f"{here}build.googleCloudBuild.{key}"))
+        step = map_get(gcb, "platformEmulatorInstallStep")
+        candidates.append(
+            (
+                map_get(step, "image"),
+                f"{here}build.googleCloudBuild.platformEmulatorInstallStep.image",
+            )
+        )
+        for index, artifact in enumerate(_items(map_get(build, "artifacts"))):
+            for builder, key in ARTIFACT_IMAGES:
+                where = f"{here}build.artifacts[{index}].{builder}.{key}"
+                candidates.append((map_get(map_get(artifact, builder), key), where))
+        for index, test in enumerate(_items(map_get(config, "verify"))):
+            where = f"{here}verify[{index}].container.image"
+            candidates.append((map_get(map_get(test, "container"), "image"), where))
+        for index, action in enumerate(_items(map_get(config, "customActions"))):
+            for number, container in enumerate(_items(map_get(action, "containers"))):
+                where = f"{here}customActions[{index}].containers[{number}].image"
+                candidates.append((map_get(container, "image"), where))
+        for node, context in candidates:
+            found = _finding(node, text, offset, context)
+            if found is not None:
+                yield found
+
+
+SCANNER = SkaffoldScanner()
