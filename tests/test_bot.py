@@ -1,0 +1,365 @@
+"""The bot end to end: PyGithub over real HTTP to the GitHub fake, digests from a real registry."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pinbot.cli import build_parser
+from pinbot.commands.run import RunSummary, execute, report
+from pinbot.config import Config, load_config
+from pinbot.forge.github import Credentials
+from pinbot.prbody import parse_state
+from tests.support.github_fake import GitHubFake
+from tests.support.registry import RunningRegistry
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def fake() -> Iterator[GitHubFake]:
+    with GitHubFake() as running:
+        running.create_org("acme")
+        yield running
+
+
+@pytest.fixture
+def config(tmp_path: Path, registry_http: RunningRegistry) -> Config:
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
+        "github:\n  labels: [dependencies, images]\n  reviewers: [octo]\n  assignees: [octo]\n",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def run_bot(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:
+    args = build_parser().parse_args(["run", *argv, "--write-interval", "0"])
+    return execute(args, config, Credentials(token=fake.token, api_url=fake.url))
+
+
+class World:
+    """One repository on the fake whose Dockerfile and manifest use one registry image."""
+
+    def __init__(
+        self, fake: GitHubFake, registry: RunningRegistry, name: str | None = None
+    ) -> None:
+        self.fake = fake
+        self.registry = registry
+        self.name = name or f"web{next(_names)}"
+        self.image = f"acme/{self.name}"
+        self.registry.push_image(
+            self.image, "1.0", seed="first", labels={"org.opencontainers.image.version": "1.0.0"}
+        )
+        ref = registry.ref(self.image, "1.0")
+        self.files = {
+            "Dockerfile": f"# build\nFROM {ref} AS base\nRUN true\n".encode(),
+            "deploy/app.yaml": (
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n"
+                "  template:\n    spec:\n      containers:\n"
+                f"        - name: web\n          image: {ref}\n"
+            ).encode(),
+            "README.md": b"# web\n",
+            "src/main.py": b"print('hello')\n",
+        }
+        fake.create_repo("acme", self.name, self.files)
+        fake.create_user("octo")
+
+    @property
+    def full_name(self) -> str:
+        return f"acme/{self.name}"
+
+    def digest(self) -> str:
+        return self.registry.skopeo_raw_digest(f"{self.image}:1.0")
+
+    def move_tag(self, seed: str) -> str:
+        return self.registry.push_image(self.image, "1.0", seed=seed).digest
+
+    def pulls(self) -> list:  # type: ignore[type-arg]
+        return self.fake.pulls("acme", self.name)
+
+    def file_at(self, ref: str, path: str) -> bytes:
+        data = self.fake.file_at("acme", self.name, ref, path)
+        assert data is not None
+        return data
+
+
+BRANCH = "pinbot/image-digests"
+
+
+def test_first_run_opens_one_pull_request_with_the_right_files_and_body(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    summary = run_bot(fake, config, "--repo", world.full_name)
+
+    assert not summary.failures, summary.text()
+    [result] = summary.results
+    assert len(result.opened) == 1
+    [pull] = world.pulls()
+    assert pull.state == "open" and pull.head_ref == BRANCH and pull.base_ref == "main"
+    digest = world.digest()
+    ref = registry_http.ref(world.image, "1.0")
+    assert (
+        world.file_at(BRANCH, "Dockerfile")
+        == f"# build\nFROM {ref}@{digest} AS base\nRUN true\n".encode()
+    )
+    assert world.file_at(BRANCH, "deploy/app.yaml") == world.files["deploy/app.yaml"].replace(
+        ref.encode(), f"{ref}@{digest}".encode()
+    )
+    assert world.file_at(BRANCH, "README.md") == world.files["README.md"]
+    assert world.file_at("main", "Dockerfile") == world.files["Dockerfile"]
+
+    assert pull.title == f"Pin image digests: {registry_http.host}/{world.image} 1.0"
+    assert pull.body is not None
+    assert "| Dockerfile:2 |" in pull.body and "| deploy/app.yaml:10 |" in pull.body
+    assert f"pinned to `{digest[:19]}`" in pull.body
+    assert "<details>" in pull.body  # notes for the first pin
+    state = parse_state(pull.body)
+    assert state is not None
+    assert {(u.file, u.line, u.old, u.new) for u in state.updates} == {
+        ("Dockerfile", 2, None, digest),
+        ("deploy/app.yaml", 10, None, digest),
+    }
+    assert sorted(label.name for label in pull.labels) == ["dependencies", "images"]
+    assert [u.login for u in pull.requested_reviewers] == ["octo"]
+    assert [u.login for u in pull.assignees] == ["octo"]
+
+    # One ref, one recursive tree, blobs for the two candidate files only.
+    reads = [c for c in fake.calls if c.method == "GET" and "/git/" in c.path]
+    assert sum("/git/trees/" in c.path for c in reads) == 1
+    assert sum("/git/blobs/" in c.path for c in reads) == 2
+
+
+def test_second_run_with_nothing_changed_makes_no_write_calls(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert summary.results[0].current and not summary.results[0].updated
+    assert summary.calls.writes[world.full_name] == 0
+
+
+def test_upstream_tag_moves_and_the_same_pull_request_is_updated(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    first = world.digest()
+    second = world.move_tag("second")
+    assert second != first
+
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].updated and not summary.results[0].opened
+    [pull] = world.pulls()
+    assert pull.state == "open"
+    assert f"@{second}" in world.file_at(BRANCH, "Dockerfile").decode()
+    assert pull.body is not None and f"`{second[:19]}`" in pull.body
+    state = parse_state(pull.body)
+    assert state is not None and {u.new for u in state.updates} == {second}
+
+
+def test_pull_request_closed_by_a_human_is_not_reopened_but_a_newer_digest_is_proposed(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    fake.close_pull("acme", world.name, pull.number)
+
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert len(world.pulls()) == 1
+    assert summary.results[0].declined
+
+    newer = world.move_tag("after-close")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].opened
+    pulls = world.pulls()
+    assert [p.state for p in pulls] == ["closed", "open"]
+    assert f"@{newer}" in world.file_at(BRANCH, "Dockerfile").decode()
+
+
+def test_merged_pull_request_means_the_next_run_opens_nothing(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    fake.close_pull("acme", world.name, pull.number, merged=True)
+    assert f"@{world.digest()}" in world.file_at("main", "Dockerfile").decode()
+
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert not summary.results[0].opened
+    assert len(world.pulls()) == 1
+
+
+def test_updates_already_on_the_base_close_the_pull_request(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    # A human pins the same digests by hand on main.
+    fake.commit_files(
+        "acme", world.name, "main", world.fake.files_at("acme", world.name, BRANCH), "pin by hand"
+    )
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].closed
+    [pull] = world.pulls()
+    assert pull.state == "closed" and not pull.merged
+    assert pull.comments and "already has these digests" in pull.comments[0].body
+    assert BRANCH not in fake.repo("acme", world.name).refs
+    state = parse_state(pull.body)
+    assert state is not None and state.closed == "on-base"
+
+    # pinbot's own close is not a human's answer: a newer digest is proposed again.
+    world.move_tag("after-pinbot-close")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].opened
+
+
+def test_base_branch_moves_under_the_edited_files_and_the_branch_is_rebuilt(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    repo = fake.repo("acme", world.name)
+    before = repo.refs[BRANCH]
+
+    # Elsewhere in the tree: the branch still merges cleanly and is left alone.
+    fake.commit_files("acme", world.name, "main", {"src/main.py": b"print('bye')\n"}, "unrelated")
+    fake.reset_calls()
+    run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert repo.refs[BRANCH] == before
+
+    # The Dockerfile itself changes on main: the branch is rebuilt on the new base.
+    ref = registry_http.ref(world.image, "1.0")
+    new_dockerfile = f"# build v2\nFROM {ref} AS base\nRUN make\n".encode()
+    head = fake.commit_files("acme", world.name, "main", {"Dockerfile": new_dockerfile}, "change")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].updated
+    after = repo.refs[BRANCH]
+    assert after != before
+    assert repo.objects.commits[after].parents == (head,)
+    assert world.file_at(BRANCH, "Dockerfile") == new_dockerfile.replace(
+        ref.encode(), f"{ref}@{world.digest()}".encode()
+    )
+    assert world.file_at(BRANCH, "src/main.py") == b"print('bye')\n"
+    [pull] = world.pulls()
+    assert pull.state == "open"
+
+
+def test_one_repository_failing_does_not_stop_the_others(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    good = World(fake, registry_http)
+    frozen = World(fake, registry_http)
+    fake.repo("acme", frozen.name).archived = True  # writes answer 403
+    summary = run_bot(
+        fake, config, "--repo", frozen.full_name, "--repo", "acme/missing", "--repo", good.full_name
+    )
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name[good.full_name].opened
+    assert by_name[frozen.full_name].failure is not None
+    assert "403" in by_name[frozen.full_name].failure
+    assert by_name["acme/missing"].failure is not None and "404" in by_name["acme/missing"].failure
+    assert len(summary.failures) == 2
+
+    step = tmp_path / "summary.md"
+    lines: list[str] = []
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        report(summary, {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(step)})
+    lines = out.getvalue().splitlines()
+    assert any(
+        line.startswith(f"::warning title=pinbot {frozen.full_name} failed::") for line in lines
+    )
+    markdown = step.read_text()
+    assert "| Repository | Opened | Updated | Closed | API calls | Result |" in markdown
+    assert f"| {good.full_name} | 1 | 0 | 0 |" in markdown
+
+
+def test_unreachable_registry_for_one_repository_is_a_warning_and_others_proceed(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    good = World(fake, registry_http)
+    fake.create_repo("acme", "offline", {"Dockerfile": b"FROM 127.0.0.1:9/acme/none:1.0\n"})
+    summary = run_bot(fake, config, "--repo", "acme/offline", "--repo", good.full_name)
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name[good.full_name].opened
+    assert by_name["acme/offline"].warnings and not by_name["acme/offline"].opened
+
+
+def test_shard_splits_a_fifty_repository_organisation_without_overlap_or_gap(
+    fake: GitHubFake, config: Config
+) -> None:
+    names = {f"acme/svc-{i:02d}" for i in range(50)}
+    for name in names:
+        fake.create_repo("acme", name.split("/")[1], {"README.md": b"x\n"})
+    seen: list[str] = []
+    for index in range(4):
+        summary = run_bot(fake, config, "--org", "acme", "--shard", f"{index}/4", "--dry-run")
+        part = [r.repository for r in summary.results]
+        assert part, "every shard gets some of fifty repositories"
+        seen.extend(part)
+    assert sorted(seen) == sorted(names)  # no gap, and (being a list) no overlap
+
+
+def test_secondary_rate_limit_is_retried(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    fake.inject_secondary_rate_limit(times=1, retry_after=1, method="POST")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert not summary.failures, summary.text()
+    assert summary.results[0].opened
+    assert [c.status for c in fake.calls if c.method == "POST"][:2] == [403, 201]
+    assert summary.calls.retries[world.full_name] == 1
+
+
+def test_dry_run_writes_nothing_and_says_what_it_would_open(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
+    assert fake.write_calls() == []
+    [planned] = summary.results[0].planned
+    assert planned.startswith(f"would open pull request on {BRANCH}: Pin image digests")
+    assert "+FROM " in planned
+
+
+def test_grouping_by_image_opens_one_pull_request_per_image(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f"registries:\n  {registry_http.host}:\n    insecure: true\ngithub:\n  group: image\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    registry_http.push_image("acme/one", "1", seed="one")
+    registry_http.push_image("acme/two", "2", seed="two")
+    one, two = registry_http.ref("acme/one", "1"), registry_http.ref("acme/two", "2")
+    fake.create_repo("acme", "grouped", {"Dockerfile": f"FROM {one}\nFROM {two}\n".encode()})
+    summary = run_bot(fake, config, "--repo", "acme/grouped")
+    assert len(summary.results[0].opened) == 2
+    heads = sorted(p.head_ref for p in fake.pulls("acme", "grouped"))
+    host = registry_http.host.replace(":", "-")
+    assert heads == [f"pinbot/{host}-acme-one", f"pinbot/{host}-acme-two"]
+    fake.reset_calls()
+    run_bot(fake, config, "--repo", "acme/grouped")
+    assert fake.write_calls() == []
