@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from github import GithubException
 from github.Repository import Repository
 
 from pinbot import prbody
@@ -208,19 +207,8 @@ class Reconciler:
 
     def _open_bot_branches(self, repo: Repository) -> set[str]:
         """Branches under the prefix that have an open pull request (image grouping only)."""
-        prefix = self.config.github.branch_prefix
-        try:
-            pulls = repo.get_pulls(state="open", sort="created", direction="desc")
-            return {
-                pull.raw_data["head"]["ref"]
-                for pull in pulls
-                if pull.raw_data.get("head", {}).get("ref", "").startswith(prefix)
-                and pull.raw_data.get("head", {}).get("repo", {}).get("full_name") == repo.full_name
-            }
-        except GithubException as exc:
-            raise ForgeError(
-                repo.full_name, "listing open pull requests", f"HTTP {exc.status}", exc.status
-            ) from exc
+        pulls = self.forge.open_pulls_under(repo, self.config.github.branch_prefix)
+        return {pull.head_ref for pull in pulls}
 
     def _reconcile_branch(
         self,
@@ -311,11 +299,10 @@ class Reconciler:
         body = prbody.render(updates, state, notes)
         if open_pull is not None:
             self.forge.move_branch(repo, branch, commit, exists=True)
-            self.forge.edit_pull(repo, open_pull.pull, title=title, body=body)
+            self.forge.edit_pull(repo, open_pull, title=title, body=body)
             result.updated.append(open_pull.url)
             return
-        exists = self.forge.branch_head(repo, branch) is not None
-        self.forge.move_branch(repo, branch, commit, exists=exists)
+        self.forge.move_branch(repo, branch, commit, exists=None)
         github = self.config.github
         pull = self.forge.open_pull(
             repo,
@@ -329,7 +316,7 @@ class Reconciler:
             team_reviewers=github.team_reviewers,
             assignees=github.assignees,
         )
-        result.opened.append(pull.html_url)
+        result.opened.append(pull.url)
 
     def _close(
         self,
@@ -350,7 +337,7 @@ class Reconciler:
             result.planned.append(f"would close pull request #{pull.number} on {branch}: {reason}")
             return
         self.forge.close_pull(
-            scanned.repo, pull.pull, comment=comment, body=_closing_body(pull, state, reason)
+            scanned.repo, pull, comment=comment, body=_closing_body(pull, state, reason)
         )
         self.forge.delete_branch(scanned.repo, branch)
         result.closed.append(pull.url)

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
-from github.PullRequest import PullRequest
 from github.Repository import Repository
 
 from pinbot.scanners import MAX_FILE_BYTES, scanners_for
@@ -336,9 +335,11 @@ class PullInfo:
     merged: bool
     title: str
     body: str
+    head_ref: str
     head_sha: str
+    head_repository: str
     url: str
-    pull: PullRequest
+    api_url: str
 
 
 class GitHubForge:
@@ -411,7 +412,7 @@ class GitHubForge:
         name = repo.full_name
         branch = repo.default_branch
         try:
-            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='')}")
+            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='/')}")
             commit = ref["object"]["sha"]
             tree = self._get(f"{repo.url}/git/trees/{commit}", {"recursive": "1"})
             entries = self._tree_entries(repo, tree)
@@ -428,37 +429,60 @@ class GitHubForge:
             raise ForgeError(name, f"reading branch {branch}", _problem(exc), exc.status) from exc
         return snapshot
 
-    def pulls_for_branch(self, repo: Repository, branch: str) -> list[PullInfo]:
-        """Every pull request, open or closed, whose head is `branch` of this repository."""
-        head = f"{repo.owner.login}:{branch}"
+    def _pull_info(self, raw: dict[str, Any]) -> PullInfo:
+        return PullInfo(
+            number=raw["number"],
+            state=raw["state"],
+            merged=raw.get("merged_at") is not None,
+            title=raw.get("title") or "",
+            body=raw.get("body") or "",
+            head_ref=(raw.get("head") or {}).get("ref", ""),
+            head_sha=(raw.get("head") or {}).get("sha", ""),
+            head_repository=((raw.get("head") or {}).get("repo") or {}).get("full_name", ""),
+            url=raw.get("html_url", ""),
+            api_url=raw.get("url", ""),
+        )
+
+    def _list_pulls(self, repo: Repository, parameters: dict[str, Any]) -> list[PullInfo]:
+        # Read the list answer directly: PyGithub's objects would fetch each pull again to
+        # complete themselves, one request per pull request on every run.
         try:
-            pulls = list(repo.get_pulls(state="all", head=head, sort="created", direction="desc"))
+            data = self._get(f"{repo.url}/pulls", {"per_page": 100, **parameters})
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, "listing pull requests", _problem(exc), exc.status
             ) from exc
-        found: list[PullInfo] = []
-        for pull in pulls:
-            raw = pull.raw_data
-            if raw.get("head", {}).get("ref") != branch:
-                continue  # a server that ignores the filter must not make us adopt a stranger
-            found.append(
-                PullInfo(
-                    number=raw["number"],
-                    state=raw["state"],
-                    merged=raw.get("merged_at") is not None,
-                    title=raw.get("title") or "",
-                    body=raw.get("body") or "",
-                    head_sha=raw.get("head", {}).get("sha", ""),
-                    url=raw.get("html_url", ""),
-                    pull=pull,
-                )
-            )
-        return found
+        return [self._pull_info(raw) for raw in data if isinstance(raw, dict)]
+
+    def pulls_for_branch(self, repo: Repository, branch: str) -> list[PullInfo]:
+        """Every pull request, open or closed, whose head is `branch` of this repository.
+
+        Newest first; one page of 100 is plenty for one bot branch.
+        """
+        pulls = self._list_pulls(
+            repo,
+            {
+                "state": "all",
+                "head": f"{repo.owner.login}:{branch}",
+                "sort": "created",
+                "direction": "desc",
+            },
+        )
+        # A server that ignored the filter must not make us adopt a stranger's pull request.
+        return [p for p in pulls if p.head_ref == branch and p.head_repository == repo.full_name]
+
+    def open_pulls_under(self, repo: Repository, prefix: str) -> list[PullInfo]:
+        """Open pull requests from this repository's branches whose name starts with `prefix`."""
+        pulls = self._list_pulls(repo, {"state": "open", "sort": "created", "direction": "desc"})
+        return [
+            p
+            for p in pulls
+            if p.head_ref.startswith(prefix) and p.head_repository == repo.full_name
+        ]
 
     def branch_head(self, repo: Repository, branch: str) -> str | None:
         try:
-            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='')}")
+            ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='/')}")
         except GithubException as exc:
             if exc.status == 404:
                 return None
@@ -509,19 +533,24 @@ class GitHubForge:
         sha: str = commit["sha"]
         return sha
 
-    def move_branch(self, repo: Repository, branch: str, sha: str, *, exists: bool) -> None:
-        """Create `branch` at `sha`, or force it there (the branch belongs to pinbot)."""
+    def move_branch(self, repo: Repository, branch: str, sha: str, *, exists: bool | None) -> None:
+        """Create `branch` at `sha`, or force it there (the branch belongs to pinbot).
+
+        With `exists=None` creation is tried first and a 422 "already exists" (a branch left
+        behind by a closed pull request) falls back to the forced move.
+        """
+        ref_url = f"{repo.url}/git/refs/heads/{urllib.parse.quote(branch, safe='/')}"
         try:
-            if exists:
-                self._post(
-                    "PATCH",
-                    f"{repo.url}/git/refs/heads/{urllib.parse.quote(branch, safe='/')}",
-                    {"sha": sha, "force": True},
-                )
-            else:
-                self._post(
-                    "POST", f"{repo.url}/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha}
-                )
+            if not exists:
+                try:
+                    self._post(
+                        "POST", f"{repo.url}/git/refs", {"ref": f"refs/heads/{branch}", "sha": sha}
+                    )
+                    return
+                except GithubException as exc:
+                    if exc.status != 422 or exists is False:
+                        raise
+            self._post("PATCH", ref_url, {"sha": sha, "force": True})
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, f"moving branch {branch}", _problem(exc), exc.status
@@ -552,63 +581,64 @@ class GitHubForge:
         reviewers: Sequence[str],
         team_reviewers: Sequence[str],
         assignees: Sequence[str],
-    ) -> PullRequest:
+    ) -> PullInfo:
         """Open the pull request, then label it, ask for reviews and assign it."""
         try:
-            self.calls.write()
-            pull = repo.create_pull(base=base, head=branch, title=title, body=body, draft=draft)
+            raw = self._post(
+                "POST",
+                f"{repo.url}/pulls",
+                {"title": title, "head": branch, "base": base, "body": body, "draft": draft},
+            )
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, "opening the pull request", _problem(exc), exc.status
             ) from exc
+        pull = self._pull_info(raw)
         self._decorate(repo, pull, labels, reviewers, team_reviewers, assignees)
         return pull
 
     def _decorate(
         self,
         repo: Repository,
-        pull: PullRequest,
+        pull: PullInfo,
         labels: Sequence[str],
         reviewers: Sequence[str],
         team_reviewers: Sequence[str],
         assignees: Sequence[str],
     ) -> None:
-        # The pull request exists by now: a refused label or reviewer is worth a warning in
-        # the run summary, not a failed repository.
-        where = f"pull request #{pull.number}"
+        issue = f"{repo.url}/issues/{pull.number}"
         try:
             if labels:
-                self.calls.write()
-                pull.add_to_labels(*labels)
+                self._post("POST", f"{issue}/labels", {"labels": list(labels)})
             if reviewers or team_reviewers:
-                self.calls.write()
-                pull.create_review_request(
-                    reviewers=list(reviewers), team_reviewers=list(team_reviewers)
+                self._post(
+                    "POST",
+                    f"{pull.api_url}/requested_reviewers",
+                    {"reviewers": list(reviewers), "team_reviewers": list(team_reviewers)},
                 )
             if assignees:
-                self.calls.write()
-                pull.add_to_assignees(*assignees)
+                self._post("POST", f"{issue}/assignees", {"assignees": list(assignees)})
         except GithubException as exc:
             raise ForgeError(
-                repo.full_name, f"labelling or assigning {where}", _problem(exc), exc.status
+                repo.full_name,
+                f"labelling, assigning or asking reviews for pull request #{pull.number}",
+                _problem(exc),
+                exc.status,
             ) from exc
 
-    def edit_pull(self, repo: Repository, pull: PullRequest, *, title: str, body: str) -> None:
+    def edit_pull(self, repo: Repository, pull: PullInfo, *, title: str, body: str) -> None:
         try:
-            self.calls.write()
-            pull.edit(title=title, body=body)
+            self._post("PATCH", pull.api_url, {"title": title, "body": body})
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, f"editing pull request #{pull.number}", _problem(exc), exc.status
             ) from exc
 
-    def close_pull(self, repo: Repository, pull: PullRequest, *, comment: str, body: str) -> None:
+    def close_pull(self, repo: Repository, pull: PullInfo, *, comment: str, body: str) -> None:
         """Say why, then close with the final body (which records that pinbot closed it)."""
         try:
-            self.calls.write()
-            pull.create_issue_comment(comment)
-            self.calls.write()
-            pull.edit(state="closed", body=body)
+            self._post("POST", f"{repo.url}/issues/{pull.number}/comments", {"body": comment})
+            self._post("PATCH", pull.api_url, {"state": "closed", "body": body})
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, f"closing pull request #{pull.number}", _problem(exc), exc.status
