@@ -73,8 +73,15 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
     """
     offset = 1 if text.startswith(_BOM) else 0
     body = text[offset:]
+    if _FastLoader is not None:
+        try:
+            return tuple(_compose_fast(body)), offset
+        except YAMLError:
+            # libyaml refuses some YAML 1.2 that the pure composer reads (a plain scalar
+            # with a colon inside a flow collection: `[acme/api:cache]`); ask it second.
+            pass
     try:
-        nodes = _compose_fast(body) if _FastLoader is not None else _compose_pure(body)
+        nodes = _compose_pure(body)
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

@@ -1,0 +1,69 @@
+"""The YAML node layer the scanners share: positions, spans, merges, and the fallback composer."""
+
+from __future__ import annotations
+
+import pytest
+
+from pinbot.scanners import ScanError
+from pinbot.scanners._yaml import (
+    compose_documents,
+    format_path,
+    map_get,
+    map_items,
+    scalar_span,
+    scalar_value,
+    walk,
+)
+
+
+def span_text(text: str, key: str) -> str | None:
+    (root,), offset = compose_documents(text)
+    node = map_get(root, key)
+    span = scalar_span(node, text, offset)  # type: ignore[arg-type]
+    return None if span is None else text[span[0] : span[1]]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("image: nginx:1.27\n", "nginx:1.27"),
+        ("image: 'nginx:1.27'  # c\n", "nginx:1.27"),
+        ('image: "nginx:1.27"\r\n', "nginx:1.27"),
+        ("\ufeffimage: nginx:1.27\n", "nginx:1.27"),
+        ("a: é\nimage: \"日本/x:1\"\n", "日本/x:1"),
+        ('image: "nginx\\u003a1"\n', None),  # an escape: the written text is not the value
+        ("image: 'it''s'\n", None),
+        ("image: |\n  nginx:1.27\n", None),
+        ("image: >-\n  nginx:1.27\n", None),
+        ("image: nginx\n  :1.27\n", None),  # a multi-line plain scalar
+    ],
+)
+def test_scalar_span_is_the_value_as_written_or_none(text: str, expected: str | None) -> None:
+    assert span_text(text, "image") == expected
+
+
+def test_libyaml_refusals_fall_back_to_the_pure_composer() -> None:
+    text = "\ufeffbuild:\n  cache_from: [acme/api:cache]\nimage: acme/api:1\n"
+    assert span_text(text, "image") == "acme/api:1"
+
+
+def test_broken_yaml_raises_with_the_line() -> None:
+    with pytest.raises(ScanError) as caught:
+        compose_documents("a: 1\nb: [unclosed\nc: 2\n")
+    assert caught.value.line is not None and caught.value.line >= 2
+    assert "cannot parse YAML" in str(caught.value)
+
+
+def test_merge_keys_are_followed_and_own_keys_win() -> None:
+    (root,), _ = compose_documents(
+        "base: &b {image: a:1, name: base}\nsvc:\n  <<: *b\n  name: svc\n"
+    )
+    svc = map_get(root, "svc")
+    assert [(k, scalar_value(v)) for k, _, v in map_items(svc)] == [("name", "svc"), ("image", "a:1")]
+
+
+def test_walk_visits_an_anchored_node_once() -> None:
+    (root,), _ = compose_documents("a: &x {image: n:1}\nb: *x\nc: [*x]\n")
+    images = [format_path(path) for path, node in walk(root) if scalar_value(node) == "n:1"]
+    assert images == ["a.image"]
+    assert format_path(("spec", "containers", 0, "image")) == "spec.containers[0].image"
