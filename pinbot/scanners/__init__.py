@@ -66,7 +66,9 @@ SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv"
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 IGNORE_MARK = "pinbot: ignore"
-_TEMPLATE = re.compile(r"\{\{|\{%|\$\{|\$\(|\$[A-Za-z_]|<%")
+# Jinja/Helm/Go templates, shell and Compose variables, GitLab `$[[ inputs.x ]]`,
+# CircleCI `<< parameters.x >>`, ERB.
+_TEMPLATE = re.compile(r"\{\{|\{%|\$\{|\$\(|\$\[\[|\$[A-Za-z_]|<<\s*[\w.]|<%")
 
 
 def all_scanners() -> list[Scanner]:
@@ -221,12 +223,15 @@ def scan_text(
     outcome = ScanOutcome()
     lines: _Lines | None = None
     seen: set[tuple[int, int]] = set()
+    failed_at: set[int | None] = set()
     for scanner in scanners_for(path) if scanners is None else scanners:
         try:
             findings = list(scanner.scan(path, text))
         except ScanError as exc:
-            where = f"{path}:{exc.line}" if exc.line else path
-            outcome.errors.append(f"{where}: {exc.message} ({scanner.kind}); file left unchanged")
+            if exc.line not in failed_at:  # two YAML scanners fail on the same broken line
+                failed_at.add(exc.line)
+                where = f"{path}:{exc.line}" if exc.line else path
+                outcome.errors.append(f"{where}: {exc.message}; file left unchanged")
             continue
         for finding in findings:
             if (finding.start, finding.end) in seen:
