@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import itertools
 import json
 import logging
 import os
 import ssl
 import stat
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -531,3 +534,91 @@ def test_credentials_never_reach_logs_messages_or_reprs(
 def test_challenge_repr_has_no_surprises() -> None:
     challenge = Challenge("bearer", {"realm": "https://t"})
     assert challenge.realm == "https://t" and challenge.scope is None
+
+
+class _FakeTokenRegistry(BaseHTTPRequestHandler):
+    """A registry whose token server knows only the GET flow (POST answers 405)."""
+
+    identity_token = "identity-refresh-value"
+    access_token = "access-token-value"
+    manifest = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
+    seen: list[tuple[str, str, str | None]]
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _reply(self, status: int, headers: dict[str, str], body: bytes = b"") -> None:
+        self.send_response(status)
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        path = self.path.split("?")[0]
+        authorization = self.headers.get("Authorization")
+        self.seen.append((self.command, path, authorization))
+        host = self.headers.get("Host")
+        challenge = {"WWW-Authenticate": f'Bearer realm="http://{host}/token",service="fake"'}
+        if path == "/token" and self.command == "POST":
+            self._reply(405, {})
+        elif path == "/token":
+            expected = "Basic " + b64(f"<token>:{self.identity_token}")
+            if authorization == expected:
+                answer = json.dumps({"access_token": self.access_token, "expires_in": 120})
+                self._reply(200, {"Content-Type": "application/json"}, answer.encode())
+            else:
+                self._reply(401, {})
+        elif authorization != f"Bearer {self.access_token}":
+            self._reply(401, challenge)
+        elif path == "/v2/app/manifests/1":
+            digest = "sha256:" + hashlib.sha256(self.manifest).hexdigest()
+            headers = {
+                "Content-Type": "application/vnd.oci.image.manifest.v1+json",
+                "Docker-Content-Digest": digest,
+            }
+            self._reply(200, headers, self.manifest)
+        else:
+            self._reply(404, {})
+
+    do_GET = do_HEAD = do_POST = _handle
+
+
+def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, str | None]] = []
+    handler = type("Handler", (_FakeTokenRegistry,), {"seen": seen})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        directory = write_docker_config(
+            tmp_path / "docker",
+            {"auths": {host: {"identitytoken": _FakeTokenRegistry.identity_token}}},
+        )
+        config = Config(registries={host: RegistryConfig(host=host, insecure=True)})
+
+        async def main() -> Resolution:
+            async with RegistryClient(
+                config, environ={}, docker_config_dir=directory, certs_d=tmp_path, max_attempts=1
+            ) as c:
+                return await c.resolve(parse_normalized(f"{host}/app:1"))
+
+        found = asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    digest = "sha256:" + hashlib.sha256(_FakeTokenRegistry.manifest).hexdigest()
+    assert found.digest == digest
+    assert [(method, path) for method, path, _ in seen] == [
+        ("GET", "/v2/"),
+        ("POST", "/token"),
+        ("GET", "/token"),
+        ("HEAD", "/v2/app/manifests/1"),
+    ]
