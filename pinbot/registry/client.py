@@ -784,6 +784,8 @@ class RegistryClient:
             endpoint = _endpoint_host(name)
             verify: ssl.SSLContext | bool
             if settings.insecure:
+                # Insecure means plain HTTP, and only when the config says so: no silent
+                # fallback from HTTPS, and no implicit exception for localhost.
                 scheme, verify = "http", False
             else:
                 scheme = "https"
