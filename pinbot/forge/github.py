@@ -202,6 +202,23 @@ def _retry(pacing: Pacing, calls: ApiCalls) -> _RateLimitRetry:
     return retry
 
 
+def _installation_for(app_auth: Auth.AppAuth, api_url: str, owner: str) -> int:
+    """The id of the app's installation on an organisation or user account."""
+    integration = GithubIntegration(auth=app_auth, base_url=api_url)
+    try:
+        for installation in integration.get_installations():
+            account = installation.raw_data.get("account") or {}
+            if str(account.get("login", "")).lower() == owner.lower():
+                return int(installation.id)
+    except GithubException as exc:
+        raise ForgeError(
+            owner, "finding the GitHub App installation", _problem(exc), exc.status
+        ) from exc
+    finally:
+        integration.close()
+    raise ForgeError(owner, "finding the GitHub App installation", "the app is not installed there")
+
+
 def connect(
     credentials: Credentials,
     *,
@@ -224,16 +241,7 @@ def connect(
         if installation is None:
             if installation_owner is None:
                 raise ValueError("a GitHub App needs PINBOT_APP_INSTALLATION_ID or --org")
-            integration = GithubIntegration(auth=app_auth, base_url=credentials.api_url)
-            try:
-                installation = integration.get_org_installation(installation_owner).id
-            except GithubException as exc:
-                raise ForgeError(
-                    installation_owner,
-                    "finding the GitHub App installation",
-                    _problem(exc),
-                    exc.status,
-                ) from exc
+            installation = _installation_for(app_auth, credentials.api_url, installation_owner)
         auth = _CountingInstallationAuth(app_auth, installation, calls)
     else:
         raise ValueError("no GitHub credentials")

@@ -1,0 +1,198 @@
+"""The GitHub forge against the GitHub fake over real HTTP: listing, reading, auth, counting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from pinbot.forge.github import (
+    ApiCalls,
+    Credentials,
+    GitHubForge,
+    Pacing,
+    RepositoryFilter,
+    connect,
+    git_blob_id,
+    is_candidate,
+    shard_of,
+)
+from tests.support.github_fake import GitHubFake
+
+FAST = Pacing(between_requests=0.0, between_writes=0.0)
+
+
+@pytest.fixture
+def fake() -> Iterator[GitHubFake]:
+    with GitHubFake() as running:
+        running.create_org("acme")
+        yield running
+
+
+def forge_for(fake: GitHubFake, pacing: Pacing = FAST) -> GitHubForge:
+    github, calls = connect(Credentials(token=fake.token, api_url=fake.url), pacing=pacing)
+    return GitHubForge(github, calls)
+
+
+def test_organisation_listing_skips_archived_and_forks_and_applies_globs_and_topics(
+    fake: GitHubFake,
+) -> None:
+    fake.create_repo("acme", "web", {}, topics=["containers"])
+    fake.create_repo("acme", "api", {}, topics=["containers", "go"])
+    fake.create_repo("acme", "old", {}, archived=True, topics=["containers"])
+    fake.create_repo("acme", "fork-of-x", {}, fork=True)
+    fake.create_repo("acme", "docs", {})
+    forge = forge_for(fake)
+
+    kept, skipped = forge.organisation_repositories("acme", RepositoryFilter())
+    assert sorted(r.full_name for r in kept) == ["acme/api", "acme/docs", "acme/web"]
+    assert skipped == {"acme/old": "archived", "acme/fork-of-x": "fork"}
+
+    kept, _ = forge.organisation_repositories(
+        "acme", RepositoryFilter(include_archived=True, include_forks=True, exclude=("doc*",))
+    )
+    assert sorted(r.name for r in kept) == ["api", "fork-of-x", "old", "web"]
+
+    kept, skipped = forge.organisation_repositories(
+        "acme", RepositoryFilter(include=("w*", "a*"), topics=("go",))
+    )
+    assert [r.name for r in kept] == ["api"]
+    assert skipped["acme/web"] == "no wanted topic"
+    assert skipped["acme/docs"] == "not matched by --include"
+
+
+def test_snapshot_reads_one_ref_one_tree_and_candidate_blobs_only(fake: GitHubFake) -> None:
+    files = {
+        "Dockerfile": b"FROM nginx:1.27\n",
+        "k8s/deploy.yaml": b"kind: Pod\nspec:\n  containers:\n    - image: redis:7\n",
+        "README.md": b"# hi\n",
+        "src/app.py": b"print(1)\n",
+        "vendor/Dockerfile": b"FROM alpine:3\n",
+    }
+    fake.create_repo("acme", "web", files)
+    forge = forge_for(fake)
+    repo = forge.repository("acme/web")
+    fake.reset_calls()
+    with forge.calls.scoped("acme/web"):
+        snapshot = forge.snapshot(repo, ignore_paths=("vendor/*",))
+    assert set(snapshot.files) == {"Dockerfile", "k8s/deploy.yaml"}
+    assert snapshot.files["Dockerfile"] == files["Dockerfile"]
+    assert snapshot.entries["README.md"].sha == git_blob_id(b"# hi\n")
+    assert snapshot.commit == fake.repo("acme", "web").refs["main"]
+    paths = [c.path for c in fake.calls]
+    assert paths[0].endswith("/git/ref/heads/main")
+    assert sum("/git/trees/" in p for p in paths) == 1
+    assert sum("/git/blobs/" in p for p in paths) == 2
+    assert forge.calls.requests["acme/web"] == len(fake.calls) == 4
+
+
+def test_candidate_paths() -> None:
+    assert is_candidate("Dockerfile")
+    assert is_candidate("deploy/app.yaml")
+    assert not is_candidate("README.md")
+    assert not is_candidate("deploy/app.yaml", ignore_paths=("deploy/*",))
+
+
+def test_pacing_is_what_we_ask_for(fake: GitHubFake) -> None:
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx\n"})
+    forge = forge_for(fake, Pacing(between_requests=0.0, between_writes=0.3))
+    repo = forge.repository("acme/web")
+    started = time.monotonic()
+    snapshot = forge.snapshot(repo)
+    reads = time.monotonic() - started
+    assert reads < 1.0  # reads are not slowed down
+    started = time.monotonic()
+    commit = forge.commit(repo, snapshot, {"Dockerfile": b"FROM nginx:1\n"}, "one")
+    forge.move_branch(repo, "pinbot/x", commit, exists=None)
+    assert time.monotonic() - started >= 0.3 * 2  # three writes, two pauses between them
+
+
+def test_secondary_rate_limit_with_retry_after_is_waited_out_and_counted(fake: GitHubFake) -> None:
+    fake.create_repo("acme", "web", {})
+    forge = forge_for(fake)
+    fake.inject_secondary_rate_limit(times=2, retry_after=1, method="GET")
+    started = time.monotonic()
+    with forge.calls.scoped("acme/web"):
+        repo = forge.repository("acme/web")
+    assert repo.full_name == "acme/web"
+    assert time.monotonic() - started >= 2
+    assert [c.status for c in fake.calls] == [403, 403, 200]
+    assert forge.calls.requests["acme/web"] == 3
+    assert forge.calls.retries["acme/web"] == 2
+
+
+def test_429_is_retried_too(fake: GitHubFake) -> None:
+    fake.create_repo("acme", "web", {})
+    forge = forge_for(fake)
+    fake.inject_secondary_rate_limit(times=1, retry_after=1, status=429)
+    assert forge.repository("acme/web").name == "web"
+    assert [c.status for c in fake.calls] == [429, 200]
+
+
+def test_github_app_installation_token_is_found_and_used(fake: GitHubFake) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    fake.register_app(4242, public_pem)
+    fake.create_installation(4242, "acme")
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx:1\n"})
+
+    credentials = Credentials.from_environment(
+        {
+            "PINBOT_APP_ID": "4242",
+            "PINBOT_APP_PRIVATE_KEY": private_pem,
+            "GITHUB_API_URL": fake.url + "/",
+        }
+    )
+    assert private_pem not in repr(credentials)
+    github, calls = connect(credentials, pacing=FAST, installation_owner="acme")
+    forge = GitHubForge(github, calls)
+    kept, _ = forge.organisation_repositories("acme", RepositoryFilter())
+    assert [r.full_name for r in kept] == ["acme/web"]
+    assert any(c.path.endswith("/access_tokens") for c in fake.calls)
+    assert calls.total() >= 1
+
+
+def test_credentials_from_environment() -> None:
+    token = Credentials.from_environment({"GITHUB_TOKEN": "ghs_secret"})
+    assert token.token == "ghs_secret" and token.api_url == "https://api.github.com"
+    assert "ghs_secret" not in repr(token)
+    enterprise = Credentials.from_environment(
+        {"GITHUB_TOKEN": "t", "GITHUB_API_URL": "https://ghe.example.com/api/v3"}
+    )
+    assert enterprise.api_url == "https://ghe.example.com/api/v3"
+    with pytest.raises(ValueError, match="GITHUB_TOKEN"):
+        Credentials.from_environment({})
+    with pytest.raises(ValueError, match="PRIVATE_KEY"):
+        Credentials.from_environment({"PINBOT_APP_ID": "1"})
+
+
+def test_shards_are_stable_and_cover_everything() -> None:
+    names = [f"acme/repo-{i}" for i in range(200)]
+    shards = [shard_of(name, 5) for name in names]
+    assert shards == [shard_of(name.upper(), 5) for name in names]  # case does not matter
+    assert set(shards) == {0, 1, 2, 3, 4}
+    assert (
+        shard_of("acme/web", 7)
+        == int.from_bytes(__import__("hashlib").sha256(b"acme/web").digest()[:8], "big") % 7
+    )
+
+
+def test_api_calls_are_counted_per_scope() -> None:
+    calls = ApiCalls()
+    calls.request()
+    with calls.scoped("a/b"):
+        calls.request()
+        calls.retry()
+        calls.write()
+    assert calls.requests == {"(run)": 1, "a/b": 2}
+    assert calls.retries["a/b"] == 1 and calls.writes["a/b"] == 1 and calls.total() == 3
