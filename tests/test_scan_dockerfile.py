@@ -329,3 +329,12 @@ def test_span_holds_the_reference(
     found = findings(text)
     assert [text[f.start : f.end] for f in found] == [reference]
     assert found[0].rewritable
+
+
+def test_quoted_from_image() -> None:
+    text = 'FROM "alpine:3.19" AS a\nFROM golang:"1.22 AS b\n'
+    found = findings(text)
+    assert [(text[f.start : f.end], f.rewritable) for f in found] == [
+        ("alpine:3.19", True),
+        ('golang:"1.22 AS b', False),
+    ]

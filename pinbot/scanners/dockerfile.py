@@ -227,7 +227,10 @@ class _DockerfileReader:
             if name == "escape" and value in ("\\", "`"):
                 self.escape = value
             elif name == "syntax" and value:
-                self.findings.append(Finding(match.start(2), match.end(2), "syntax directive"))
+                plain = not any(char in value for char in "\"' \t\\")
+                self.findings.append(
+                    Finding(match.start(2), match.end(2), "syntax directive", rewritable=plain)
+                )
         return len(lines)
 
     def _logical_line(
@@ -334,7 +337,15 @@ class _DockerfileReader:
                 self.arg_uses.setdefault(name, []).append(_ArgUse(name, line, stage))
                 return
         self._note_uses(image.text)
-        self._report_word(logical, image, context, self._expansion_note(image.text))
+        inner_start, inner_end, escaped = _unquote(image.text)
+        if inner_end > inner_start:
+            image = _Word(
+                image.start + inner_start,
+                image.start + inner_end,
+                image.text[inner_start:inner_end],
+            )
+        note = self._expansion_note(image.text)
+        self._report_word(logical, image, context, note, rewritable=not escaped)
 
     def _arg(self, logical: _Logical, arguments: list[_Word]) -> None:
         if self.seen_from:
@@ -419,6 +430,8 @@ class _DockerfileReader:
             )
             return
         templated = "$" in word.text or "{{" in word.text or "{%" in word.text
+        if not templated and any(char in word.text for char in "\"' \t\\"):
+            rewritable = False  # stray quotes or escapes: not one plain reference as written
         self.findings.append(
             Finding(
                 start,
