@@ -363,3 +363,54 @@ def test_grouping_by_image_opens_one_pull_request_per_image(
     fake.reset_calls()
     run_bot(fake, config, "--repo", "acme/grouped")
     assert fake.write_calls() == []
+
+
+def test_commits_a_human_pushes_to_the_bot_branch_are_never_overwritten(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    human = fake.commit_files("acme", world.name, BRANCH, {"NOTES.md": b"tweak\n"}, "human fix")
+    world.move_tag("while-human-edits")
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert fake.repo("acme", world.name).refs[BRANCH] == human
+    assert any("commits pinbot did not make" in w for w in summary.results[0].warnings)
+
+
+def test_the_command_exits_non_zero_when_a_repository_fails_and_writes_the_job_summary(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pinbot.cli import main
+
+    world = World(fake, registry_http)
+    assert config.source is not None
+    step = tmp_path / "step.md"
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step))
+    argv = [
+        "run",
+        "--repo",
+        world.full_name,
+        "--write-interval",
+        "0",
+        "--config",
+        str(config.source),
+    ]
+    assert main(argv) == 0
+    assert main([*argv, "--repo", "acme/gone"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "::warning title=pinbot acme/gone failed::acme/gone: reading the repository: HTTP 404"
+        in out
+    )
+    assert fake.token not in out and fake.token not in step.read_text()
+    assert step.read_text().count("## pinbot run") == 2
