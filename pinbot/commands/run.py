@@ -247,6 +247,10 @@ class _Registry:
         return blocks
 
 
+def _unexpected(name: str, exc: Exception) -> str:
+    return f"{name}: unexpected {type(exc).__name__}: {exc}"
+
+
 def choose_repositories(
     forge: GitHubForge, args: argparse.Namespace, summary: RunSummary
 ) -> list[tuple[str, Repository | None]]:
@@ -294,6 +298,8 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
                     failed.append(RepositoryResult(name, failure=str(exc)))
                 except GithubException as exc:
                     failed.append(RepositoryResult(name, failure=f"{name}: HTTP {exc.status}"))
+                except Exception as exc:  # one repository must not stop the run
+                    failed.append(RepositoryResult(name, failure=_unexpected(name, exc)))
 
         occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
         lookups: dict[str, Lookup] = registry.run(
@@ -309,6 +315,10 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
                 except GithubException as exc:
                     summary.results.append(
                         RepositoryResult(item.name, failure=f"{item.name}: HTTP {exc.status}")
+                    )
+                except Exception as exc:  # one repository must not stop the run
+                    summary.results.append(
+                        RepositoryResult(item.name, failure=_unexpected(item.name, exc))
                     )
         summary.results.extend(failed)
         summary.results.sort(key=lambda r: r.repository.lower())
