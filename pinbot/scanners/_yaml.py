@@ -1,4 +1,5 @@
-"""YAML documents composed to nodes with positions, shared by the YAML scanners.
+"""YAML documents composed to nodes with positions, and the findings the YAML scanners make
+of them: one scalar, a digest slot, YAML embedded in a literal block.
 
 Scanners walk nodes (never constructed values) so every scalar keeps the offsets where it is
 written. libyaml's composer is used when ruamel.yaml.clib is installed: it is an order of
@@ -7,28 +8,45 @@ magnitude faster than the pure one and gives the same marks.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pinbot.scanners.interface import ScanError
+from pinbot.scanners.interface import DigestSlot, Finding, ScanError
 
 __all__ = [
+    "NOT_SPLICEABLE",
     "MappingNode",
     "Node",
     "ScalarNode",
     "SequenceNode",
     "compose_documents",
+    "digest_slot",
+    "embedded_findings",
+    "entries",
+    "format_path",
+    "is_manifest",
     "map_get",
     "map_items",
+    "scalar_finding",
     "scalar_span",
     "scalar_value",
     "walk",
 ]
+
+NOT_SPLICEABLE = (
+    "written as a block, folded, multi-line or escaped YAML scalar; cannot be rewritten in place"
+)
+
+# Configuration files of other tools that borrow `apiVersion`/`kind`: their own scanners
+# read them (Skaffold's `build.artifacts[].image` names an image it builds).
+_OTHER_TOOLS = ("skaffold/", "kustomize.config.k8s.io/")
 
 _FastLoader: Any = None
 try:  # pragma: no branch - which composer is a property of the installation
@@ -148,6 +166,12 @@ def map_items(node: Node) -> Iterator[tuple[str, ScalarNode, Node]]:
                     yield key, key_node, value_node
 
 
+def entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
+    """`map_items` of a mapping; nothing for a missing value or one of another shape."""
+    if isinstance(node, MappingNode):
+        yield from map_items(node)
+
+
 def map_get(node: Node | None, key: str) -> Node | None:
     """The value node of `key` in a mapping node, merge keys followed."""
     if node is None:
@@ -158,7 +182,9 @@ def map_get(node: Node | None, key: str) -> Node | None:
     return None
 
 
-def walk(node: Node, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Node]]:
+def walk(
+    node: Node, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Node]]:
     """Every node under `node` with its key path, each node object visited once."""
     seen: set[int] = set()
     stack: list[tuple[tuple[str | int, ...], Node]] = [(path, node)]
@@ -184,3 +210,150 @@ def format_path(path: tuple[str | int, ...]) -> str:
         else:
             out += f".{part}" if out else part
     return out
+
+
+def is_manifest(document: Node) -> bool:
+    """Whether a YAML document is a Kubernetes object: a mapping with `apiVersion` and `kind`."""
+    api_version = scalar_value(map_get(document, "apiVersion"))
+    return (
+        isinstance(document, MappingNode)
+        and bool(api_version)
+        and bool(scalar_value(map_get(document, "kind")))
+        and not str(api_version).startswith(_OTHER_TOOLS)
+    )
+
+
+def scalar_finding(
+    node: Node | None,
+    text: str,
+    offset: int,
+    context: str,
+    *,
+    prefix: str = "",
+    templated: bool = False,
+    note: str | None = None,
+) -> Finding | None:
+    """A finding for a scalar holding a whole image reference; None for anything else.
+
+    With `prefix` (a scheme such as `docker://`) only values that start with it count, and
+    the span skips it. A value that cannot be spliced (block or escaped scalar) is still
+    reported, at its first character and not rewritable.
+    """
+    value = scalar_value(node)
+    if value is None or not value.startswith(prefix) or not value[len(prefix) :].strip():
+        return None
+    assert isinstance(node, ScalarNode)
+    span = scalar_span(node, text, offset)
+    if span is None:
+        start = node.start_mark.index + offset
+        return Finding(
+            start,
+            start,
+            context,
+            reference_text=value[len(prefix) :].strip(),
+            templated=templated,
+            rewritable=False,
+            note=NOT_SPLICEABLE,
+        )
+    return Finding(span[0] + len(prefix), span[1], context, templated=templated, note=note)
+
+
+def digest_slot(node: ScalarNode, text: str, offset: int) -> DigestSlot | None:
+    """The slot of an existing `digest` key: its value, or right after `digest:` when empty."""
+    if node.value == "" and node.style in (None, ""):
+        # An empty plain value is marked right after the colon: write " sha256:…" there.
+        start = node.start_mark.index + offset
+        return DigestSlot(start, start, prefix=" ")
+    span = scalar_span(node, text, offset)
+    return DigestSlot(*span) if span is not None else None
+
+
+def _block_lines(
+    node: ScalarNode, text: str, offset: int
+) -> tuple[list[int], list[int], int] | None:
+    """For a literal block scalar: where each value line starts in the value and in `text`,
+    and the block's indentation. None when the block does not map line by line."""
+    value = node.value
+    indicator = node.start_mark.index + offset
+    first = text.find("\n", indicator) + 1
+    if first == 0 or not isinstance(value, str):
+        return None
+    inner_starts = [0]
+    for i, char in enumerate(value):
+        if char == "\n":
+            inner_starts.append(i + 1)
+    outer_starts = [first]
+    for _ in inner_starts[1:]:
+        following = text.find("\n", outer_starts[-1])
+        if following < 0:
+            break
+        outer_starts.append(following + 1)
+    for inner_start, outer_start in zip(inner_starts, outer_starts, strict=False):
+        line_end = value.find("\n", inner_start)
+        line = value[inner_start : len(value) if line_end < 0 else line_end]
+        if line.strip():
+            written = len(text) - len(text[outer_start:].lstrip(" ")) - outer_start
+            indent = written - (len(line) - len(line.lstrip(" ")))
+            return inner_starts, outer_starts, indent
+    return None
+
+
+def embedded_findings(
+    scan: Callable[[str], Iterable[Finding]], node: ScalarNode, text: str, offset: int, context: str
+) -> Iterator[Finding]:
+    """Findings in YAML held in a literal block scalar, their offsets moved into `text`.
+
+    A finding whose text does not sit verbatim at the moved span (tabs, odd indentation) is
+    still reported, not rewritable.
+    """
+    layout = _block_lines(node, text, offset)
+    if layout is None:
+        return
+    inner_starts, outer_starts, indent = layout
+    inner = node.value
+
+    def moved(position: int) -> int | None:
+        line = bisect.bisect_right(inner_starts, position) - 1
+        if line >= len(outer_starts):
+            return None
+        return outer_starts[line] + indent + position - inner_starts[line]
+
+    for finding in scan(inner):
+        start, end = moved(finding.start), moved(finding.end)
+        nested = f"{context}: {finding.context}"
+        exact = (
+            start is not None
+            and end is not None
+            and text[start:end] == inner[finding.start : finding.end]
+        )
+        slot = finding.digest_slot
+        if exact and slot is not None:
+            slot_start, slot_end = moved(slot.start), moved(slot.end)
+            if (
+                slot_start is None
+                or slot_end is None
+                or text[slot_start:slot_end] != inner[slot.start : slot.end]
+            ):
+                exact = False
+            else:
+                pad = "\n" + " " * indent
+                slot = DigestSlot(
+                    slot_start,
+                    slot_end,
+                    slot.prefix.replace("\n", pad),
+                    slot.suffix.replace("\n", pad),
+                )
+        if exact and start is not None and end is not None:
+            yield replace(finding, start=start, end=end, context=nested, digest_slot=slot)
+        else:
+            anchor = node.start_mark.index + offset
+            yield replace(
+                finding,
+                start=anchor,
+                end=anchor,
+                context=nested,
+                reference_text=finding.reference_text or inner[finding.start : finding.end],
+                digest_slot=None,
+                rewritable=False,
+                note=NOT_SPLICEABLE,
+            )

@@ -13,51 +13,24 @@ from collections.abc import Iterator
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
-    ScalarNode,
     SequenceNode,
     compose_documents,
+    entries,
     format_path,
     map_get,
-    map_items,
-    scalar_span,
-    scalar_value,
+    scalar_finding,
     walk,
 )
 from pinbot.scanners.interface import Finding
 
 DOCKER_SCHEME = "docker://"
 
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
-
-
-def _finding(
-    node: Node | None, text: str, offset: int, context: str, prefix: str = ""
-) -> Finding | None:
-    """A finding for a scalar image value, the span skipping `prefix` (e.g. `docker://`)."""
-    value = scalar_value(node)
-    if value is None or not value.startswith(prefix) or not value[len(prefix) :].strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start,
-            start,
-            context,
-            reference_text=value[len(prefix) :],
-            rewritable=False,
-            note=_NOT_SPLICEABLE,
-        )
-    return Finding(span[0] + len(prefix), span[1], context)
-
-
 def _image(owner: Node, text: str, offset: int, here: str) -> Finding | None:
     """`image: ref` or `image: {name: ref, username: …}` of a mapping."""
     image = map_get(owner, "image")
     if isinstance(image, MappingNode):
-        return _finding(map_get(image, "name"), text, offset, f"{here}image.name")
-    return _finding(image, text, offset, f"{here}image")
+        return scalar_finding(map_get(image, "name"), text, offset, f"{here}image.name")
+    return scalar_finding(image, text, offset, f"{here}image")
 
 
 class BitbucketPipelinesScanner:
@@ -77,7 +50,7 @@ class BitbucketPipelinesScanner:
         if found is not None:
             yield found
         services = map_get(map_get(document, "definitions"), "services")
-        for name, _key, service in map_items(services) if isinstance(services, MappingNode) else ():
+        for name, _key, service in entries(services):
             if isinstance(service, MappingNode):
                 found = _image(service, text, offset, f"definitions.services.{name}.")
                 if found is not None:
@@ -98,8 +71,8 @@ class BitbucketPipelinesScanner:
                 for index, command in enumerate(commands.value):
                     if isinstance(command, MappingNode):
                         where = f"{here}.{section}[{index}].pipe"
-                        found = _finding(
-                            map_get(command, "pipe"), text, offset, where, DOCKER_SCHEME
+                        found = scalar_finding(
+                            map_get(command, "pipe"), text, offset, where, prefix=DOCKER_SCHEME
                         )
                         if found is not None:
                             yield found

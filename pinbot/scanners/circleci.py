@@ -12,43 +12,14 @@ from collections.abc import Iterator
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
-    ScalarNode,
     SequenceNode,
     compose_documents,
+    entries,
     map_get,
-    map_items,
-    scalar_span,
+    scalar_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding
-
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
-
-
-def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
-    value = scalar_value(node)
-    if value is None or not value.strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    # `<< parameters.tag >>` is CircleCI's own interpolation, which the driver does not know.
-    templated = "<<" in value
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start,
-            start,
-            context,
-            reference_text=value,
-            templated=templated,
-            rewritable=False,
-            note=_NOT_SPLICEABLE,
-        )
-    return Finding(span[0], span[1], context, templated=templated)
-
-
-def _entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
-    return map_items(node) if isinstance(node, MappingNode) else iter(())
 
 
 class CircleCIScanner:
@@ -70,12 +41,12 @@ class CircleCIScanner:
 
     def _config(self, config: Node, here: str, text: str, offset: int) -> Iterator[Finding]:
         # Sections in written order, so an anchored image is named where it is defined.
-        for section, _key, body in _entries(config):
+        for section, _key, body in entries(config):
             if section in ("jobs", "executors"):
-                for name, _name_key, job in _entries(body):
+                for name, _name_key, job in entries(body):
                     yield from self._docker(job, f"{here}{section}.{name}", text, offset)
             elif section == "orbs":
-                for name, _name_key, orb in _entries(body):
+                for name, _name_key, orb in entries(body):
                     # `name: circleci/node@5` is a packaged orb; a mapping is an inline orb.
                     if isinstance(orb, MappingNode):
                         yield from self._config(orb, f"{here}orbs.{name}.", text, offset)
@@ -86,8 +57,11 @@ class CircleCIScanner:
             return
         for index, container in enumerate(docker.value):
             if isinstance(container, MappingNode):
-                found = _finding(
-                    map_get(container, "image"), text, offset, f"{here}.docker[{index}].image"
+                image = map_get(container, "image")
+                # `<< parameters.tag >>` is CircleCI's own interpolation.
+                templated = "<<" in (scalar_value(image) or "")
+                found = scalar_finding(
+                    image, text, offset, f"{here}.docker[{index}].image", templated=templated
                 )
                 if found is not None:
                     yield found

@@ -10,16 +10,12 @@ from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
     MappingNode,
-    ScalarNode,
     SequenceNode,
     compose_documents,
     map_get,
-    scalar_span,
-    scalar_value,
+    scalar_finding,
 )
 from pinbot.scanners.interface import Finding
-
-_NOT_SPLICEABLE = "written as a block, folded or escaped scalar; cannot be rewritten in place"
 
 
 class CloudBuildScanner:
@@ -39,25 +35,9 @@ class CloudBuildScanner:
             for index, step in enumerate(steps.value):
                 if not isinstance(step, MappingNode):
                     continue
-                node = map_get(step, "name")
-                value = scalar_value(node)
-                if value is None or not value.strip():
-                    continue
-                assert isinstance(node, ScalarNode)
-                context = f"steps[{index}].name"
-                span = scalar_span(node, text, offset)
-                if span is None:
-                    start = node.start_mark.index + offset
-                    yield Finding(
-                        start,
-                        start,
-                        context,
-                        reference_text=value,
-                        rewritable=False,
-                        note=_NOT_SPLICEABLE,
-                    )
-                else:
-                    yield Finding(span[0], span[1], context)
+                found = scalar_finding(map_get(step, "name"), text, offset, f"steps[{index}].name")
+                if found is not None:
+                    yield found
 
 
 SCANNER = CloudBuildScanner()

@@ -15,13 +15,14 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     compose_documents,
+    entries,
     format_path,
+    is_manifest,
     map_get,
-    map_items,
+    scalar_finding,
     walk,
 )
 from pinbot.scanners.interface import Finding, ScanError
-from pinbot.scanners.kubernetes import is_manifest, scalar_finding
 
 __all__ = ["SCANNER", "ComposeScanner", "is_compose_name"]
 
@@ -36,8 +37,7 @@ def is_compose_name(path: str) -> bool:
 def _service_images(document: Node) -> set[int]:
     """Ids of the `image` scalar nodes of every service, merge keys followed."""
     images: set[int] = set()
-    services = map_get(document, "services")
-    for _name, _key, service in map_items(services) if isinstance(services, MappingNode) else ():
+    for _name, _key, service in entries(map_get(document, "services")):
         image = map_get(service, "image") if isinstance(service, MappingNode) else None
         if isinstance(image, ScalarNode):
             images.add(id(image))

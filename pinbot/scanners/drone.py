@@ -10,35 +10,18 @@ from collections.abc import Iterator
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
-    ScalarNode,
     SequenceNode,
     compose_documents,
     map_get,
     map_items,
-    scalar_span,
+    scalar_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding
 
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
-
-
-def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
-    value = scalar_value(node)
-    if value is None or not value.strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start, start, context, reference_text=value, rewritable=False, note=_NOT_SPLICEABLE
-        )
-    return Finding(span[0], span[1], context)
-
 
 def _image(container: Node, text: str, offset: int, here: str) -> Iterator[Finding]:
-    found = _finding(map_get(container, "image"), text, offset, f"{here}.image")
+    found = scalar_finding(map_get(container, "image"), text, offset, f"{here}.image")
     if found is not None:
         yield found
 

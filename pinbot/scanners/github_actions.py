@@ -14,12 +14,11 @@ from collections.abc import Iterator
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
-    ScalarNode,
     SequenceNode,
     compose_documents,
+    entries,
     map_get,
-    map_items,
-    scalar_span,
+    scalar_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding
@@ -36,30 +35,6 @@ OPTION_INPUTS: frozenset[tuple[str, str]] = frozenset(
 )
 _IMAGE_OPTION = re.compile(r"""(?:^|(?<=[\s,"']))image=([^\s,"']+)""", re.MULTILINE)
 
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
-
-
-def _finding(
-    node: Node | None, text: str, offset: int, context: str, prefix: str = ""
-) -> Finding | None:
-    """A finding for a scalar image value, the span skipping `prefix` (e.g. `docker://`)."""
-    value = scalar_value(node)
-    if value is None or not value.startswith(prefix) or not value[len(prefix) :].strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start,
-            start,
-            context,
-            reference_text=value[len(prefix) :],
-            rewritable=False,
-            note=_NOT_SPLICEABLE,
-        )
-    return Finding(span[0] + len(prefix), span[1], context)
-
 
 def _option_findings(node: Node, text: str, offset: int, context: str) -> Iterator[Finding]:
     """`image=` options inside a scalar of `key=value` options (plain, quoted or block)."""
@@ -73,11 +48,6 @@ def _option_findings(node: Node, text: str, offset: int, context: str) -> Iterat
         # Backslashes could be escapes in a double-quoted scalar: then the text is not the value.
         if match.group(1) in wanted and "\\" not in match.group(1):
             yield Finding(start + match.start(1), start + match.end(1), context)
-
-
-def _entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
-    """The entries of a mapping; nothing for a missing value or one of another shape."""
-    return map_items(node) if isinstance(node, MappingNode) else iter(())
 
 
 def _action_name(uses: str) -> str:
@@ -107,12 +77,14 @@ class GitHubActionsScanner:
     def _document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
         if not isinstance(document, MappingNode):
             return
-        for job_id, _key, job in _entries(map_get(document, "jobs")):
+        for job_id, _key, job in entries(map_get(document, "jobs")):
             yield from self._job(job_id, job, text, offset)
         runs = map_get(document, "runs")
         if isinstance(runs, MappingNode):
             # A Docker action: `image` is a Dockerfile path unless it carries the docker:// scheme.
-            found = _finding(map_get(runs, "image"), text, offset, "runs.image", DOCKER_SCHEME)
+            found = scalar_finding(
+                map_get(runs, "image"), text, offset, "runs.image", prefix=DOCKER_SCHEME
+            )
             if found is not None:
                 yield found
             yield from self._steps(map_get(runs, "steps"), "runs.steps", text, offset)
@@ -123,17 +95,19 @@ class GitHubActionsScanner:
         here = f"jobs.{job_id}"
         container = map_get(job, "container")
         if isinstance(container, MappingNode):
-            found = _finding(map_get(container, "image"), text, offset, f"{here}.container.image")
+            found = scalar_finding(
+                map_get(container, "image"), text, offset, f"{here}.container.image"
+            )
         else:
-            found = _finding(container, text, offset, f"{here}.container")
+            found = scalar_finding(container, text, offset, f"{here}.container")
         if found is not None:
             yield found
-        for service_id, _key, service in _entries(map_get(job, "services")):
+        for service_id, _key, service in entries(map_get(job, "services")):
             where = f"{here}.services.{service_id}"
             if isinstance(service, MappingNode):
-                found = _finding(map_get(service, "image"), text, offset, f"{where}.image")
+                found = scalar_finding(map_get(service, "image"), text, offset, f"{where}.image")
             else:
-                found = _finding(service, text, offset, where)
+                found = scalar_finding(service, text, offset, where)
             if found is not None:
                 yield found
         yield from self._steps(map_get(job, "steps"), f"{here}.steps", text, offset)
@@ -145,7 +119,9 @@ class GitHubActionsScanner:
             if not isinstance(step, MappingNode):
                 continue
             uses_node = map_get(step, "uses")
-            found = _finding(uses_node, text, offset, f"{here}[{index}].uses", DOCKER_SCHEME)
+            found = scalar_finding(
+                uses_node, text, offset, f"{here}[{index}].uses", prefix=DOCKER_SCHEME
+            )
             if found is not None:
                 yield found
                 continue
@@ -153,10 +129,10 @@ class GitHubActionsScanner:
             if uses is None:
                 continue
             action = _action_name(uses)
-            for name, _key, value in _entries(map_get(step, "with")):
+            for name, _key, value in entries(map_get(step, "with")):
                 where = f"{here}[{index}].with.{name}"
                 if (action, name) in IMAGE_INPUTS:
-                    found = _finding(value, text, offset, where)
+                    found = scalar_finding(value, text, offset, where)
                     if found is not None:
                         yield found
                 elif (action, name) in OPTION_INPUTS:

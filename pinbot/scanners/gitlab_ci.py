@@ -21,9 +21,10 @@ from pinbot.scanners._yaml import (
     ScalarNode,
     SequenceNode,
     compose_documents,
+    entries,
     map_get,
     map_items,
-    scalar_span,
+    scalar_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding, ScanError
@@ -53,29 +54,12 @@ FOREIGN_KEYS = frozenset({"apiVersion", "kind", "pipelines", "steps", "orbs", "o
 REFERENCE_TAG = "!reference"
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
 
 
 def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
-    value = scalar_value(node)
-    if value is None or not value.strip():
-        return None
-    assert isinstance(node, ScalarNode)
     # `$[[ inputs.x ]]` is GitLab's own interpolation, which the driver does not know.
-    templated = "$[[" in value
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start,
-            start,
-            context,
-            reference_text=value,
-            templated=templated,
-            rewritable=False,
-            note=_NOT_SPLICEABLE,
-        )
-    return Finding(span[0], span[1], context, templated=templated)
+    templated = "$[[" in (scalar_value(node) or "")
+    return scalar_finding(node, text, offset, context, templated=templated)
 
 
 def _documents(text: str) -> tuple[tuple[Node, ...], int]:
@@ -99,10 +83,6 @@ def _variable_uses(name: str, text: str) -> int:
     """How often the file expands variable `name` (`$X`, `${X}`, and Windows `$env:X`, `%X%`)."""
     escaped = re.escape(name)
     return len(re.findall(rf"\$\{{?{escaped}\b|\$env:{escaped}\b|%{escaped}%", text))
-
-
-def _entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
-    return map_items(node) if isinstance(node, MappingNode) else iter(())
 
 
 def is_gitlab_path(path: str) -> bool:
@@ -188,7 +168,7 @@ class GitLabCIScanner:
     def _pipeline(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
         yield from self._image_keys(document, "", text, offset)
         yield from self._image_keys(map_get(document, "default"), "default.", text, offset)
-        for key, _key_node, value in _entries(document):
+        for key, _key_node, value in entries(document):
             if key not in GLOBAL_KEYWORDS:
                 yield from self._image_keys(value, f"{key}.", text, offset)
 
@@ -227,9 +207,9 @@ class GitLabCIScanner:
             return
         if variables:
             scopes = [("", document), ("default.", map_get(document, "default"))]
-            scopes += [(f"{key}.", value) for key, _k, value in _entries(document)]
+            scopes += [(f"{key}.", value) for key, _k, value in entries(document)]
             for here, scope in scopes:
-                for name, _key, value in _entries(map_get(scope, "variables")):
+                for name, _key, value in entries(map_get(scope, "variables")):
                     usage = variables.get(name)
                     if usage is None:
                         continue
@@ -241,7 +221,7 @@ class GitLabCIScanner:
                     if found is not None:
                         yield self._definition(found, usage, _variable_uses(name, text))
         spec_inputs = map_get(map_get(document, "spec"), "inputs")
-        for name, _key, value in _entries(spec_inputs):
+        for name, _key, value in entries(spec_inputs):
             usage = inputs.get(name)
             if usage is None:
                 continue

@@ -10,15 +10,11 @@ from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
     MappingNode,
-    ScalarNode,
     compose_documents,
     map_get,
-    scalar_span,
-    scalar_value,
+    scalar_finding,
 )
 from pinbot.scanners.interface import Finding
-
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
 
 
 class GitpodScanner:
@@ -31,23 +27,9 @@ class GitpodScanner:
         documents, offset = compose_documents(text)
         for document in documents[:1]:
             image = map_get(document, "image") if isinstance(document, MappingNode) else None
-            value = scalar_value(image)
-            if value is None or not value.strip():
-                continue
-            assert isinstance(image, ScalarNode)
-            span = scalar_span(image, text, offset)
-            if span is None:
-                start = image.start_mark.index + offset
-                yield Finding(
-                    start,
-                    start,
-                    "image",
-                    reference_text=value,
-                    rewritable=False,
-                    note=_NOT_SPLICEABLE,
-                )
-            else:
-                yield Finding(span[0], span[1], "image")
+            found = scalar_finding(image, text, offset, "image")
+            if found is not None:
+                yield found
 
 
 SCANNER = GitpodScanner()

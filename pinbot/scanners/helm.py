@@ -12,25 +12,23 @@ import re
 from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
+    NOT_SPLICEABLE,
     MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     compose_documents,
+    digest_slot,
+    embedded_findings,
     format_path,
+    is_manifest,
     map_get,
+    scalar_finding,
     scalar_span,
     scalar_value,
     walk,
 )
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError
-from pinbot.scanners.kubernetes import (
-    NOT_SPLICEABLE,
-    embedded_findings,
-    is_manifest,
-    scalar_finding,
-)
-from pinbot.scanners.kustomize import digest_slot
 
 __all__ = ["SCANNER", "HelmScanner", "is_image_key"]
 

@@ -7,31 +7,26 @@ which are not YAML until rendered, are read line by line instead.
 
 from __future__ import annotations
 
-import bisect
 import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
-    MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     compose_documents,
+    embedded_findings,
     format_path,
+    is_manifest,
     map_get,
-    scalar_span,
+    scalar_finding,
     scalar_value,
     walk,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners.interface import Finding, ScanError
 
-__all__ = ["SCANNER", "KubernetesScanner", "embedded_findings", "is_manifest", "scalar_finding"]
-
-NOT_SPLICEABLE = (
-    "written as a block, folded, multi-line or escaped YAML scalar; cannot be rewritten in place"
-)
+__all__ = ["SCANNER", "KubernetesScanner"]
 
 # Subtrees that describe, not request, images: `status.containerStatuses[].image` is what
 # the kubelet pulled, `metadata` holds labels and annotations, and ConfigMap/Secret `data`
@@ -46,10 +41,6 @@ _SKIPPED_KEYS = frozenset({"withItems", "rbd"})
 # A Tekton step whose image is a parameter: `$(params.NAME)` or `$(params["NAME"])`.
 _TEKTON_PARAM = re.compile(r"""\$\(params\.([A-Za-z0-9_.-]+)\)|\$\(params\[["']([^"']+)["']\]\)""")
 
-# Configuration files of other tools that borrow `apiVersion`/`kind`: their own scanners
-# read them (Skaffold's `build.artifacts[].image` names an image it builds).
-_OTHER_TOOLS = ("skaffold/", "kustomize.config.k8s.io/")
-
 # `image: value` on one line of a template; the key may be quoted and the line a list item.
 _TEMPLATE_IMAGE = re.compile(
     r"""^[ \t]*(?:-[ \t]+)?(?:image|"image"|'image')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*\r?$""",
@@ -58,48 +49,6 @@ _TEMPLATE_IMAGE = re.compile(
 
 # A file that fails to parse is only this scanner's to report when it reads like a manifest.
 _MANIFEST_LINE = re.compile(r"^apiVersion[ \t]*:", re.MULTILINE)
-
-
-def scalar_finding(
-    node: Node | None,
-    text: str,
-    offset: int,
-    context: str,
-    *,
-    note: str | None = None,
-) -> Finding | None:
-    """A finding for a scalar holding a whole image reference; None for anything else.
-
-    A value that cannot be spliced (block or escaped scalar) is still reported, at its
-    first character and not rewritable.
-    """
-    value = scalar_value(node)
-    if value is None or not value.strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start,
-            start,
-            context,
-            reference_text=value.strip(),
-            rewritable=False,
-            note=NOT_SPLICEABLE,
-        )
-    return Finding(span[0], span[1], context, note=note)
-
-
-def is_manifest(document: Node) -> bool:
-    """Whether a YAML document is a Kubernetes object: a mapping with `apiVersion` and `kind`."""
-    api_version = scalar_value(map_get(document, "apiVersion"))
-    return (
-        isinstance(document, MappingNode)
-        and bool(api_version)
-        and bool(scalar_value(map_get(document, "kind")))
-        and not str(api_version).startswith(_OTHER_TOOLS)
-    )
 
 
 def _may_be_template(path: str, text: str) -> bool:
@@ -141,97 +90,6 @@ def template_findings(text: str) -> Iterator[Finding]:
         if not value.strip():
             continue
         yield Finding(start, start + len(value), "image (template, read line by line)")
-
-
-def _block_lines(
-    node: ScalarNode, text: str, offset: int
-) -> tuple[list[int], list[int], int] | None:
-    """For a literal block scalar: where each value line starts in the value and in `text`,
-    and the block's indentation. None when the block does not map line by line."""
-    value = node.value
-    indicator = node.start_mark.index + offset
-    first = text.find("\n", indicator) + 1
-    if first == 0 or not isinstance(value, str):
-        return None
-    inner_starts = [0]
-    for i, char in enumerate(value):
-        if char == "\n":
-            inner_starts.append(i + 1)
-    outer_starts = [first]
-    for _ in inner_starts[1:]:
-        following = text.find("\n", outer_starts[-1])
-        if following < 0:
-            break
-        outer_starts.append(following + 1)
-    for inner_start, outer_start in zip(inner_starts, outer_starts, strict=False):
-        line_end = value.find("\n", inner_start)
-        line = value[inner_start : len(value) if line_end < 0 else line_end]
-        if line.strip():
-            written = len(text) - len(text[outer_start:].lstrip(" ")) - outer_start
-            indent = written - (len(line) - len(line.lstrip(" ")))
-            return inner_starts, outer_starts, indent
-    return None
-
-
-def embedded_findings(
-    scan: Callable[[str], Iterable[Finding]], node: ScalarNode, text: str, offset: int, context: str
-) -> Iterator[Finding]:
-    """Findings in YAML held in a literal block scalar, their offsets moved into `text`.
-
-    A finding whose text does not sit verbatim at the moved span (tabs, odd indentation) is
-    still reported, not rewritable.
-    """
-    layout = _block_lines(node, text, offset)
-    if layout is None:
-        return
-    inner_starts, outer_starts, indent = layout
-    inner = node.value
-
-    def moved(position: int) -> int | None:
-        line = bisect.bisect_right(inner_starts, position) - 1
-        if line >= len(outer_starts):
-            return None
-        return outer_starts[line] + indent + position - inner_starts[line]
-
-    for finding in scan(inner):
-        start, end = moved(finding.start), moved(finding.end)
-        nested = f"{context}: {finding.context}"
-        exact = (
-            start is not None
-            and end is not None
-            and text[start:end] == inner[finding.start : finding.end]
-        )
-        slot = finding.digest_slot
-        if exact and slot is not None:
-            slot_start, slot_end = moved(slot.start), moved(slot.end)
-            if (
-                slot_start is None
-                or slot_end is None
-                or text[slot_start:slot_end] != inner[slot.start : slot.end]
-            ):
-                exact = False
-            else:
-                pad = "\n" + " " * indent
-                slot = DigestSlot(
-                    slot_start,
-                    slot_end,
-                    slot.prefix.replace("\n", pad),
-                    slot.suffix.replace("\n", pad),
-                )
-        if exact and start is not None and end is not None:
-            yield replace(finding, start=start, end=end, context=nested, digest_slot=slot)
-        else:
-            anchor = node.start_mark.index + offset
-            yield replace(
-                finding,
-                start=anchor,
-                end=anchor,
-                context=nested,
-                reference_text=finding.reference_text or inner[finding.start : finding.end],
-                digest_slot=None,
-                rewritable=False,
-                note=NOT_SPLICEABLE,
-            )
 
 
 class KubernetesScanner:

@@ -10,11 +10,13 @@ import posixpath
 from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
+    NOT_SPLICEABLE,
     MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     compose_documents,
+    digest_slot,
     format_path,
     map_get,
     map_items,
@@ -23,7 +25,7 @@ from pinbot.scanners._yaml import (
 )
 from pinbot.scanners.interface import DigestSlot, Finding
 
-__all__ = ["SCANNER", "KustomizeScanner", "digest_slot"]
+__all__ = ["SCANNER", "KustomizeScanner"]
 
 KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 
@@ -55,16 +57,6 @@ def _insertion(entry: MappingNode, text: str, offset: int) -> DigestSlot | None:
     return DigestSlot(line_end, line_end, prefix=f"{newline}{indent}digest: ")
 
 
-def digest_slot(node: ScalarNode, text: str, offset: int) -> DigestSlot | None:
-    """The slot of an existing `digest` key: its value, or right after `digest:` when empty."""
-    if node.value == "" and node.style in (None, ""):
-        # An empty plain value is marked right after the colon: write " sha256:…" there.
-        start = node.start_mark.index + offset
-        return DigestSlot(start, start, prefix=" ")
-    span = scalar_span(node, text, offset)
-    return DigestSlot(*span) if span is not None else None
-
-
 def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     if not isinstance(entry, MappingNode):
         return None
@@ -91,7 +83,7 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
             reference_text=reference,
             structured=True,
             rewritable=False,
-            note="written as a block or escaped YAML scalar; cannot be rewritten in place",
+            note=NOT_SPLICEABLE,
         )
     if not (tag or digest):
         note = NO_TAG if new_name else NAME_ONLY

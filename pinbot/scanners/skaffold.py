@@ -14,11 +14,10 @@ from collections.abc import Iterator
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
-    ScalarNode,
     SequenceNode,
     compose_documents,
     map_get,
-    scalar_span,
+    scalar_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding
@@ -39,23 +38,6 @@ ARTIFACT_IMAGES: tuple[tuple[str, str], ...] = (
     ("jib", "fromImage"),
     ("ko", "fromImage"),
 )
-
-_NOT_SPLICEABLE = "written as a block, folded or escaped YAML scalar; cannot be rewritten in place"
-
-
-def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
-    value = scalar_value(node)
-    if value is None or not value.strip():
-        return None
-    assert isinstance(node, ScalarNode)
-    span = scalar_span(node, text, offset)
-    if span is None:
-        start = node.start_mark.index + offset
-        return Finding(
-            start, start, context, reference_text=value, rewritable=False, note=_NOT_SPLICEABLE
-        )
-    return Finding(span[0], span[1], context)
-
 
 def _items(node: Node | None) -> list[Node]:
     return list(node.value) if isinstance(node, SequenceNode) else []
@@ -114,7 +96,7 @@ class SkaffoldScanner:
                 where = f"{here}customActions[{index}].containers[{number}].image"
                 candidates.append((map_get(container, "image"), where))
         for node, context in candidates:
-            found = _finding(node, text, offset, context)
+            found = scalar_finding(node, text, offset, context)
             if found is not None:
                 yield found
 
