@@ -12,9 +12,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ruamel.yaml import YAML
-from ruamel.yaml.error import YAMLError
-
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
@@ -60,23 +57,6 @@ def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding
     # `$[[ inputs.x ]]` is GitLab's own interpolation, which the driver does not know.
     templated = "$[[" in (scalar_value(node) or "")
     return scalar_finding(node, text, offset, context, templated=templated)
-
-
-def _documents(text: str) -> tuple[tuple[Node, ...], int]:
-    """The file's documents, read again by the YAML 1.2 composer where libyaml gives up.
-
-    libyaml (YAML 1.1) rejects a `:` inside a plain scalar in a flow sequence, which GitLab
-    accepts and which `!reference [.job:name, script]` needs: job names often hold colons.
-    """
-    try:
-        return compose_documents(text)
-    except ScanError as first:
-        offset = 1 if text.startswith("\ufeff") else 0
-        try:
-            nodes = YAML(typ="safe", pure=True).compose_all(text[offset:])
-            return tuple(node for node in nodes if node is not None), offset
-        except YAMLError:
-            raise first from None
 
 
 def _variable_uses(name: str, text: str) -> int:
@@ -131,7 +111,7 @@ class GitLabCIScanner:
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         by_name = is_gitlab_path(path)
         try:
-            documents, offset = _documents(text)
+            documents, offset = compose_documents(text)
         except ScanError:
             if by_name:
                 raise
