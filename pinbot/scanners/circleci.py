@@ -17,7 +17,6 @@ from pinbot.scanners._yaml import (
     entries,
     map_get,
     scalar_finding,
-    scalar_value,
 )
 from pinbot.scanners.interface import Finding
 
@@ -57,11 +56,8 @@ class CircleCIScanner:
             return
         for index, container in enumerate(docker.value):
             if isinstance(container, MappingNode):
-                image = map_get(container, "image")
-                # `<< parameters.tag >>` is CircleCI's own interpolation.
-                templated = "<<" in (scalar_value(image) or "")
                 found = scalar_finding(
-                    image, text, offset, f"{here}.docker[{index}].image", templated=templated
+                    map_get(container, "image"), text, offset, f"{here}.docker[{index}].image"
                 )
                 if found is not None:
                     yield found

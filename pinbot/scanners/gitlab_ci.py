@@ -10,7 +10,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pinbot.scanners._yaml import (
     MappingNode,
@@ -22,7 +22,6 @@ from pinbot.scanners._yaml import (
     map_get,
     map_items,
     scalar_finding,
-    scalar_value,
 )
 from pinbot.scanners.interface import Finding, ScanError
 
@@ -51,12 +50,6 @@ FOREIGN_KEYS = frozenset({"apiVersion", "kind", "pipelines", "steps", "orbs", "o
 REFERENCE_TAG = "!reference"
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 _INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
-
-
-def _finding(node: Node | None, text: str, offset: int, context: str) -> Finding | None:
-    # `$[[ inputs.x ]]` is GitLab's own interpolation, which the driver does not know.
-    templated = "$[[" in (scalar_value(node) or "")
-    return scalar_finding(node, text, offset, context, templated=templated)
 
 
 def _variable_uses(name: str, text: str) -> int:
@@ -157,9 +150,9 @@ class GitLabCIScanner:
             return
         image = map_get(job, "image")
         if isinstance(image, MappingNode):
-            found = _finding(map_get(image, "name"), text, offset, f"{here}image.name")
+            found = scalar_finding(map_get(image, "name"), text, offset, f"{here}image.name")
         else:
-            found = _finding(image, text, offset, f"{here}image")
+            found = scalar_finding(image, text, offset, f"{here}image")
         if found is not None:
             yield found
         services = map_get(job, "services")
@@ -168,9 +161,9 @@ class GitLabCIScanner:
         for index, service in enumerate(services.value):
             where = f"{here}services[{index}]"
             if isinstance(service, MappingNode):
-                found = _finding(map_get(service, "name"), text, offset, f"{where}.name")
+                found = scalar_finding(map_get(service, "name"), text, offset, f"{where}.name")
             else:
-                found = _finding(service, text, offset, where)
+                found = scalar_finding(service, text, offset, where)
             if found is not None:
                 yield found
 
@@ -195,9 +188,11 @@ class GitLabCIScanner:
                         continue
                     where = f"{here}variables.{name}"
                     if isinstance(value, MappingNode):
-                        found = _finding(map_get(value, "value"), text, offset, f"{where}.value")
+                        found = scalar_finding(
+                            map_get(value, "value"), text, offset, f"{where}.value"
+                        )
                     else:
-                        found = _finding(value, text, offset, where)
+                        found = scalar_finding(value, text, offset, where)
                     if found is not None:
                         yield self._definition(found, usage, _variable_uses(name, text))
         spec_inputs = map_get(map_get(document, "spec"), "inputs")
@@ -205,7 +200,9 @@ class GitLabCIScanner:
             usage = inputs.get(name)
             if usage is None:
                 continue
-            found = _finding(map_get(value, "default"), text, offset, f"spec.inputs.{name}.default")
+            found = scalar_finding(
+                map_get(value, "default"), text, offset, f"spec.inputs.{name}.default"
+            )
             if found is not None:
                 uses = len(re.findall(rf"\$\[\[\s*inputs\.{re.escape(name)}\b", text))
                 yield self._definition(found, usage, uses)
@@ -215,24 +212,10 @@ class GitLabCIScanner:
         note = f"image of {usage.context}"
         if uses > usage.count:
             # Pinning the value would change what the other uses (scripts, other keys) see.
-            return Finding(
-                found.start,
-                found.end,
-                found.context,
-                reference_text=found.reference_text,
-                templated=found.templated,
-                rewritable=False,
-                note=f"{note}; also used outside image keys, not rewritten",
+            return replace(
+                found, rewritable=False, note=f"{note}; also used outside image keys, not rewritten"
             )
-        return Finding(
-            found.start,
-            found.end,
-            found.context,
-            reference_text=found.reference_text,
-            templated=found.templated,
-            rewritable=found.rewritable,
-            note=found.note or note,
-        )
+        return replace(found, note=found.note or note)
 
 
 SCANNER = GitLabCIScanner()
