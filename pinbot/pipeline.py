@@ -11,8 +11,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from pinbot.apply import ApplyError, FileChange, apply_edits
-from pinbot.config import Config
-from pinbot.plan import Edit, Lookup, Plan, lookup_key, plan, wants_lookup
+from pinbot.config import Config, PinConfig
+from pinbot.plan import (
+    DEFAULT_PIN,
+    Edit,
+    Lookup,
+    Plan,
+    existence_key,
+    lookup_key,
+    plan,
+    wants_existence_check,
+    wants_lookup,
+)
 from pinbot.reference import DEFAULT_TAG, ImageReference
 from pinbot.registry import RegistryClient, RegistryError
 from pinbot.scanners import Occurrence
@@ -29,12 +39,12 @@ class Outcome:
 
 
 def tags_to_look_up(
-    occurrences: Iterable[Occurrence], *, pin_untagged: bool
+    occurrences: Iterable[Occurrence], pin: PinConfig = DEFAULT_PIN
 ) -> dict[str, tuple[ImageReference, set[str | None]]]:
     """Unique name:tag to resolve, each with the digests the files hold for it now."""
     wanted: dict[str, tuple[ImageReference, set[str | None]]] = {}
     for occurrence in occurrences:
-        if not wants_lookup(occurrence, pin_untagged=pin_untagged):
+        if not wants_lookup(occurrence, pin):
             continue
         reference = occurrence.reference
         assert reference is not None
@@ -51,15 +61,18 @@ def tags_to_look_up(
 async def look_up(
     client: RegistryClient,
     occurrences: Iterable[Occurrence],
+    pin: PinConfig = DEFAULT_PIN,
     *,
-    pin_untagged: bool = False,
     verify: bool = True,
 ) -> dict[str, Lookup]:
     """Resolve every unique tag once; verify the digests that would be written.
 
-    With `verify=False` (reports that write nothing) no manifest is fetched.
+    Pinned digests that nothing can bump (no tag, or the tag is gone) are checked for
+    existence, keyed by `existence_key`. With `verify=False` (reports that write nothing)
+    no manifest is fetched.
     """
-    wanted = tags_to_look_up(occurrences, pin_untagged=pin_untagged)
+    occurrences = list(occurrences)
+    wanted = tags_to_look_up(occurrences, pin)
 
     async def one(target: ImageReference, held: set[str | None]) -> Lookup:
         try:
@@ -71,21 +84,38 @@ async def look_up(
             return Lookup(error=str(exc))
         return Lookup(verified.digest, verified=True)
 
+    async def exists(reference: ImageReference) -> Lookup:
+        assert reference.digest is not None
+        try:
+            found = await client.exists(reference.without_tag(), reference.digest)
+        except RegistryError as exc:
+            return Lookup(error=str(exc))
+        if found:
+            return Lookup(reference.digest)
+        return Lookup(error=f"{reference.digest} no longer exists in {reference.name}")
+
     keys = list(wanted)
     results = await asyncio.gather(*(one(*wanted[key]) for key in keys))
-    return dict(zip(keys, results, strict=True))
+    lookups = dict(zip(keys, results, strict=True))
+
+    pinned: dict[str, ImageReference] = {}
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is not None and wants_existence_check(
+            occurrence, lookups.get(lookup_key(reference))
+        ):
+            pinned.setdefault(existence_key(reference), reference)
+    found = await asyncio.gather(*(exists(reference) for reference in pinned.values()))
+    lookups.update(zip(pinned, found, strict=True))
+    return lookups
 
 
 async def look_up_with_new_client(
-    config: Config,
-    occurrences: Iterable[Occurrence],
-    *,
-    pin_untagged: bool = False,
-    verify: bool = True,
+    config: Config, occurrences: Iterable[Occurrence], *, verify: bool = True
 ) -> dict[str, Lookup]:
     """`look_up` with a client made for this run from `config`."""
     async with RegistryClient(config) as client:
-        return await look_up(client, occurrences, pin_untagged=pin_untagged, verify=verify)
+        return await look_up(client, occurrences, config.pin, verify=verify)
 
 
 def build_changes(
@@ -115,8 +145,6 @@ def finish(
     config: Config,
 ) -> Outcome:
     """Plan and apply, given lookups already made (the bot shares them across repositories)."""
-    edits_plan = plan(
-        occurrences, lookups, style=config.pin.style, pin_untagged=config.pin.pin_untagged
-    )
+    edits_plan = plan(occurrences, lookups, config.pin)
     changes, errors = build_changes(files, edits_plan)
     return Outcome(plan=edits_plan, changes=changes, errors=errors, lookups=dict(lookups))

@@ -11,15 +11,22 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pinbot.config import PinConfig
 from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
 
 PinStyle = Literal["tag-digest", "digest"]
+DEFAULT_PIN = PinConfig()
 
 
 def lookup_key(reference: ImageReference) -> str:
     """What is resolved for a reference: its name and tag (`latest` when it has none)."""
     return f"{reference.name}:{reference.tag or 'latest'}"
+
+
+def existence_key(reference: ImageReference) -> str:
+    """What is asked to learn whether a pinned digest still exists: `name@digest`."""
+    return f"{reference.name}@{reference.digest}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class NoticeKind(enum.StrEnum):
     LOOKUP_FAILED = "lookup-failed"
     NOT_VERIFIED = "not-verified"
     DIGEST_ONLY = "digest-only"  # pinned with no tag: nothing to follow
+    DIGEST_GONE = "digest-gone"  # the pinned digest no longer exists in the registry
 
 
 @dataclass(frozen=True)
@@ -94,16 +102,35 @@ class Plan:
     unchanged: int = 0
 
 
-def wants_lookup(occurrence: Occurrence, *, pin_untagged: bool) -> bool:
+def can_rewrite(occurrence: Occurrence, pin: PinConfig = DEFAULT_PIN) -> bool:
+    """Rewritable as scanned, or by adding a `digest:` key when the user opted in."""
+    if occurrence.rewritable:
+        return True
+    return (
+        pin.helm_insert_digest
+        and occurrence.adds_digest_key
+        and occurrence.digest_slot is not None
+    )
+
+
+def wants_lookup(occurrence: Occurrence, pin: PinConfig = DEFAULT_PIN) -> bool:
     """Whether the registry should be asked about this occurrence's tag."""
     reference = occurrence.reference
     if reference is None or occurrence.status not in (Status.PINNED, Status.UNPINNED):
         return False
-    if not occurrence.rewritable:
+    if not can_rewrite(occurrence, pin):
         return False
     if reference.tag is None:
-        return reference.digest is None and pin_untagged
+        return reference.digest is None and pin.pin_untagged
     return True
+
+
+def wants_existence_check(occurrence: Occurrence, tag_lookup: Lookup | None) -> bool:
+    """A pinned digest nothing can bump (no tag, or the tag is gone): does it still exist?"""
+    reference = occurrence.reference
+    if reference is None or reference.digest is None or occurrence.status is not Status.PINNED:
+        return False
+    return reference.tag is None or tag_lookup is None or tag_lookup.digest is None
 
 
 def _written_name_and_tag(occurrence: Occurrence) -> tuple[str, str | None]:
@@ -158,17 +185,29 @@ def _edit(occurrence: Occurrence, action: Action, digest: str, style: PinStyle) 
 def plan(
     occurrences: Iterable[Occurrence],
     lookups: Mapping[str, Lookup],
-    *,
-    style: PinStyle = "tag-digest",
-    pin_untagged: bool = False,
+    pin: PinConfig = DEFAULT_PIN,
 ) -> Plan:
-    """Edits for every occurrence whose tag resolves to a verified digest it does not hold."""
+    """Edits for every occurrence whose tag resolves to a verified digest it does not hold.
+
+    `lookups` holds what the registry said per `lookup_key` (name:tag) and, for pinned
+    digests nothing can bump, per `existence_key` (name@digest).
+    """
     result = Plan()
     for occurrence in occurrences:
         reference = occurrence.reference
         if reference is None or occurrence.status not in (Status.PINNED, Status.UNPINNED):
             continue
-        if not occurrence.rewritable:
+        if reference.digest is not None:
+            gone = lookups.get(existence_key(reference))
+            if gone is not None and gone.digest is None:
+                result.notices.append(
+                    Notice(
+                        occurrence,
+                        NoticeKind.DIGEST_GONE,
+                        gone.error or f"{reference.digest} no longer exists in the registry",
+                    )
+                )
+        if not can_rewrite(occurrence, pin):
             why = occurrence.note or "this reference cannot be rewritten"
             result.notices.append(Notice(occurrence, NoticeKind.NOT_REWRITABLE, why))
             continue
@@ -177,7 +216,7 @@ def plan(
                 Notice(occurrence, NoticeKind.DIGEST_ONLY, "pinned by digest with no tag to follow")
             )
             continue
-        if reference.tag is None and not pin_untagged:
+        if reference.tag is None and not pin.pin_untagged:
             result.notices.append(
                 Notice(
                     occurrence,
@@ -204,5 +243,5 @@ def plan(
             )
             continue
         action = Action.PIN if reference.digest is None else Action.BUMP
-        result.edits.append(_edit(occurrence, action, lookup.digest, style))
+        result.edits.append(_edit(occurrence, action, lookup.digest, pin.style))
     return result

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pinbot.config import PolicyConfig
-from pinbot.plan import Lookup, lookup_key
+from pinbot.plan import Lookup, existence_key, lookup_key
 from pinbot.reference import DEFAULT_TAG
 from pinbot.scanners import Occurrence, Status
 
@@ -22,6 +22,7 @@ class Rule(enum.StrEnum):
     LATEST = "latest-tag"
     REGISTRY = "registry-not-allowed"
     DRIFT = "digest-drift"
+    MISSING = "digest-missing"
     INVALID = "invalid-reference"
 
 
@@ -30,6 +31,7 @@ RULE_TEXT: dict[Rule, str] = {
     Rule.LATEST: "Image reference has no tag or uses `latest`",
     Rule.REGISTRY: "Image comes from a registry that is not allowed",
     Rule.DRIFT: "Pinned digest is no longer what the tag points to",
+    Rule.MISSING: "Pinned digest no longer exists in the registry",
     Rule.INVALID: "Text in an image field is not a valid image reference",
 }
 
@@ -79,6 +81,9 @@ def evaluate(
                     f"{shown}: registry {reference.domain} is not in policy.allowed-registries",
                 )
             )
+        gone = lookups.get(existence_key(reference)) if lookups and reference.digest else None
+        if gone is not None and gone.digest is None:
+            violations.append(Violation(o, Rule.MISSING, f"{shown}: {gone.error}"))
         if lookups is not None and reference.digest is not None and reference.tag is not None:
             lookup = lookups.get(lookup_key(reference))
             if lookup is not None and lookup.digest is not None and lookup.digest != reference.digest:

@@ -106,3 +106,20 @@ def test_drift_asks_the_registry(tmp_path: Path, registry_http: RunningRegistry)
     assert result.returncode == 1
     assert result.stdout.strip() == f"Dockerfile:1:6: digest-drift: {reg.host}/check/drift:1@{old}: tag 1 now points to {new}"
     assert check(tmp_path, "--config", config).returncode == 0  # offline: drift is not checked
+
+
+def test_drift_reports_a_pinned_digest_that_no_longer_exists(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    reg = registry_http
+    gone = reg.push_image("check/gone", "1", seed="soon deleted").digest
+    (tmp_path / "Dockerfile").write_text(f"FROM {reg.host}/check/gone@{gone}\n")
+    config = tmp_path / "pinbot.yaml"
+    config.write_text(f'registries:\n  "{reg.host}":\n    insecure: true\n')
+    assert check(tmp_path, "--drift", "--config", config).returncode == 0
+    reg.delete("check/gone", gone)
+    result = check(tmp_path, "--drift", "--config", config, "--format", "json")
+    assert result.returncode == 1
+    (finding,) = json.loads(result.stdout)
+    assert finding["rule"] == "digest-missing"
+    assert f"{gone} no longer exists" in finding["message"]

@@ -157,3 +157,20 @@ def test_scan_json_lists_every_reference(repo: tuple[Path, Path, RunningRegistry
         (4, 6, f"{reg.host}/e2e/runtime:2", "unpinned"),
     ]
     assert dockerfile[0]["reference"] == f"{reg.host}/e2e/base:1.0"
+
+
+def test_a_pinned_digest_that_no_longer_exists_is_reported(
+    repo: tuple[Path, Path, RunningRegistry],
+) -> None:
+    root, config, reg = repo
+    gone = reg.push_image("e2e/gone", "1", seed="gone-1").digest
+    kept = reg.push_image("e2e/gone", "2", seed="gone-2").digest
+    (root / "Dockerfile.gone").write_text(
+        f"FROM {reg.host}/e2e/gone@{gone}\nFROM {reg.host}/e2e/gone@{kept}\n"
+    )
+    reg.delete("e2e/gone", gone)
+    result = pinbot("pin", root, "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert f"Dockerfile.gone:1:6: {reg.host}/e2e/gone@{gone}: {gone} no longer exists" in result.stderr
+    (second,) = [line for line in result.stderr.splitlines() if "Dockerfile.gone:2:" in line]
+    assert second.endswith("pinned by digest with no tag to follow")

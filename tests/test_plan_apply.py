@@ -7,6 +7,7 @@ import dataclasses
 import pytest
 
 from pinbot.apply import ApplyError, apply_edits
+from pinbot.config import PinConfig
 from pinbot.plan import Action, Lookup, NoticeKind, plan
 from pinbot.scanners import scan_bytes
 
@@ -74,7 +75,7 @@ def test_digest_only_style() -> None:
         "Dockerfile",
         b"FROM nginx:1.27\n",
         {"docker.io/library/nginx:1.27": Lookup(NEW, verified=True)},
-        style="digest",
+        pin=PinConfig(style="digest"),
     )
     assert updated == f"FROM nginx@{NEW}\n".encode()
 
@@ -84,7 +85,7 @@ def test_untagged_is_reported_unless_configured() -> None:
     updated, result = run("Dockerfile", b"FROM alpine\n", lookups)
     assert updated == b"FROM alpine\n"
     assert [n.kind for n in result.notices] == [NoticeKind.UNTAGGED]  # type: ignore[attr-defined]
-    updated, _ = run("Dockerfile", b"FROM alpine\n", lookups, pin_untagged=True)
+    updated, _ = run("Dockerfile", b"FROM alpine\n", lookups, pin=PinConfig(pin_untagged=True))
     assert updated == f"FROM alpine:latest@{NEW}\n".encode()
 
 

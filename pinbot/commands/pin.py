@@ -62,9 +62,7 @@ def run(args: argparse.Namespace) -> int:
         root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
     )
     errors = list(scanned.errors)
-    lookups = asyncio.run(
-        look_up_with_new_client(config, scanned.occurrences, pin_untagged=config.pin.pin_untagged)
-    )
+    lookups = asyncio.run(look_up_with_new_client(config, scanned.occurrences))
     files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
     outcome = finish(files, scanned.occurrences, lookups, config)
     errors.extend(outcome.errors)

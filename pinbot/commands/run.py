@@ -303,7 +303,7 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
 
         occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
         lookups: dict[str, Lookup] = registry.run(
-            look_up(registry.client, occurrences, pin_untagged=config.pin.pin_untagged)
+            look_up(registry.client, occurrences, config.pin)
         )
         summary.unique_tags = len(lookups)
 

@@ -209,6 +209,7 @@ def _occurrence(
         digest_slot=finding.digest_slot,
         structured=finding.structured,
         reference_text=reference_text,
+        adds_digest_key=finding.adds_digest_key,
     )
 
 

@@ -57,7 +57,9 @@ class Finding:
     reference: of the part a person would point at, e.g. `repository`). `reference_text` is
     the reference composed from its parts when the span alone is not the whole reference.
     A finding with `digest_slot` is pinned by writing the digest there; one without is
-    pinned by replacing the text at the span.
+    pinned by replacing the text at the span. `adds_digest_key` marks a slot that inserts a
+    `digest:` key the file does not have yet (a Helm chart may not read it): such a finding
+    is not rewritable unless the user opts in (`pin.helm-insert-digest`).
     """
 
     start: int
@@ -69,6 +71,7 @@ class Finding:
     templated: bool = False
     rewritable: bool = True
     note: str | None = None
+    adds_digest_key: bool = False
 
 
 class Scanner(Protocol):
@@ -107,6 +110,7 @@ class Occurrence:
     digest_slot: DigestSlot | None = None
     structured: bool = False
     reference_text: str = ""
+    adds_digest_key: bool = False
 
     @property
     def location(self) -> str:
