@@ -2,7 +2,8 @@
 
 The generic fallback, run last: `image: "repo:tag"` anywhere, maps shaped like
 `{registry, repository, tag, digest}`, and the image list a Chart.yaml carries in its
-annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner.
+annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, and
+files a CI or build tool's scanner claims by name (workflows, pipelines, kustomizations) to it.
 """
 
 from __future__ import annotations
@@ -11,6 +12,16 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from pinbot.scanners import (
+    bitbucket,
+    circleci,
+    cloudbuild,
+    drone,
+    github_actions,
+    gitpod,
+    kustomize,
+    skaffold,
+)
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
     MappingNode,
@@ -28,7 +39,8 @@ from pinbot.scanners._yaml import (
     scalar_value,
     walk,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners.gitlab_ci import is_gitlab_path
+from pinbot.scanners.interface import DigestSlot, Finding, ScanError, Scanner
 
 __all__ = ["SCANNER", "HelmScanner", "is_image_key"]
 
@@ -37,6 +49,20 @@ FROM_APP_VERSION = "tag comes from the chart's appVersion"
 
 # Chart.yaml annotations holding a YAML list of {name, image}: Artifact Hub's and Bitnami's.
 IMAGE_ANNOTATIONS = ("artifacthub.io/images", "images")
+
+# Scanners that claim files by name: an `image` key there is that tool's to interpret
+# (`with.image` of a workflow step is an input of some action, not an image pulled).
+# GitLab CI's scanner also reads YAML of GitLab's shape by content; only its names count here.
+_CLAIMING_BY_NAME: tuple[Scanner, ...] = (
+    github_actions.SCANNER,
+    circleci.SCANNER,
+    bitbucket.SCANNER,
+    drone.SCANNER,
+    cloudbuild.SCANNER,
+    skaffold.SCANNER,
+    gitpod.SCANNER,
+    kustomize.SCANNER,
+)
 
 _VALUES_NAME = re.compile(r"^values[^/]*\.ya?ml$", re.IGNORECASE)
 _CAMEL_IMAGE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*Image$")
@@ -150,13 +176,20 @@ def _annotation_images(inner: str) -> Iterator[Finding]:
                 yield finding
 
 
+def _claimed_by_name(path: str) -> bool:
+    """Whether a CI or build tool's scanner claims `path` by its name."""
+    return is_gitlab_path(path) or any(scanner.matches(path) for scanner in _CLAIMING_BY_NAME)
+
+
 class HelmScanner:
-    """Any `*.yaml`/`*.yml`; only `values*.yaml` and `Chart.yaml` must parse."""
+    """Any `*.yaml`/`*.yml` no CI or build tool claims by name; only `values*.yaml` and
+    `Chart.yaml` must parse."""
 
     kind = "helm"
 
     def matches(self, path: str) -> bool:
-        return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
+        name = posixpath.basename(path).lower()
+        return name.endswith((".yaml", ".yml")) and not _claimed_by_name(path)
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         name = posixpath.basename(path)
