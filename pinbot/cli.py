@@ -23,12 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"pinbot {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        try:
-            module = importlib.import_module(f"pinbot.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pinbot.commands.{name}":
-                raise
-            continue
+        # Imported when the parser is built so a command's dependencies load only with it.
+        module = importlib.import_module(f"pinbot.commands.{name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
         command.set_defaults(handler=module.run)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
+from pinbot.scanners import TreeScan, scan_tree
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -21,3 +22,19 @@ def load_config_or_exit(path: Path | None) -> Config:
     except (ConfigError, OSError) as exc:
         print(f"pinbot: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
+
+
+def scan_folder(command: str, root: Path, config: Config) -> TreeScan:
+    """Scan `root` with the config's ignore globs; warnings go to stderr.
+
+    Exits with status 2 when `root` is not a folder.
+    """
+    if not root.is_dir():
+        print(f"pinbot {command}: {root}: not a folder", file=sys.stderr)
+        raise SystemExit(2)
+    scanned = scan_tree(
+        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
+    )
+    for error in scanned.errors:
+        print(f"warning: {error}", file=sys.stderr)
+    return scanned

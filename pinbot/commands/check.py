@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 from pinbot import __version__
-from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
 from pinbot.policy import RULE_TEXT, Rule, Violation, evaluate
-from pinbot.scanners import Occurrence, scan_tree
+from pinbot.scanners import Occurrence
 
 HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
 
@@ -118,15 +118,7 @@ RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif, "g
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
-    root: Path = args.path
-    if not root.is_dir():
-        print(f"pinbot check: {root}: not a folder", file=sys.stderr)
-        return 2
-    scanned = scan_tree(
-        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
-    )
-    for error in scanned.errors:
-        print(f"warning: {error}", file=sys.stderr)
+    scanned = scan_folder("check", args.path, config)
     lookups: dict[str, Lookup] | None = None
     if args.drift:
         pinned: list[Occurrence] = [

@@ -10,10 +10,9 @@ import tempfile
 from pathlib import Path
 
 from pinbot.apply import FileChange
-from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.pipeline import finish, look_up_with_new_client
 from pinbot.plan import Action, NoticeKind
-from pinbot.scanners import scan_tree
 
 HELP = "Resolve each image tag under PATH to its digest and pin the references in place."
 
@@ -55,13 +54,8 @@ def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: in
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     root: Path = args.path
-    if not root.is_dir():
-        print(f"pinbot pin: {root}: not a folder", file=sys.stderr)
-        return 2
-    scanned = scan_tree(
-        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
-    )
-    errors = list(scanned.errors)
+    scanned = scan_folder("pin", root, config)
+    errors: list[str] = []
     lookups = asyncio.run(look_up_with_new_client(config, scanned.occurrences))
     files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
     outcome = finish(files, scanned.occurrences, lookups, config)

@@ -7,8 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from pinbot.commands._common import add_config_argument, load_config_or_exit
-from pinbot.scanners import scan_tree
+from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 
 HELP = "List every container image reference under PATH (no network)."
 
@@ -20,16 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config_or_exit(args.config)
-    root: Path = args.path
-    if not root.is_dir():
-        print(f"pinbot scan: {root}: not a folder", file=sys.stderr)
-        return 2
-    result = scan_tree(
-        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
-    )
-    for error in result.errors:
-        print(f"warning: {error}", file=sys.stderr)
+    result = scan_folder("scan", args.path, load_config_or_exit(args.config))
     if args.format == "json":
         json.dump([o.to_json() for o in result.occurrences], sys.stdout, indent=2)
         sys.stdout.write("\n")

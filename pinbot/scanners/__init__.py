@@ -72,16 +72,8 @@ _TEMPLATE = re.compile(r"\{\{|\{%|\$\{|\$\(|\$\[\[|\$[A-Za-z_]|<<\s*[\w.]|<%")
 
 
 def all_scanners() -> list[Scanner]:
-    scanners: list[Scanner] = []
-    for name in SCANNER_MODULES:
-        try:
-            module = importlib.import_module(f"pinbot.scanners.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"pinbot.scanners.{name}":
-                raise
-            continue
-        scanners.append(module.SCANNER)
-    return scanners
+    """One scanner per module in `SCANNER_MODULES`, in that order."""
+    return [importlib.import_module(f"pinbot.scanners.{name}").SCANNER for name in SCANNER_MODULES]
 
 
 _SCANNERS: list[Scanner] | None = None
