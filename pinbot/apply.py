@@ -41,9 +41,21 @@ class FileChange:
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 
+def distinct(edits: Sequence[Edit]) -> list[Edit]:
+    """One edit per (span, replacement), in file order.
+
+    Several occurrences can share one place to write: FROM lines whose tag and digest come
+    from the same ARG default, or one Kustomize entry seen twice. They write it once.
+    """
+    seen: dict[tuple[int, int, str], Edit] = {}
+    for edit in edits:
+        seen.setdefault((edit.start, edit.end, edit.replacement), edit)
+    return sorted(seen.values(), key=lambda edit: edit.start)
+
+
 def splice(text: str, edits: Sequence[Edit]) -> str:
     """`text` with each edit's span replaced; spans must not overlap."""
-    ordered = sorted(edits, key=lambda edit: edit.start)
+    ordered = distinct(edits)
     for before, after in itertools.pairwise(ordered):
         if after.start < before.end:
             raise ValueError(f"overlapping edits at {before.start} and {after.start}")
@@ -76,6 +88,7 @@ def apply_edits(path: str, original: bytes, edits: Sequence[Edit]) -> FileChange
         updated = splice(text, edits)
     except ValueError as exc:
         raise ApplyError(path, str(exc)) from exc
+    written = distinct(edits)
     after = scan_text(path, updated)
     if after.errors:
         raise ApplyError(path, f"the edited file no longer scans cleanly ({after.errors[0]})")
@@ -83,7 +96,7 @@ def apply_edits(path: str, original: bytes, edits: Sequence[Edit]) -> FileChange
 
     edited_starts = {edit.occurrence.start for edit in edits}
     for edit in edits:
-        moved = found.get(_shift(edit.occurrence.start, edits))
+        moved = found.get(_shift(edit.occurrence.start, written))
         if moved is None or moved.reference_text != edit.expected:
             held = moved.reference_text if moved is not None else "nothing"
             raise ApplyError(
@@ -93,7 +106,7 @@ def apply_edits(path: str, original: bytes, edits: Sequence[Edit]) -> FileChange
     for occurrence in before.occurrences:
         if occurrence.start in edited_starts:
             continue
-        moved = found.get(_shift(occurrence.start, edits))
+        moved = found.get(_shift(occurrence.start, written))
         if moved is None or moved.reference_text != occurrence.reference_text:
             raise ApplyError(
                 path, f"line {occurrence.line}: {occurrence.text!r} changed though it was not edited"

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from pinbot.apply import ApplyError, apply_edits
+from pinbot.apply import ApplyError, apply_edits, distinct
 from pinbot.plan import Lookup, lookup_key, plan
 from pinbot.scanners import Occurrence, ScanError, candidate_paths, scan_bytes
 from pinbot.scanners._yaml import MappingNode, Node, ScalarNode, SequenceNode, compose_documents
@@ -87,7 +87,7 @@ def test_pinning_changes_only_the_reported_spans(corpus_files: list[tuple[str, b
         updated = change.updated.decode("utf-8")
         # Walk the edits in order: the text between them must be byte-identical.
         position_old = position_new = 0
-        for edit in change.edits:
+        for edit in distinct(change.edits):
             gap = edit.start - position_old
             assert updated[position_new : position_new + gap] == text[position_old : edit.start], path
             position_new += gap

@@ -8,7 +8,7 @@ import hashlib
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pinbot.apply import apply_edits
+from pinbot.apply import apply_edits, distinct
 from pinbot.plan import Lookup, lookup_key, plan
 from pinbot.scanners import scan_bytes
 
@@ -34,7 +34,7 @@ def pin(path: str, data: bytes) -> tuple[bytes, list[tuple[int, int, str]], int]
     }
     edits = plan(occurrences, lookups).edits
     change = apply_edits(path, data, edits)
-    spans = [(e.start, e.end, e.replacement) for e in change.edits]
+    spans = [(e.start, e.end, e.replacement) for e in distinct(change.edits)]
     return change.updated, spans, len(occurrences)
 
 

@@ -126,3 +126,17 @@ def test_templated_and_ignored_references_are_never_planned() -> None:
     assert [o.status.value for o in occurrences] == ["templated", "ignored"]
     result = plan(occurrences, {"docker.io/library/redis:7": Lookup(NEW, verified=True)})
     assert result.edits == []
+
+
+def test_edits_sharing_one_place_write_it_once() -> None:
+    data = b"FROM nginx:1.27\n"
+    (edit,) = plan(
+        scan_bytes("Dockerfile", data).occurrences,
+        {"docker.io/library/nginx:1.27": Lookup(NEW, verified=True)},
+    ).edits
+    change = apply_edits("Dockerfile", data, [edit, dataclasses.replace(edit)])
+    assert change.updated == f"FROM nginx:1.27@{NEW}\n".encode()
+    assert len(change.edits) == 2  # both occurrences are reported in the change
+    other = dataclasses.replace(edit, replacement=f"nginx:1.27@{OLD}")
+    with pytest.raises(ApplyError, match="overlapping"):
+        apply_edits("Dockerfile", data, [edit, other])
