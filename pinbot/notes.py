@@ -121,7 +121,8 @@ def _base_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     return f"base image `{name}` unchanged"
 
 
-def _first_pin(title: str, new: ImageMetadata) -> str:
+def _facts(new: ImageMetadata) -> list[str]:
+    """What one build is: time, version, revision, platforms, size, base."""
     lines = [f"built {_day(new.created)}"]
     if new.version:
         lines.append(f"version `{new.version}`")
@@ -134,8 +135,7 @@ def _first_pin(title: str, new: ImageMetadata) -> str:
         lines.append(f"compressed size{where}: {human_size(new.size)}")
     if new.base_name:
         lines.append(f"base image `{new.base_name}`")
-    summary = f"{title} — pinned to the build of {_day(new.created)}"
-    return _details(summary, lines)
+    return lines
 
 
 def _details(summary: str, lines: list[str]) -> str:
@@ -144,14 +144,29 @@ def _details(summary: str, lines: list[str]) -> str:
 
 
 def describe(
-    image: str, tag: str | None, old: ImageMetadata | None, new: ImageMetadata | None
+    image: str,
+    tag: str | None,
+    old: ImageMetadata | None,
+    new: ImageMetadata | None,
+    *,
+    old_digest: str | None = None,
 ) -> str:
-    """Markdown `<details>` block saying what changed in `image:tag` between two builds."""
+    """Markdown `<details>` block saying what changed in `image:tag` between two builds.
+
+    `old` is None for a first pin; for a bump whose old digest the registry no longer
+    describes, pass `old_digest` so the note says so instead of reading like a first pin.
+    """
     title = f"<code>{image}:{tag}</code>" if tag else f"<code>{image}</code>"
     if new is None:
         return _details(title, ["the registry gave no metadata for the new digest"])
+    if old is None and old_digest is not None:
+        lines = [
+            f"the registry no longer describes the old digest `{short_digest(old_digest)}`",
+            *_facts(new),
+        ]
+        return _details(f"{title} — new digest, built {_day(new.created)}", lines)
     if old is None:
-        return _first_pin(title, new)
+        return _details(f"{title} — pinned to the build of {_day(new.created)}", _facts(new))
     if old.created and new.created and old.created != new.created:
         summary = f"{title} — rebuilt {_day(old.created)} → {_day(new.created)}"
     else:

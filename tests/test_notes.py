@@ -114,3 +114,11 @@ def test_first_pin_says_what_is_pinned() -> None:
 
 def test_missing_new_metadata_is_said_plainly() -> None:
     assert "no metadata" in describe("nginx", "1.27", None, None)
+
+
+def test_bump_whose_old_digest_is_gone_says_so() -> None:
+    new = meta(created=datetime(2026, 11, 25, tzinfo=UTC), platforms=("linux/amd64",))
+    text = describe("nginx", "1.27", None, new, old_digest="sha256:" + "9" * 64)
+    assert "new digest, built 2026-11-25 00:00 UTC" in text
+    assert "no longer describes the old digest `sha256:999999999999`" in text
+    assert "pinned to the build" not in text
