@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.scanners import ScanError, Status, scan_text
-from pinbot.scanners.compose import SCANNER, is_compose_name
+from pinbot.scanners.compose import BUILT_HERE, SCANNER, is_compose_name
 from tests.support.corpus import scan_corpus_file
 
 BASIC = """\
@@ -111,6 +111,47 @@ def test_interpolation_is_templated() -> None:
     }
 
 
+BUILT = """\
+x-app: &app
+  image: acme/app:1.0
+services:
+  etl:
+    image: etl-kafka
+    build:
+      context: etl
+  web:
+    image: nginx:1.27
+    build: .
+  pulled:
+    image: postgres:16
+    build: null
+  app:
+    <<: *app
+  app-dev:
+    <<: *app
+    build: .
+  dev:
+    image: acme/dev:${TAG:-latest}
+    build: .
+"""
+
+
+def test_build_output_is_reported_not_rewritten() -> None:
+    findings = {BUILT[f.start : f.end]: f for f in SCANNER.scan("compose.yaml", BUILT)}
+    assert {text: (f.rewritable, f.note) for text, f in findings.items()} == {
+        "etl-kafka": (False, BUILT_HERE),
+        "nginx:1.27": (False, BUILT_HERE),
+        "postgres:16": (True, None),  # `build: null` builds nothing
+        # One anchor for a pulled and a built service: pinning it would tag the build.
+        "acme/app:1.0": (False, BUILT_HERE),
+        # Templated already: the driver marks it, the note stays free for that.
+        "acme/dev:${TAG:-latest}": (True, None),
+    }
+    outcome = scan_text("compose.yaml", BUILT, scanners=[SCANNER])
+    assert {o.text: o.status for o in outcome.occurrences}["etl-kafka"] is Status.UNPINNED
+    assert [o.text for o in outcome.occurrences if o.rewritable] == ["postgres:16"]
+
+
 def test_compose_names() -> None:
     for name in (
         "compose.yaml",
@@ -171,6 +212,13 @@ CORPUS = {
     "docker__awesome-compose/angular/compose.yaml": 0,
     # not named like a Compose file: found by its top-level `services`.
     "4Science__DSpace/dspace/src/main/docker-compose/db.restore.yml": 1,
+    # redpanda, etl (built here) and db.
+    "docker__awesome-compose/wasmedge-kafka-mysql/compose.yml": 3,
+}
+
+BUILT_IN_CORPUS = {
+    "docker__awesome-compose/wasmedge-kafka-mysql/compose.yml": ["etl-kafka"],
+    "docker__awesome-compose/wasmedge-mysql-nginx/compose.yml": ["demo-microservice"],
 }
 
 
@@ -180,3 +228,12 @@ def test_corpus_counts(relative: str) -> None:
     occurrences = [o for o in scan_corpus_file(relative) if o.kind == "compose"]
     assert len(occurrences) == CORPUS[relative]
     assert all(o.text and o.text in o.reference_text for o in occurrences)
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("relative", BUILT_IN_CORPUS)
+def test_corpus_build_outputs(relative: str) -> None:
+    occurrences = [o for o in scan_corpus_file(relative) if o.kind == "compose"]
+    built = [o.text for o in occurrences if o.note == BUILT_HERE]
+    assert built == BUILT_IN_CORPUS[relative]
+    assert not any(o.rewritable for o in occurrences if o.note == BUILT_HERE)

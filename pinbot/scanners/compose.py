@@ -1,7 +1,8 @@
 """Image references in Compose files: each service's `image`, anchors and merge keys followed.
 
 Files are recognised by name (`compose.yaml`, `docker-compose.*.yml`, …) or by content: a
-top-level `services` mapping whose entries have an `image`.
+top-level `services` mapping whose entries have an `image`. A service that also has `build:`
+names with `image` what compose builds and tags, not what it pulls: reported, not rewritten.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
+from pinbot.scanners import is_templated
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
@@ -34,13 +37,27 @@ def is_compose_name(path: str) -> bool:
     return _COMPOSE_NAME.match(posixpath.basename(path)) is not None
 
 
-def _service_images(document: Node) -> set[int]:
-    """Ids of the `image` scalar nodes of every service, merge keys followed."""
-    images: set[int] = set()
+BUILT_HERE = "image built by this service (build: is set); not pulled"
+
+
+def _builds(service: MappingNode) -> bool:
+    """Whether a service has a `build` section (`build: .` or a mapping; not an empty value)."""
+    build = map_get(service, "build")
+    return build is not None and not (
+        isinstance(build, ScalarNode) and build.value in ("", "~", "null")
+    )
+
+
+def _service_images(document: Node) -> dict[int, bool]:
+    """Ids of the `image` scalar nodes of every service, merge keys followed, each with
+    whether some service using it builds it."""
+    images: dict[int, bool] = {}
     for _name, _key, service in entries(map_get(document, "services")):
-        image = map_get(service, "image") if isinstance(service, MappingNode) else None
+        if not isinstance(service, MappingNode):
+            continue
+        image = map_get(service, "image")
         if isinstance(image, ScalarNode):
-            images.add(id(image))
+            images[id(image)] = images.get(id(image), False) or _builds(service)
     return images
 
 
@@ -70,8 +87,13 @@ class ComposeScanner:
             # `<<: *b`) is reported once, where it is written.
             for key_path, node in walk(document):
                 if id(node) in images:
-                    images.discard(id(node))
+                    built = images.pop(id(node))
                     finding = scalar_finding(node, text, offset, format_path(key_path))
+                    if finding is not None and built and not is_templated(node.value):
+                        # Pinning a build output would make compose tag its build with a digest.
+                        finding = replace(
+                            finding, rewritable=False, note=finding.note or BUILT_HERE
+                        )
                     if finding is not None:
                         yield finding
 
