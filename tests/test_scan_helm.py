@@ -172,6 +172,23 @@ def test_folded_chart_annotation_is_reported_not_rewritable() -> None:
     text = "apiVersion: v2\nannotations:\n  images: >\n    - name: a\n      image: nginx:1.27\n"
     (finding,) = _findings("Chart.yaml", text)
     assert finding.reference_text == "nginx:1.27" and not finding.rewritable
+    assert text[finding.start : finding.end] == "nginx:1.27"  # found where it is written
+
+
+def test_quoted_chart_annotation_images_are_each_shown_where_written() -> None:
+    text = (
+        'apiVersion: v2\nannotations:\n  images: "- name: a\\n  image: nginx:1.27\\n'
+        '- name: b\\n  image: redis:7\\n"\n'
+    )
+    got = [(text[f.start : f.end], f.reference_text, f.rewritable) for f in _findings("Chart.yaml", text)]
+    assert got == [("nginx:1.27", "nginx:1.27", False), ("redis:7", "redis:7", False)]
+
+
+def test_image_map_with_a_folded_repository_spans_it() -> None:
+    text = "image:\n  repository: >-\n    bitnami/nginx\n  tag: 1.27.0\n"
+    (finding,) = _findings("values.yaml", text)
+    assert text[finding.start : finding.end] == ">-\n    bitnami/nginx"
+    assert finding.reference_text == "bitnami/nginx:1.27.0" and not finding.rewritable
 
 
 def test_errors_only_for_values_and_chart_files() -> None:

@@ -302,6 +302,35 @@ def test_folded_scalar_is_reported_but_not_rewritable() -> None:
     assert finding.reference_text == "quay.io/x/y:1"
     assert not finding.rewritable
     assert finding.start == text.index(">-")
+    # The span is the scalar as written, so a person sees where the reference is.
+    assert text[finding.start : finding.end] == ">-\n      quay.io/x/y:1"
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ('"quay.io/x/y\\u003a1"', '"quay.io/x/y\\u003a1"'),  # an escape
+        ("|\n      quay.io/x/y:1\n\n", "|\n      quay.io/x/y:1"),  # trailing lines trimmed
+        ('"quay.io/x/\\\n      y:1"', '"quay.io/x/\\\n      y:1"'),  # an escaped line break
+    ],
+)
+def test_non_spliceable_scalar_spans_what_is_written(written: str, shown: str) -> None:
+    text = f"apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: {written}\n  - name: b\n    image: busybox:1\n"
+    outcome = scan_text("pod.yaml", text, scanners=[SCANNER])
+    first, second = outcome.occurrences
+    assert (first.text, first.rewritable, first.line) == (shown, False, 6)
+    assert first.status is Status.UNPINNED and first.reference_text.startswith("quay.io/x")
+    assert (second.text, second.rewritable) == ("busybox:1", True)
+
+
+def test_folded_scalar_inside_an_embedded_manifest_spans_its_lines() -> None:
+    text = ARGO_RESOURCE.replace(
+        "image: python:alpine3.23", "image: >-\n                  python:alpine3.23"
+    )
+    (finding,) = SCANNER.scan("wf.yaml", text)
+    assert text[finding.start : finding.end] == "image: >-\n                  python:alpine3.23"
+    assert finding.reference_text == "python:alpine3.23"
+    assert not finding.rewritable
 
 
 HELM_TEMPLATE = """\

@@ -120,6 +120,13 @@ def test_statuses_through_the_driver() -> None:
     assert not by_text["busybox"].rewritable
 
 
+def test_escaped_tag_is_reported_where_written() -> None:
+    text = 'images:\n- name: nginx\n  newTag: "1\\u002e27"\n'
+    (finding,) = _findings(text)
+    assert text[finding.start : finding.end] == '"1\\u002e27"'
+    assert (finding.reference_text, finding.rewritable) == ("nginx:1.27", False)
+
+
 def test_matches() -> None:
     assert SCANNER.matches("overlays/prod/kustomization.yaml")
     assert SCANNER.matches("kustomization.yml")

@@ -13,6 +13,7 @@ from pinbot.scanners._yaml import (
     scalar_span,
     scalar_value,
     walk,
+    written_span,
 )
 
 
@@ -67,3 +68,21 @@ def test_walk_visits_an_anchored_node_once() -> None:
     images = [format_path(path) for path, node in walk(root) if scalar_value(node) == "n:1"]
     assert images == ["a.image"]
     assert format_path(("spec", "containers", 0, "image")) == "spec.containers[0].image"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("image: nginx:1.27\n", "nginx:1.27"),
+        ("image: 'it''s'  # c\n", "'it''s'"),
+        ('image: "nginx\\u003a1"\r\n', '"nginx\\u003a1"'),
+        ("image: |\n  nginx:1.27\n\n\nnext: 1\n", "|\n  nginx:1.27"),
+        ("image: >-\r\n  nginx:1.27\r\n", ">-\r\n  nginx:1.27"),
+        ("\ufeffimage: nginx\n  :1.27\n", "nginx\n  :1.27"),
+        ("image: |\n  nginx:1.27", "|\n  nginx:1.27"),
+    ],
+)
+def test_written_span_is_the_scalar_as_written(text: str, expected: str) -> None:
+    (root,), offset = compose_documents(text)
+    start, end = written_span(map_get(root, "image"), text, offset)  # type: ignore[arg-type]
+    assert text[start:end] == expected

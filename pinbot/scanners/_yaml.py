@@ -38,6 +38,7 @@ __all__ = [
     "scalar_span",
     "scalar_value",
     "walk",
+    "written_span",
 ]
 
 NOT_SPLICEABLE = (
@@ -139,6 +140,19 @@ def scalar_span(node: ScalarNode, text: str, offset: int = 0) -> tuple[int, int]
     return start, end
 
 
+def written_span(node: Node, text: str, offset: int = 0) -> tuple[int, int]:
+    """Character offsets of a node as written: from its first character (a quote, a block
+    indicator) to its last, trailing spaces and line breaks left out.
+
+    Where a value that cannot be spliced is reported, so a person sees it as it is written.
+    """
+    start = node.start_mark.index + offset
+    end = min(node.end_mark.index + offset, len(text))
+    while end > start and text[end - 1] in " \t\r\n":
+        end -= 1
+    return start, max(start, end)
+
+
 def map_items(node: Node) -> Iterator[tuple[str, ScalarNode, Node]]:
     """(key, key node, value node) for each scalar key of a mapping, merge keys followed.
 
@@ -237,7 +251,7 @@ def scalar_finding(
 
     With `prefix` (a scheme such as `docker://`) only values that start with it count, and
     the span skips it. A value that cannot be spliced (block or escaped scalar) is still
-    reported, at its first character and not rewritable.
+    reported, spanning the scalar as written, and not rewritable.
     """
     value = scalar_value(node)
     if value is None or not value.startswith(prefix) or not value[len(prefix) :].strip():
@@ -245,10 +259,8 @@ def scalar_finding(
     assert isinstance(node, ScalarNode)
     span = scalar_span(node, text, offset)
     if span is None:
-        start = node.start_mark.index + offset
         return Finding(
-            start,
-            start,
+            *written_span(node, text, offset),
             context,
             reference_text=value[len(prefix) :].strip(),
             templated=templated,
@@ -304,7 +316,7 @@ def embedded_findings(
     """Findings in YAML held in a literal block scalar, their offsets moved into `text`.
 
     A finding whose text does not sit verbatim at the moved span (tabs, odd indentation) is
-    still reported, not rewritable.
+    still reported, not rewritable, spanning the lines that hold it.
     """
     layout = _block_lines(node, text, offset)
     if layout is None:
@@ -317,6 +329,21 @@ def embedded_findings(
         if line >= len(outer_starts):
             return None
         return outer_starts[line] + indent + position - inner_starts[line]
+
+    def lines_of(start: int, end: int) -> tuple[int, int]:
+        """The written lines holding value chars [start, end), indentation left out."""
+        first = bisect.bisect_right(inner_starts, start) - 1
+        last = bisect.bisect_right(inner_starts, max(start, end - 1)) - 1
+        if last >= len(outer_starts):
+            return written_span(node, text, offset)
+        begin = outer_starts[first]
+        newline = text.find("\n", outer_starts[last])
+        finish = len(text) if newline < 0 else newline
+        while begin < finish and text[begin] in " \t":
+            begin += 1
+        while finish > begin and text[finish - 1] in " \t\r":
+            finish -= 1
+        return begin, finish
 
     for finding in scan(inner):
         start, end = moved(finding.start), moved(finding.end)
@@ -346,11 +373,11 @@ def embedded_findings(
         if exact and start is not None and end is not None:
             yield replace(finding, start=start, end=end, context=nested, digest_slot=slot)
         else:
-            anchor = node.start_mark.index + offset
+            line_start, line_end = lines_of(finding.start, finding.end)
             yield replace(
                 finding,
-                start=anchor,
-                end=anchor,
+                start=line_start,
+                end=line_end,
                 context=nested,
                 reference_text=finding.reference_text or inner[finding.start : finding.end],
                 digest_slot=None,

@@ -38,6 +38,7 @@ from pinbot.scanners._yaml import (
     scalar_span,
     scalar_value,
     walk,
+    written_span,
 )
 from pinbot.scanners.gitlab_ci import is_gitlab_path
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError, Scanner
@@ -126,10 +127,8 @@ def _image_map(
     context = format_path((*key_path, "repository"))
     span = scalar_span(repository, text, offset)
     if span is None:
-        start = repository.start_mark.index + offset
         return Finding(
-            start,
-            start,
+            *written_span(repository, text, offset),
             context,
             reference_text=reference,
             structured=True,
@@ -237,12 +236,19 @@ class HelmScanner:
                 yield from embedded_findings(_annotation_images, node, text, offset, context)
             else:
                 # Folded or quoted: the images are found, but their positions are not exact.
-                anchor = node.start_mark.index + offset
+                # Each is shown where its text is written, or as the whole scalar.
+                start, end = written_span(node, text, offset)
+                cursor = start
                 for finding in _annotation_images(node.value):
                     reference = finding.reference_text or node.value[finding.start : finding.end]
+                    found = text.find(reference, cursor, end)
+                    if found >= 0:
+                        cursor = found + len(reference)
+                        where = (found, cursor)
+                    else:
+                        where = (start, end)
                     yield Finding(
-                        anchor,
-                        anchor,
+                        *where,
                         f"{context}: {finding.context}",
                         reference_text=reference,
                         rewritable=False,

@@ -22,6 +22,7 @@ from pinbot.scanners._yaml import (
     map_items,
     scalar_span,
     scalar_value,
+    written_span,
 )
 from pinbot.scanners.interface import DigestSlot, Finding
 
@@ -75,10 +76,8 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     reference = (new_name or name) + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
     span = scalar_span(span_node, text, offset)
     if span is None:
-        start = span_node.start_mark.index + offset
         return Finding(
-            start,
-            start,
+            *written_span(span_node, text, offset),
             context,
             reference_text=reference,
             structured=True,
