@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from pinbot.scanners import scan_text
 from pinbot.scanners.interface import Finding
-from pinbot.scanners.kustomize import NAME_ONLY, NO_TAG, SCANNER
+from pinbot.scanners.kustomize import NO_TAG, SCANNER
 from tests.support.corpus import scan_corpus_file
 
 DIGEST = "sha256:" + "ab" * 32
@@ -71,7 +71,7 @@ def test_entries() -> None:
             False,
             NO_TAG,
         ),
-        ("busybox", "images[3].name", "busybox", False, NAME_ONLY),
+        # images[3] (`busybox`, a name alone) names no image: not reported.
         ("v1", "images[4].newTag", f"app:v1@{DIGEST}", True, None),
         ("v2", "images[5].newTag", "empty:v2", True, None),
         ("v3", "images[6].newTag", "null-digest:v3", True, None),
@@ -91,10 +91,11 @@ def test_first_pin_adds_a_digest_line_after_the_entry() -> None:
 def test_existing_digest_slots() -> None:
     findings = _findings(KUSTOMIZATION)
     new = "sha256:" + "cd" * 32
-    assert KUSTOMIZATION[findings[4].digest_slot.start : findings[4].digest_slot.end] == DIGEST  # type: ignore[union-attr]
-    assert f"digest: {new}\n- name: empty" in _apply(KUSTOMIZATION, findings[4], new)
-    assert f'digest: "{new}"\n' in _apply(KUSTOMIZATION, findings[5], new)
-    assert f"  digest: {new}\n- {{name: flow" in _apply(KUSTOMIZATION, findings[6], new)
+    app, empty, null_digest = findings[3:6]  # `busybox` (a name alone) is not reported
+    assert KUSTOMIZATION[app.digest_slot.start : app.digest_slot.end] == DIGEST  # type: ignore[union-attr]
+    assert f"digest: {new}\n- name: empty" in _apply(KUSTOMIZATION, app, new)
+    assert f'digest: "{new}"\n' in _apply(KUSTOMIZATION, empty, new)
+    assert f"  digest: {new}\n- {{name: flow" in _apply(KUSTOMIZATION, null_digest, new)
 
 
 def test_crlf_and_indentation_are_kept() -> None:
@@ -117,7 +118,7 @@ def test_statuses_through_the_driver() -> None:
     by_text = {o.text: o for o in outcome.occurrences}
     assert by_text["v1"].status.value == "pinned"
     assert by_text["1.27"].status.value == "unpinned"
-    assert not by_text["busybox"].rewritable
+    assert "busybox" not in by_text  # a name alone is not a reference
 
 
 def test_escaped_tag_is_reported_where_written() -> None:
@@ -167,6 +168,9 @@ CORPUS = {
     "GoogleCloudPlatform__microservices-demo/kustomize/components/container-images-tag/kustomization.yaml": 11,
     # no images list at all.
     "prometheus-operator__kube-prometheus/kustomization.yaml": 0,
+    # eleven entries with a name and no newName, newTag or digest (the component sets
+    # `tagSuffix`): they name no image, so none is reported.
+    "GoogleCloudPlatform__microservices-demo/kustomize/components/container-images-tag-suffix/kustomization.yaml": 0,
 }
 
 

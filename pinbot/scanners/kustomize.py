@@ -31,7 +31,6 @@ __all__ = ["SCANNER", "KustomizeScanner"]
 KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 
 NO_TAG = "no newTag or digest: the tag comes from the resources this entry rewrites"
-NAME_ONLY = "name alone matches every tag of this image; it is not a reference to pin"
 NO_INSERT = "the entry is not written one key per line; a digest cannot be added in place"
 
 
@@ -70,6 +69,9 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     digest = scalar_value(fields.get("digest")) or ""
     if not (name or new_name):
         return None
+    if not (new_name or tag or digest):
+        # A name alone (with `tagSuffix`, say) selects images to rewrite; it names no image.
+        return None
     span_key = "newTag" if tag else "newName" if new_name else "name"
     span_node = fields[span_key]
     context = format_path(("images", index, span_key))
@@ -85,9 +87,8 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
             note=NOT_SPLICEABLE,
         )
     if not (tag or digest):
-        note = NO_TAG if new_name else NAME_ONLY
         return Finding(
-            *span, context, reference_text=reference, structured=True, rewritable=False, note=note
+            *span, context, reference_text=reference, structured=True, rewritable=False, note=NO_TAG
         )
     digest_node = fields.get("digest")
     slot: DigestSlot | None
