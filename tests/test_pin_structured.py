@@ -6,10 +6,13 @@ values that cannot be spliced sitting in a file that is edited.
 
 from __future__ import annotations
 
+import pytest
+
 from pinbot.apply import apply_edits
 from pinbot.config import PinConfig
-from pinbot.plan import DEFAULT_PIN, Lookup, Plan, plan
+from pinbot.plan import DEFAULT_PIN, Action, Lookup, NoticeKind, Plan, plan
 from pinbot.scanners import scan_text
+from pinbot.scanners.helm import NO_DIGEST_FIELD
 
 NEW = "sha256:" + "a" * 64
 OLD = "sha256:" + "b" * 64
@@ -40,3 +43,98 @@ def test_a_folded_image_beside_an_edited_one_is_left_as_written() -> None:
     )
     assert updated == text.replace("busybox:1.36", f"busybox:1.36@{NEW}")
     assert [n.occurrence.text for n in result.notices] == [folded.text]
+
+
+# -- Helm image maps ---------------------------------------------------------------------
+
+BITNAMI = """\
+image:
+  registry: docker.io
+  repository: bitnami/minio
+  tag: 2025.7.23-debian-12-r3
+  digest: ""
+  pullPolicy: IfNotPresent
+"""
+MINIO = "docker.io/bitnami/minio:2025.7.23-debian-12-r3"
+
+
+def test_helm_map_with_an_empty_digest_is_pinned_inside_the_quotes() -> None:
+    updated, result = pin("values.yaml", BITNAMI, {MINIO: NEW})
+    assert updated == BITNAMI.replace('digest: ""', f'digest: "{NEW}"')
+    (edit,) = result.edits
+    assert edit.expected == f"{MINIO}@{NEW}"
+    again, result = pin("values.yaml", updated, {MINIO: NEW})
+    assert again == updated and result.edits == [] and result.unchanged == 1
+
+
+EXPORTER = """\
+metrics:
+  enabled: false
+  image:
+    registry: quay.io
+    repository: prometheus/mysqld-exporter
+    tag: v0.15.1  # the chart's default
+    pullPolicy: IfNotPresent
+"""
+MYSQLD = "quay.io/prometheus/mysqld-exporter:v0.15.1"
+
+
+def test_helm_map_without_digest_is_not_pinned_by_default() -> None:
+    updated, result = pin("values.yaml", EXPORTER, {MYSQLD: NEW})
+    assert updated == EXPORTER and result.edits == []
+    (notice,) = result.notices
+    assert notice.kind is NoticeKind.NOT_REWRITABLE
+    assert notice.message == NO_DIGEST_FIELD
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_helm_map_without_digest_gets_a_digest_line_when_asked(newline: str) -> None:
+    text = EXPORTER.replace("\n", newline)
+    config = PinConfig(helm_insert_digest=True)
+    updated, result = pin("values.yaml", text, {MYSQLD: NEW}, config)
+    expected = EXPORTER.replace(
+        "  # the chart's default\n", f"  # the chart's default\n    digest: {NEW}\n"
+    )
+    assert updated == expected.replace("\n", newline)
+    (edit,) = result.edits
+    assert (edit.action, edit.expected) == (Action.PIN, f"{MYSQLD}@{NEW}")
+    # The key is there now: a second pass finds the digest current, even without the option.
+    for second_config in (config, DEFAULT_PIN):
+        again, result = pin("values.yaml", updated, {MYSQLD: NEW}, second_config)
+        assert again == updated and result.edits == [] and result.unchanged == 1
+
+
+# -- Kustomize images entries ------------------------------------------------------------
+
+KUSTOMIZATION = """\
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+images:
+  - name: quay.io/argoproj/argocd
+    newName: ghcr.io/acme/argocd
+    newTag: v2.13.0
+  - name: redis
+    newTag: "7.4"
+resources: [deploy.yaml]
+"""
+ARGOCD = "ghcr.io/acme/argocd:v2.13.0"
+REDIS = "docker.io/library/redis:7.4"
+
+
+def test_kustomize_first_pin_adds_digest_and_a_second_pass_is_a_no_op() -> None:
+    updated, result = pin("kustomization.yaml", KUSTOMIZATION, {ARGOCD: NEW, REDIS: OLD})
+    assert updated == KUSTOMIZATION.replace(
+        "newTag: v2.13.0\n", f"newTag: v2.13.0\n    digest: {NEW}\n"
+    ).replace('newTag: "7.4"\n', f'newTag: "7.4"\n    digest: {OLD}\n')
+    assert [e.action for e in result.edits] == [Action.PIN, Action.PIN]
+    again, result = pin("kustomization.yaml", updated, {ARGOCD: NEW, REDIS: OLD})
+    assert again == updated and result.edits == [] and result.unchanged == 2
+
+
+def test_kustomize_bump_rewrites_only_the_digest() -> None:
+    pinned, _ = pin("kustomization.yaml", KUSTOMIZATION, {ARGOCD: OLD, REDIS: OLD})
+    bumped, result = pin("kustomization.yaml", pinned, {ARGOCD: NEW, REDIS: OLD})
+    assert bumped == pinned.replace(f"v2.13.0\n    digest: {OLD}", f"v2.13.0\n    digest: {NEW}")
+    (edit,) = result.edits
+    assert (edit.action, edit.old_digest, edit.new_digest) == (Action.BUMP, OLD, NEW)
+    assert edit.expected == f"{ARGOCD}@{NEW}"

@@ -117,6 +117,38 @@ def test_digest_slots() -> None:
     assert f"    digest: {new}\nsidecar:" in _apply(VALUES, findings[3], new)
 
 
+def test_a_map_without_digest_offers_to_add_the_key() -> None:
+    by_context = {f.context: f for f in _findings("values.yaml", VALUES)}
+    assert by_context["metrics.image.repository"].adds_digest_key
+    # A digest key already there, or no tag to resolve: nothing is added.
+    assert not any(
+        by_context[c].adds_digest_key
+        for c in ("image.repository", "clientImage.repository", "app.image.repository")
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a flow mapping: a new line would fall outside it
+        "image: {repository: nginx, tag: '1.27'}\n",
+        # the tag comes from an anchor: a line added there would change every map using it
+        "base: &b\n  tag: '1.27'\nimage:\n  <<: *b\n  repository: nginx\n",
+    ],
+)
+def test_no_digest_line_where_it_cannot_go(text: str) -> None:
+    (finding,) = _findings("values.yaml", text)
+    assert finding.reference_text == "nginx:1.27"
+    assert finding.digest_slot is None and not finding.adds_digest_key
+    assert (finding.rewritable, finding.note) == (False, NO_DIGEST_FIELD)
+
+
+def test_digest_line_at_the_end_of_a_crlf_file() -> None:
+    text = "image:\r\n  repository: nginx\r\n  tag: '1.27'"
+    (finding,) = _findings("values.yaml", text)
+    assert _apply(text, finding) == text + f"\r\n  digest: {DIGEST}"
+
+
 def test_kubernetes_objects_are_left_to_their_scanner() -> None:
     text = (
         "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: a\n    image: nginx:1\n---\n"

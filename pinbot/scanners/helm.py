@@ -99,7 +99,8 @@ def _line_insertion(after: ScalarNode, column: int, text: str, offset: int) -> D
         return None
     line_end = text.find("\n", after.end_mark.index + offset)
     if line_end < 0:
-        return DigestSlot(len(text), len(text), prefix="\n" + " " * column + "digest: ")
+        newline = "\r\n" if "\r\n" in text else "\n"
+        return DigestSlot(len(text), len(text), prefix=newline + " " * column + "digest: ")
     newline = "\n"
     if line_end > 0 and text[line_end - 1] == "\r":
         newline, line_end = "\r\n", line_end - 1
@@ -138,17 +139,23 @@ def _image_map(
     slot: DigestSlot | None = None
     note: str | None = None
     rewritable = True
+    adds_key = False
     if isinstance(digest_node, ScalarNode):
         slot = digest_slot(digest_node, text, offset)
         rewritable = slot is not None
         note = None if rewritable else NOT_SPLICEABLE
     else:
-        # An inserted `digest:` key is only honoured by charts whose templates read it.
-        if isinstance(tag_node, ScalarNode) and node.value:
+        # An inserted `digest:` key is only honoured by charts whose templates read it: it is
+        # written only when the user opts in (`pin.helm-insert-digest`). A new line goes into a
+        # block mapping the map writes itself, never into one it merges from an anchor.
+        own_tag = any(value is tag_node for _key, value in node.value)
+        if isinstance(tag_node, ScalarNode) and own_tag and not node.flow_style:
             slot = _line_insertion(tag_node, node.value[0][0].start_mark.column, text, offset)
         rewritable, note = False, NO_DIGEST_FIELD
+        adds_key = slot is not None
     if not tag and not digest:
-        rewritable, note = False, FROM_APP_VERSION
+        # No tag to resolve (the chart's appVersion is used): nothing to add a digest for.
+        rewritable, note, adds_key = False, FROM_APP_VERSION, False
     return Finding(
         *span,
         context,
@@ -157,6 +164,7 @@ def _image_map(
         structured=True,
         rewritable=rewritable,
         note=note,
+        adds_digest_key=adds_key,
     )
 
 
