@@ -128,24 +128,20 @@ def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> Scann
     return ScannedRepository(repo, snapshot, occurrences, errors)
 
 
-def _held_digests(occurrences: Sequence[Occurrence]) -> set[tuple[str, str | None, str]]:
+def _held_digests(occurrences: Sequence[Occurrence]) -> set[str]:
+    """The answer ids (see `prbody.answer_id`) of the digests the base branch already has."""
     held = set()
     for occurrence in occurrences:
         reference = occurrence.reference
         if reference is not None and reference.digest is not None:
-            held.add((reference.familiar_name, reference.tag, reference.digest))
+            held.add(prbody.answer_id(reference.familiar_name, reference.tag, reference.digest))
     return held
 
 
 def _closing_body(pull: PullInfo, state: PullState | None, reason: str) -> str:
     """The PR body with its hidden block saying pinbot closed it (and not a human)."""
     marked = replace(state or PullState(updates=()), closed=reason)
-    body = pull.body
-    blocks = list(re.finditer(r"<!--\s*pinbot:state\s.*?-->", body, re.DOTALL))
-    if blocks:
-        last = blocks[-1]
-        return body[: last.start()] + prbody.state_block(marked) + body[last.end() :]
-    return body.rstrip("\n") + "\n\n" + prbody.state_block(marked) + "\n"
+    return prbody.replace_state(pull.body, marked)
 
 
 class Reconciler:
@@ -216,25 +212,25 @@ class Reconciler:
         branch: str,
         group: Group | None,
         pulls: Sequence[PullInfo],
-        held: set[tuple[str, str | None, str]],
+        held: set[str],
         result: RepositoryResult,
     ) -> None:
         open_pull = next((p for p in pulls if p.state == "open"), None)
-        declined: dict[tuple[str, str | None, str], int] = {}
+        declined: dict[str, int] = {}
         for pull in pulls:
             if pull.state != "closed" or pull.merged:
                 continue
             state = prbody.parse_state(pull.body)
             if state is None or state.closed is not None:
                 continue  # not pinbot's, or closed by pinbot itself: not a human's answer
-            for key in state.answer_keys():
+            for key in state.answer_ids():
                 declined.setdefault(key, pull.number)
 
         edits = list(group.edits) if group else []
-        kept = [edit for edit in edits if update_of(edit).answer_key not in declined]
+        kept = [edit for edit in edits if update_of(edit).answer_id not in declined]
         for edit in edits:
             if edit not in kept:
-                key = update_of(edit).answer_key
+                key = update_of(edit).answer_id
                 result.declined.append(
                     f"{edit.occurrence.location}: {edit.image}:{edit.tag} {edit.new_digest} "
                     f"(closed unmerged in #{declined[key]})"
@@ -262,11 +258,7 @@ class Reconciler:
                 )
                 result.current.append(open_pull.url)
                 return
-            if (
-                state is not None
-                and sorted(state.updates) == updates
-                and dict(state.blobs) == blobs
-            ):
+            if state is not None and state.proposes(updates, blobs):
                 # Same digests, and the base has not changed the files under the branch: a
                 # base that moved elsewhere merges cleanly, so the branch is left alone.
                 result.current.append(open_pull.url)
@@ -290,7 +282,10 @@ class Reconciler:
         if self.dry_run:
             where = f" #{open_pull.number}" if open_pull else ""
             diff = "".join(change.diff() for change in changes)
-            result.planned.append(f"would {verb} pull request{where} on {branch}: {title}\n{diff}")
+            result.planned.append(
+                f"would {verb} pull request{where} on {branch}: {title}\n\n"
+                f"{prbody.table(updates)}\n\n{diff}"
+            )
             return
         files = {change.path: change.updated for change in changes}
         commit = self.forge.commit(repo, snapshot, files, commit_message(updates))
@@ -305,29 +300,31 @@ class Reconciler:
         self.forge.move_branch(repo, branch, commit, exists=None)
         github = self.config.github
         pull = self.forge.open_pull(
-            repo,
-            branch=branch,
-            base=snapshot.branch,
-            title=title,
-            body=body,
-            draft=github.draft,
-            labels=github.labels,
-            reviewers=github.reviewers,
-            team_reviewers=github.team_reviewers,
-            assignees=github.assignees,
+            repo, branch=branch, base=snapshot.branch, title=title, body=body, draft=github.draft
         )
         result.opened.append(pull.url)
+        # The pull request is open whatever happens next: a refusal here is only a warning.
+        result.warnings.extend(
+            self.forge.decorate(
+                repo,
+                pull,
+                labels=github.labels,
+                reviewers=github.reviewers,
+                team_reviewers=github.team_reviewers,
+                assignees=github.assignees,
+            )
+        )
 
     def _close(
         self,
         scanned: ScannedRepository,
         branch: str,
         pull: PullInfo,
-        held: set[tuple[str, str | None, str]],
+        held: set[str],
         result: RepositoryResult,
     ) -> None:
         state = prbody.parse_state(pull.body)
-        on_base = state is not None and all(update.answer_key in held for update in state.updates)
+        on_base = state is not None and state.answer_ids() <= held
         reason, comment = (
             (CLOSED_ON_BASE, prbody.CLOSED_ON_BASE)
             if on_base

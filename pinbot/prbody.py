@@ -6,6 +6,7 @@ next run parses it back with `parse_state` to tell its own work from a human's a
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,7 +17,8 @@ from pinbot.notes import short_digest
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
-# GitHub refuses bodies over 65536 characters; stay under it with room for the state block.
+COMPACT_STATE_VERSION = 2
+# GitHub refuses bodies over 65536 characters; stay under it with room for a human's edits.
 MAX_BODY = 60_000
 MAX_TITLE_IMAGES = 4
 
@@ -42,6 +44,10 @@ class Update:
     def answer_key(self) -> tuple[str, str | None, str]:
         """What a human declines by closing the PR: this image tag at this digest."""
         return (self.image, self.tag, self.new)
+
+    @property
+    def answer_id(self) -> str:
+        return answer_id(self.image, self.tag, self.new)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -75,6 +81,26 @@ class Update:
         return cls(file, line, image, tag, old, new)
 
 
+def answer_id(image: str, tag: str | None, digest: str) -> str:
+    """A short stable id of an answer key (image, tag, digest), as compact states keep it.
+
+    >>> answer_id("nginx", "1.27", "sha256:" + "0" * 64)
+    '3ab59fa48c934877'
+    """
+    text = json.dumps([image, tag, digest], separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def fingerprint(updates: Iterable[Update], blobs: Mapping[str, str]) -> str:
+    """One hash of everything a pull request proposes: its updates and the blobs under them."""
+    record = {
+        "blobs": dict(sorted(blobs.items())),
+        "updates": [update.to_json() for update in sorted(updates)],
+    }
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 @dataclass(frozen=True)
 class PullState:
     """What pinbot wrote into a pull request, as recorded in its hidden block.
@@ -82,6 +108,10 @@ class PullState:
     `base` is the base-branch commit the branch was built on, `commit` the commit pinbot put
     at the branch head, and `blobs` the git blob ids of the files it edited as they were on
     `base` (so a later run can tell whether the base changed under those files).
+
+    A compact state, for a pull request too large to record whole, keeps instead only what
+    reconciling needs: the `answers` a human declines by closing it (as `answer_id`s) and a
+    `fingerprint` of its updates and blobs.
     """
 
     updates: tuple[Update, ...]
@@ -89,18 +119,56 @@ class PullState:
     commit: str = ""
     blobs: Mapping[str, str] = field(default_factory=dict)
     closed: str | None = None  # why pinbot itself closed the PR, when it did
+    answers: frozenset[str] | None = None
+    fingerprint: str | None = None
 
-    def answer_keys(self) -> frozenset[tuple[str, str | None, str]]:
-        return frozenset(update.answer_key for update in self.updates)
+    @property
+    def is_compact(self) -> bool:
+        return self.fingerprint is not None
+
+    def answer_ids(self) -> frozenset[str]:
+        """What a human declines by closing this pull request (see `Update.answer_key`)."""
+        if self.answers is not None:
+            return self.answers
+        return frozenset(update.answer_id for update in self.updates)
+
+    def proposes(self, updates: Iterable[Update], blobs: Mapping[str, str]) -> bool:
+        """Whether this state records exactly these updates over these base blobs."""
+        if self.fingerprint is not None:
+            return self.fingerprint == fingerprint(updates, blobs)
+        return sorted(self.updates) == sorted(updates) and dict(self.blobs) == dict(blobs)
+
+    def compact(self) -> PullState:
+        """The same state keeping only what reconciling needs (see the class docstring)."""
+        if self.is_compact:
+            return self
+        return PullState(
+            updates=(),
+            base=self.base,
+            commit=self.commit,
+            closed=self.closed,
+            answers=self.answer_ids(),
+            fingerprint=fingerprint(self.updates, self.blobs),
+        )
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "version": STATE_VERSION,
-            "base": self.base,
-            "commit": self.commit,
-            "blobs": dict(sorted(self.blobs.items())),
-            "updates": [update.to_json() for update in self.updates],
-        }
+        data: dict[str, Any]
+        if self.fingerprint is not None:
+            data = {
+                "version": COMPACT_STATE_VERSION,
+                "base": self.base,
+                "commit": self.commit,
+                "fingerprint": self.fingerprint,
+                "answers": sorted(self.answer_ids()),
+            }
+        else:
+            data = {
+                "version": STATE_VERSION,
+                "base": self.base,
+                "commit": self.commit,
+                "blobs": dict(sorted(self.blobs.items())),
+                "updates": [update.to_json() for update in self.updates],
+            }
         if self.closed is not None:
             data["closed"] = self.closed
         return data
@@ -130,20 +198,31 @@ def parse_state(body: str | None) -> PullState | None:
         data = json.loads(found.group("json"))
         if not isinstance(data, dict):
             return None
+        base, commit, closed = data.get("base", ""), data.get("commit", ""), data.get("closed")
+        base = base if isinstance(base, str) else ""
+        commit = commit if isinstance(commit, str) else ""
+        closed = closed if isinstance(closed, str) else None
+        if "fingerprint" in data:
+            digest, answers = data["fingerprint"], data.get("answers")
+            if not isinstance(digest, str) or not isinstance(answers, list):
+                return None
+            if not all(isinstance(answer, str) for answer in answers):
+                return None
+            return PullState(
+                updates=(),
+                base=base,
+                commit=commit,
+                closed=closed,
+                answers=frozenset(answers),
+                fingerprint=digest,
+            )
         updates = tuple(Update.from_json(item) for item in data.get("updates", []))
         blobs = data.get("blobs", {})
         if not isinstance(blobs, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()
         ):
             blobs = {}
-        base, commit, closed = data.get("base", ""), data.get("commit", ""), data.get("closed")
-        return PullState(
-            updates=updates,
-            base=base if isinstance(base, str) else "",
-            commit=commit if isinstance(commit, str) else "",
-            blobs=blobs,
-            closed=closed if isinstance(closed, str) else None,
-        )
+        return PullState(updates=updates, base=base, commit=commit, blobs=blobs, closed=closed)
     except (ValueError, TypeError):
         return None
 
@@ -216,7 +295,9 @@ def render(
     """The whole PR body: summary, table, per-image notes, footer, then the hidden block.
 
     `notes` are Markdown blocks (one per image, from `pinbot.notes.describe`). When the body
-    would pass GitHub's size limit, notes go first, then table rows; the block always stays.
+    would pass GitHub's size limit, notes go first, then table rows; when even a table
+    without rows leaves no room for the whole state, the state is compacted and the table
+    gets the room that frees. The block always stays, whole or compact.
     """
     pins = sum(1 for update in updates if update.is_pin)
     bumps = len(updates) - pins
@@ -229,9 +310,7 @@ def render(
     intro += " and ".join(parts) + "."
     if pins:
         intro += " " + PIN_WHY
-    hidden = state_block(state)
-
-    def assemble(limit: int | None, with_notes: bool) -> str:
+    def assemble(limit: int | None, with_notes: bool, hidden: str) -> str:
         sections = [intro, table(updates, limit)]
         if with_notes and notes:
             sections.append(
@@ -241,15 +320,43 @@ def render(
         sections.append(hidden)
         return "\n\n".join(sections) + "\n"
 
-    body = assemble(None, True)
+    hidden = state_block(state)
+    body = assemble(None, True, hidden)
     if len(body) <= MAX_BODY:
         return body
-    body = assemble(None, False)
-    limit = len(updates)
-    while len(body) > MAX_BODY and limit > 0:
-        limit = limit // 2
-        body = assemble(limit, False)
-    return body
+    if len(assemble(0, False, hidden)) > MAX_BODY:
+        hidden = state_block(state.compact())
+    body = assemble(None, False, hidden)
+    if len(body) <= MAX_BODY:
+        return body
+    # The most rows that fit: `fits` always fits (or is 0), `fails` never does.
+    fits, fails = 0, len(updates)
+    while fails - fits > 1:
+        middle = (fits + fails) // 2
+        if len(assemble(middle, False, hidden)) <= MAX_BODY:
+            fits = middle
+        else:
+            fails = middle
+    return assemble(fits, False, hidden)
+
+
+def replace_state(body: str, state: PullState) -> str:
+    """`body` with its last state block replaced by `state` (added when there is none).
+
+    The state is compacted when the whole one would take the body past the size limit.
+    """
+    blocks = list(_STATE_BLOCK.finditer(body))
+
+    def with_block(block: str) -> str:
+        if blocks:
+            last = blocks[-1]
+            return body[: last.start()] + block + body[last.end() :]
+        return body.rstrip("\n") + "\n\n" + block + "\n"
+
+    replaced = with_block(state_block(state))
+    if len(replaced) > MAX_BODY and not state.is_compact:
+        replaced = with_block(state_block(state.compact()))
+    return replaced
 
 
 CLOSED_ON_BASE = (

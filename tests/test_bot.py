@@ -414,3 +414,70 @@ def test_the_command_exits_non_zero_when_a_repository_fails_and_writes_the_job_s
     )
     assert fake.token not in out and fake.token not in step.read_text()
     assert step.read_text().count("## pinbot run") == 2
+
+
+def _reads(fake: GitHubFake) -> list[tuple[int, str]]:
+    return [(c.status, c.path) for c in fake.calls if c.method == "GET"]
+
+
+def test_with_a_cache_a_no_change_run_costs_nothing_against_the_rate_limit(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    world = World(fake, registry_http)
+    cache = str(tmp_path / "cache")
+    run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    # The run after opening sees its own pull request and pushes: those answers changed.
+    run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    assert summary.results[0].current and not summary.results[0].updated
+    assert fake.write_calls() == []
+    reads = _reads(fake)
+    assert len(reads) == len(fake.calls) == 3  # repository, ref and pulls; trees and blobs unasked
+    assert {status for status, _ in reads} == {304}
+    assert summary.calls.counted(world.full_name) == 0
+    assert summary.calls.not_modified[world.full_name] == 3
+    assert summary.calls.cached[world.full_name] == 3  # one tree, two blobs
+    assert "0 API calls (0 writes; 3 more answered 304, 3 read from the cache)" in summary.text()
+
+    # A change on the base branch is still seen: the ref answers 200 with the new commit.
+    ref = registry_http.ref(world.image, "1.0")
+    dockerfile = f"# build v2\nFROM {ref} AS base\nRUN make\n".encode()
+    head = fake.commit_files("acme", world.name, "main", {"Dockerfile": dockerfile}, "change")
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    assert summary.results[0].updated, summary.text()
+    reads = _reads(fake)
+    assert (200, f"/repos/acme/{world.name}/git/ref/heads/main") in reads
+    assert any(path.endswith(f"/git/trees/{head}") and status == 200 for status, path in reads)
+    # Only the Dockerfile's blob is new; the manifest's is still served from the cache.
+    assert sum("/git/blobs/" in path for _, path in reads) == 1
+    assert world.file_at(BRANCH, "Dockerfile") == dockerfile.replace(
+        ref.encode(), f"{ref}@{world.digest()}".encode()
+    )
+
+
+def test_a_refused_reviewer_is_a_warning_and_the_labels_and_assignees_still_apply(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
+        "github:\n  labels: [dependencies]\n  reviewers: [ghost]\n  assignees: [octo]\n",
+        encoding="utf-8",
+    )
+    world = World(fake, registry_http)
+    summary = run_bot(fake, load_config(path), "--repo", world.full_name)
+
+    [result] = summary.results
+    assert result.failure is None and not summary.failures, summary.text()
+    assert len(result.opened) == 1
+    [warning] = [w for w in result.warnings if "refused" in w]
+    assert "#1: GitHub refused the reviewers (ghost): HTTP 422" in warning
+    reviewer_calls = [c for c in fake.calls if c.path.endswith("/requested_reviewers")]
+    assert [c.status for c in reviewer_calls] == [422]
+    [pull] = world.pulls()
+    assert [label.name for label in pull.labels] == ["dependencies"]
+    assert [u.login for u in pull.assignees] == ["octo"]
+    assert not pull.requested_reviewers

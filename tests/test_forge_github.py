@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from pinbot.forge.cache import CachedAnswer, ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
     Credentials,
@@ -196,3 +200,87 @@ def test_api_calls_are_counted_per_scope() -> None:
         calls.write()
     assert calls.requests == {"(run)": 1, "a/b": 2}
     assert calls.retries["a/b"] == 1 and calls.writes["a/b"] == 1 and calls.total() == 3
+
+
+def cached_forge_for(fake: GitHubFake, cache: Path) -> GitHubForge:
+    github, calls = connect(Credentials(token=fake.token, api_url=fake.url), pacing=FAST)
+    return GitHubForge(github, calls, ResponseCache(cache))
+
+
+def test_cached_reads_are_conditional_and_trees_and_blobs_are_not_asked_again(
+    fake: GitHubFake, tmp_path: Path
+) -> None:
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx:1.27\n", "README.md": b"x\n"})
+    first = cached_forge_for(fake, tmp_path / "cache")
+    with first.calls.scoped("acme/web"):
+        snapshot = first.snapshot(first.repository("acme/web"))
+    assert [c.status for c in fake.calls] == [200, 200, 200, 200]  # repo, ref, tree, blob
+    assert first.calls.cached["acme/web"] == first.calls.not_modified["acme/web"] == 0
+
+    fake.reset_calls()
+    again = cached_forge_for(fake, tmp_path / "cache")
+    with again.calls.scoped("acme/web"):
+        repo = again.repository("acme/web")
+        assert again.snapshot(repo).files == snapshot.files
+    assert repo.full_name == "acme/web" and repo.default_branch == "main"
+    assert [(c.status, c.path) for c in fake.calls] == [
+        (304, "/repos/acme/web"),
+        (304, "/repos/acme/web/git/ref/heads/main"),
+    ]
+    assert again.calls.requests["acme/web"] == 2 and again.calls.counted("acme/web") == 0
+    assert again.calls.cached["acme/web"] == 2
+    # No request header, so no credential, is ever kept.
+    kept = [path.read_text() for path in (tmp_path / "cache").glob("*/*.json")]
+    assert len(kept) == 4 and not any(fake.token in text for text in kept)
+
+
+def test_a_damaged_cache_entry_is_a_miss(fake: GitHubFake, tmp_path: Path) -> None:
+    fake.create_repo("acme", "web", {})
+    cached_forge_for(fake, tmp_path).repository("acme/web")
+    [entry] = tmp_path.glob("*/*.json")
+    entry.write_text("{not json")
+    fake.reset_calls()
+    assert cached_forge_for(fake, tmp_path).repository("acme/web").name == "web"
+    assert [c.status for c in fake.calls] == [200]
+    assert json.loads(entry.read_text())["url"].endswith("/repos/acme/web")
+
+
+def test_cache_prune_removes_entries_unused_for_a_while(tmp_path: Path) -> None:
+    cache = ResponseCache(tmp_path)
+    cache.put(CachedAnswer("https://api.github.com/old", "{}", etag='"a"'))
+    cache.put(CachedAnswer("https://api.github.com/new", "{}", etag='"b"'))
+    [old] = [p for p in tmp_path.glob("*/*.json") if "old" in p.read_text()]
+    long_ago = time.time() - 40 * 86_400
+    os.utime(old, (long_ago, long_ago))
+    assert cache.prune(max_age_days=30) == 1
+    assert cache.get("https://api.github.com/old") is None
+    answer = cache.get("https://api.github.com/new")
+    assert answer is not None and answer.conditional_headers() == {"If-None-Match": '"b"'}
+
+
+def test_every_page_of_pull_requests_is_read(fake: GitHubFake, tmp_path: Path) -> None:
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx\n"})
+    forge = cached_forge_for(fake, tmp_path)
+    repo = forge.repository("acme/web")
+    for i in range(105):  # a pull request from each of 105 branches
+        branch = f"pinbot/b{i:03d}"
+        fake.commit_files("acme", "web", branch, {f"f{i}": b"x\n"}, f"change {i}")
+        forge.open_pull(repo, branch=branch, base="main", title=f"t{i}", body="", draft=False)
+
+    fake.reset_calls()
+    pulls = forge.open_pulls_under(repo, "pinbot/")
+    assert len(pulls) == 105 and len({p.number for p in pulls}) == 105
+    assert [c.status for c in fake.calls] == [200, 200]  # two pages of 100
+    assert "page=2" in fake.calls[1].query
+
+    fake.reset_calls()
+    assert len(forge.open_pulls_under(repo, "pinbot/")) == 105
+    assert [c.status for c in fake.calls] == [304, 304]  # each page kept its own ETag
+
+
+def test_forge_doctests() -> None:
+    import doctest
+
+    import pinbot.forge.github
+
+    assert doctest.testmod(pinbot.forge.github).failed == 0

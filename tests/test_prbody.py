@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -14,6 +15,7 @@ from pinbot.prbody import (
     Update,
     parse_state,
     render,
+    replace_state,
     state_block,
     table,
     title,
@@ -168,3 +170,71 @@ def test_any_state_round_trips_through_the_hidden_block(
     block = state_block(state)
     assert block.count("-->") == 1  # no value can end the comment early
     assert parse_state(f"before\n{block}\nafter") == state
+
+
+def test_a_pull_request_with_thousands_of_updates_compacts_its_state_and_still_round_trips() -> (
+    None
+):
+    updates = [
+        Update(
+            f"deploy/service-{i:05d}/values.yaml",
+            10 + i % 7,
+            f"registry.example.com/team/image-{i % 40}",
+            "1.0",
+            A if i % 3 else None,
+            B,
+        )
+        for i in range(3000)
+    ]
+    blobs = {u.file: f"{hash(u.file) & 0xFFFFFFFF:040x}" for u in updates}
+    state = PullState(updates=tuple(updates), base="b" * 40, commit="c" * 40, blobs=blobs)
+    assert len(state_block(state)) > MAX_BODY  # the whole record cannot fit
+
+    body = render(updates, state, ["<details>note</details>\n"])
+    assert len(body) <= MAX_BODY
+    assert "| deploy/service-00000/values.yaml:10 |" in body  # the table keeps what fits
+    assert "more |" in body
+
+    parsed = parse_state(body)
+    assert parsed is not None and parsed.is_compact
+    assert parsed == state.compact()
+    assert parsed.base == state.base and parsed.commit == state.commit
+    # What reconciling asks of a state is answered as by the whole one.
+    assert parsed.answer_ids() == state.answer_ids()
+    assert parsed.proposes(reversed(updates), blobs)
+    assert not parsed.proposes(updates[1:], blobs)
+    assert not parsed.proposes(updates, {**blobs, "deploy/service-00000/values.yaml": "0" * 40})
+    moved = [Update(u.file, u.line + 1, u.image, u.tag, u.old, u.new) for u in updates]
+    assert not parsed.proposes(moved, blobs)
+
+    # Closing marks the compact state and stays under the limit.
+    closed = replace_state(body, replace(parsed, closed="on-base"))
+    assert len(closed) <= MAX_BODY
+    reparsed = parse_state(closed)
+    assert reparsed is not None and reparsed.closed == "on-base"
+    assert reparsed.answer_ids() == state.answer_ids()
+
+
+def test_a_state_that_fits_is_kept_whole_and_closing_it_keeps_the_body_text() -> None:
+    state = PullState(updates=(NGINX,), commit="c" * 40)
+    body = render([NGINX], state)
+    assert parse_state(body) == state and not state.is_compact
+    closed = replace_state(body, replace(state, closed="nothing-left"))
+    assert closed.replace(state_block(replace(state, closed="nothing-left")), "") == body.replace(
+        state_block(state), ""
+    )
+    assert replace_state("hand-written body", state).endswith(state_block(state) + "\n")
+
+
+def test_compact_states_that_are_garbled_are_none() -> None:
+    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": "no"} -->') is None
+    assert parse_state('<!-- pinbot:state {"fingerprint": 1, "answers": []} -->') is None
+    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": [1]} -->') is None
+
+
+def test_doctests() -> None:
+    import doctest
+
+    import pinbot.prbody
+
+    assert doctest.testmod(pinbot.prbody).failed == 0

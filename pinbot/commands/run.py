@@ -23,6 +23,7 @@ from github.Repository import Repository
 from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, scan_snapshot
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.config import Config
+from pinbot.forge.cache import ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
     Credentials,
@@ -104,6 +105,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="print what would be opened, write nothing"
     )
     parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep GitHub answers here between runs: unchanged reads are then answered 304, "
+        "which GitHub does not count against the rate limit (keep DIR with actions/cache)",
+    )
+    parser.add_argument(
         "--write-interval",
         type=float,
         default=Pacing.between_writes,
@@ -137,16 +146,29 @@ class RunSummary:
             f"{len(self.results)} repositories scanned, {self.count('opened')} pull requests opened, "
             f"{self.count('updated')} updated, {self.count('closed')} closed, "
             f"{len(self.failures)} failed; {self.unique_tags} tags looked up; "
-            f"{self.calls.total()} GitHub API calls in {self.seconds:.1f} s"
+            f"{self.calls.counted()} GitHub API calls counted against the rate limit "
+            f"({self._free()}) in {self.seconds:.1f} s"
         )
+
+    def _free(self, scope: str | None = None) -> str:
+        """The reads that cost nothing: answered 304, or served from the cache unasked."""
+        calls = self.calls
+        if scope is None:
+            not_modified, cached = sum(calls.not_modified.values()), sum(calls.cached.values())
+        else:
+            not_modified, cached = calls.not_modified[scope], calls.cached[scope]
+        return f"{not_modified} more answered 304, {cached} read from the cache"
 
     def text(self) -> str:
         lines = [f"pinbot run: {self.headline()}"]
         for r in self.results:
-            calls = self.calls.requests[r.repository]
+            calls = self.calls.counted(r.repository)
             writes = self.calls.writes[r.repository]
             status = "FAILED" if r.failure else "ok"
-            lines.append(f"{r.repository}: {status}; {calls} API calls ({writes} writes)")
+            lines.append(
+                f"{r.repository}: {status}; {calls} API calls ({writes} writes; "
+                f"{self._free(r.repository)})"
+            )
             for label, items in (
                 ("opened", r.opened),
                 ("updated", r.updated),
@@ -155,11 +177,17 @@ class RunSummary:
                 ("declined earlier", r.declined),
             ):
                 lines.extend(f"  {label}: {item}" for item in items)
-            lines.extend(f"  {item}" for item in r.planned)
+            for item in r.planned:  # a title, a table and a diff: indent every line
+                lines.extend(f"  {line}" if line else "" for line in item.splitlines())
             lines.extend(f"  warning: {w}" for w in r.warnings)
             if r.failure:
                 lines.append(f"  failure: {r.failure}")
         return "\n".join(lines) + "\n"
+
+    def _calls_cell(self, scope: str) -> str:
+        free = self.calls.not_modified[scope] + self.calls.cached[scope]
+        counted = self.calls.counted(scope)
+        return f"{counted} (+{free} free)" if free else str(counted)
 
     def markdown(self) -> str:
         lines = [
@@ -177,7 +205,7 @@ class RunSummary:
                 result += f" ({len(r.warnings)} warnings)"
             lines.append(
                 f"| {r.repository} | {len(r.opened)} | {len(r.updated)} | {len(r.closed)} | "
-                f"{self.calls.requests[r.repository]} | {result} |"
+                f"{self._calls_cell(r.repository)} | {result} |"
             )
         links = [url for r in self.results for url in (*r.opened, *r.updated)]
         if links:
@@ -283,7 +311,8 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     github, calls = connect(
         credentials, pacing=pacing, calls=summary.calls, installation_owner=owner
     )
-    forge = GitHubForge(github, calls)
+    cache = ResponseCache(args.cache_dir) if args.cache_dir is not None else None
+    forge = GitHubForge(github, calls, cache)
     registry = _Registry(config)
     try:
         scanned: list[ScannedRepository] = []
@@ -323,6 +352,8 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         summary.results.extend(failed)
         summary.results.sort(key=lambda r: r.repository.lower())
         summary.registry_requests = registry.client.stats.count()
+        if cache is not None:
+            cache.prune()
     finally:
         registry.close()
         github.close()

@@ -2,7 +2,9 @@
 
 Reads are one ref, one recursive tree and one blob per candidate file; writes use the git
 data API (tree with `base_tree`, commit, ref) so nothing is ever cloned. Every request is
-counted against the repository being worked on.
+counted against the repository being worked on. With a `ResponseCache`, reads are
+conditional (a 304 is free against the primary rate limit) and trees and blobs, addressed by
+sha, are not asked for again at all.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
+import json
 import os
+import re
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -21,7 +25,9 @@ from typing import Any
 
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.Repository import Repository
+from github.Requester import Requester
 
+from pinbot.forge.cache import CachedAnswer, ResponseCache
 from pinbot.scanners import MAX_FILE_BYTES, scanners_for
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -52,7 +58,12 @@ def _problem(exc: GithubException) -> str:
 
 
 class ApiCalls:
-    """Requests made, per repository (the scope), including retries after rate limits."""
+    """Requests made, per repository (the scope), including retries after rate limits.
+
+    `requests` is every request sent; of those, `not_modified` were answered 304, which
+    GitHub does not count against the primary rate limit. `cached` are reads answered from
+    the response cache without any request.
+    """
 
     RUN = "(run)"
 
@@ -60,6 +71,8 @@ class ApiCalls:
         self.requests: Counter[str] = Counter()
         self.retries: Counter[str] = Counter()
         self.writes: Counter[str] = Counter()
+        self.not_modified: Counter[str] = Counter()
+        self.cached: Counter[str] = Counter()
         self.scope = self.RUN
 
     @contextmanager
@@ -80,8 +93,20 @@ class ApiCalls:
     def write(self) -> None:
         self.writes[self.scope] += 1
 
+    def answered_not_modified(self) -> None:
+        self.not_modified[self.scope] += 1
+
+    def served_from_cache(self) -> None:
+        self.cached[self.scope] += 1
+
     def total(self) -> int:
         return sum(self.requests.values())
+
+    def counted(self, scope: str | None = None) -> int:
+        """Requests that count against the primary rate limit (all but the 304s)."""
+        if scope is None:
+            return self.total() - sum(self.not_modified.values())
+        return self.requests[scope] - self.not_modified[scope]
 
 
 class _CountingToken(Auth.Token):
@@ -350,23 +375,50 @@ class PullInfo:
     api_url: str
 
 
+_NEXT_PAGE = re.compile(r'<(?P<url>[^>]+)>\s*;\s*rel="next"')
+PER_PAGE = 100
+
+
+def next_page(link: str | None) -> str | None:
+    """The `rel="next"` URL of a Link header, if there is one.
+
+    >>> next_page('<https://api.github.com/x?page=2>; rel="next", <https://api.github.com/x?page=5>; rel="last"')
+    'https://api.github.com/x?page=2'
+    """
+    found = _NEXT_PAGE.search(link or "")
+    return found.group("url") if found else None
+
+
+def _json(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"message": text[:200]}  # an error page that is not JSON
+
+
 class GitHubForge:
     """GitHub through PyGithub, one repository at a time; see the module docstring."""
 
-    def __init__(self, github: Github, calls: ApiCalls) -> None:
+    def __init__(
+        self, github: Github, calls: ApiCalls, cache: ResponseCache | None = None
+    ) -> None:
         self.github = github
         self.calls = calls
+        self.cache = cache
         self._requester = github.requester
 
     # --- repositories --------------------------------------------------------------------
 
     def repository(self, full_name: str) -> Repository:
         try:
-            return self.github.get_repo(full_name)
+            data, _ = self._read(f"/repos/{full_name}")
         except GithubException as exc:
             raise ForgeError(
                 full_name, "reading the repository", _problem(exc), exc.status
             ) from exc
+        return self.github.create_from_raw_data(Repository, data)
 
     def organisation_repositories(
         self, org: str, chosen: RepositoryFilter
@@ -375,25 +427,82 @@ class GitHubForge:
         kept: list[Repository] = []
         skipped: dict[str, str] = {}
         try:
-            for repo in self.github.get_organization(org).get_repos(type="all", sort="full_name"):
-                why = chosen.skip_reason(
-                    repo.name, archived=repo.archived, fork=repo.fork, topics=repo.topics or ()
-                )
-                if why is None:
-                    kept.append(repo)
-                else:
-                    skipped[repo.full_name] = why
+            pages = self._read_pages(
+                f"/orgs/{urllib.parse.quote(org)}/repos", {"type": "all", "sort": "full_name"}
+            )
         except GithubException as exc:
             raise ForgeError(
                 org, "listing the organisation's repositories", _problem(exc), exc.status
             ) from exc
+        for raw in pages:
+            repo = self.github.create_from_raw_data(Repository, raw)
+            why = chosen.skip_reason(
+                repo.name, archived=repo.archived, fork=repo.fork, topics=repo.topics or ()
+            )
+            if why is None:
+                kept.append(repo)
+            else:
+                skipped[repo.full_name] = why
         return kept, skipped
 
     # --- reading -------------------------------------------------------------------------
 
-    def _get(self, url: str, parameters: dict[str, Any] | None = None) -> Any:
-        _, data = self._requester.requestJsonAndCheck("GET", url, parameters=parameters)
+    def _absolute(self, url: str) -> str:
+        return self._requester.base_url.rstrip("/") + url if url.startswith("/") else url
+
+    def _read(
+        self, url: str, parameters: dict[str, Any] | None = None, *, immutable: bool = False
+    ) -> tuple[Any, str | None]:
+        """GET one answer: its JSON and the URL of its next page (None on the last page).
+
+        With a cache, the request carries the validators of the answer kept, and a 304 serves
+        that answer. An `immutable` answer (addressed by sha) is served without a request.
+        """
+        url = Requester.add_parameters_to_url(self._absolute(url), parameters or {})
+        cached = self.cache.get(url) if self.cache is not None else None
+        if cached is not None and immutable:
+            self.calls.served_from_cache()
+            return _json(cached.text), next_page(cached.link)
+        headers = cached.conditional_headers() if cached is not None else {}
+        status, answer_headers, text = self._requester.requestJson("GET", url, headers=headers)
+        if status == 304 and cached is not None:
+            self.calls.answered_not_modified()
+            return _json(cached.text), next_page(cached.link)
+        data = _json(text)
+        if status >= 400:
+            raise self._requester.createException(
+                status, answer_headers, data if isinstance(data, dict) else {}
+            )
+        link = answer_headers.get("link")
+        if self.cache is not None and status == 200:
+            self.cache.put(
+                CachedAnswer(
+                    url,
+                    text,
+                    etag=answer_headers.get("etag"),
+                    last_modified=answer_headers.get("last-modified"),
+                    link=link,
+                )
+            )
+        return data, next_page(link)
+
+    def _get(
+        self, url: str, parameters: dict[str, Any] | None = None, *, immutable: bool = False
+    ) -> Any:
+        data, _ = self._read(url, parameters, immutable=immutable)
         return data
+
+    def _read_pages(self, url: str, parameters: dict[str, Any]) -> list[Any]:
+        """Every item of a list answer, following its Link header page by page."""
+        items: list[Any] = []
+        page: str | None = url
+        query: dict[str, Any] | None = {"per_page": PER_PAGE, **parameters}
+        while page is not None:
+            data, page = self._read(page, query)
+            query = None  # the next page's URL carries the whole query
+            if isinstance(data, list):
+                items.extend(data)
+        return items
 
     def _tree_entries(self, repo: Repository, tree: dict[str, Any]) -> dict[str, TreeFile]:
         entries: dict[str, TreeFile] = {}
@@ -405,11 +514,11 @@ class GitHubForge:
                     entries[path] = TreeFile(path, item["sha"], item["mode"], item.get("size"))
                 elif item.get("type") == "tree" and tree.get("truncated"):
                     # A truncated answer: walk this folder with its own (non-recursive) call.
-                    sub = self._get(f"{repo.url}/git/trees/{item['sha']}")
+                    sub = self._get(f"{repo.url}/git/trees/{item['sha']}", immutable=True)
                     add(sub.get("tree", []), path + "/")
 
         if tree.get("truncated"):
-            root = self._get(f"{repo.url}/git/trees/{tree['sha']}")
+            root = self._get(f"{repo.url}/git/trees/{tree['sha']}", immutable=True)
             add(root.get("tree", []), "")
         else:
             add(tree.get("tree", []), "")
@@ -422,7 +531,8 @@ class GitHubForge:
         try:
             ref = self._get(f"{repo.url}/git/ref/heads/{urllib.parse.quote(branch, safe='/')}")
             commit = ref["object"]["sha"]
-            tree = self._get(f"{repo.url}/git/trees/{commit}", {"recursive": "1"})
+            # Asked for by commit sha: the answer for one commit never changes.
+            tree = self._get(f"{repo.url}/git/trees/{commit}", {"recursive": "1"}, immutable=True)
             entries = self._tree_entries(repo, tree)
             snapshot = Snapshot(name, branch, commit, tree["sha"], entries)
             for path, entry in sorted(entries.items()):
@@ -431,7 +541,7 @@ class GitHubForge:
                 if entry.size is not None and entry.size > MAX_FILE_BYTES:
                     snapshot.skipped.append(f"{path}: larger than {MAX_FILE_BYTES} bytes")
                     continue
-                blob = self._get(f"{repo.url}/git/blobs/{entry.sha}")
+                blob = self._get(f"{repo.url}/git/blobs/{entry.sha}", immutable=True)
                 snapshot.files[path] = base64.b64decode(blob.get("content", ""))
         except GithubException as exc:
             raise ForgeError(name, f"reading branch {branch}", _problem(exc), exc.status) from exc
@@ -455,7 +565,7 @@ class GitHubForge:
         # Read the list answer directly: PyGithub's objects would fetch each pull again to
         # complete themselves, one request per pull request on every run.
         try:
-            data = self._get(f"{repo.url}/pulls", {"per_page": 100, **parameters})
+            data = self._read_pages(f"{repo.url}/pulls", parameters)
         except GithubException as exc:
             raise ForgeError(
                 repo.full_name, "listing pull requests", _problem(exc), exc.status
@@ -465,7 +575,7 @@ class GitHubForge:
     def pulls_for_branch(self, repo: Repository, branch: str) -> list[PullInfo]:
         """Every pull request, open or closed, whose head is `branch` of this repository.
 
-        Newest first; one page of 100 is plenty for one bot branch.
+        Newest first, every page: each closed one may be a human's answer to remember.
         """
         pulls = self._list_pulls(
             repo,
@@ -585,12 +695,8 @@ class GitHubForge:
         title: str,
         body: str,
         draft: bool,
-        labels: Sequence[str],
-        reviewers: Sequence[str],
-        team_reviewers: Sequence[str],
-        assignees: Sequence[str],
     ) -> PullInfo:
-        """Open the pull request, then label it, ask for reviews and assign it."""
+        """Open the pull request (`decorate` then labels, assigns and asks for reviews)."""
         try:
             raw = self._post(
                 "POST",
@@ -601,38 +707,50 @@ class GitHubForge:
             raise ForgeError(
                 repo.full_name, "opening the pull request", _problem(exc), exc.status
             ) from exc
-        pull = self._pull_info(raw)
-        self._decorate(repo, pull, labels, reviewers, team_reviewers, assignees)
-        return pull
+        return self._pull_info(raw)
 
-    def _decorate(
+    def decorate(
         self,
         repo: Repository,
         pull: PullInfo,
-        labels: Sequence[str],
-        reviewers: Sequence[str],
-        team_reviewers: Sequence[str],
-        assignees: Sequence[str],
-    ) -> None:
+        *,
+        labels: Sequence[str] = (),
+        reviewers: Sequence[str] = (),
+        team_reviewers: Sequence[str] = (),
+        assignees: Sequence[str] = (),
+    ) -> list[str]:
+        """Label an open pull request, ask for reviews and assign it; what was refused.
+
+        The pull request exists by now, so a label, reviewer or assignee GitHub refuses (a
+        login that is not a collaborator answers 422) is a warning to report, and the other
+        two are still tried.
+        """
         issue = f"{repo.url}/issues/{pull.number}"
-        try:
-            if labels:
-                self._post("POST", f"{issue}/labels", {"labels": list(labels)})
-            if reviewers or team_reviewers:
-                self._post(
-                    "POST",
+        steps: list[tuple[str, str, dict[str, Any]]] = []
+        if labels:
+            steps.append(("labels", f"{issue}/labels", {"labels": list(labels)}))
+        if reviewers or team_reviewers:
+            steps.append(
+                (
+                    "reviewers",
                     f"{pull.api_url}/requested_reviewers",
                     {"reviewers": list(reviewers), "team_reviewers": list(team_reviewers)},
                 )
-            if assignees:
-                self._post("POST", f"{issue}/assignees", {"assignees": list(assignees)})
-        except GithubException as exc:
-            raise ForgeError(
-                repo.full_name,
-                f"labelling, assigning or asking reviews for pull request #{pull.number}",
-                _problem(exc),
-                exc.status,
-            ) from exc
+            )
+        if assignees:
+            steps.append(("assignees", f"{issue}/assignees", {"assignees": list(assignees)}))
+        refused = []
+        for what, url, body in steps:
+            try:
+                self._post("POST", url, body)
+            except GithubException as exc:
+                wanted = ", ".join(
+                    [*body.get(what, []), *(f"team {t}" for t in body.get("team_reviewers", []))]
+                )
+                refused.append(
+                    f"#{pull.number}: GitHub refused the {what} ({wanted}): {_problem(exc)}"
+                )
+        return refused
 
     def edit_pull(self, repo: Repository, pull: PullInfo, *, title: str, body: str) -> None:
         try:
