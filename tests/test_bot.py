@@ -481,3 +481,27 @@ def test_a_refused_reviewer_is_a_warning_and_the_labels_and_assignees_still_appl
     assert [label.name for label in pull.labels] == ["dependencies"]
     assert [u.login for u in pull.assignees] == ["octo"]
     assert not pull.requested_reviewers
+
+
+def test_dry_run_prints_the_title_and_table_of_each_repository(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    one, two = World(fake, registry_http), World(fake, registry_http)
+    summary = run_bot(fake, config, "--repo", one.full_name, "--repo", two.full_name, "--dry-run")
+    assert fake.write_calls() == []
+    report(summary, {})
+    out = capsys.readouterr().out
+    for world in (one, two):
+        section = out.split(f"{world.full_name}: ok;", 1)[1].split("\nacme/", 1)[0]
+        title = f"Pin image digests: {registry_http.host}/{world.image} 1.0"
+        assert f"  would open pull request on {BRANCH}: {title}" in section
+        assert "  | File | Image | Tag | Digest |" in section
+        digest = world.digest()
+        assert (
+            f"  | Dockerfile:2 | {registry_http.host}/{world.image} | 1.0 | pinned to " in section
+        )
+        assert f"`{digest[:19]}` |" in section
+        assert "  +FROM " in section

@@ -146,18 +146,21 @@ class RunSummary:
             f"{len(self.results)} repositories scanned, {self.count('opened')} pull requests opened, "
             f"{self.count('updated')} updated, {self.count('closed')} closed, "
             f"{len(self.failures)} failed; {self.unique_tags} tags looked up; "
-            f"{self.calls.counted()} GitHub API calls counted against the rate limit "
-            f"({self._free()}) in {self.seconds:.1f} s"
+            f"{self.calls.counted()} GitHub API calls counted against the rate limit"
+            f"{self._free(' ({})')} in {self.seconds:.1f} s"
         )
 
-    def _free(self, scope: str | None = None) -> str:
-        """The reads that cost nothing: answered 304, or served from the cache unasked."""
+    def _free(self, template: str, scope: str | None = None) -> str:
+        """The reads that cost nothing (answered 304, or read from the cache) in `template`,
+        or nothing when there were none."""
         calls = self.calls
         if scope is None:
             not_modified, cached = sum(calls.not_modified.values()), sum(calls.cached.values())
         else:
             not_modified, cached = calls.not_modified[scope], calls.cached[scope]
-        return f"{not_modified} more answered 304, {cached} read from the cache"
+        if not (not_modified or cached):
+            return ""
+        return template.format(f"{not_modified} more answered 304, {cached} read from the cache")
 
     def text(self) -> str:
         lines = [f"pinbot run: {self.headline()}"]
@@ -166,8 +169,8 @@ class RunSummary:
             writes = self.calls.writes[r.repository]
             status = "FAILED" if r.failure else "ok"
             lines.append(
-                f"{r.repository}: {status}; {calls} API calls ({writes} writes; "
-                f"{self._free(r.repository)})"
+                f"{r.repository}: {status}; {calls} API calls ({writes} writes"
+                f"{self._free('; {}', r.repository)})"
             )
             for label, items in (
                 ("opened", r.opened),
