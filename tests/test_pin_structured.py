@@ -138,3 +138,56 @@ def test_kustomize_bump_rewrites_only_the_digest() -> None:
     (edit,) = result.edits
     assert (edit.action, edit.old_digest, edit.new_digest) == (Action.BUMP, OLD, NEW)
     assert edit.expected == f"{ARGOCD}@{NEW}"
+
+
+# -- Dockerfile FROMs built from ARG defaults --------------------------------------------
+
+REGBOT = """\
+ARG REGISTRY=docker.io
+ARG ALPINE_VER=3.24.1
+ARG GO_VER=1.26.4-alpine
+FROM ${REGISTRY}/library/golang:${GO_VER} AS golang
+RUN go build ./...
+FROM ${REGISTRY}/library/alpine:${ALPINE_VER} AS base
+RUN apk add ca-certificates
+FROM ${REGISTRY}/library/alpine:${ALPINE_VER} AS release
+COPY --from=golang /out /usr/local/bin/
+"""
+ALPINE = "docker.io/library/alpine:3.24.1"
+GOLANG = "docker.io/library/golang:1.26.4-alpine"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_from_through_arg_default_pins_then_bumps_at_the_arg(newline: str) -> None:
+    text = REGBOT.replace("\n", newline)
+    pinned, result = pin("Dockerfile", text, {ALPINE: OLD, GOLANG: NEW})
+    # Two FROMs share ALPINE_VER: its default is written once, and both now give the pin.
+    assert pinned == text.replace("ALPINE_VER=3.24.1", f"ALPINE_VER=3.24.1@{OLD}").replace(
+        "GO_VER=1.26.4-alpine", f"GO_VER=1.26.4-alpine@{NEW}"
+    )
+    assert sorted((e.occurrence.line, e.action, e.expected) for e in result.edits) == [
+        (4, Action.PIN, f"{GOLANG}@{NEW}"),
+        (6, Action.PIN, f"{ALPINE}@{OLD}"),
+        (8, Action.PIN, f"{ALPINE}@{OLD}"),
+    ]
+    # The FROM lines themselves are untouched.
+    assert [line for line in pinned.splitlines() if line.startswith("FROM")] == [
+        line for line in text.splitlines() if line.startswith("FROM")
+    ]
+
+    again, result = pin("Dockerfile", pinned, {ALPINE: OLD, GOLANG: NEW})
+    assert again == pinned and result.edits == [] and result.unchanged == 3
+
+    bumped, result = pin("Dockerfile", pinned, {ALPINE: NEW, GOLANG: NEW})
+    assert bumped == pinned.replace(f"ALPINE_VER=3.24.1@{OLD}", f"ALPINE_VER=3.24.1@{NEW}")
+    assert {(e.action, e.old_digest, e.new_digest) for e in result.edits} == {
+        (Action.BUMP, OLD, NEW)
+    }
+    assert len(result.edits) == 2  # one per FROM, written once
+
+
+def test_from_through_an_arg_read_elsewhere_is_left_alone() -> None:
+    text = REGBOT + "LABEL alpine=${ALPINE_VER}\n"
+    updated, result = pin("Dockerfile", text, {ALPINE: OLD, GOLANG: NEW})
+    assert updated == text.replace("GO_VER=1.26.4-alpine", f"GO_VER=1.26.4-alpine@{NEW}")
+    assert [e.occurrence.line for e in result.edits] == [4]

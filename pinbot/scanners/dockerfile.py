@@ -14,6 +14,11 @@ What is reported:
   other text) changing its value changes more than the base image: it is reported with
   ``rewritable=False``. A FROM that combines ARGs with other text is reported as templated,
   with the reference the defaults give in the note.
+- ``FROM ${REGISTRY}/library/golang:${GO_VER}``: when the defaults give a reference whose tag
+  (and digest) come from the default of the ARG that ends the image, and that ARG is used by
+  no other instruction, the FROM is reported with the reference the defaults give and its
+  digest is written into that default (``ARG GO_VER=1.26-alpine@sha256:…``). Every FROM
+  using the ARG must give the same reference, so they share one place to write.
 - ``COPY --from=…`` and ``RUN --mount=…,from=…``: the value when it does not name a stage
   (by name or index). A bare name (no registry, tag or digest) may also be a named build
   context given at build time (``--build-context``, Bake ``contexts``), so it is reported
@@ -30,7 +35,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pinbot.scanners.interface import Finding
+from pinbot.reference import InvalidReference, parse_normalized
+from pinbot.scanners.interface import DigestSlot, Finding
 
 __all__ = ["SCANNER", "DockerfileScanner", "is_dockerfile_name"]
 
@@ -117,6 +123,16 @@ class _ArgUse:
     stage: str | None
 
 
+@dataclass
+class _ComposedFrom:
+    """A FROM image that combines ARGs with other text; decided once every use is known."""
+
+    logical: _Logical
+    word: _Word
+    context: str
+    escaped: bool
+
+
 def _physical_lines(text: str, start: int) -> list[tuple[int, int]]:
     """(start, end) of each line's content, line ending excluded (LF or CRLF)."""
     lines: list[tuple[int, int]] = []
@@ -193,6 +209,9 @@ class _DockerfileReader:
         self.global_args: dict[str, _ArgDefault | None] = {}
         self.arg_uses: dict[str, list[_ArgUse]] = {}
         self.other_uses: dict[str, int] = {}
+        self.from_uses: dict[str, int] = {}  # in FROM images that combine ARGs with text
+        self.redeclared: set[str] = set()  # `ARG NAME` inside a stage: RUN sees its value
+        self.composed: list[_ComposedFrom] = []
         self.stage_names: list[str | None] = []  # per FROM, in order
         self.stages_seen = 0
         self.seen_from = False
@@ -213,6 +232,7 @@ class _DockerfileReader:
         self._collect_stages(instructions)
         for logical in instructions:
             self._instruction(logical)
+        self._report_composed()
         self._report_arg_defaults()
         return sorted(self.findings, key=lambda finding: finding.start)
 
@@ -307,10 +327,11 @@ class _DockerfileReader:
         elif keyword == "RUN":
             self._mount_references(logical, arguments)
 
-    def _note_uses(self, text: str) -> None:
+    def _note_uses(self, text: str, uses: dict[str, int] | None = None) -> None:
+        counts = self.other_uses if uses is None else uses
         for match in _VARIABLE.finditer(text):
             name = match.group(1) or match.group(2)
-            self.other_uses[name] = self.other_uses.get(name, 0) + 1
+            counts[name] = counts.get(name, 0) + 1
 
     def _from(self, logical: _Logical, arguments: list[_Word]) -> None:
         positional = [word for word in arguments if not word.text.startswith("--")]
@@ -336,7 +357,7 @@ class _DockerfileReader:
                 line = self._line_of(logical.offsets[image.start])
                 self.arg_uses.setdefault(name, []).append(_ArgUse(name, line, stage))
                 return
-        self._note_uses(image.text)
+        self._note_uses(image.text, self.from_uses)
         inner_start, inner_end, escaped = _unquote(image.text)
         if inner_end > inner_start:
             image = _Word(
@@ -344,12 +365,17 @@ class _DockerfileReader:
                 image.start + inner_end,
                 image.text[inner_start:inner_end],
             )
-        note = self._expansion_note(image.text)
-        self._report_word(logical, image, context, note, rewritable=not escaped)
+        if "$" in image.text:
+            self.composed.append(_ComposedFrom(logical, image, context, escaped))
+            return
+        self._report_word(logical, image, context, None, rewritable=not escaped)
 
     def _arg(self, logical: _Logical, arguments: list[_Word]) -> None:
         if self.seen_from:
-            return  # only global ARGs (before the first FROM) can name a base image
+            # Only global ARGs (before the first FROM) can name a base image; one declared
+            # again in a stage is seen by its RUN commands.
+            self.redeclared.update(word.text.partition("=")[0] for word in arguments)
+            return
         for word in arguments:
             name, equals, _ = word.text.partition("=")
             if not equals:
@@ -443,7 +469,83 @@ class _DockerfileReader:
             )
         )
 
-    def _expansion_note(self, image: str) -> str | None:
+    def _report_composed(self) -> None:
+        """FROM images combining ARGs with text: pinned through one ARG's default when safe,
+        else reported templated with what the defaults give."""
+        candidates: dict[str, list[tuple[_ComposedFrom, str]]] = {}
+        for use in self.composed:
+            composed = self._composed_reference(use)
+            if composed is not None:
+                candidates.setdefault(composed[0], []).append((use, composed[1]))
+        pinnable: dict[int, tuple[str, str]] = {}
+        for name, uses in candidates.items():
+            # Every FROM using the ARG must give one reference: they write to one place.
+            if len(uses) == self.from_uses.get(name) and len({ref for _, ref in uses}) == 1:
+                pinnable.update((id(use), (name, ref)) for use, ref in uses)
+        for use in self.composed:
+            expanded = self._expansion(use.word.text)
+            note = None if expanded is None else f"ARG defaults give {expanded}"
+            if id(use) not in pinnable:
+                self._report_word(
+                    use.logical, use.word, use.context, note, rewritable=not use.escaped
+                )
+                continue
+            name, reference = pinnable[id(use)]
+            default = self.global_args[name]
+            assert default is not None
+            start, end, _ = use.logical.span(use.word.start, use.word.end)
+            line = self._line_of(default.start)
+            self.findings.append(
+                Finding(
+                    start,
+                    end,
+                    use.context,
+                    reference_text=reference,
+                    digest_slot=_default_digest_slot(default),
+                    structured=True,
+                    templated=False,
+                    note=f"{note} (tag and digest written in ARG {name}, line {line})",
+                )
+            )
+
+    def _composed_reference(self, use: _ComposedFrom) -> tuple[str, str] | None:
+        """(ARG name, reference) when a FROM's tag and digest come from the default of the
+        ARG that ends its image and nothing else reads that ARG; None otherwise."""
+        image = use.word.text
+        variables = list(_VARIABLE.finditer(image))
+        last = variables[-1] if variables else None
+        if use.escaped or last is None or last.end() != len(image):
+            return None
+        name = last.group(1) or last.group(2)
+        default = self.global_args.get(name)
+        expanded = self._expansion(image)
+        if (
+            expanded is None
+            or default is None
+            or not default.value
+            or not default.contiguous
+            or default.escaped
+            or self.text[default.start : default.end] != default.value
+            or self.other_uses.get(name)
+            or name in self.arg_uses
+            or name in self.redeclared
+            or not use.logical.span(use.word.start, use.word.end)[2]
+        ):
+            return None
+        try:
+            reference = parse_normalized(expanded)
+        except InvalidReference:
+            return None
+        if reference.tag is None:
+            return None
+        # The tag starts after the last `:` of the name part; it must lie in the default.
+        named = expanded.split("@", 1)[0]
+        tag_start = named.rfind(":") + 1
+        if tag_start < len(expanded) - len(default.value):
+            return None
+        return name, expanded
+
+    def _expansion(self, image: str) -> str | None:
         """What a templated FROM gives with the global ARG defaults, when they cover it."""
         if "$" not in image:
             return None
@@ -460,7 +562,7 @@ class _DockerfileReader:
         expanded = _VARIABLE_ONLY.sub(substitute, image)
         if missing or "$" in expanded:
             return None
-        return f"ARG defaults give {expanded}"
+        return expanded
 
     def _report_arg_defaults(self) -> None:
         for name, uses in self.arg_uses.items():
@@ -471,7 +573,7 @@ class _DockerfileReader:
             context = f"ARG {name} (used by FROM {plural} {lines})"
             note: str | None = None
             rewritable = default.contiguous and not default.escaped
-            if self.other_uses.get(name):
+            if self.other_uses.get(name) or self.from_uses.get(name):
                 rewritable = False
                 note = f"ARG {name} is also used outside FROM; pin it by hand"
             elif not rewritable:
@@ -489,6 +591,14 @@ class _DockerfileReader:
 
     def _line_of(self, offset: int) -> int:
         return self.text.count("\n", 0, offset) + 1
+
+
+def _default_digest_slot(default: _ArgDefault) -> DigestSlot:
+    """The digest inside an ARG default written `tag@digest`, or an insertion after `tag`."""
+    at = default.value.find("@")
+    if at < 0:
+        return DigestSlot(default.end, default.end, prefix="@")
+    return DigestSlot(default.start + at + 1, default.end)
 
 
 def _csv_fields(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
