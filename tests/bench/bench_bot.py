@@ -2,11 +2,15 @@
 
 Not collected by pytest. Run from the repository root:
 
-    python3 -m tests.bench.bench_bot [--repos 200]
+    python3 -m tests.bench.bench_bot [--repos 200] [--no-cache]
 
-The first run opens a pull request in every repository; the second finds nothing changed and
-must make no write calls. Writes are not paced here (`--write-interval 0`); on GitHub the
-default pause of one second between writes adds about five seconds per pull request opened.
+The first run opens a pull request in every repository; the next two find nothing changed
+and must make no write calls. With the response cache (`--cache-dir`, the default here) the
+first no-change run still sees the answers the opening run changed (its own pull requests
+and pushes); the second is the steady state of a scheduled job, answered by 304s, which do
+not count against the primary rate limit. Writes are not paced here (`--write-interval 0`);
+on GitHub the default pause of one second between writes adds about five seconds per pull
+request opened.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 from pinbot.cli import build_parser
@@ -27,19 +32,28 @@ from tests.support.registry import start_registry
 
 
 def _per_repository(summary: RunSummary) -> str:
-    counts = [summary.calls.requests[r.repository] for r in summary.results]
-    writes = [summary.calls.writes[r.repository] for r in summary.results]
+    calls = summary.calls
+    names = [r.repository for r in summary.results]
+    counts = [calls.counted(name) for name in names]
+
+    def median(counter: Counter[str]) -> float:
+        return statistics.median(counter[name] for name in names)
+
     return (
-        f"API calls per repository: min {min(counts)}, median {statistics.median(counts)}, "
-        f"max {max(counts)}; writes per repository: median {statistics.median(writes)}; "
-        f"run-level calls (organisation listing): {summary.calls.requests['(run)']}"
+        f"API calls counted against the rate limit per repository: min {min(counts)}, "
+        f"median {statistics.median(counts)}, max {max(counts)}; medians per repository: "
+        f"writes {median(calls.writes)}, answered 304 {median(calls.not_modified)}, "
+        f"read from the cache {median(calls.cached)}; run-level (organisation listing): "
+        f"{calls.counted(calls.RUN)} counted, {calls.not_modified[calls.RUN]} answered 304"
     )
 
 
 def main() -> int:
     options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     options.add_argument("--repos", type=int, default=200)
-    count = options.parse_args().repos
+    options.add_argument("--no-cache", action="store_true", help="run without --cache-dir")
+    parsed = options.parse_args()
+    count = parsed.repos
     with tempfile.TemporaryDirectory() as scratch:
         workdir = Path(scratch)
         registry = start_registry(workdir / "registry")
@@ -64,9 +78,12 @@ def main() -> int:
                             "src/main.py": b"print('hi')\n",
                         },
                     )
-                args = build_parser().parse_args(["run", "--org", "bench", "--write-interval", "0"])
+                argv = ["run", "--org", "bench", "--write-interval", "0"]
+                if not parsed.no_cache:
+                    argv += ["--cache-dir", str(workdir / "github-cache")]
+                args = build_parser().parse_args(argv)
                 credentials = Credentials(token=fake.token, api_url=fake.url)
-                for label in ("opening run", "no-change run"):
+                for label in ("opening run", "no-change run", "second no-change run"):
                     fake.reset_calls()
                     started = time.monotonic()
                     summary = execute(args, config, credentials)
@@ -74,8 +91,10 @@ def main() -> int:
                     print(f"{label}: {summary.headline()}")
                     print(f"  wall time {elapsed:.2f} s for {len(summary.results)} repositories")
                     print(f"  {_per_repository(summary)}")
+                    statuses = Counter(c.status for c in fake.calls)
                     print(
-                        f"  requests seen by the fake: {len(fake.calls)}, "
+                        f"  requests seen by the fake: {len(fake.calls)} "
+                        f"({', '.join(f'{n} × {s}' for s, n in sorted(statuses.items()))}), "
                         f"writes: {len(fake.write_calls())}"
                     )
                     if summary.failures:
