@@ -458,6 +458,10 @@ class GitHubForge:
         With a cache, the request carries the validators of the answer kept, and a 304 serves
         that answer. An `immutable` answer (addressed by sha) is served without a request.
         """
+        # The cache sits here, on PyGithub's public `requestJson` (headers in, status out),
+        # rather than under PyGithub: its connection classes can only be swapped for the whole
+        # process, its requests session is private, and it authenticates (and so counts)
+        # and paces a request before the transport could answer it from disk.
         url = Requester.add_parameters_to_url(self._absolute(url), parameters or {})
         cached = self.cache.get(url) if self.cache is not None else None
         if cached is not None and immutable:
