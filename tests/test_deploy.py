@@ -61,11 +61,12 @@ def test_action_inputs_are_documented_and_passed_to_pinbot(fake_pinbot: tuple[Pa
         "PINBOT_SHARD": "1/4",
         "PINBOT_CONFIG": ".github/pinbot.yaml",
         "PINBOT_DRY_RUN": "true",
+        "PINBOT_CACHE_DIR": ".pinbot-cache",
     }
     args = run_recorded(["bash", "-c", run_step["run"]], env, fake_pinbot)
     assert args == [
         "run", "--repo", "acme/web", "--repo", "acme/api", "--shard", "1/4",
-        "--config", ".github/pinbot.yaml", "--dry-run",
+        "--config", ".github/pinbot.yaml", "--cache-dir", ".pinbot-cache", "--dry-run",
     ]
     parsed = build_parser().parse_args(args)
     assert parsed.command == "run" and parsed.dry_run is True
@@ -89,6 +90,9 @@ def test_organisation_workflow_shards_cover_every_index_once() -> None:
     assert match is not None
     assert sorted(shards) == list(range(int(match.group(1))))
     assert job["strategy"]["fail-fast"] is False
+    cache_step = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/cache@"))
+    assert cache_step["with"]["path"] == action_step["with"]["cache-dir"]
+    assert "${{ matrix.shard }}" in cache_step["with"]["key"]  # one cache per shard
 
 
 def test_image_base_is_pinned_by_digest() -> None:

@@ -274,7 +274,7 @@ class _Registry:
         for edit in sorted(seen.values(), key=lambda e: (e.image, e.tag or "")):
             old = await metadata(edit, edit.old_digest)
             new = await metadata(edit, edit.new_digest)
-            blocks.append(describe(edit.image, edit.tag, old, new))
+            blocks.append(describe(edit.image, edit.tag, old, new, old_digest=edit.old_digest))
         return blocks
 
 
