@@ -363,8 +363,8 @@ PINBOT_ONLY_RULES: list[Rule] = [
     ),
     (
         "YAML block/folded scalar image (`image: >-` + next line)",
-        lambda i: i.row["text"] == "" and "block" in (i.row.get("note") or ""),
-        "pinbot right (empty span: see bugs)",
+        lambda i: i.row["text"][:1] in (">", "|", "") and "block" in (i.row.get("note") or ""),
+        "pinbot right (reported, not rewritable)",
     ),
     (
         "Kustomize `images[].name` alone (tagSuffix only): listed, not rewritable",
@@ -378,8 +378,19 @@ PINBOT_ONLY_RULES: list[Rule] = [
             and i.row["status"] != "templated"
             and _ctx(i).startswith("services.")
             and _compose_has_build(i)
+            and i.row.get("rewritable")
         ),
         "Renovate right: pinbot bug",
+    ),
+    (
+        "Compose service with `build:` and a literal image: the build output, reported not rewritable",
+        lambda i: (
+            i.kind == "compose"
+            and i.row["status"] != "templated"
+            and _ctx(i).startswith("services.")
+            and _compose_has_build(i)
+        ),
+        "agree (neither pins); pinbot lists it with a note",
     ),
     (
         "Compose extension field (`x-…`) image, used through a YAML anchor",
@@ -498,6 +509,11 @@ def mark_renovate_duplicates(renovate: list[Item]) -> None:
 def categorize_pair(p: Item, r: Item) -> tuple[str, str] | None:
     """Why a matched pair still differs, or None when both sides say the same thing."""
     if p.resolved and r.ref == p.resolved:
+        if p.row["status"] != "templated" and p.row.get("rewritable"):
+            return (
+                "Dockerfile FROM through ARG defaults: both pin by writing into the ARG default",
+                "agree",
+            )
         return (
             "Dockerfile FROM through ARG defaults: Renovate substitutes them and edits the ARG "
             "line, pinbot lists the FROM as templated with what the defaults give",
