@@ -84,12 +84,13 @@ async def look_up(
             return Lookup(error=str(exc))
         return Lookup(verified.digest, verified=True)
 
-    async def exists(reference: ImageReference) -> Lookup:
+    async def exists(reference: ImageReference) -> Lookup | None:
+        """A lookup only when the registry answered: a failed check proves nothing."""
         assert reference.digest is not None
         try:
             found = await client.exists(reference.without_tag(), reference.digest)
-        except RegistryError as exc:
-            return Lookup(error=str(exc))
+        except RegistryError:
+            return None
         if found:
             return Lookup(reference.digest)
         return Lookup(error=f"{reference.digest} no longer exists in {reference.name}")
@@ -106,7 +107,7 @@ async def look_up(
         ):
             pinned.setdefault(existence_key(reference), reference)
     found = await asyncio.gather(*(exists(reference) for reference in pinned.values()))
-    lookups.update(zip(pinned, found, strict=True))
+    lookups.update((key, lookup) for key, lookup in zip(pinned, found, strict=True) if lookup)
     return lookups
 
 

@@ -1,0 +1,83 @@
+"""The lookup stage against a real registry behind the fault proxy: one request per unique tag,
+verification only for digests about to be written, and existence checks that only speak when
+the registry answered."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from pinbot.pipeline import look_up
+from pinbot.plan import NoticeKind, existence_key, lookup_key, plan
+from pinbot.reference import parse_normalized
+from pinbot.scanners import scan_text
+from tests.support.fault_proxy import FaultProxy
+from tests.support.registry import RunningRegistry
+from tests.test_registry_faults import proxied_client
+
+
+def test_one_head_per_tag_and_a_get_only_for_digests_to_write(
+    fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    reg = registry_http
+    current = reg.push_image("pipeline/app", "1", seed="p1").digest
+    reg.push_image("pipeline/app", "2", seed="p2")
+    host = fault_proxy.host
+    dockerfile = (
+        f"FROM {host}/pipeline/app:1@{current}\n"  # already current: HEAD only
+        f"FROM {host}/pipeline/app:1@{current}\n"
+        f"FROM {host}/pipeline/app:2\n"  # to be pinned: HEAD, then GET to verify
+        f"FROM {host}/pipeline/app:2\n"
+    )
+    occurrences = scan_text("Dockerfile", dockerfile).occurrences
+    fault_proxy.clear()
+
+    async def main() -> dict[str, object]:
+        async with proxied_client(fault_proxy, tmp_path) as client:
+            return await look_up(client, occurrences)  # type: ignore[return-value]
+
+    lookups = asyncio.run(main())
+    manifests = [(m, p) for m, p in fault_proxy.manifest_requests()]
+    assert manifests.count(("HEAD", "/v2/pipeline/app/manifests/1")) == 1
+    assert manifests.count(("HEAD", "/v2/pipeline/app/manifests/2")) == 1
+    gets = [p for m, p in manifests if m == "GET"]
+    assert len(gets) == 1 and gets[0].startswith("/v2/pipeline/app/manifests/sha256:")
+    result = plan(occurrences, lookups)  # type: ignore[arg-type]
+    assert [e.occurrence.line for e in result.edits] == [3, 4]
+    assert result.unchanged == 2
+
+
+def test_a_gone_digest_is_reported_only_when_the_registry_says_so(
+    fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    reg = registry_http
+    gone = reg.push_image("pipeline/gone", "x", seed="g1").digest
+    kept = reg.push_image("pipeline/gone", "y", seed="g2").digest
+    reg.delete("pipeline/gone", gone)
+    host = fault_proxy.host
+    text = f"FROM {host}/pipeline/gone@{gone}\nFROM {host}/pipeline/gone@{kept}\n"
+    occurrences = scan_text("Dockerfile", text).occurrences
+
+    def run(**options: object) -> dict[str, object]:
+        async def main() -> dict[str, object]:
+            async with proxied_client(fault_proxy, tmp_path, **options) as client:  # type: ignore[arg-type]
+                return await look_up(client, occurrences)  # type: ignore[return-value]
+
+        return asyncio.run(main())
+
+    lookups = run()
+    gone_key = existence_key(parse_normalized(f"{host}/pipeline/gone@{gone}"))
+    kept_key = existence_key(parse_normalized(f"{host}/pipeline/gone@{kept}"))
+    assert lookups[kept_key].digest == kept  # type: ignore[attr-defined]
+    notices = plan(occurrences, lookups).notices  # type: ignore[arg-type]
+    assert [(n.occurrence.line, n.kind) for n in notices if n.kind is NoticeKind.DIGEST_GONE] == [
+        (1, NoticeKind.DIGEST_GONE)
+    ]
+
+    # A registry that keeps failing proves nothing: no "gone" notice, only the digest-only note.
+    fault_proxy.inject("/manifests/sha256:", status=503, times=100)
+    lookups = run(max_attempts=2)
+    assert gone_key not in lookups and kept_key not in lookups
+    kinds = {n.kind for n in plan(occurrences, lookups).notices}  # type: ignore[arg-type]
+    assert kinds == {NoticeKind.DIGEST_ONLY}
+    assert lookup_key(parse_normalized(f"{host}/pipeline/gone:x")) not in lookups
