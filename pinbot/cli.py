@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from pinbot import __version__
 
-COMMANDS = ("scan", "resolve", "pin", "check", "run")
+COMMANDS = ("scan", "resolve", "pin", "check", "run", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,271 @@
+"""`pinbot audit`: an organisation's image inventory and policy report, read-only.
+
+Reads each chosen repository's default branch the way `pinbot run` does (one ref, one tree,
+candidate blobs), scans it, and with `--drift` asks the registries once per unique tag for
+the whole run. Nothing is ever written to GitHub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from github import GithubException
+from github.Repository import Repository
+
+from pinbot.audit import (
+    RENDERERS,
+    AuditedRepository,
+    AuditReport,
+    audit_repository,
+    lookup_problems,
+)
+from pinbot.bot import ScannedRepository, scan_snapshot
+from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.config import Config
+from pinbot.forge.cache import ResponseCache
+from pinbot.forge.github import (
+    Credentials,
+    ForgeError,
+    GitHubForge,
+    Pacing,
+    RepositoryFilter,
+    connect,
+    shard_of,
+)
+from pinbot.pipeline import look_up
+from pinbot.plan import Lookup
+from pinbot.registry import RegistryClient
+from pinbot.scanners import Occurrence
+
+HELP = "Inventory the image references of GitHub repositories and report policy violations."
+
+#: Exit statuses: a violation was found; bad arguments or config; a repository was not read.
+VIOLATIONS = 1
+USAGE = 2
+UNREADABLE = 3
+
+
+def _shard(text: str) -> tuple[int, int]:
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or int(count) < 1 or int(index) >= int(count):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, like 0/4")
+    return int(index), int(count)
+
+
+def _full_name(text: str) -> str:
+    owner, _, name = text.partition("/")
+    if not owner or not name or "/" in name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected OWNER/NAME")
+    return text
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--repo",
+        action="append",
+        type=_full_name,
+        metavar="OWNER/NAME",
+        help="a repository (repeatable)",
+    )
+    where.add_argument("--org", metavar="ORG", help="every repository of an organisation")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: only names matching",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: leave out names matching",
+    )
+    parser.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="with --org: only repositories with a topic",
+    )
+    parser.add_argument(
+        "--include-archived", action="store_true", help="with --org: archived repositories too"
+    )
+    parser.add_argument("--include-forks", action="store_true", help="with --org: forks too")
+    parser.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="I/N",
+        help="take only shard I of N (sha256 of OWNER/NAME mod N), as `pinbot run` does",
+    )
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="also ask the registries whether pinned digests still match their tags and exist",
+    )
+    parser.add_argument(
+        "--format",
+        choices=tuple(RENDERERS),
+        default="text",
+        help="text (summary and violations), json (everything), csv (inventory rows), "
+        "markdown (for $GITHUB_STEP_SUMMARY or an issue), sarif (violations)",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="keep GitHub answers here between runs (unchanged reads are answered 304)",
+    )
+    add_config_argument(parser)
+
+
+def choose_repositories(
+    forge: GitHubForge, args: argparse.Namespace
+) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
+    """The repositories to audit (in this shard), and those the filter left out with why."""
+    skipped: dict[str, str] = {}
+    if args.org:
+        wanted = RepositoryFilter(
+            include=tuple(args.include),
+            exclude=tuple(args.exclude),
+            topics=tuple(args.topic),
+            include_archived=args.include_archived,
+            include_forks=args.include_forks,
+        )
+        repos, skipped = forge.organisation_repositories(args.org, wanted)
+        chosen: list[tuple[str, Repository | None]] = [(r.full_name, r) for r in repos]
+    else:
+        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
+    if args.shard is not None:
+        index, count = args.shard
+        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
+    return chosen, skipped
+
+
+async def _look_up_pinned(
+    config: Config, occurrences: Sequence[Occurrence]
+) -> tuple[dict[str, Lookup], int]:
+    """Lookups for the pinned references (tags resolved, nothing fetched to verify), and
+    the number of registry requests they took."""
+    pinned = [o for o in occurrences if o.reference is not None and o.reference.digest]
+    async with RegistryClient(config) as client:
+        lookups = await look_up(client, pinned, config.pin, verify=False)
+        return lookups, client.stats.count()
+
+
+def _read(
+    forge: GitHubForge, name: str, repo: Repository | None, config: Config
+) -> ScannedRepository:
+    repo = repo or forge.repository(name)
+    return scan_snapshot(repo, forge.snapshot(repo, config.scan.ignore_paths), config)
+
+
+def execute(args: argparse.Namespace, config: Config, credentials: Credentials) -> AuditReport:
+    """The whole audit; returns the report (also used by tests).
+
+    Raises `ForgeError` when the organisation cannot be listed. A repository that cannot be
+    read is in the report with its failure, and the others are still audited.
+    """
+    started = time.monotonic()
+    owner = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
+    # Reads only: no pause between requests, and no writes to pace.
+    github, calls = connect(credentials, pacing=Pacing(), installation_owner=owner)
+    cache = ResponseCache(args.cache_dir) if args.cache_dir is not None else None
+    forge = GitHubForge(github, calls, cache)
+    try:
+        chosen, skipped = choose_repositories(forge, args)
+        scanned: list[ScannedRepository] = []
+        failed: list[AuditedRepository] = []
+        for name, repo in chosen:
+            with calls.scoped(name):
+                try:
+                    scanned.append(_read(forge, name, repo, config))
+                except ForgeError as exc:
+                    failed.append(AuditedRepository(name, failure=str(exc)))
+                except GithubException as exc:
+                    failed.append(AuditedRepository(name, failure=f"{name}: HTTP {exc.status}"))
+                except Exception as exc:  # one repository must not stop the audit
+                    problem = f"{name}: unexpected {type(exc).__name__}: {exc}"
+                    failed.append(AuditedRepository(name, failure=problem))
+        if cache is not None:
+            cache.prune()
+    finally:
+        github.close()
+
+    lookups: dict[str, Lookup] | None = None
+    registry_requests = 0
+    if args.drift:
+        occurrences = [o for s in scanned for o in s.occurrences]
+        lookups, registry_requests = asyncio.run(_look_up_pinned(config, occurrences))
+
+    audited = [
+        audit_repository(
+            s.name,
+            s.occurrences,
+            config.policy,
+            lookups,
+            branch=s.snapshot.branch,
+            commit=s.snapshot.commit,
+            url=s.repo.html_url,
+            files=len(s.snapshot.files),
+            warnings=s.errors,
+        )
+        for s in scanned
+    ]
+    return AuditReport(
+        repositories=sorted([*audited, *failed], key=lambda r: r.repository.lower()),
+        skipped=skipped,
+        drift=args.drift,
+        lookup_errors=lookup_problems(lookups or {}),
+        github_calls=calls.counted(),
+        registry_requests=registry_requests,
+        seconds=time.monotonic() - started,
+    )
+
+
+def exit_status(report: AuditReport) -> int:
+    """3 when a repository was not read (the audit is incomplete), else 1 on any violation."""
+    if report.failures:
+        return UNREADABLE
+    return VIOLATIONS if report.violations else 0
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config_or_exit(args.config)
+    if not args.org and (
+        args.include or args.exclude or args.topic or args.include_archived or args.include_forks
+    ):
+        print(
+            "pinbot audit: --include, --exclude, --topic, --include-archived and "
+            "--include-forks need --org",
+            file=sys.stderr,
+        )
+        return USAGE
+    try:
+        credentials = Credentials.from_environment()
+    except (ValueError, OSError) as exc:
+        print(f"pinbot audit: {exc}", file=sys.stderr)
+        return USAGE
+    try:
+        report = execute(args, config, credentials)
+    except ForgeError as exc:
+        print(f"pinbot audit: {exc}", file=sys.stderr)
+        return UNREADABLE
+    except ValueError as exc:  # a GitHub App with no installation to use
+        print(f"pinbot audit: {exc}", file=sys.stderr)
+        return USAGE
+    sys.stdout.write(RENDERERS[args.format](report))
+    if args.format != "text":  # the text report already says all this on stdout
+        for failed in report.failures:
+            print(f"pinbot audit: could not read {failed.failure}", file=sys.stderr)
+        print(f"pinbot audit: {report.headline()}", file=sys.stderr)
+    return exit_status(report)
