@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from pinbot import __version__
+from pinbot import sarif
 from pinbot.config import PolicyConfig
 from pinbot.plan import Lookup
-from pinbot.policy import RULE_TEXT, Rule, Violation, evaluate
+from pinbot.policy import Rule, Violation, evaluate
 from pinbot.scanners import Occurrence, Status
 
 #: Columns of `--format csv`, one row per occurrence.
@@ -356,6 +356,17 @@ def render_json(report: AuditReport) -> str:
     return json.dumps(document, indent=2) + "\n"
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value: object) -> object:
+    """Text from repositories, made inert for spreadsheets: a leading `=`, `+`, `-` or `@`
+    would otherwise be read as a formula."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def render_csv(report: AuditReport) -> str:
     """The inventory, one row per occurrence; a row's violations are `;`-separated rules."""
     out = io.StringIO()
@@ -364,7 +375,7 @@ def render_csv(report: AuditReport) -> str:
     for row in inventory(report):
         rules = row["violations"]
         assert isinstance(rules, list)
-        writer.writerow({**row, "violations": ";".join(rules)})
+        writer.writerow({key: _inert(value) for key, value in {**row, "violations": ";".join(rules)}.items()})
     return out.getvalue()
 
 
@@ -477,30 +488,15 @@ def render_markdown(report: AuditReport) -> str:
 def render_sarif(report: AuditReport) -> str:
     """SARIF 2.1.0: each result's URI is `owner/name/path`, and each repository's commit is
     recorded under `versionControlProvenance`."""
-    results = []
-    for r in report.repositories:
-        for v in r.violations:
-            o = v.occurrence
-            results.append(
-                {
-                    "ruleId": v.rule.value,
-                    "level": "error",
-                    "message": {"text": v.message},
-                    "locations": [
-                        {
-                            "physicalLocation": {
-                                "artifactLocation": {"uri": f"{r.repository}/{o.file}"},
-                                "region": {
-                                    "startLine": o.line,
-                                    "startColumn": o.column,
-                                    "endColumn": o.column + len(o.text),
-                                },
-                            }
-                        }
-                    ],
-                    "properties": {"repository": r.repository, "path": o.file},
-                }
-            )
+    results = [
+        sarif.result(
+            v,
+            f"{r.repository}/{v.occurrence.file}",
+            {"repository": r.repository, "path": v.occurrence.file},
+        )
+        for r in report.repositories
+        for v in r.violations
+    ]
     provenance = [
         {
             "repositoryUri": r.url or r.repository,
@@ -511,19 +507,7 @@ def render_sarif(report: AuditReport) -> str:
         for r in report.audited
         if r.commit is not None
     ]
-    rules = [{"id": rule.value, "shortDescription": {"text": RULE_TEXT[rule]}} for rule in Rule]
-    document = {
-        "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "pinbot", "version": __version__, "rules": rules}},
-                "versionControlProvenance": provenance,
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return sarif.document(results, provenance=provenance)
 
 
 RENDERERS: Mapping[str, Callable[[AuditReport], str]] = {

@@ -475,3 +475,12 @@ def _render(fake: GitHubFake, config: Config, fmt: str) -> str:
 
 def _render_report(report: AuditReport, fmt: str) -> str:
     return RENDERERS[fmt](report)
+
+
+def test_csv_cells_from_repositories_cannot_act_as_formulas() -> None:
+    from pinbot.audit import _inert
+
+    assert _inert("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert _inert("@SUM(A1)") == "'@SUM(A1)"
+    assert _inert("nginx:1.27") == "nginx:1.27"
+    assert _inert(12) == 12

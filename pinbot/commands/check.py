@@ -8,11 +8,11 @@ import json
 import sys
 from pathlib import Path
 
-from pinbot import __version__
+from pinbot import sarif
 from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
-from pinbot.policy import RULE_TEXT, Rule, Violation, evaluate
+from pinbot.policy import RULE_TEXT, Violation, evaluate
 from pinbot.scanners import Occurrence
 
 HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
@@ -52,40 +52,7 @@ def render_github(violations: list[Violation]) -> str:
 
 def render_sarif(violations: list[Violation]) -> str:
     """SARIF 2.1.0, for code scanning uploads."""
-    rules = [
-        {"id": rule.value, "shortDescription": {"text": RULE_TEXT[rule]}} for rule in Rule
-    ]
-    results = [
-        {
-            "ruleId": v.rule.value,
-            "level": "error",
-            "message": {"text": v.message},
-            "locations": [
-                {
-                    "physicalLocation": {
-                        "artifactLocation": {"uri": v.occurrence.file},
-                        "region": {
-                            "startLine": v.occurrence.line,
-                            "startColumn": v.occurrence.column,
-                            "endColumn": v.occurrence.column + len(v.occurrence.text),
-                        },
-                    }
-                }
-            ],
-        }
-        for v in violations
-    ]
-    document = {
-        "version": "2.1.0",
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "runs": [
-            {
-                "tool": {"driver": {"name": "pinbot", "version": __version__, "rules": rules}},
-                "results": results,
-            }
-        ],
-    }
-    return json.dumps(document, indent=2) + "\n"
+    return sarif.document(sarif.result(v, v.occurrence.file) for v in violations)
 
 
 def render_json(violations: list[Violation]) -> str:
