@@ -93,6 +93,30 @@ def test_snapshot_reads_one_ref_one_tree_and_candidate_blobs_only(fake: GitHubFa
     assert forge.calls.requests["acme/web"] == len(fake.calls) == 4
 
 
+def test_a_tree_first_then_one_file_then_the_candidates_costs_the_same_as_a_snapshot(
+    fake: GitHubFake,
+) -> None:
+    files = {
+        "Dockerfile": b"FROM nginx:1.27\n",
+        ".github/pinbot.yaml": b"enabled: true\n",
+        "docs/app.yaml": b"image: redis:7\n",
+        "README.md": b"# hi\n",
+    }
+    fake.create_repo("acme", "web", files)
+    forge = forge_for(fake)
+    repo = forge.repository("acme/web")
+    fake.reset_calls()
+    snapshot = forge.read_tree(repo)
+    assert snapshot.files == {} and set(snapshot.entries) == set(files)
+    assert len(fake.calls) == 2  # the ref and the recursive tree
+    assert forge.read_file(repo, snapshot, ".github/pinbot.yaml") == b"enabled: true\n"
+    forge.read_candidates(repo, snapshot, ("docs/*", ".github/pinbot.yaml"))
+    assert set(snapshot.files) == {"Dockerfile"}
+    assert sum("/git/blobs/" in c.path for c in fake.calls) == 2
+    # The one-call form still reads the same files as before.
+    assert set(forge.snapshot(repo).files) == {"Dockerfile", ".github/pinbot.yaml", "docs/app.yaml"}
+
+
 def test_candidate_paths() -> None:
     assert is_candidate("Dockerfile")
     assert is_candidate("deploy/app.yaml")

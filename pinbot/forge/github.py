@@ -530,6 +530,15 @@ class GitHubForge:
 
     def snapshot(self, repo: Repository, ignore_paths: Sequence[str] = ()) -> Snapshot:
         """The default branch head: one ref call, one recursive tree call, candidate blobs."""
+        snapshot = self.read_tree(repo)
+        self.read_candidates(repo, snapshot, ignore_paths)
+        return snapshot
+
+    def read_tree(self, repo: Repository) -> Snapshot:
+        """The default branch head's tree, no file contents yet: one ref and one tree call.
+
+        With it a caller can choose what to read (a settings file first, then candidates).
+        """
         name = repo.full_name
         branch = repo.default_branch
         try:
@@ -538,18 +547,30 @@ class GitHubForge:
             # Asked for by commit sha: the answer for one commit never changes.
             tree = self._get(f"{repo.url}/git/trees/{commit}", {"recursive": "1"}, immutable=True)
             entries = self._tree_entries(repo, tree)
-            snapshot = Snapshot(name, branch, commit, tree["sha"], entries)
-            for path, entry in sorted(entries.items()):
-                if not is_candidate(path, ignore_paths):
-                    continue
-                if entry.size is not None and entry.size > MAX_FILE_BYTES:
-                    snapshot.skipped.append(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-                    continue
-                blob = self._get(f"{repo.url}/git/blobs/{entry.sha}", immutable=True)
-                snapshot.files[path] = base64.b64decode(blob.get("content", ""))
         except GithubException as exc:
             raise ForgeError(name, f"reading branch {branch}", _problem(exc), exc.status) from exc
-        return snapshot
+        return Snapshot(name, branch, commit, tree["sha"], entries)
+
+    def read_candidates(
+        self, repo: Repository, snapshot: Snapshot, ignore_paths: Sequence[str] = ()
+    ) -> None:
+        """Read into `snapshot.files` every file a scanner reads and `ignore_paths` keeps."""
+        for path, entry in sorted(snapshot.entries.items()):
+            if path in snapshot.files or not is_candidate(path, ignore_paths):
+                continue
+            if entry.size is not None and entry.size > MAX_FILE_BYTES:
+                snapshot.skipped.append(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+                continue
+            snapshot.files[path] = self.read_file(repo, snapshot, path)
+
+    def read_file(self, repo: Repository, snapshot: Snapshot, path: str) -> bytes:
+        """The bytes of one file of the snapshot: one blob call (none when cached by sha)."""
+        try:
+            blob = self._get(f"{repo.url}/git/blobs/{snapshot.entries[path].sha}", immutable=True)
+        except GithubException as exc:
+            action = f"reading {path} on {snapshot.branch}"
+            raise ForgeError(snapshot.repository, action, _problem(exc), exc.status) from exc
+        return base64.b64decode(blob.get("content", ""))
 
     def _pull_info(self, raw: dict[str, Any]) -> PullInfo:
         return PullInfo(
