@@ -8,14 +8,14 @@ something differs, so a run over an unchanged organisation makes no write calls.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from github.Repository import Repository
 
 from pinbot import prbody
 from pinbot.apply import FileChange
-from pinbot.config import Config
+from pinbot.config import Config, ConfigError, PinConfig, RepositoryConfig, load_repository_config
 from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
 from pinbot.pipeline import build_changes, finish
 from pinbot.plan import Edit, Lookup, NoticeKind, Plan
@@ -25,6 +25,8 @@ from pinbot.scanners import Occurrence, scan_bytes
 REPOSITORY_BRANCH = "image-digests"
 CLOSED_ON_BASE = "on-base"
 CLOSED_NOTHING_LEFT = "nothing-left"
+#: A repository's own settings, first found wins. They are pinbot's, never scanned for images.
+SETTINGS_FILES = (".github/pinbot.yaml", ".pinbot.yaml")
 
 #: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
 NotesSource = Callable[[Sequence[Edit]], list[str]]
@@ -38,6 +40,8 @@ class ScannedRepository:
     snapshot: Snapshot
     occurrences: list[Occurrence]
     errors: list[str] = field(default_factory=list)
+    config: Config | None = None  # the run's, merged with the repository's own settings
+    skipped: str | None = None  # why the repository's settings say to leave it alone
 
     @property
     def name(self) -> str:
@@ -57,6 +61,7 @@ class RepositoryResult:
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
+    skipped: str | None = None
     references: int = 0
     files: int = 0
 
@@ -125,7 +130,73 @@ def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> Scann
         outcome = scan_bytes(path, data, ignore_images=config.scan.ignore_images)
         occurrences.extend(outcome.occurrences)
         errors.extend(outcome.errors)
-    return ScannedRepository(repo, snapshot, occurrences, errors)
+    return ScannedRepository(repo, snapshot, occurrences, errors, config=config)
+
+
+def settings_file(paths: Iterable[str]) -> tuple[str | None, list[str]]:
+    """Which of the tree's settings files is read, and a warning for each one passed over.
+
+    >>> settings_file(["Dockerfile", ".pinbot.yaml", ".github/pinbot.yaml"])[0]
+    '.github/pinbot.yaml'
+    """
+    held = set(paths)
+    present = [name for name in SETTINGS_FILES if name in held]
+    if not present:
+        return None, []
+    chosen, *others = present
+    return chosen, [f"{other}: not read, {chosen} comes first" for other in others]
+
+
+def repository_settings(
+    forge: GitHubForge, repo: Repository, snapshot: Snapshot, config: Config
+) -> tuple[RepositoryConfig, list[str]]:
+    """The run's configuration with the repository's own settings file merged over it.
+
+    The file is in the tree already read, so this costs one blob read when there is one
+    (none with the response cache once it has been read) and nothing when there is none.
+    A file pinbot cannot use is a warning, and the repository gets the run's configuration.
+    """
+    path, warnings = settings_file(snapshot.entries)
+    if path is None:
+        return RepositoryConfig(config), warnings
+    data = forge.read_file(repo, snapshot, path)
+    try:
+        return load_repository_config(data, path, config), warnings
+    except ConfigError as exc:
+        warnings.append(f"{exc} (this repository uses the run's configuration)")
+        return RepositoryConfig(config, source=path), warnings
+
+
+def read_repository(forge: GitHubForge, repo: Repository, config: Config) -> ScannedRepository:
+    """Read and scan a repository's default branch under its own settings.
+
+    A repository whose settings say `enabled: false` is returned with `skipped` set and no
+    file read beyond the settings file.
+    """
+    snapshot = forge.read_tree(repo)
+    settings, warnings = repository_settings(forge, repo, snapshot, config)
+    if not settings.enabled:
+        why = f"{settings.source} sets enabled: false"
+        return ScannedRepository(repo, snapshot, [], warnings, settings.config, skipped=why)
+    ignore = (*settings.config.scan.ignore_paths, *SETTINGS_FILES)
+    forge.read_candidates(repo, snapshot, ignore)
+    scanned = scan_snapshot(repo, snapshot, settings.config)
+    scanned.errors[:0] = warnings
+    return scanned
+
+
+def lookup_pin(run: PinConfig, repositories: Iterable[PinConfig]) -> PinConfig:
+    """Pin options under which the run's one shared set of lookups covers every repository.
+
+    A repository that opts in to pinning untagged references or adding Helm digest keys
+    needs their tags looked up; `plan` then applies each repository's own options.
+    """
+    pins = [run, *repositories]
+    return replace(
+        run,
+        pin_untagged=any(pin.pin_untagged for pin in pins),
+        helm_insert_digest=any(pin.helm_insert_digest for pin in pins),
+    )
 
 
 def _held_digests(occurrences: Sequence[Occurrence]) -> set[str]:
@@ -167,11 +238,18 @@ class Reconciler:
         result.files = len(scanned.snapshot.files)
         result.references = len(scanned.occurrences)
         result.warnings.extend(scanned.errors)
+        if scanned.skipped is not None:
+            # Left alone entirely: no pull request is read, opened, updated or closed.
+            result.skipped = scanned.skipped
+            return result
         try:
             self._reconcile(scanned, lookups, result)
         except ForgeError as exc:
             result.failure = str(exc)
         return result
+
+    def _config(self, scanned: ScannedRepository) -> Config:
+        return scanned.config or self.config
 
     def _reconcile(
         self,
@@ -180,7 +258,8 @@ class Reconciler:
         result: RepositoryResult,
     ) -> None:
         snapshot = scanned.snapshot
-        outcome = finish(snapshot.files, scanned.occurrences, lookups, self.config)
+        config = self._config(scanned)
+        outcome = finish(snapshot.files, scanned.occurrences, lookups, config)
         result.warnings.extend(outcome.errors)
         for notice in outcome.plan.notices:
             if notice.kind in (NoticeKind.LOOKUP_FAILED, NoticeKind.NOT_VERIFIED):
@@ -188,22 +267,22 @@ class Reconciler:
         # Only edits that apply cleanly are proposed; a file that failed its check is a warning.
         applied = {change.path for change in outcome.changes}
         edits = [edit for edit in outcome.plan.edits if edit.file in applied]
-        groups = {group.branch: group for group in group_edits(edits, self.config)}
+        groups = {group.branch: group for group in group_edits(edits, config)}
 
         branches = set(groups)
-        if self.config.github.group == "repository":
-            branches.add(self.config.github.branch_prefix + REPOSITORY_BRANCH)
+        if config.github.group == "repository":
+            branches.add(config.github.branch_prefix + REPOSITORY_BRANCH)
         else:
-            branches |= self._open_bot_branches(scanned.repo)
+            branches |= self._open_bot_branches(scanned.repo, config)
         held = _held_digests(scanned.occurrences)
         for branch in sorted(branches):
             pulls = self.forge.pulls_for_branch(scanned.repo, branch)
             group = groups.get(branch)
             self._reconcile_branch(scanned, branch, group, pulls, held, result)
 
-    def _open_bot_branches(self, repo: Repository) -> set[str]:
+    def _open_bot_branches(self, repo: Repository, config: Config) -> set[str]:
         """Branches under the prefix that have an open pull request (image grouping only)."""
-        pulls = self.forge.open_pulls_under(repo, self.config.github.branch_prefix)
+        pulls = self.forge.open_pulls_under(repo, config.github.branch_prefix)
         return {pull.head_ref for pull in pulls}
 
     def _reconcile_branch(
@@ -298,7 +377,7 @@ class Reconciler:
             result.updated.append(open_pull.url)
             return
         self.forge.move_branch(repo, branch, commit, exists=None)
-        github = self.config.github
+        github = self._config(scanned).github
         pull = self.forge.open_pull(
             repo, branch=branch, base=snapshot.branch, title=title, body=body, draft=github.draft
         )

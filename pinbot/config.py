@@ -8,7 +8,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast, get_args
@@ -26,14 +26,18 @@ from pinbot.reference import (
 )
 
 __all__ = [
+    "REPOSITORY_KEYS",
     "Config",
     "ConfigError",
     "GithubConfig",
     "PinConfig",
     "PolicyConfig",
     "RegistryConfig",
+    "RepositoryConfig",
     "ScanConfig",
     "load_config",
+    "load_config_text",
+    "load_repository_config",
 ]
 
 PinStyle = Literal["tag-digest", "digest"]
@@ -167,9 +171,18 @@ class _Section:
     """One YAML mapping being read; knows the file, its key path and where each key is."""
 
     def __init__(
-        self, file: str, path: str, line: int, node: object, allowed: tuple[str, ...] | None
+        self,
+        file: str,
+        path: str,
+        line: int,
+        node: object,
+        allowed: tuple[str, ...] | None,
+        refused: Mapping[str, str] | None = None,
     ) -> None:
-        """Check ``node`` is a mapping whose keys are all in ``allowed`` (any string if None)."""
+        """Check ``node`` is a mapping whose keys are all in ``allowed`` (any string if None).
+
+        A key in ``refused`` is one this file may not set; its value says why.
+        """
         self.file = file
         self.path = path
         self.line = line
@@ -181,6 +194,8 @@ class _Section:
         for key in node:
             if not isinstance(key, str):
                 raise self.error(f"keys must be strings, not {_type_name(key)}", self._line(key))
+            if refused and key in refused:
+                raise self.error(refused[key], self._line(key), key)
             if allowed is not None and key not in allowed:
                 raise self._unknown(key, allowed)
 
@@ -338,7 +353,10 @@ def _parse_registry(section: _Section, host: str, node: object, base: Path) -> R
     )
 
 
-def _parse_registries(section: _Section, base: Path) -> Mapping[str, RegistryConfig]:
+def _parse_registries(
+    section: _Section, base: Path, default: Mapping[str, RegistryConfig]
+) -> Mapping[str, RegistryConfig]:
+    # Like a list, the mapping a file gives replaces the one it is read over.
     registries: dict[str, RegistryConfig] = {}
     seen: dict[str, str] = {}
     for host in section.node:
@@ -358,25 +376,29 @@ def _parse_registries(section: _Section, base: Path) -> Mapping[str, RegistryCon
     return MappingProxyType(registries)
 
 
-def _parse_scan(section: _Section, base: Path) -> ScanConfig:
+# Each section function reads the keys present and takes the rest from `default` (the
+# built-in defaults, or the configuration a repository's file is merged over).
+
+
+def _parse_scan(section: _Section, base: Path, default: ScanConfig) -> ScanConfig:
     return ScanConfig(
-        ignore_paths=section.strings("ignore-paths", ()),
-        ignore_images=section.strings("ignore-images", ()),
+        ignore_paths=section.strings("ignore-paths", default.ignore_paths),
+        ignore_images=section.strings("ignore-images", default.ignore_images),
     )
 
 
-def _parse_pin(section: _Section, base: Path) -> PinConfig:
+def _parse_pin(section: _Section, base: Path, default: PinConfig) -> PinConfig:
     return PinConfig(
-        style=cast(PinStyle, section.choice("style", get_args(PinStyle), "tag-digest")),
-        pin_untagged=section.boolean("pin-untagged", False),
-        helm_insert_digest=section.boolean("helm-insert-digest", False),
+        style=cast(PinStyle, section.choice("style", get_args(PinStyle), default.style)),
+        pin_untagged=section.boolean("pin-untagged", default.pin_untagged),
+        helm_insert_digest=section.boolean("helm-insert-digest", default.helm_insert_digest),
     )
 
 
-def _parse_policy(section: _Section, base: Path) -> PolicyConfig:
-    allowed = section.strings("allowed-registries", ())
+def _parse_policy(section: _Section, base: Path, default: PolicyConfig) -> PolicyConfig:
+    allowed = section.strings("allowed-registries", default.allowed_registries)
     for index, pattern in enumerate(allowed):
-        if "/" in pattern:
+        if "/" in pattern and "allowed-registries" in section.node:
             line = int(section.node["allowed-registries"].lc.item(index)[0]) + 1
             raise section.error(
                 "must be a registry host glob (e.g. *.example.com), without scheme or path",
@@ -385,8 +407,8 @@ def _parse_policy(section: _Section, base: Path) -> PolicyConfig:
             )
     return PolicyConfig(
         allowed_registries=allowed,
-        forbid_latest=section.boolean("forbid-latest", True),
-        require_pinned=section.boolean("require-pinned", True),
+        forbid_latest=section.boolean("forbid-latest", default.forbid_latest),
+        require_pinned=section.boolean("require-pinned", default.require_pinned),
     )
 
 
@@ -394,9 +416,9 @@ def _parse_policy(section: _Section, base: Path) -> PolicyConfig:
 _BAD_BRANCH = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|^/|^-")
 
 
-def _parse_github(section: _Section, base: Path) -> GithubConfig:
-    prefix = section.string("branch-prefix", "pinbot/")
-    if _BAD_BRANCH.search(prefix):
+def _parse_github(section: _Section, base: Path, default: GithubConfig) -> GithubConfig:
+    prefix = section.string("branch-prefix", default.branch_prefix)
+    if "branch-prefix" in section.node and _BAD_BRANCH.search(prefix):
         raise section.error(
             "must be usable in a git branch name (no spaces, '..', '~', '^', ':', '?', '*', "
             "'[', '\\', '//', and not starting with '/' or '-')",
@@ -404,12 +426,12 @@ def _parse_github(section: _Section, base: Path) -> GithubConfig:
             "branch-prefix",
         )
     return GithubConfig(
-        labels=section.strings("labels", ("dependencies",)),
-        reviewers=section.strings("reviewers", ()),
-        team_reviewers=section.strings("team-reviewers", ()),
-        assignees=section.strings("assignees", ()),
-        draft=section.boolean("draft", False),
-        group=cast(PrGroup, section.choice("group", get_args(PrGroup), "repository")),
+        labels=section.strings("labels", default.labels),
+        reviewers=section.strings("reviewers", default.reviewers),
+        team_reviewers=section.strings("team-reviewers", default.team_reviewers),
+        assignees=section.strings("assignees", default.assignees),
+        draft=section.boolean("draft", default.draft),
+        group=cast(PrGroup, section.choice("group", get_args(PrGroup), default.group)),
         branch_prefix=prefix,
     )
 
@@ -417,7 +439,7 @@ def _parse_github(section: _Section, base: Path) -> GithubConfig:
 @dataclass(frozen=True)
 class _SectionSpec:
     keys: tuple[str, ...] | None  # None: free-form keys, checked by the parse function
-    parse: Callable[[_Section, Path], Any]
+    parse: Callable[[_Section, Path, Any], Any]
 
 
 # A new section is one function above plus one line here (and a field on Config).
@@ -443,14 +465,42 @@ _SECTIONS: dict[str, _SectionSpec] = {
 }
 
 
-def _load_document(path: Path) -> object:
-    file = str(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ConfigError(file, line, "(file)", "not UTF-8 text") from None
+#: What a repository's own settings file may set, section by section. Everything else
+#: (registries with their credentials and TLS, branch names) is the operator's alone.
+REPOSITORY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "scan": ("ignore-paths", "ignore-images"),
+        "pin": ("style", "pin-untagged", "helm-insert-digest"),
+        "policy": ("allowed-registries", "forbid-latest", "require-pinned"),
+        "github": ("labels", "reviewers", "team-reviewers", "assignees", "draft", "group"),
+    }
+)
+_REPOSITORY_REFUSAL = "set only by the configuration of the run, not by a repository's file"
+_NOT_ALLOWED = "not allowed in this file"
+
+
+@dataclass(frozen=True)
+class RepositoryConfig:
+    """A repository's settings file merged over the run's configuration.
+
+    ``enabled`` is false when the file asks pinbot to leave the repository alone;
+    ``source`` names the file (``None`` when the repository has none).
+    """
+
+    config: Config
+    enabled: bool = True
+    source: str | None = None
+
+
+def _parse_document(data: bytes | str, file: str) -> object:
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError(file, line, "(file)", "not UTF-8 text") from None
+    else:
+        text = data
     try:
         return YAML(typ="rt").load(text)
     except DuplicateKeyError as exc:
@@ -466,6 +516,84 @@ def _load_document(path: Path) -> object:
         raise ConfigError(file, 1, "(yaml)", type(exc).__name__) from None
 
 
+def _top_section(
+    document: object,
+    file: str,
+    allowed: Mapping[str, tuple[str, ...]] | None,
+    refusal: str,
+    extra: tuple[str, ...] = (),
+) -> _Section:
+    """The top-level mapping; a section outside ``allowed`` (when given) is refused."""
+    if allowed is None:
+        return _Section(file, "", 1, document, (*_SECTIONS, *extra))
+    refused = {name: refusal for name in _SECTIONS if name not in allowed}
+    return _Section(file, "", 1, document, (*allowed, *extra), refused)
+
+
+def _merge(
+    top: _Section,
+    base: Config,
+    base_dir: Path,
+    allowed: Mapping[str, tuple[str, ...]] | None,
+    refusal: str,
+) -> Config:
+    """``base`` with every section the file holds read over it; lists replace, not append."""
+    values: dict[str, Any] = {}
+    for name, spec in _SECTIONS.items():
+        attr = name.replace("-", "_")
+        if name not in top.node:
+            values[attr] = getattr(base, attr)
+            continue
+        keys, refused = spec.keys, None
+        if allowed is not None and spec.keys is not None:
+            keys = allowed[name]
+            refused = {key: refusal for key in spec.keys if key not in keys}
+        section = _Section(top.file, *top.where(name), top.raw(name), keys, refused)
+        values[attr] = spec.parse(section, base_dir, getattr(base, attr))
+    return Config(**values, source=base.source)
+
+
+def load_config_text(
+    text: bytes | str,
+    source_name: str,
+    base: Config | None = None,
+    *,
+    allowed_sections: Mapping[str, tuple[str, ...]] | None = None,
+    base_dir: Path | None = None,
+) -> Config:
+    """Read configuration text (named ``source_name`` in errors) over ``base``.
+
+    Keys the text leaves out keep ``base``'s values (the defaults when ``base`` is None); a
+    list (or the ``registries`` mapping) the text gives replaces ``base``'s. With ``allowed_sections`` only those sections
+    and keys may appear; any other known key is refused. Relative paths (``ca-file``) are
+    resolved from ``base_dir``, the working directory by default.
+
+    >>> load_config_text("pin:\n  style: digest\n", "inline").pin.style
+    'digest'
+    """
+    refusal = _NOT_ALLOWED
+    top = _top_section(_parse_document(text, source_name), source_name, allowed_sections, refusal)
+    base_dir = (base_dir or Path.cwd()).resolve()
+    return _merge(top, base or Config(), base_dir, allowed_sections, refusal)
+
+
+def load_repository_config(text: bytes | str, source_name: str, base: Config) -> RepositoryConfig:
+    """A repository's own settings file (``source_name``, e.g. ``.github/pinbot.yaml``)
+    merged over the run's configuration ``base``.
+
+    It may set the keys in :data:`REPOSITORY_KEYS` and a top-level ``enabled``; anything
+    else, including ``registries`` and ``github.branch-prefix``, is a :class:`ConfigError`
+    naming the file, line and key.
+    """
+    document = _parse_document(text, source_name)
+    refusal = _REPOSITORY_REFUSAL
+    top = _top_section(document, source_name, REPOSITORY_KEYS, refusal, extra=("enabled",))
+    enabled = top.boolean("enabled", True)
+    # Nothing a repository may set is a path, so there is no folder to resolve from.
+    config = _merge(top, base, Path.cwd(), REPOSITORY_KEYS, refusal)
+    return RepositoryConfig(config=config, enabled=enabled, source=source_name)
+
+
 def load_config(path: Path | str | None) -> Config:
     """Read the configuration at ``path``; ``None`` gives the defaults.
 
@@ -475,17 +603,7 @@ def load_config(path: Path | str | None) -> Config:
     if path is None:
         return Config()
     path = Path(path)
-    document = _load_document(path)
     file = str(path)
-    top = _Section(file, "", 1, document, tuple(_SECTIONS))
-    base = path.resolve().parent
-    values = {
-        name.replace("-", "_"): spec.parse(
-            _Section(
-                file, *top.where(name), top.raw(name) if name in top.node else None, spec.keys
-            ),
-            base,
-        )
-        for name, spec in _SECTIONS.items()
-    }
-    return Config(**values, source=path)
+    top = _top_section(_parse_document(path.read_bytes(), file), file, None, _NOT_ALLOWED)
+    config = _merge(top, Config(), path.resolve().parent, None, _NOT_ALLOWED)
+    return replace(config, source=path)

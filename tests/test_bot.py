@@ -46,7 +46,11 @@ class World:
     """One repository on the fake whose Dockerfile and manifest use one registry image."""
 
     def __init__(
-        self, fake: GitHubFake, registry: RunningRegistry, name: str | None = None
+        self,
+        fake: GitHubFake,
+        registry: RunningRegistry,
+        name: str | None = None,
+        extra: dict[str, bytes] | None = None,
     ) -> None:
         self.fake = fake
         self.registry = registry
@@ -65,6 +69,7 @@ class World:
             ).encode(),
             "README.md": b"# web\n",
             "src/main.py": b"print('hello')\n",
+            **(extra or {}),
         }
         fake.create_repo("acme", self.name, self.files)
         fake.create_user("octo")
@@ -505,3 +510,169 @@ def test_dry_run_prints_the_title_and_table_of_each_repository(
         )
         assert f"`{digest[:19]}` |" in section
         assert "  +FROM " in section
+
+
+# --- a repository's own settings file -----------------------------------------------------
+
+
+SETTINGS = ".github/pinbot.yaml"
+
+
+def _blob_reads(fake: GitHubFake, world: World) -> int:
+    return sum(
+        c.method == "GET" and c.path.startswith(f"/repos/{world.full_name}/git/blobs/")
+        for c in fake.calls
+    )
+
+
+def test_a_repository_file_sets_its_own_pin_style_and_labels_and_a_sibling_keeps_the_run_s(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    tuned = World(
+        fake, registry_http, extra={SETTINGS: b"pin:\n  style: digest\ngithub:\n  labels: [deps]\n"}
+    )
+    sibling = World(fake, registry_http)
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", tuned.full_name, "--repo", sibling.full_name)
+    assert not summary.failures, summary.text()
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name[tuned.full_name].opened and by_name[sibling.full_name].opened
+    assert not by_name[tuned.full_name].warnings, by_name[tuned.full_name].warnings
+
+    [pull] = tuned.pulls()
+    name = f"{registry_http.host}/{tuned.image}"
+    assert tuned.file_at(BRANCH, "Dockerfile") == (
+        f"# build\nFROM {name}@{tuned.digest()} AS base\nRUN true\n".encode()
+    )
+    assert [label.name for label in pull.labels] == ["deps"]  # replaces, does not append
+    assert [u.login for u in pull.requested_reviewers] == ["octo"]  # not set: the run's
+    assert pull.body is not None and SETTINGS not in pull.body
+    assert tuned.file_at(BRANCH, SETTINGS) == tuned.files[SETTINGS]
+
+    [other] = sibling.pulls()
+    ref = registry_http.ref(sibling.image, "1.0")
+    assert f"FROM {ref}@{sibling.digest()} AS base" in sibling.file_at(BRANCH, "Dockerfile").decode()
+    assert sorted(label.name for label in other.labels) == ["dependencies", "images"]
+
+    # The settings file costs one blob read, and is not scanned as an image file.
+    assert _blob_reads(fake, tuned) == 3 and _blob_reads(fake, sibling) == 2
+    assert by_name[tuned.full_name].files == 2
+    # One registry lookup for the two tags, whatever each repository's settings.
+    assert summary.unique_tags == 2
+
+
+def test_enabled_false_skips_the_repository_with_no_writes_and_leaves_its_pull_request(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    branch_head = fake.repo("acme", world.name).refs[BRANCH]
+    fake.commit_files("acme", world.name, "main", {SETTINGS: b"enabled: false\n"}, "opt out")
+    world.move_tag("while-disabled")
+
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    [result] = summary.results
+    assert result.skipped == f"{SETTINGS} sets enabled: false"
+    assert not (result.opened or result.updated or result.closed or result.failure)
+    assert summary.calls.writes[world.full_name] == 0
+    # Only the branch and the settings file were read: no candidate blob, no pull request.
+    assert _blob_reads(fake, world) == 1
+    assert not any("/pulls" in c.path for c in fake.calls)
+    [still] = world.pulls()
+    assert still.state == "open" and still.body == pull.body
+    assert fake.repo("acme", world.name).refs[BRANCH] == branch_head
+
+    text = summary.text()
+    assert f"{world.full_name}: skipped ({SETTINGS} sets enabled: false)" in text
+    assert "0 repositories scanned, 1 skipped by their own settings" in text
+    assert f"skipped: {SETTINGS} sets enabled: false" in summary.markdown()
+
+
+@pytest.mark.parametrize(
+    ("settings", "line", "key"),
+    [
+        (
+            "pin:\n  style: digest\nregistries:\n  127.0.0.1:9:\n    insecure: true\n",
+            3,
+            "registries",
+        ),
+        ("github:\n  labels: [deps]\n  branch-prefix: mine/\n", 3, "github.branch-prefix"),
+        ("pin:\n  style: [digest\n", 3, "(yaml)"),
+        ("pin:\n  style: sha\n", 2, "pin.style"),
+    ],
+)
+def test_an_unusable_settings_file_is_a_warning_and_the_run_configuration_applies(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    settings: str,
+    line: int,
+    key: str,
+) -> None:
+    world = World(fake, registry_http, extra={SETTINGS: settings.encode()})
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert not summary.failures, summary.text()
+    [result] = summary.results
+    [warning] = [w for w in result.warnings if w.startswith(SETTINGS)]
+    assert warning.startswith(f"{SETTINGS}:{line}: {key}: ")
+    assert warning.endswith("(this repository uses the run's configuration)")
+    assert len(result.warnings) == 1  # the file is not also reported by a scanner
+    assert len(result.opened) == 1
+    ref = registry_http.ref(world.image, "1.0")
+    assert f"FROM {ref}@{world.digest()} AS base" in world.file_at(BRANCH, "Dockerfile").decode()
+    [pull] = world.pulls()
+    assert sorted(label.name for label in pull.labels) == ["dependencies", "images"]
+    assert pull.head_ref == BRANCH
+
+
+def test_ignore_paths_in_a_root_settings_file_keep_a_path_out_of_the_pull_request(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http, extra={".pinbot.yaml": b"scan:\n  ignore-paths: [deploy/*]\n"})
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    [result] = summary.results
+    assert result.opened and not result.warnings, summary.text()
+    state = parse_state(world.pulls()[0].body or "")
+    assert state is not None and {u.file for u in state.updates} == {"Dockerfile"}
+    assert world.file_at(BRANCH, "deploy/app.yaml") == world.files["deploy/app.yaml"]
+    assert _blob_reads(fake, world) == 2  # the settings file and the Dockerfile
+
+
+def test_pin_untagged_in_one_repository_is_looked_up_in_the_shared_lookups(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    registry_http.push_image("acme/untagged", "latest", seed="untagged")
+    ref = registry_http.ref("acme/untagged", "latest").rsplit(":", 1)[0]
+    dockerfile = f"FROM {ref}\n".encode()
+    fake.create_repo(
+        "acme",
+        "opted-in",
+        {"Dockerfile": dockerfile, SETTINGS: b"pin:\n  pin-untagged: true\n"},
+    )
+    fake.create_repo("acme", "default", {"Dockerfile": dockerfile})
+    summary = run_bot(fake, config, "--repo", "acme/opted-in", "--repo", "acme/default")
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name["acme/opted-in"].opened, summary.text()
+    assert not by_name["acme/default"].opened
+    assert fake.pulls("acme", "default") == []
+    pinned = fake.file_at("acme", "opted-in", BRANCH, "Dockerfile")
+    assert pinned is not None and pinned.startswith(f"FROM {ref}:latest@sha256:".encode())
+    assert summary.unique_tags == 1
+
+
+def test_with_a_cache_an_unchanged_settings_file_costs_nothing(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    world = World(fake, registry_http, extra={SETTINGS: b"github:\n  labels: [deps]\n"})
+    cache = str(tmp_path / "cache")
+    run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name, "--cache-dir", cache)
+    assert summary.results[0].current, summary.text()
+    assert summary.calls.counted(world.full_name) == 0
+    assert summary.calls.cached[world.full_name] == 4  # one tree, the settings file, two blobs

@@ -1,7 +1,8 @@
 """`pinbot run`: the bot over GitHub repositories, opening and keeping pull requests.
 
-Reads every chosen repository first, asks the registries once per unique tag for the whole
-run, then reconciles each repository's pull requests. One repository's failure is reported
+Reads every chosen repository first (under its own settings file, when it has one), asks the
+registries once per unique tag for the whole run, then reconciles each repository's pull
+requests. One repository's failure is reported
 and the rest go on; the exit status is 1 when any failed.
 """
 
@@ -20,7 +21,7 @@ from typing import Any, TypeVar
 from github import GithubException
 from github.Repository import Repository
 
-from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, scan_snapshot
+from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, lookup_pin, read_repository
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.config import Config
 from pinbot.forge.cache import ResponseCache
@@ -138,12 +139,20 @@ class RunSummary:
     def failures(self) -> list[RepositoryResult]:
         return [r for r in self.results if r.failure is not None]
 
+    @property
+    def left_alone(self) -> list[RepositoryResult]:
+        """Repositories whose own settings say `enabled: false`."""
+        return [r for r in self.results if r.skipped is not None]
+
     def count(self, what: str) -> int:
         return sum(len(getattr(r, what)) for r in self.results)
 
     def headline(self) -> str:
+        left_alone = len(self.left_alone)
+        skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
         return (
-            f"{len(self.results)} repositories scanned, {self.count('opened')} pull requests opened, "
+            f"{len(self.results) - left_alone} repositories scanned{skipped}, "
+            f"{self.count('opened')} pull requests opened, "
             f"{self.count('updated')} updated, {self.count('closed')} closed, "
             f"{len(self.failures)} failed; {self.unique_tags} tags looked up; "
             f"{self.calls.counted()} GitHub API calls counted against the rate limit"
@@ -167,7 +176,7 @@ class RunSummary:
         for r in self.results:
             calls = self.calls.counted(r.repository)
             writes = self.calls.writes[r.repository]
-            status = "FAILED" if r.failure else "ok"
+            status = "FAILED" if r.failure else f"skipped ({r.skipped})" if r.skipped else "ok"
             lines.append(
                 f"{r.repository}: {status}; {calls} API calls ({writes} writes"
                 f"{self._free('; {}', r.repository)})"
@@ -202,7 +211,13 @@ class RunSummary:
             "|---|---|---|---|---|---|",
         ]
         for r in self.results:
-            result = f"failed: {r.failure}" if r.failure else "ok"
+            result = (
+                f"failed: {r.failure}"
+                if r.failure
+                else f"skipped: {r.skipped}"
+                if r.skipped
+                else "ok"
+            )
             result = result.replace("|", "\\|")
             if not r.failure and r.warnings:
                 result += f" ({len(r.warnings)} warnings)"
@@ -324,8 +339,7 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
             with calls.scoped(name):
                 try:
                     repo = repo or forge.repository(name)
-                    snapshot = forge.snapshot(repo, config.scan.ignore_paths)
-                    scanned.append(scan_snapshot(repo, snapshot, config))
+                    scanned.append(read_repository(forge, repo, config))
                 except ForgeError as exc:
                     failed.append(RepositoryResult(name, failure=str(exc)))
                 except GithubException as exc:
@@ -334,9 +348,9 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
                     failed.append(RepositoryResult(name, failure=_unexpected(name, exc)))
 
         occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-        lookups: dict[str, Lookup] = registry.run(
-            look_up(registry.client, occurrences, config.pin)
-        )
+        # One registry lookup per tag for the whole run, whatever each repository's settings.
+        pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
+        lookups: dict[str, Lookup] = registry.run(look_up(registry.client, occurrences, pin))
         summary.unique_tags = len(lookups)
 
         reconciler = Reconciler(forge, config, dry_run=args.dry_run, notes=registry.notes)
