@@ -192,6 +192,7 @@ def plan(
     `lookups` holds what the registry said per `lookup_key` (name:tag) and, for pinned
     digests nothing can bump, per `existence_key` (name@digest).
     """
+    occurrences = list(occurrences)
     result = Plan()
     for occurrence in occurrences:
         reference = occurrence.reference
@@ -244,4 +245,36 @@ def plan(
             continue
         action = Action.PIN if reference.digest is None else Action.BUMP
         result.edits.append(_edit(occurrence, action, lookup.digest, pin.style))
+    return _keep_shared_places_whole(result, occurrences)
+
+
+def _keep_shared_places_whole(result: Plan, occurrences: list[Occurrence]) -> Plan:
+    """Drop edits that would write where a reference left alone also reads.
+
+    One ARG default can feed several FROM lines; when one of them is ignored (or cannot be
+    rewritten), writing the digest would change it too, so none of them is written.
+    """
+    edited = {id(edit.occurrence) for edit in result.edits}
+    untouched = {
+        (o.digest_slot.start, o.digest_slot.end): o
+        for o in occurrences
+        if o.digest_slot is not None and id(o) not in edited
+    }
+    if not untouched:
+        return result
+    kept: list[Edit] = []
+    for edit in result.edits:
+        other = untouched.get((edit.start, edit.end))
+        if edit.occurrence.digest_slot is None or other is None:
+            kept.append(edit)
+            continue
+        result.notices.append(
+            Notice(
+                edit.occurrence,
+                NoticeKind.NOT_REWRITABLE,
+                f"its digest is written where line {other.line} reads too, "
+                f"which is left alone ({other.status.value}); not written",
+            )
+        )
+    result.edits = kept
     return result

@@ -140,3 +140,22 @@ def test_edits_sharing_one_place_write_it_once() -> None:
     other = dataclasses.replace(edit, replacement=f"nginx:1.27@{OLD}")
     with pytest.raises(ApplyError, match="overlapping"):
         apply_edits("Dockerfile", data, [edit, other])
+
+
+def test_an_arg_default_shared_with_an_ignored_from_is_not_written() -> None:
+    data = (
+        b"ARG TAG=1.27\n"
+        b"FROM nginx:${TAG} AS one\n"
+        b"# pinbot: ignore\n"
+        b"FROM nginx:${TAG} AS two\n"
+    )
+    lookups = {"docker.io/library/nginx:1.27": Lookup(NEW, verified=True)}
+    updated, result = run("Dockerfile", data, lookups)
+    assert updated == data
+    (notice,) = [n for n in result.notices if n.occurrence.line == 2]  # type: ignore[attr-defined]
+    assert "line 4 reads too" in notice.message
+    # Without the ignore comment both FROM lines share one write.
+    plain = data.replace(b"# pinbot: ignore\n", b"")
+    updated, result = run("Dockerfile", plain, lookups)
+    assert updated.startswith(f"ARG TAG=1.27@{NEW}\n".encode())
+    assert len(result.edits) == 2  # type: ignore[attr-defined]
