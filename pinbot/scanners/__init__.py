@@ -58,6 +58,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "gitpod",
     "devcontainer",
     "bake",
+    "azure_pipelines",
     "helm",
 )
 
