@@ -59,6 +59,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "devcontainer",
     "bake",
     "azure_pipelines",
+    "woodpecker",
     "helm",
 )
 
