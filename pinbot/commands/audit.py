@@ -12,7 +12,6 @@ import asyncio
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from github import GithubException
 from github.Repository import Repository
@@ -26,17 +25,15 @@ from pinbot.audit import (
 )
 from pinbot.bot import ScannedRepository, scan_snapshot
 from pinbot.commands._common import add_config_argument, load_config_or_exit
-from pinbot.config import Config
-from pinbot.forge.cache import ResponseCache
-from pinbot.forge.github import (
-    Credentials,
-    ForgeError,
-    GitHubForge,
-    Pacing,
-    RepositoryFilter,
-    connect,
-    shard_of,
+from pinbot.commands._github import (
+    add_cache_argument,
+    add_repository_arguments,
+    choose_repositories,
+    installation_owner,
+    response_cache,
 )
+from pinbot.config import Config
+from pinbot.forge.github import Credentials, ForgeError, GitHubForge, Pacing, connect
 from pinbot.pipeline import look_up
 from pinbot.plan import Lookup
 from pinbot.registry import RegistryClient
@@ -50,62 +47,8 @@ USAGE = 2
 UNREADABLE = 3
 
 
-def _shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit()) or int(count) < 1 or int(index) >= int(count):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, like 0/4")
-    return int(index), int(count)
-
-
-def _full_name(text: str) -> str:
-    owner, _, name = text.partition("/")
-    if not owner or not name or "/" in name:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected OWNER/NAME")
-    return text
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "--repo",
-        action="append",
-        type=_full_name,
-        metavar="OWNER/NAME",
-        help="a repository (repeatable)",
-    )
-    where.add_argument("--org", metavar="ORG", help="every repository of an organisation")
-    parser.add_argument(
-        "--include",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="with --org: only names matching",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="with --org: leave out names matching",
-    )
-    parser.add_argument(
-        "--topic",
-        action="append",
-        default=[],
-        metavar="TOPIC",
-        help="with --org: only repositories with a topic",
-    )
-    parser.add_argument(
-        "--include-archived", action="store_true", help="with --org: archived repositories too"
-    )
-    parser.add_argument("--include-forks", action="store_true", help="with --org: forks too")
-    parser.add_argument(
-        "--shard",
-        type=_shard,
-        default=None,
-        metavar="I/N",
-        help="take only shard I of N (sha256 of OWNER/NAME mod N), as `pinbot run` does",
-    )
+    add_repository_arguments(parser, shard_purpose="as `pinbot run` does")
     parser.add_argument(
         "--drift",
         action="store_true",
@@ -118,37 +61,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="text (summary and violations), json (everything), csv (inventory rows), "
         "markdown (for $GITHUB_STEP_SUMMARY or an issue), sarif (violations)",
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="keep GitHub answers here between runs (unchanged reads are answered 304)",
+    add_cache_argument(
+        parser,
+        help_text="keep GitHub answers here between runs (unchanged reads are answered 304)",
     )
     add_config_argument(parser)
-
-
-def choose_repositories(
-    forge: GitHubForge, args: argparse.Namespace
-) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
-    """The repositories to audit (in this shard), and those the filter left out with why."""
-    skipped: dict[str, str] = {}
-    if args.org:
-        wanted = RepositoryFilter(
-            include=tuple(args.include),
-            exclude=tuple(args.exclude),
-            topics=tuple(args.topic),
-            include_archived=args.include_archived,
-            include_forks=args.include_forks,
-        )
-        repos, skipped = forge.organisation_repositories(args.org, wanted)
-        chosen: list[tuple[str, Repository | None]] = [(r.full_name, r) for r in repos]
-    else:
-        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
-    if args.shard is not None:
-        index, count = args.shard
-        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
-    return chosen, skipped
 
 
 async def _look_up_pinned(
@@ -176,10 +93,11 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     read is in the report with its failure, and the others are still audited.
     """
     started = time.monotonic()
-    owner = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
     # Reads only: no pause between requests, and no writes to pace.
-    github, calls = connect(credentials, pacing=Pacing(), installation_owner=owner)
-    cache = ResponseCache(args.cache_dir) if args.cache_dir is not None else None
+    github, calls = connect(
+        credentials, pacing=Pacing(), installation_owner=installation_owner(args)
+    )
+    cache = response_cache(args)
     forge = GitHubForge(github, calls, cache)
     try:
         chosen, skipped = choose_repositories(forge, args)

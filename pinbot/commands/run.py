@@ -19,22 +19,18 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from github import GithubException
-from github.Repository import Repository
 
 from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, lookup_pin, read_repository
 from pinbot.commands._common import add_config_argument, load_config_or_exit
-from pinbot.config import Config
-from pinbot.forge.cache import ResponseCache
-from pinbot.forge.github import (
-    ApiCalls,
-    Credentials,
-    ForgeError,
-    GitHubForge,
-    Pacing,
-    RepositoryFilter,
-    connect,
-    shard_of,
+from pinbot.commands._github import (
+    add_cache_argument,
+    add_repository_arguments,
+    choose_repositories,
+    installation_owner,
+    response_cache,
 )
+from pinbot.config import Config
+from pinbot.forge.github import ApiCalls, Credentials, ForgeError, GitHubForge, Pacing, connect
 from pinbot.notes import describe
 from pinbot.pipeline import look_up
 from pinbot.plan import Edit, Lookup
@@ -46,71 +42,14 @@ HELP = "Open and maintain digest pull requests on GitHub repositories (one, seve
 T = TypeVar("T")
 
 
-def _shard(text: str) -> tuple[int, int]:
-    index, _, count = text.partition("/")
-    if not (index.isdigit() and count.isdigit()) or int(count) < 1 or int(index) >= int(count):
-        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, like 0/4")
-    return int(index), int(count)
-
-
-def _full_name(text: str) -> str:
-    owner, _, name = text.partition("/")
-    if not owner or not name or "/" in name:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected OWNER/NAME")
-    return text
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument(
-        "--repo",
-        action="append",
-        type=_full_name,
-        metavar="OWNER/NAME",
-        help="a repository (repeatable)",
-    )
-    where.add_argument("--org", metavar="ORG", help="every repository of an organisation")
-    parser.add_argument(
-        "--include",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="with --org: only names matching",
-    )
-    parser.add_argument(
-        "--exclude",
-        action="append",
-        default=[],
-        metavar="GLOB",
-        help="with --org: leave out names matching",
-    )
-    parser.add_argument(
-        "--topic",
-        action="append",
-        default=[],
-        metavar="TOPIC",
-        help="with --org: only repositories with a topic",
-    )
-    parser.add_argument(
-        "--include-archived", action="store_true", help="with --org: archived repositories too"
-    )
-    parser.add_argument("--include-forks", action="store_true", help="with --org: forks too")
-    parser.add_argument(
-        "--shard",
-        type=_shard,
-        default=None,
-        metavar="I/N",
-        help="take only shard I of N (sha256 of OWNER/NAME mod N), for parallel jobs",
-    )
+    add_repository_arguments(parser, shard_purpose="for parallel jobs")
     parser.add_argument(
         "--dry-run", action="store_true", help="print what would be opened, write nothing"
     )
-    parser.add_argument(
-        "--cache-dir",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="keep GitHub answers here between runs: unchanged reads are then answered 304, "
+    add_cache_argument(
+        parser,
+        help_text="keep GitHub answers here between runs: unchanged reads are then answered 304, "
         "which GitHub does not count against the rate limit (keep DIR with actions/cache)",
     )
     parser.add_argument(
@@ -297,45 +236,22 @@ def _unexpected(name: str, exc: Exception) -> str:
     return f"{name}: unexpected {type(exc).__name__}: {exc}"
 
 
-def choose_repositories(
-    forge: GitHubForge, args: argparse.Namespace, summary: RunSummary
-) -> list[tuple[str, Repository | None]]:
-    """The repositories this run (and shard) works on; a --repo that cannot be read fails alone."""
-    chosen: list[tuple[str, Repository | None]] = []
-    if args.org:
-        wanted = RepositoryFilter(
-            include=tuple(args.include),
-            exclude=tuple(args.exclude),
-            topics=tuple(args.topic),
-            include_archived=args.include_archived,
-            include_forks=args.include_forks,
-        )
-        repos, summary.skipped = forge.organisation_repositories(args.org, wanted)
-        chosen = [(repo.full_name, repo) for repo in repos]
-    else:
-        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
-    if args.shard is not None:
-        index, count = args.shard
-        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
-    return chosen
-
-
 def execute(args: argparse.Namespace, config: Config, credentials: Credentials) -> RunSummary:
     """The whole run; returns its summary (also used by tests and the benchmark)."""
     started = time.monotonic()
     summary = RunSummary()
     pacing = Pacing(between_writes=args.write_interval)
-    owner = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
     github, calls = connect(
-        credentials, pacing=pacing, calls=summary.calls, installation_owner=owner
+        credentials, pacing=pacing, calls=summary.calls, installation_owner=installation_owner(args)
     )
-    cache = ResponseCache(args.cache_dir) if args.cache_dir is not None else None
+    cache = response_cache(args)
     forge = GitHubForge(github, calls, cache)
     registry = _Registry(config)
     try:
         scanned: list[ScannedRepository] = []
         failed: list[RepositoryResult] = []
-        for name, repo in choose_repositories(forge, args, summary):
+        chosen, summary.skipped = choose_repositories(forge, args)
+        for name, repo in chosen:
             with calls.scoped(name):
                 try:
                     repo = repo or forge.repository(name)

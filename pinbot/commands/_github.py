@@ -1,0 +1,115 @@
+"""Which GitHub repositories a command works on: `--repo`, or `--org` with its filters, in one
+`--shard`; shared by `pinbot run` and `pinbot audit`, which choose them the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from github.Repository import Repository
+
+from pinbot.forge.cache import ResponseCache
+from pinbot.forge.github import GitHubForge, RepositoryFilter, shard_of
+
+
+def shard(text: str) -> tuple[int, int]:
+    """`--shard I/N` as (I, N)."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or int(count) < 1 or int(index) >= int(count):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected I/N with 0 <= I < N, like 0/4")
+    return int(index), int(count)
+
+
+def full_name(text: str) -> str:
+    """`--repo OWNER/NAME`, checked."""
+    owner, _, name = text.partition("/")
+    if not owner or not name or "/" in name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected OWNER/NAME")
+    return text
+
+
+def add_repository_arguments(parser: argparse.ArgumentParser, *, shard_purpose: str) -> None:
+    """`--repo` or `--org` (one is required), the filters of `--org`, and `--shard`."""
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument(
+        "--repo",
+        action="append",
+        type=full_name,
+        metavar="OWNER/NAME",
+        help="a repository (repeatable)",
+    )
+    where.add_argument("--org", metavar="ORG", help="every repository of an organisation")
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: only names matching",
+    )
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="with --org: leave out names matching",
+    )
+    parser.add_argument(
+        "--topic",
+        action="append",
+        default=[],
+        metavar="TOPIC",
+        help="with --org: only repositories with a topic",
+    )
+    parser.add_argument(
+        "--include-archived", action="store_true", help="with --org: archived repositories too"
+    )
+    parser.add_argument("--include-forks", action="store_true", help="with --org: forks too")
+    parser.add_argument(
+        "--shard",
+        type=shard,
+        default=None,
+        metavar="I/N",
+        help=f"take only shard I of N (sha256 of OWNER/NAME mod N), {shard_purpose}",
+    )
+
+
+def add_cache_argument(parser: argparse.ArgumentParser, *, help_text: str) -> None:
+    """`--cache-dir`, where GitHub answers are kept between runs."""
+    parser.add_argument("--cache-dir", type=Path, default=None, metavar="DIR", help=help_text)
+
+
+def response_cache(args: argparse.Namespace) -> ResponseCache | None:
+    return ResponseCache(args.cache_dir) if args.cache_dir is not None else None
+
+
+def installation_owner(args: argparse.Namespace) -> str | None:
+    """The owner whose GitHub App installation to use: the organisation, or the first --repo's."""
+    owner: str | None = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
+    return owner
+
+
+def choose_repositories(
+    forge: GitHubForge, args: argparse.Namespace
+) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
+    """The repositories to work on (in this shard), and those the --org filter left out with why.
+
+    A --repo is not read here: one that cannot be read fails alone, where it is used.
+    """
+    skipped: dict[str, str] = {}
+    if args.org:
+        wanted = RepositoryFilter(
+            include=tuple(args.include),
+            exclude=tuple(args.exclude),
+            topics=tuple(args.topic),
+            include_archived=args.include_archived,
+            include_forks=args.include_forks,
+        )
+        repos, skipped = forge.organisation_repositories(args.org, wanted)
+        chosen: list[tuple[str, Repository | None]] = [(r.full_name, r) for r in repos]
+    else:
+        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
+    if args.shard is not None:
+        index, count = args.shard
+        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
+    return chosen, skipped
