@@ -60,6 +60,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "bake",
     "azure_pipelines",
     "woodpecker",
+    "buildkite",
     "helm",
 )
 
