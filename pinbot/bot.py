@@ -2,7 +2,9 @@
 
 Every run reconciles from scratch: what the base branch needs now, against what each pinbot
 pull request (open or closed) recorded in its hidden state block. Nothing is written unless
-something differs, so a run over an unchanged organisation makes no write calls.
+something differs, so a run over an unchanged organisation makes no write calls. When an open
+pull request is updated because a tag moved again, one comment says what moved since its last
+update, and its notes keep the digests it proposed before (remembered in the state block).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
+from github.GithubException import GithubException
 from github.Repository import Repository
 
 from pinbot import prbody
 from pinbot.apply import FileChange
 from pinbot.config import Config, ConfigError, PinConfig, RepositoryConfig, load_repository_config
 from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
+from pinbot.notes import add_lines, moved_line
 from pinbot.pipeline import build_changes, finish
 from pinbot.plan import Edit, Lookup, NoticeKind, Plan
 from pinbot.prbody import PullState, Update
@@ -30,6 +35,8 @@ SETTINGS_FILES = (".github/pinbot.yaml", ".pinbot.yaml")
 
 #: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
 NotesSource = Callable[[Sequence[Edit]], list[str]]
+#: The time a run writes into the state blocks of the pull requests it writes.
+Clock = Callable[[], datetime]
 
 
 @dataclass
@@ -209,6 +216,39 @@ def _held_digests(occurrences: Sequence[Occurrence]) -> set[str]:
     return held
 
 
+def with_history(blocks: Sequence[str], state: PullState) -> list[str]:
+    """The notes with, for each image tag that moved while the pull request was open, the
+    digests it proposed before and when (from the state, so nothing more is fetched)."""
+    current = {(update.image, update.tag): update.new for update in state.updates}
+    out = list(blocks)
+    for (image, tag), earlier in sorted(
+        prbody.history(state).items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
+        new = current.get((image, tag))
+        if new is None:
+            continue
+        proposals = [(p.digest, prbody.parse_time(p.proposed)) for p in earlier]
+        out = add_lines(out, image, tag, [moved_line(proposals, new)])
+    return out
+
+
+def post_comment(forge: GitHubForge, repo: Repository, pull: PullInfo, body: str) -> str | None:
+    """Comment on a pull request; a refusal is returned as a warning, not raised.
+
+    Posted through the forge's counted, paced write path, so the run's write count includes it.
+    """
+    try:
+        forge._post("POST", f"{repo.url}/issues/{pull.number}/comments", {"body": body})
+    except GithubException as exc:
+        data = exc.data
+        message = data.get("message") if isinstance(data, dict) else None
+        return (
+            f"#{pull.number}: GitHub refused the comment saying what moved: "
+            f"HTTP {exc.status}: {message or 'no message'}"
+        )
+    return None
+
+
 def _closing_body(pull: PullInfo, state: PullState | None, reason: str) -> str:
     """The PR body with its hidden block saying pinbot closed it (and not a human)."""
     marked = replace(state or PullState(updates=()), closed=reason)
@@ -225,11 +265,13 @@ class Reconciler:
         *,
         dry_run: bool = False,
         notes: NotesSource | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.forge = forge
         self.config = config
         self.dry_run = dry_run
         self.notes = notes
+        self.clock = clock or (lambda: datetime.now(UTC))
 
     def reconcile(
         self, scanned: ScannedRepository, lookups: Mapping[str, Lookup]
@@ -328,8 +370,10 @@ class Reconciler:
         updates = sorted(update_of(edit) for edit in kept)
         blobs = {change.path: scanned.snapshot.entries[change.path].sha for change in changes}
 
+        previous: PullState | None = None
         if open_pull is not None:
             state = prbody.parse_state(open_pull.body)
+            previous = state
             if state is not None and state.commit and open_pull.head_sha != state.commit:
                 result.warnings.append(
                     f"#{open_pull.number}: branch {branch} has commits pinbot did not make; "
@@ -342,7 +386,7 @@ class Reconciler:
                 # base that moved elsewhere merges cleanly, so the branch is left alone.
                 result.current.append(open_pull.url)
                 return
-        self._write(scanned, branch, changes, kept, updates, blobs, open_pull, result)
+        self._write(scanned, branch, changes, kept, updates, blobs, open_pull, previous, result)
 
     def _write(
         self,
@@ -353,28 +397,45 @@ class Reconciler:
         updates: list[Update],
         blobs: dict[str, str],
         open_pull: PullInfo | None,
+        previous: PullState | None,
         result: RepositoryResult,
     ) -> None:
         repo, snapshot = scanned.repo, scanned.snapshot
         title = prbody.title(updates)
         verb = "update" if open_pull is not None else "open"
+        # What moved since the open pull request was last written: said once, as a comment.
+        moved = prbody.moves(previous, updates) if open_pull and previous else []
+        comment = prbody.moved_comment(moved, previous.written) if moved and previous else ""
         if self.dry_run:
             where = f" #{open_pull.number}" if open_pull else ""
             diff = "".join(change.diff() for change in changes)
+            said = f"and comment:\n{comment}\n\n" if comment else ""
             result.planned.append(
                 f"would {verb} pull request{where} on {branch}: {title}\n\n"
-                f"{prbody.table(updates)}\n\n{diff}"
+                f"{said}{prbody.table(updates)}\n\n{diff}"
             )
             return
         files = {change.path: change.updated for change in changes}
         commit = self.forge.commit(repo, snapshot, files, commit_message(updates))
-        notes = self.notes(edits) if self.notes is not None else []
-        state = PullState(updates=tuple(updates), base=snapshot.commit, commit=commit, blobs=blobs)
+        state = prbody.next_state(
+            previous if open_pull is not None else None,
+            updates,
+            base=snapshot.commit,
+            commit=commit,
+            blobs=blobs,
+            now=prbody.format_time(self.clock()),
+        )
+        notes = with_history(self.notes(edits) if self.notes is not None else [], state)
         body = prbody.render(updates, state, notes)
         if open_pull is not None:
             self.forge.move_branch(repo, branch, commit, exists=True)
             self.forge.edit_pull(repo, open_pull, title=title, body=body)
             result.updated.append(open_pull.url)
+            # The pull request is updated whatever happens next: a refusal is only a warning.
+            if comment:
+                refused = post_comment(self.forge, repo, open_pull, comment)
+                if refused is not None:
+                    result.warnings.append(refused)
             return
         self.forge.move_branch(repo, branch, commit, exists=None)
         github = self._config(scanned).github

@@ -2,12 +2,14 @@
 
 Pure: takes `ImageMetadata` for the old and new digest, returns Markdown a reviewer can act on
 without leaving the pull request (build time, version and revision with a compare link,
-platforms, compressed size, base image).
+platforms, compressed size, base image). `moved_line` and `add_lines` add what a pull request
+proposed before for a tag that moved again while it was open.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 
 from pinbot.registry.manifest import ImageMetadata
@@ -43,8 +45,12 @@ def human_size(size: int) -> str:
     raise AssertionError("unreachable")
 
 
-def _day(when: datetime | None) -> str:
+def timestamp(when: datetime | None) -> str:
+    """`2026-11-25 09:30 UTC`, as the notes and comments show a time."""
     return when.strftime("%Y-%m-%d %H:%M UTC") if when else "unknown time"
+
+
+_day = timestamp
 
 
 def _revision_text(revision: str, repository: str | None) -> str:
@@ -143,6 +149,10 @@ def _details(summary: str, lines: list[str]) -> str:
     return f"<details><summary>{summary}</summary>\n\n{body}\n\n</details>\n"
 
 
+def _title(image: str, tag: str | None) -> str:
+    return f"<code>{image}:{tag}</code>" if tag else f"<code>{image}</code>"
+
+
 def describe(
     image: str,
     tag: str | None,
@@ -156,7 +166,7 @@ def describe(
     `old` is None for a first pin; for a bump whose old digest the registry no longer
     describes, pass `old_digest` so the note says so instead of reading like a first pin.
     """
-    title = f"<code>{image}:{tag}</code>" if tag else f"<code>{image}</code>"
+    title = _title(image, tag)
     if new is None:
         return _details(title, ["the registry gave no metadata for the new digest"])
     if old is None and old_digest is not None:
@@ -182,3 +192,42 @@ def describe(
     if not lines:
         lines = ["the registry gives no version, revision, platform or size metadata for these builds"]
     return _details(summary, lines)
+
+
+def moved_line(earlier: Sequence[tuple[str, datetime | None]], new_digest: str) -> str:
+    """The note for a tag that moved while its pull request was open.
+
+    `earlier` is each digest the pull request proposed before for the tag, oldest first, with
+    when it was proposed; `new_digest` is the one it proposes now.
+    """
+    chain = [
+        f"`{short_digest(digest)}` (was proposed {timestamp(when)})" for digest, when in earlier
+    ]
+    chain.append(f"`{short_digest(new_digest)}`")
+    return "the tag moved while this pull request was open: " + " → ".join(chain)
+
+
+def add_lines(
+    blocks: Sequence[str], image: str, tag: str | None, lines: Sequence[str]
+) -> list[str]:
+    """`blocks` (from `describe`) with `lines` first in every block about `image:tag`.
+
+    A line a block already has is not added again. When no block is about `image:tag` (no
+    notes were made, or the registry gave none), one block is added with just these lines.
+    """
+    head = f"<details><summary>{_title(image, tag)}"
+    out: list[str] = []
+    matched = False
+    for block in blocks:
+        start = block.find("</summary>\n\n")
+        if not block.startswith(head) or start < 0:
+            out.append(block)
+            continue
+        matched = True
+        start += len("</summary>\n\n")
+        new = "".join(f"- {line}\n" for line in lines if f"- {line}\n" not in block)
+        out.append(block[:start] + new + block[start:])
+    if not matched and lines:
+        summary = f"{_title(image, tag)} — moved while this pull request was open"
+        out.append(_details(summary, list(lines)))
+    return out

@@ -1,7 +1,8 @@
 """The pull request a reviewer reads: title, summary table, notes, and a hidden state block.
 
 Pure. The hidden block (`<!-- pinbot:state {json} -->`) is pinbot's memory between runs: the
-next run parses it back with `parse_state` to tell its own work from a human's answer.
+next run parses it back with `parse_state` to tell its own work from a human's answer, and to
+tell a reviewer what moved since the pull request was last updated (`moves`, `next_state`).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
-from pinbot.notes import short_digest
+from pinbot.notes import short_digest, timestamp
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
@@ -21,6 +23,8 @@ COMPACT_STATE_VERSION = 2
 # GitHub refuses bodies over 65536 characters; stay under it with room for a human's edits.
 MAX_BODY = 60_000
 MAX_TITLE_IMAGES = 4
+#: Earlier proposals remembered per image tag (the newest ones) while a pull request is open.
+MAX_EARLIER = 3
 
 _STATE_BLOCK = re.compile(r"<!--\s*pinbot:state\s+(?P<json>\{.*?\})\s*-->", re.DOTALL)
 
@@ -81,6 +85,69 @@ class Update:
         return cls(file, line, image, tag, old, new)
 
 
+@dataclass(frozen=True)
+class Proposal:
+    """A digest this pull request proposed for an image tag before a newer one replaced it."""
+
+    image: str
+    tag: str | None
+    digest: str
+    proposed: str = ""  # when it was first proposed (see `format_time`); "" when unknown
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image": self.image, "tag": self.tag, "digest": self.digest, "at": self.proposed}
+
+    @classmethod
+    def from_json(cls, data: Any) -> Proposal:
+        if not isinstance(data, dict):
+            raise ValueError("an earlier proposal is not an object")
+        image, tag, digest = data.get("image"), data.get("tag"), data.get("digest")
+        at = data.get("at", "")
+        if not (isinstance(image, str) and isinstance(digest, str) and isinstance(at, str)):
+            raise ValueError("an earlier proposal lacks image, digest or time")
+        if tag is not None and not isinstance(tag, str):
+            raise ValueError("an earlier proposal's tag is not text")
+        return cls(image, tag, digest, at)
+
+
+@dataclass(frozen=True)
+class Move:
+    """An image tag whose proposed digest changed between two writes of one pull request."""
+
+    image: str
+    tag: str | None
+    old: str
+    new: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.image}:{self.tag}" if self.tag else self.image
+
+
+def format_time(when: datetime) -> str:
+    """How the state records a time: UTC, to the second.
+
+    >>> format_time(datetime(2026, 11, 25, 9, 30, 5, tzinfo=UTC))
+    '2026-11-25T09:30:05Z'
+    """
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> datetime | None:
+    """A time the state recorded, or None when there is none or it is unreadable."""
+    if not text:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _image_tag(image: str, tag: str | None) -> tuple[str, str]:
+    return (image, tag or "")
+
+
 def answer_id(image: str, tag: str | None, digest: str) -> str:
     """A short stable id of an answer key (image, tag, digest), as compact states keep it.
 
@@ -109,9 +176,13 @@ class PullState:
     at the branch head, and `blobs` the git blob ids of the files it edited as they were on
     `base` (so a later run can tell whether the base changed under those files).
 
+    `written` is when pinbot last wrote the pull request, `proposed` when each update's digest
+    was first proposed in it (by `answer_id`; only those older than `written` are kept), and
+    `earlier` the digests it proposed before for its image tags, oldest first.
+
     A compact state, for a pull request too large to record whole, keeps instead only what
     reconciling needs: the `answers` a human declines by closing it (as `answer_id`s) and a
-    `fingerprint` of its updates and blobs.
+    `fingerprint` of its updates and blobs (and `written`).
     """
 
     updates: tuple[Update, ...]
@@ -121,10 +192,17 @@ class PullState:
     closed: str | None = None  # why pinbot itself closed the PR, when it did
     answers: frozenset[str] | None = None
     fingerprint: str | None = None
+    written: str = ""
+    proposed: Mapping[str, str] = field(default_factory=dict)
+    earlier: tuple[Proposal, ...] = ()
 
     @property
     def is_compact(self) -> bool:
         return self.fingerprint is not None
+
+    def proposed_at(self, image: str, tag: str | None, digest: str) -> str:
+        """When this pull request first proposed `digest` for `image:tag` ("" when unknown)."""
+        return self.proposed.get(answer_id(image, tag, digest), self.written)
 
     def answer_ids(self) -> frozenset[str]:
         """What a human declines by closing this pull request (see `Update.answer_key`)."""
@@ -149,6 +227,7 @@ class PullState:
             closed=self.closed,
             answers=self.answer_ids(),
             fingerprint=fingerprint(self.updates, self.blobs),
+            written=self.written,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -169,6 +248,12 @@ class PullState:
                 "blobs": dict(sorted(self.blobs.items())),
                 "updates": [update.to_json() for update in self.updates],
             }
+            if self.proposed:
+                data["proposed"] = dict(sorted(self.proposed.items()))
+            if self.earlier:
+                data["earlier"] = [proposal.to_json() for proposal in self.earlier]
+        if self.written:
+            data["written"] = self.written
         if self.closed is not None:
             data["closed"] = self.closed
         return data
@@ -202,6 +287,8 @@ def parse_state(body: str | None) -> PullState | None:
         base = base if isinstance(base, str) else ""
         commit = commit if isinstance(commit, str) else ""
         closed = closed if isinstance(closed, str) else None
+        written = data.get("written", "")
+        written = written if isinstance(written, str) else ""
         if "fingerprint" in data:
             digest, answers = data["fingerprint"], data.get("answers")
             if not isinstance(digest, str) or not isinstance(answers, list):
@@ -215,6 +302,7 @@ def parse_state(body: str | None) -> PullState | None:
                 closed=closed,
                 answers=frozenset(answers),
                 fingerprint=digest,
+                written=written,
             )
         updates = tuple(Update.from_json(item) for item in data.get("updates", []))
         blobs = data.get("blobs", {})
@@ -222,9 +310,122 @@ def parse_state(body: str | None) -> PullState | None:
             isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()
         ):
             blobs = {}
-        return PullState(updates=updates, base=base, commit=commit, blobs=blobs, closed=closed)
+        return PullState(
+            updates=updates,
+            base=base,
+            commit=commit,
+            blobs=blobs,
+            closed=closed,
+            written=written,
+            proposed=_text_map(data.get("proposed", {})),
+            earlier=_earlier(data.get("earlier", [])),
+        )
     except (ValueError, TypeError):
         return None
+
+
+def _text_map(value: Any) -> dict[str, str]:
+    """A recorded map of text to text; anything else is forgotten, not an error."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _earlier(value: Any) -> tuple[Proposal, ...]:
+    """Recorded earlier proposals; an unreadable record is forgotten, not an error."""
+    try:
+        return tuple(Proposal.from_json(item) for item in value) if isinstance(value, list) else ()
+    except ValueError:
+        return ()
+
+
+# --- what moved since the pull request was last written ---------------------------------
+
+
+def _digests(updates: Iterable[Update]) -> dict[tuple[str, str], Update]:
+    return {_image_tag(update.image, update.tag): update for update in sorted(updates)}
+
+
+def moves(previous: PullState, updates: Iterable[Update]) -> list[Move]:
+    """The image tags whose proposed digest differs from what `previous` proposed.
+
+    An image tag only one of them has (a reference added or removed on the base) did not
+    move; neither did one whose branch was only rebuilt. A compact state does not remember
+    its digests, so nothing is known to have moved.
+    """
+    before = _digests(previous.updates)
+    moved = []
+    for key, update in sorted(_digests(updates).items()):
+        old = before.get(key)
+        if old is not None and old.new != update.new:
+            moved.append(Move(update.image, update.tag, old.new, update.new))
+    return moved
+
+
+def next_state(
+    previous: PullState | None,
+    updates: Sequence[Update],
+    *,
+    base: str,
+    commit: str,
+    blobs: Mapping[str, str],
+    now: str,
+) -> PullState:
+    """The state to write now, keeping what `previous` remembered of earlier proposals.
+
+    An update whose digest `previous` proposed already keeps its first proposal time; the
+    digest a moved tag proposed before joins `earlier` (the newest `MAX_EARLIER` per tag).
+    """
+    if previous is None or previous.is_compact:
+        return PullState(tuple(updates), base=base, commit=commit, blobs=blobs, written=now)
+    held = previous.answer_ids()
+    proposed = {}
+    for update in updates:
+        if update.answer_id in held:
+            at = previous.proposed_at(update.image, update.tag, update.new)
+            if at and at != now:
+                proposed[update.answer_id] = at
+    current = _digests(updates)
+    earlier = [p for p in previous.earlier if _image_tag(p.image, p.tag) in current]
+    for move in moves(previous, updates):
+        at = previous.proposed_at(move.image, move.tag, move.old)
+        earlier.append(Proposal(move.image, move.tag, move.old, at))
+    kept: list[Proposal] = []
+    for key in current:
+        kept.extend([p for p in earlier if _image_tag(p.image, p.tag) == key][-MAX_EARLIER:])
+    return PullState(
+        tuple(updates),
+        base=base,
+        commit=commit,
+        blobs=blobs,
+        written=now,
+        proposed=proposed,
+        earlier=tuple(kept),
+    )
+
+
+def history(state: PullState) -> dict[tuple[str, str | None], list[Proposal]]:
+    """The earlier proposals of each image tag the state proposes now, oldest first."""
+    found: dict[tuple[str, str | None], list[Proposal]] = {}
+    for proposal in state.earlier:
+        found.setdefault((proposal.image, proposal.tag), []).append(proposal)
+    return found
+
+
+def moved_comment(moved: Sequence[Move], since: str) -> str:
+    """The comment on an updated pull request: one line per image tag that moved again.
+
+    >>> print(moved_comment([Move("nginx", "1.27", "sha256:" + "a" * 64, "sha256:" + "b" * 64)],
+    ...                     "2026-11-25T09:30:05Z"))
+    Updated: `nginx:1.27` moved again since 2026-11-25 09:30 UTC: `sha256:aaaaaaaaaaaa` → `sha256:bbbbbbbbbbbb`
+    """
+    when = parse_time(since)
+    text = timestamp(when) if when is not None else "this pull request was last updated"
+    return "\n".join(
+        f"Updated: `{move.name}` moved again since {text}: "
+        f"`{short_digest(move.old)}` → `{short_digest(move.new)}`"
+        for move in moved
+    )
 
 
 def _images_in_order(updates: Iterable[Update]) -> list[str]:

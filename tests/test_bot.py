@@ -12,7 +12,8 @@ from pinbot.cli import build_parser
 from pinbot.commands.run import RunSummary, execute, report
 from pinbot.config import Config, load_config
 from pinbot.forge.github import Credentials
-from pinbot.prbody import parse_state
+from pinbot.notes import timestamp
+from pinbot.prbody import parse_state, parse_time
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
@@ -676,3 +677,144 @@ def test_with_a_cache_an_unchanged_settings_file_costs_nothing(
     assert summary.results[0].current, summary.text()
     assert summary.calls.counted(world.full_name) == 0
     assert summary.calls.cached[world.full_name] == 4  # one tree, the settings file, two blobs
+
+
+# --- a tag that moves again while its pull request is open --------------------------------
+
+
+def _short(digest: str) -> str:
+    return digest[:19]  # `sha256:` and twelve hex digits, as the table and notes show it
+
+
+def _when(written: str) -> str:
+    when = parse_time(written)
+    assert when is not None
+    return timestamp(when)
+
+
+def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying_what_moved(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [opened] = world.pulls()
+    assert opened.comments == []  # opening says it all in the body
+    first = world.digest()
+    before = parse_state(opened.body)
+    assert before is not None and before.written and not before.earlier
+
+    second = world.move_tag("moved-while-open")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].updated and not summary.results[0].opened
+    assert not summary.results[0].warnings, summary.results[0].warnings
+    [pull] = world.pulls()
+    assert pull.number == opened.number and pull.state == "open"
+    name = f"{registry_http.host}/{world.image}:1.0"
+    [comment] = pull.comments
+    assert comment.body == (
+        f"Updated: `{name}` moved again since {_when(before.written)}: "
+        f"`{_short(first)}` → `{_short(second)}`"
+    )
+
+    # The body shows the current digest and remembers what was proposed before, and when.
+    body = pull.body or ""
+    assert f"pinned to `{_short(second)}`" in body and f"pinned to `{_short(first)}`" not in body
+    assert (
+        "the tag moved while this pull request was open: "
+        f"`{_short(first)}` (was proposed {_when(before.written)}) → `{_short(second)}`"
+    ) in body
+    after = parse_state(body)
+    assert after is not None
+    assert {u.new for u in after.updates} == {second}
+    assert [(p.digest, p.proposed) for p in after.earlier] == [(first, before.written)]
+
+    # Nothing changed since: no write, and no second comment.
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert summary.results[0].current and not summary.results[0].updated
+    [pull] = world.pulls()
+    assert len(pull.comments) == 1 and pull.body == body
+
+
+def test_a_branch_rebuilt_on_a_new_base_with_the_same_digests_gets_no_comment(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    first = world.digest()
+    second = world.move_tag("moved-before-rebuild")
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    assert len(pull.comments) == 1
+    moved = parse_state(pull.body)
+    assert moved is not None
+
+    ref = registry_http.ref(world.image, "1.0")
+    dockerfile = f"# build v2\nFROM {ref} AS base\nRUN make\n".encode()
+    fake.commit_files("acme", world.name, "main", {"Dockerfile": dockerfile}, "change")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].updated
+    [pull] = world.pulls()
+    assert len(pull.comments) == 1  # no digest moved: nothing to say
+    assert f"@{second}" in world.file_at(BRANCH, "Dockerfile").decode()
+    rebuilt = parse_state(pull.body)
+    assert rebuilt is not None and rebuilt.commit != moved.commit
+    # The memory survives the rebuild: the same earlier proposal, and when it was made.
+    assert rebuilt.earlier == moved.earlier and [p.digest for p in rebuilt.earlier] == [first]
+    assert f"`{_short(first)}` (was proposed " in (pull.body or "")
+    # The current digest keeps the time it was first proposed, not the rebuild's.
+    assert rebuilt.proposed_at(moved.updates[0].image, "1.0", second) == moved.written
+
+
+def test_a_bump_updated_again_compares_the_base_to_the_newest_and_names_the_one_between(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pin] = world.pulls()
+    fake.close_pull("acme", world.name, pin.number, merged=True)
+    on_base = world.digest()
+
+    between = world.move_tag("bump-one")
+    run_bot(fake, config, "--repo", world.full_name)
+    bump = next(p for p in world.pulls() if p.state == "open")
+    assert bump.comments == []
+    proposed = parse_state(bump.body)
+    assert proposed is not None
+
+    newest = world.move_tag("bump-two")
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].updated and not summary.results[0].opened
+    [pull] = [p for p in world.pulls() if p.state == "open"]
+    assert pull.number == bump.number
+    [comment] = pull.comments
+    assert f"`{_short(between)}` → `{_short(newest)}`" in comment.body
+    body = pull.body or ""
+    # The table (and notes) compare the base's digest to the newest, as for any bump.
+    assert f"`{_short(on_base)}` → `{_short(newest)}`" in body
+    assert (
+        f"`{_short(between)}` (was proposed {_when(proposed.written)}) → `{_short(newest)}`"
+        in body
+    )
+    state = parse_state(body)
+    assert state is not None
+    assert {(u.old, u.new) for u in state.updates} == {(on_base, newest)}
+
+
+def test_dry_run_says_the_comment_it_would_post_and_writes_nothing(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    first = world.digest()
+    second = world.move_tag("moved-in-dry-run")
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
+    assert fake.write_calls() == []
+    [planned] = summary.results[0].planned
+    assert planned.startswith(f"would update pull request #1 on {BRANCH}: Pin image digests")
+    assert f"and comment:\nUpdated: `{registry_http.host}/{world.image}:1.0` moved again" in planned
+    assert f"`{_short(first)}` → `{_short(second)}`" in planned
+    [pull] = world.pulls()
+    assert pull.comments == []

@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pinbot.notes import describe, github_repository, human_size, short_digest
+from pinbot.notes import (
+    add_lines,
+    describe,
+    github_repository,
+    human_size,
+    moved_line,
+    short_digest,
+)
 from pinbot.registry.manifest import ImageMetadata
 
 REV_OLD = "a1b2c3d4e5f60718293a4b5c6d7e8f9012345678"
@@ -122,3 +129,33 @@ def test_bump_whose_old_digest_is_gone_says_so() -> None:
     assert "new digest, built 2026-11-25 00:00 UTC" in text
     assert "no longer describes the old digest `sha256:999999999999`" in text
     assert "pinned to the build" not in text
+
+
+def test_moved_line_chains_each_earlier_proposal_with_its_time() -> None:
+    a, b, c = ("sha256:" + x * 64 for x in "abc")
+    assert moved_line([(a, datetime(2026, 11, 20, 8, 0, tzinfo=UTC))], b) == (
+        "the tag moved while this pull request was open: "
+        "`sha256:aaaaaaaaaaaa` (was proposed 2026-11-20 08:00 UTC) → `sha256:bbbbbbbbbbbb`"
+    )
+    two = moved_line([(a, datetime(2026, 11, 20, tzinfo=UTC)), (b, None)], c)
+    assert two.endswith(
+        "(was proposed 2026-11-20 00:00 UTC) → `sha256:bbbbbbbbbbbb` "
+        "(was proposed unknown time) → `sha256:cccccccccccc`"
+    )
+
+
+def test_add_lines_puts_the_line_first_in_the_image_tag_s_blocks_only_and_once() -> None:
+    new = meta(created=datetime(2026, 11, 25, tzinfo=UTC), platforms=("linux/amd64",))
+    nginx = describe("nginx", "1.27", None, new)
+    alpine = describe("nginx", "1.27-alpine", None, new)
+    [with_line, untouched] = add_lines([nginx, alpine], "nginx", "1.27", ["moved"])
+    assert untouched == alpine
+    assert with_line.replace("- moved\n", "", 1) == nginx
+    assert with_line.index("- moved\n") < with_line.index("- built ")
+    assert add_lines([with_line], "nginx", "1.27", ["moved"]) == [with_line]
+
+
+def test_add_lines_adds_a_block_when_there_are_no_notes_for_the_image_tag() -> None:
+    [block] = add_lines([], "redis", None, ["moved"])
+    assert block.startswith("<details><summary><code>redis</code> — moved while this pull")
+    assert "- moved\n" in block and block.endswith("</details>\n")

@@ -11,8 +11,15 @@ from hypothesis import strategies as st
 
 from pinbot.prbody import (
     MAX_BODY,
+    MAX_EARLIER,
+    Move,
+    Proposal,
     PullState,
     Update,
+    history,
+    moved_comment,
+    moves,
+    next_state,
     parse_state,
     render,
     replace_state,
@@ -238,3 +245,84 @@ def test_doctests() -> None:
     import pinbot.prbody
 
     assert doctest.testmod(pinbot.prbody).failed == 0
+
+
+# --- what moved since the pull request was last written -----------------------------------
+
+T1, T2, T3 = "2026-11-20T08:00:00Z", "2026-11-22T09:15:00Z", "2026-11-25T10:30:00Z"
+E = "sha256:" + "e5e5" * 16
+REDIS_A = Update("Dockerfile", 1, "redis", "7", None, A)
+REDIS_B = replace(REDIS_A, new=B)
+REDIS_E = replace(REDIS_A, new=E)
+
+
+def _state(previous: PullState | None, updates: list[Update], now: str) -> PullState:
+    return next_state(previous, updates, base="b" * 40, commit="c" * 40, blobs={}, now=now)
+
+
+def test_moves_name_each_image_tag_whose_digest_changed_and_nothing_else() -> None:
+    previous = _state(None, [REDIS_A, NGINX], T1)
+    added = Update("x.yaml", 2, "busybox", "1", None, C)
+    assert moves(previous, [REDIS_B, replace(REDIS_B, file="compose.yaml"), NGINX, added]) == [
+        Move("redis", "7", A, B)
+    ]
+    assert moves(previous, [REDIS_A, NGINX]) == []  # a rebuild on a new base
+    assert moves(previous, [NGINX]) == []  # a reference gone from the base
+    assert moves(previous.compact(), [REDIS_B]) == []  # a compact state has no digests
+
+
+def test_next_state_remembers_earlier_proposals_and_when_each_digest_was_first_proposed() -> None:
+    opened = _state(None, [REDIS_A, NGINX], T1)
+    assert opened.written == T1 and not opened.proposed and not opened.earlier
+
+    moved = _state(opened, [REDIS_B, NGINX], T2)
+    assert moved.earlier == (Proposal("redis", "7", A, T1),)
+    assert moved.proposed_at("nginx", "1.27", B) == T1  # kept from the opening
+    assert moved.proposed_at("redis", "7", B) == T2
+
+    rebuilt = _state(moved, [REDIS_B, NGINX], T3)
+    assert rebuilt.earlier == moved.earlier
+    assert rebuilt.proposed_at("redis", "7", B) == T2
+
+    again = _state(rebuilt, [REDIS_E], T3)
+    assert again.earlier == (Proposal("redis", "7", A, T1), Proposal("redis", "7", B, T2))
+    assert history(again) == {("redis", "7"): list(again.earlier)}
+
+    # Only the newest few are kept; a fresh pull request starts with none.
+    state = again
+    for i in range(MAX_EARLIER + 2):
+        state = _state(state, [replace(REDIS_A, new=f"sha256:{i:064x}")], T3)
+    assert len(state.earlier) == MAX_EARLIER
+    assert _state(None, [REDIS_E], T3).earlier == ()
+    assert _state(again.compact(), [REDIS_A], T3).earlier == ()
+
+
+def test_the_memory_round_trips_and_old_or_garbled_records_are_forgotten() -> None:
+    opened = _state(None, [REDIS_A, NGINX], T1)
+    state = _state(_state(opened, [REDIS_B, NGINX], T2), [REDIS_B, NGINX], T3)
+    assert state.proposed and state.earlier
+    body = render([REDIS_B, NGINX], state)
+    assert parse_state(body) == state
+    compact = state.compact()
+    assert compact.written == T3 and parse_state(state_block(compact)) == compact
+
+    data = state.to_json()
+    garbled = {**data, "earlier": [{"image": 1}], "proposed": ["x"], "written": 5}
+    parsed = parse_state(f"<!-- pinbot:state {json.dumps(garbled)} -->")
+    assert parsed is not None and parsed.updates == state.updates
+    assert parsed.earlier == () and not parsed.proposed and parsed.written == ""
+    # A state written before this memory existed still reads, and moves are still seen.
+    old = {k: v for k, v in data.items() if k not in ("earlier", "proposed", "written")}
+    parsed = parse_state(f"<!-- pinbot:state {json.dumps(old)} -->")
+    assert parsed is not None and moves(parsed, [REDIS_E, NGINX]) == [Move("redis", "7", B, E)]
+
+
+def test_the_comment_has_one_short_line_per_image_tag_that_moved() -> None:
+    moved = [Move("nginx", "1.27", A, B), Move("busybox", None, C, D)]
+    assert moved_comment(moved, T2).splitlines() == [
+        "Updated: `nginx:1.27` moved again since 2026-11-22 09:15 UTC: "
+        "`sha256:3f1c3f1c3f1c` → `sha256:9ab09ab09ab0`",
+        "Updated: `busybox` moved again since 2026-11-22 09:15 UTC: "
+        "`sha256:77de77de77de` → `sha256:c410c410c410`",
+    ]
+    assert "since this pull request was last updated:" in moved_comment(moved, "")
