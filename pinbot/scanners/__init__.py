@@ -61,6 +61,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "azure_pipelines",
     "woodpecker",
     "buildkite",
+    "jenkinsfile",
     "helm",
 )
 
