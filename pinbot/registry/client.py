@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -426,16 +426,7 @@ class RegistryClient:
         self, registry: _Registry, ref: ImageReference, tag_or_digest: str
     ) -> _Head:
         what = self._what(ref, tag_or_digest)
-        path = f"/v2/{ref.path}/manifests/{tag_or_digest}"
-        response = await self._request(
-            registry,
-            "HEAD",
-            path,
-            scope=self._scope(ref),
-            kind="manifest_head",
-            what=what,
-            headers={"Accept": mf.ACCEPT},
-        )
+        response = await self._request_manifest(registry, "HEAD", ref, tag_or_digest, what)
         if response.status_code == 404:
             raise await self._not_found(registry, ref, what)
         header = response.headers.get("docker-content-digest", "")
@@ -477,16 +468,7 @@ class RegistryClient:
     ) -> _Manifest:
         """GET a manifest and hash its bytes; a digest that does not match is an error."""
         what = self._what(ref, tag_or_digest)
-        path = f"/v2/{ref.path}/manifests/{tag_or_digest}"
-        response = await self._request(
-            registry,
-            "GET",
-            path,
-            scope=self._scope(ref),
-            kind="manifest_get",
-            what=what,
-            headers={"Accept": mf.ACCEPT},
-        )
+        response = await self._request_manifest(registry, "GET", ref, tag_or_digest, what)
         if response.status_code == 404:
             raise await self._not_found(registry, ref, what)
         if response.status_code != 200:
@@ -516,15 +498,7 @@ class RegistryClient:
 
     async def _exists_now(self, registry: _Registry, ref: ImageReference, digest: str) -> bool:
         what = self._what(ref, digest)
-        response = await self._request(
-            registry,
-            "HEAD",
-            f"/v2/{ref.path}/manifests/{digest}",
-            scope=self._scope(ref),
-            kind="manifest_head",
-            what=what,
-            headers={"Accept": mf.ACCEPT},
-        )
+        response = await self._request_manifest(registry, "HEAD", ref, digest, what)
         if response.status_code == 200:
             return True
         if response.status_code == 404:
@@ -564,6 +538,25 @@ class RegistryClient:
         return response.content
 
     # --- requests -------------------------------------------------------------------------
+
+    async def _request_manifest(
+        self,
+        registry: _Registry,
+        method: Literal["HEAD", "GET"],
+        ref: ImageReference,
+        tag_or_digest: str,
+        what: str,
+    ) -> httpx.Response:
+        """HEAD or GET of a manifest, accepting every manifest type pinbot reads."""
+        return await self._request(
+            registry,
+            method,
+            f"/v2/{ref.path}/manifests/{tag_or_digest}",
+            scope=self._scope(ref),
+            kind="manifest_head" if method == "HEAD" else "manifest_get",
+            what=what,
+            headers={"Accept": mf.ACCEPT},
+        )
 
     async def _request(
         self,
