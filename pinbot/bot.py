@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from github.GithubException import GithubException
 from github.Repository import Repository
 
 from pinbot import prbody
@@ -233,19 +232,11 @@ def with_history(blocks: Sequence[str], state: PullState) -> list[str]:
 
 
 def post_comment(forge: GitHubForge, repo: Repository, pull: PullInfo, body: str) -> str | None:
-    """Comment on a pull request; a refusal is returned as a warning, not raised.
-
-    Posted through the forge's counted, paced write path, so the run's write count includes it.
-    """
+    """Comment on a pull request; a refusal is returned as a warning, not raised."""
     try:
-        forge._post("POST", f"{repo.url}/issues/{pull.number}/comments", {"body": body})
-    except GithubException as exc:
-        data = exc.data
-        message = data.get("message") if isinstance(data, dict) else None
-        return (
-            f"#{pull.number}: GitHub refused the comment saying what moved: "
-            f"HTTP {exc.status}: {message or 'no message'}"
-        )
+        forge.comment(repo, pull, body)
+    except ForgeError as exc:
+        return f"#{pull.number}: the comment saying what moved was refused: {exc}"
     return None
 
 

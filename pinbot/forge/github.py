@@ -785,10 +785,19 @@ class GitHubForge:
                 repo.full_name, f"editing pull request #{pull.number}", _problem(exc), exc.status
             ) from exc
 
+    def comment(self, repo: Repository, pull: PullInfo, body: str) -> None:
+        """Add a comment to a pull request (a counted, paced write)."""
+        try:
+            self._post("POST", f"{repo.url}/issues/{pull.number}/comments", {"body": body})
+        except GithubException as exc:
+            raise ForgeError(
+                repo.full_name, f"commenting on pull request #{pull.number}", _problem(exc), exc.status
+            ) from exc
+
     def close_pull(self, repo: Repository, pull: PullInfo, *, comment: str, body: str) -> None:
         """Say why, then close with the final body (which records that pinbot closed it)."""
+        self.comment(repo, pull, comment)
         try:
-            self._post("POST", f"{repo.url}/issues/{pull.number}/comments", {"body": comment})
             self._post("PATCH", pull.api_url, {"state": "closed", "body": body})
         except GithubException as exc:
             raise ForgeError(
