@@ -62,6 +62,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "woodpecker",
     "buildkite",
     "jenkinsfile",
+    "nomad",
     "helm",
 )
 
