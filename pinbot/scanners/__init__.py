@@ -63,6 +63,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "buildkite",
     "jenkinsfile",
     "nomad",
+    "earthfile",
     "helm",
 )
 
