@@ -35,8 +35,10 @@ __all__ = [
     "map_get",
     "map_items",
     "scalar_finding",
+    "scalar_or_key_finding",
     "scalar_span",
     "scalar_value",
+    "unrewritable_map_finding",
     "walk",
     "written_span",
 ]
@@ -268,6 +270,26 @@ def scalar_finding(
             note=NOT_SPLICEABLE,
         )
     return Finding(span[0] + len(prefix), span[1], context, templated=templated, note=note)
+
+
+def scalar_or_key_finding(
+    node: Node | None, key: str, text: str, offset: int, context: str
+) -> Finding | None:
+    """`scalar_finding` for a reference written either as the value itself or under `key` of a
+    mapping (`image: alpine:3` or `image: {name: alpine:3}`)."""
+    if isinstance(node, MappingNode):
+        return scalar_finding(map_get(node, key), text, offset, f"{context}.{key}")
+    return scalar_finding(node, text, offset, context)
+
+
+def unrewritable_map_finding(
+    span: tuple[int, int], context: str, reference: str, note: str
+) -> Finding:
+    """A reference composed from a mapping's fields, reported at `span` but not rewritten,
+    with `note` saying why."""
+    return Finding(
+        *span, context, reference_text=reference, structured=True, rewritable=False, note=note
+    )
 
 
 def digest_slot(node: ScalarNode, text: str, offset: int) -> DigestSlot | None:

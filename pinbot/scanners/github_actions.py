@@ -19,6 +19,7 @@ from pinbot.scanners._yaml import (
     entries,
     map_get,
     scalar_finding,
+    scalar_or_key_finding,
     scalar_value,
 )
 from pinbot.scanners.interface import Finding
@@ -94,20 +95,12 @@ class GitHubActionsScanner:
             return
         here = f"jobs.{job_id}"
         container = map_get(job, "container")
-        if isinstance(container, MappingNode):
-            found = scalar_finding(
-                map_get(container, "image"), text, offset, f"{here}.container.image"
-            )
-        else:
-            found = scalar_finding(container, text, offset, f"{here}.container")
+        found = scalar_or_key_finding(container, "image", text, offset, f"{here}.container")
         if found is not None:
             yield found
         for service_id, _key, service in entries(map_get(job, "services")):
             where = f"{here}.services.{service_id}"
-            if isinstance(service, MappingNode):
-                found = scalar_finding(map_get(service, "image"), text, offset, f"{where}.image")
-            else:
-                found = scalar_finding(service, text, offset, where)
+            found = scalar_or_key_finding(service, "image", text, offset, where)
             if found is not None:
                 yield found
         yield from self._steps(map_get(job, "steps"), f"{here}.steps", text, offset)

@@ -22,6 +22,7 @@ from pinbot.scanners._yaml import (
     map_get,
     map_items,
     scalar_finding,
+    scalar_or_key_finding,
 )
 from pinbot.scanners.interface import Finding, ScanError
 
@@ -148,11 +149,7 @@ class GitLabCIScanner:
     def _image_keys(self, job: Node | None, here: str, text: str, offset: int) -> Iterator[Finding]:
         if not isinstance(job, MappingNode):
             return
-        image = map_get(job, "image")
-        if isinstance(image, MappingNode):
-            found = scalar_finding(map_get(image, "name"), text, offset, f"{here}image.name")
-        else:
-            found = scalar_finding(image, text, offset, f"{here}image")
+        found = scalar_or_key_finding(map_get(job, "image"), "name", text, offset, f"{here}image")
         if found is not None:
             yield found
         services = map_get(job, "services")
@@ -160,10 +157,7 @@ class GitLabCIScanner:
             return
         for index, service in enumerate(services.value):
             where = f"{here}services[{index}]"
-            if isinstance(service, MappingNode):
-                found = scalar_finding(map_get(service, "name"), text, offset, f"{where}.name")
-            else:
-                found = scalar_finding(service, text, offset, where)
+            found = scalar_or_key_finding(service, "name", text, offset, where)
             if found is not None:
                 yield found
 
@@ -187,12 +181,7 @@ class GitLabCIScanner:
                     if usage is None:
                         continue
                     where = f"{here}variables.{name}"
-                    if isinstance(value, MappingNode):
-                        found = scalar_finding(
-                            map_get(value, "value"), text, offset, f"{where}.value"
-                        )
-                    else:
-                        found = scalar_finding(value, text, offset, where)
+                    found = scalar_or_key_finding(value, "value", text, offset, where)
                     if found is not None:
                         yield self._definition(found, usage, _variable_uses(name, text))
         spec_inputs = map_get(map_get(document, "spec"), "inputs")

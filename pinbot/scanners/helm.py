@@ -37,6 +37,7 @@ from pinbot.scanners._yaml import (
     scalar_finding,
     scalar_span,
     scalar_value,
+    unrewritable_map_finding,
     walk,
     written_span,
 )
@@ -128,14 +129,8 @@ def _image_map(
     context = format_path((*key_path, "repository"))
     span = scalar_span(repository, text, offset)
     if span is None:
-        return Finding(
-            *written_span(repository, text, offset),
-            context,
-            reference_text=reference,
-            structured=True,
-            rewritable=False,
-            note=NOT_SPLICEABLE,
-        )
+        written = written_span(repository, text, offset)
+        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
     slot: DigestSlot | None = None
     note: str | None = None
     rewritable = True

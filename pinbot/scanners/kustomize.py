@@ -22,6 +22,7 @@ from pinbot.scanners._yaml import (
     map_items,
     scalar_span,
     scalar_value,
+    unrewritable_map_finding,
     written_span,
 )
 from pinbot.scanners.interface import DigestSlot, Finding
@@ -78,18 +79,10 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     reference = (new_name or name) + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
     span = scalar_span(span_node, text, offset)
     if span is None:
-        return Finding(
-            *written_span(span_node, text, offset),
-            context,
-            reference_text=reference,
-            structured=True,
-            rewritable=False,
-            note=NOT_SPLICEABLE,
-        )
+        written = written_span(span_node, text, offset)
+        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
     if not (tag or digest):
-        return Finding(
-            *span, context, reference_text=reference, structured=True, rewritable=False, note=NO_TAG
-        )
+        return unrewritable_map_finding(span, context, reference, NO_TAG)
     digest_node = fields.get("digest")
     slot: DigestSlot | None
     if digest_node is not None:
@@ -97,14 +90,7 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     else:
         slot = _insertion(entry, text, offset)
     if slot is None:
-        return Finding(
-            *span,
-            context,
-            reference_text=reference,
-            structured=True,
-            rewritable=False,
-            note=NO_INSERT,
-        )
+        return unrewritable_map_finding(span, context, reference, NO_INSERT)
     return Finding(*span, context, reference_text=reference, digest_slot=slot, structured=True)
 
 
