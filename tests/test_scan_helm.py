@@ -308,3 +308,12 @@ def test_corpus_counts(relative: str) -> None:
     assert len(occurrences) == CORPUS[relative]
     for occurrence in occurrences:
         assert occurrence.text and occurrence.text in occurrence.reference_text
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["azure-pipelines.yml", ".woodpecker.yaml", ".woodpecker/build.yml", ".buildkite/pipeline.yml"],
+)
+def test_ci_files_claimed_by_their_own_scanner_are_left_to_it(path: str) -> None:
+    assert not SCANNER.matches(path)
+    assert SCANNER.matches("charts/app/values.yaml")

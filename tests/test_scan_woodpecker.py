@@ -94,8 +94,8 @@ def test_an_image_shared_through_an_anchor_is_reported_once() -> None:
     )
     (finding,) = SCANNER.scan(WORKFLOW, text)
     assert finding.context == "steps[0].image"
-    # The anchor is written before the value: the span is reported, not spliced.
-    assert finding.reference_text == "golang:1.22" and not finding.rewritable
+    # The anchor is written before the value; the span is the value alone, so it is spliced.
+    assert text[finding.start : finding.end] == "golang:1.22" and finding.rewritable
 
 
 def test_matrix_substitution_is_templated() -> None:

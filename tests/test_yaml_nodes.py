@@ -86,3 +86,17 @@ def test_written_span_is_the_scalar_as_written(text: str, expected: str) -> None
     (root,), offset = compose_documents(text)
     start, end = written_span(map_get(root, "image"), text, offset)  # type: ignore[arg-type]
     assert text[start:end] == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("image: &go 'golang:1.22'\n", "golang:1.22"),
+        ("image: &go golang:1.22\n", "golang:1.22"),
+        ("image: !!str golang:1.22\n", "golang:1.22"),
+        ('image: &x !!str "q:1"\n', "q:1"),
+        ("image: ''\n", ""),
+    ],
+)
+def test_anchors_and_tags_before_a_value_are_not_part_of_its_span(text: str, expected: str) -> None:
+    assert span_text(text, "image") == expected

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -121,23 +122,36 @@ def scalar_value(node: Node | None) -> str | None:
     return None
 
 
+_NODE_PROPERTIES = re.compile(r"(?:[&!][^\s]*\s+)*")
+
+
 def scalar_span(node: ScalarNode, text: str, offset: int = 0) -> tuple[int, int] | None:
     """Character offsets of the scalar's value as written in `text`.
 
-    Quotes are excluded. Returns None when the written characters are not the value itself
-    (escapes, folded or multi-line scalars, block scalars): such a value cannot be spliced.
+    Quotes, an anchor (`&name`) and a tag (`!!str`) before the value are excluded. Returns
+    None when the written characters are not the value itself (escapes, folded or multi-line
+    scalars, block scalars): such a value cannot be spliced.
     """
-    start = node.start_mark.index + offset
+    first = node.start_mark.index + offset
     end = node.end_mark.index + offset
     style = node.style
+    value = node.value
+    if not isinstance(value, str) or end > len(text):
+        return None
     if style in ('"', "'"):
-        start += 1
-        end -= 1
+        end -= 1  # the closing quote
+        if end < 1 or text[end] != style:
+            return None
     elif style not in (None, ""):
         return None
-    if start < 0 or end > len(text) or start > end:
+    start = end - len(value)
+    opening = start - 1 if style in ('"', "'") else start
+    if opening < first or text[start:end] != value:
         return None
-    if text[start:end] != node.value:
+    if style in ('"', "'") and text[opening] != style:
+        return None
+    # Whatever precedes the value inside the node must be its anchor and tag, nothing else.
+    if _NODE_PROPERTIES.fullmatch(text, first, opening) is None:
         return None
     return start, end
 

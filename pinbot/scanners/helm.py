@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterator
 
 from pinbot.scanners import (
+    azure_pipelines,
     bitbucket,
+    buildkite,
     circleci,
     cloudbuild,
     drone,
@@ -21,6 +23,7 @@ from pinbot.scanners import (
     gitpod,
     kustomize,
     skaffold,
+    woodpecker,
 )
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -64,6 +67,9 @@ _CLAIMING_BY_NAME: tuple[Scanner, ...] = (
     skaffold.SCANNER,
     gitpod.SCANNER,
     kustomize.SCANNER,
+    azure_pipelines.SCANNER,
+    woodpecker.SCANNER,
+    buildkite.SCANNER,
 )
 
 _VALUES_NAME = re.compile(r"^values[^/]*\.ya?ml$", re.IGNORECASE)
