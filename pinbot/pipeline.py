@@ -67,6 +67,9 @@ async def look_up(
 ) -> dict[str, Lookup]:
     """Resolve every unique tag once; verify the digests that would be written.
 
+    A tag no file pins yet costs one GET (its bytes are hashed); a pinned tag costs a HEAD,
+    plus a GET by digest only when it moved.
+
     Pinned digests that nothing can bump (no tag, or the tag is gone) are checked for
     existence, keyed by `existence_key`. With `verify=False` (reports that write nothing)
     no manifest is fetched.
@@ -76,6 +79,11 @@ async def look_up(
 
     async def one(target: ImageReference, held: set[str | None]) -> Lookup:
         try:
+            if verify and held == {None}:
+                # Nothing pinned yet: whatever the tag points at will be written, so one GET
+                # both resolves and verifies.
+                fetched = await client.fetch(target)
+                return Lookup(fetched.digest, verified=True)
             resolution = await client.resolve(target)
             if not verify or held == {resolution.digest}:
                 return Lookup(resolution.digest, verified=False)

@@ -16,18 +16,21 @@ from tests.support.registry import RunningRegistry
 from tests.test_registry_faults import proxied_client
 
 
-def test_one_head_per_tag_and_a_get_only_for_digests_to_write(
+def test_each_tag_costs_one_request_and_a_moved_one_two(
     fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
     reg = registry_http
     current = reg.push_image("pipeline/app", "1", seed="p1").digest
     reg.push_image("pipeline/app", "2", seed="p2")
+    old = reg.push_image("pipeline/app", "3", seed="p3-old").digest
+    moved = reg.push_image("pipeline/app", "3", seed="p3-new").digest
     host = fault_proxy.host
     dockerfile = (
-        f"FROM {host}/pipeline/app:1@{current}\n"  # already current: HEAD only
+        f"FROM {host}/pipeline/app:1@{current}\n"  # already current: one HEAD
         f"FROM {host}/pipeline/app:1@{current}\n"
-        f"FROM {host}/pipeline/app:2\n"  # to be pinned: HEAD, then GET to verify
+        f"FROM {host}/pipeline/app:2\n"  # first pin: one GET by tag, hashed
         f"FROM {host}/pipeline/app:2\n"
+        f"FROM {host}/pipeline/app:3@{old}\n"  # moved: a HEAD, then a GET of the new digest
     )
     occurrences = scan_text("Dockerfile", dockerfile).occurrences
     fault_proxy.clear()
@@ -37,13 +40,22 @@ def test_one_head_per_tag_and_a_get_only_for_digests_to_write(
             return await look_up(client, occurrences)  # type: ignore[return-value]
 
     lookups = asyncio.run(main())
-    manifests = [(m, p) for m, p in fault_proxy.manifest_requests()]
-    assert manifests.count(("HEAD", "/v2/pipeline/app/manifests/1")) == 1
-    assert manifests.count(("HEAD", "/v2/pipeline/app/manifests/2")) == 1
-    gets = [p for m, p in manifests if m == "GET"]
-    assert len(gets) == 1 and gets[0].startswith("/v2/pipeline/app/manifests/sha256:")
+    assert sorted(fault_proxy.manifest_requests()) == sorted(
+        [
+            ("HEAD", "/v2/pipeline/app/manifests/1"),
+            ("GET", "/v2/pipeline/app/manifests/2"),
+            ("HEAD", "/v2/pipeline/app/manifests/3"),
+            ("GET", f"/v2/pipeline/app/manifests/{moved}"),
+        ]
+    )
     result = plan(occurrences, lookups)  # type: ignore[arg-type]
-    assert [e.occurrence.line for e in result.edits] == [3, 4]
+    assert [(e.occurrence.line, e.action.value) for e in result.edits] == [
+        (3, "pin"),
+        (4, "pin"),
+        (5, "bump"),
+    ]
+    assert result.edits[0].new_digest == reg.skopeo_raw_digest("pipeline/app:2")
+    assert result.edits[2].new_digest == moved
     assert result.unchanged == 2
 
 
@@ -81,3 +93,28 @@ def test_a_gone_digest_is_reported_only_when_the_registry_says_so(
     kinds = {n.kind for n in plan(occurrences, lookups).notices}  # type: ignore[arg-type]
     assert kinds == {NoticeKind.DIGEST_ONLY}
     assert lookup_key(parse_normalized(f"{host}/pipeline/gone:x")) not in lookups
+
+
+def test_a_first_pin_whose_bytes_do_not_match_the_header_is_never_written(
+    fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    pushed = registry_http.push_image("pipeline/lies", "1", seed="l1")
+    fault_proxy.inject(
+        "/v2/pipeline/lies/manifests/1",
+        method="GET",
+        status=200,
+        body=pushed.body + b" ",
+        headers={"Content-Type": pushed.media_type, "Docker-Content-Digest": pushed.digest},
+        times=10,
+    )
+    occurrences = scan_text("Dockerfile", f"FROM {fault_proxy.host}/pipeline/lies:1\n").occurrences
+
+    async def main() -> dict[str, object]:
+        async with proxied_client(fault_proxy, tmp_path) as client:
+            return await look_up(client, occurrences)  # type: ignore[return-value]
+
+    lookups = asyncio.run(main())
+    result = plan(occurrences, lookups)  # type: ignore[arg-type]
+    assert result.edits == []
+    (notice,) = result.notices
+    assert notice.kind is NoticeKind.LOOKUP_FAILED and "hash to" in notice.message

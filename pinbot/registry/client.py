@@ -238,6 +238,7 @@ class RegistryClient:
         self._manifests: dict[Hashable, asyncio.Future[_Manifest]] = {}
         self._resolutions: dict[Hashable, asyncio.Future[Resolution]] = {}
         self._exists: dict[Hashable, asyncio.Future[bool]] = {}
+        self._fetched: dict[Hashable, asyncio.Future[_Manifest]] = {}
         self._blobs: dict[Hashable, asyncio.Future[bytes]] = {}
         self._closed = False
 
@@ -257,7 +258,14 @@ class RegistryClient:
 
     async def aclose(self) -> None:
         self._closed = True
-        for table in (self._resolutions, self._heads, self._manifests, self._exists, self._blobs):
+        for table in (
+            self._resolutions,
+            self._heads,
+            self._manifests,
+            self._exists,
+            self._fetched,
+            self._blobs,
+        ):
             for future in table.values():
                 if not future.done():
                     future.cancel()
@@ -285,6 +293,24 @@ class RegistryClient:
             verify,
         )
         return await self._memo(self._resolutions, key, lambda: self._resolve(ref, wanted, verify))
+
+    async def fetch(self, ref: ImageReference) -> Resolution:
+        """GET the manifest `ref`'s tag points at now and hash it: one request that both
+        resolves and verifies, for a tag whose digest is about to be written for the first
+        time (a HEAD first would only add a request).
+
+        The manifest is remembered by digest, so a later `verify` or `fetch_metadata` of the
+        same digest asks nothing again.
+        """
+        if ref.tag is None:
+            return await self.resolve(ref, verify=True)
+        registry = self._registry(ref)
+        key = (registry.name, ref.path, ref.tag)
+        got = await self._memo(
+            self._fetched, key, lambda: self._get_manifest(registry, ref, ref.tag or "")
+        )
+        self._remember(registry, ref, got)
+        return Resolution(ref, got.digest, got.media_type, verified=True, platform=None)
 
     async def verify(self, ref: ImageReference, digest: str) -> Resolution:
         """Fetch the manifest `digest` names and check its bytes hash to it."""
