@@ -463,3 +463,9 @@ def test_quoted_from_image() -> None:
         ("alpine:3.19", True),
         ('golang:"1.22 AS b', False),
     ]
+
+
+def test_a_continuation_at_the_very_end_of_the_file_is_not_an_instruction() -> None:
+    # Found by tests/test_scan_fuzz.py: a lone `\` as the last line crashed the scanner.
+    (finding,) = SCANNER.scan("Dockerfile", "FROM alpine:3.20\n\\")
+    assert finding.context == "FROM"

@@ -305,13 +305,15 @@ class _DockerfileReader:
     def _collect_stages(self, instructions: list[_Logical]) -> None:
         for logical in instructions:
             words = _split_words(logical, 0)
-            if words[0].text.upper() != "FROM":
+            if not words or words[0].text.upper() != "FROM":
                 continue
             named = len(words) >= 4 and words[-2].text.upper() == "AS"
             self.stage_names.append(words[-1].text.lower() if named else None)
 
     def _instruction(self, logical: _Logical) -> None:
         words = _split_words(logical, 0)
+        if not words:  # a continuation with nothing after it, at the end of the file
+            return
         keyword = words[0].text.upper()
         arguments = words[1:]
         if keyword == "FROM":
