@@ -13,15 +13,23 @@ temporary storage directory and stops it at the end of the session:
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 
 from tests.support.certs import TestCA
 from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import RunningRegistry, start_registry
 from tests.support.token_server import TokenServer
+
+# In CI property tests explore the same examples on every run, so a result never depends on
+# the draw; locally they explore afresh (and keep failures in .hypothesis/).
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 REGISTRY_USER = "pinbot"
 REGISTRY_PASSWORD = "s3cret-pinbot-pass"
