@@ -317,3 +317,15 @@ def test_corpus_counts(relative: str) -> None:
 def test_ci_files_claimed_by_their_own_scanner_are_left_to_it(path: str) -> None:
     assert not SCANNER.matches(path)
     assert SCANNER.matches("charts/app/values.yaml")
+
+
+def test_concourse_documents_are_left_to_their_scanner() -> None:
+    # A task step's `image` names a resource, a put's `params.image` is a tarball to push.
+    text = (
+        "resources:\n- name: app-image\n  type: registry-image\n  source: {repository: acme/app}\n"
+        "jobs:\n- name: build\n  plan:\n  - task: test\n    image: app-image\n    file: ci/test.yml\n"
+        "  - put: app-image\n    params: {image: image/image.tar}\n"
+    )
+    assert _findings("ci/pipeline.yml", text) == []
+    task = "platform: linux\nimage: rootfs\nrun: {path: make}\n"
+    assert _findings("ci/tasks/make.yml", task) == []

@@ -64,6 +64,7 @@ SCANNER_MODULES: tuple[str, ...] = (
     "jenkinsfile",
     "nomad",
     "earthfile",
+    "concourse",
     "helm",
 )
 

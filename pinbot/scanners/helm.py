@@ -2,8 +2,10 @@
 
 The generic fallback, run last: `image: "repo:tag"` anywhere, maps shaped like
 `{registry, repository, tag, digest}`, and the image list a Chart.yaml carries in its
-annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, and
-files a CI or build tool's scanner claims by name (workflows, pipelines, kustomizations) to it.
+annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, files a
+CI or build tool's scanner claims by name (workflows, pipelines, kustomizations) to it, and
+Concourse pipelines and task configs (an `image` there names a resource, or a tarball to push)
+to the Concourse scanner.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pinbot.scanners import (
     buildkite,
     circleci,
     cloudbuild,
+    concourse,
     drone,
     github_actions,
     gitpod,
@@ -210,6 +213,8 @@ class HelmScanner:
                 raise
             return  # another kind's file (or a template): its own scanner reports it
         for document in documents:
+            if concourse.is_concourse_document(document):
+                continue
             if name == "Chart.yaml":
                 yield from self._chart(document, text, offset)
             yield from self._values(document, text, offset)
