@@ -191,3 +191,26 @@ def test_from_through_an_arg_read_elsewhere_is_left_alone() -> None:
     updated, result = pin("Dockerfile", text, {ALPINE: OLD, GOLANG: NEW})
     assert updated == text.replace("GO_VER=1.26.4-alpine", f"GO_VER=1.26.4-alpine@{NEW}")
     assert [e.occurrence.line for e in result.edits] == [4]
+
+
+HOUND = """\
+image:
+  registry: ghcr.io
+  name: acme/hound
+  tag: v0.5.1
+  pullPolicy: IfNotPresent
+"""
+HOUND_REF = "ghcr.io/acme/hound:v0.5.1"
+
+
+def test_helm_map_with_name_pins_like_repository() -> None:
+    updated, result = pin("values.yaml", HOUND, {HOUND_REF: NEW})
+    assert updated == HOUND and [n.message for n in result.notices] == [NO_DIGEST_FIELD]
+    config = PinConfig(helm_insert_digest=True)
+    updated, result = pin("values.yaml", HOUND, {HOUND_REF: NEW}, config)
+    assert updated == HOUND.replace("tag: v0.5.1\n", f"tag: v0.5.1\n  digest: {NEW}\n")
+    (edit,) = result.edits
+    assert edit.expected == f"{HOUND_REF}@{NEW}"
+    bumped, result = pin("values.yaml", updated, {HOUND_REF: OLD})
+    assert bumped == updated.replace(NEW, OLD)
+    assert [(e.action, e.old_digest) for e in result.edits] == [(Action.BUMP, NEW)]

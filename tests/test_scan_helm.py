@@ -329,3 +329,63 @@ def test_concourse_documents_are_left_to_their_scanner() -> None:
     assert _findings("ci/pipeline.yml", text) == []
     task = "platform: linux\nimage: rootfs\nrun: {path: make}\n"
     assert _findings("ci/tasks/make.yml", task) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "written", "context", "reference", "rewritable", "adds_key"),
+    [
+        # `name` for `repository` (charts that build `registry/name:tag`): no digest key yet
+        (
+            "image:\n  registry: ghcr.io\n  name: acme/hound\n  tag: v0.5.1\n",
+            "acme/hound",
+            "image.name",
+            "ghcr.io/acme/hound:v0.5.1",
+            False,
+            True,
+        ),
+        # with a digest key: written there
+        (
+            f"worker:\n  image:\n    name: nginx\n    tag: '1.27'\n    digest: {DIGEST}\n",
+            "nginx",
+            "worker.image.name",
+            f"nginx:1.27@{DIGEST}",
+            True,
+            False,
+        ),
+        # repository wins over a name beside it
+        (
+            "image:\n  name: web\n  repository: nginx\n  tag: '1.27'\n  digest: ''\n",
+            "nginx",
+            "image.repository",
+            "nginx:1.27",
+            True,
+            False,
+        ),
+    ],
+)
+def test_image_map_with_name(
+    text: str, written: str, context: str, reference: str, rewritable: bool, adds_key: bool
+) -> None:
+    (finding,) = _findings("values.yaml", text)
+    assert (text[finding.start : finding.end], finding.context, finding.reference_text) == (
+        written,
+        context,
+        reference,
+    )
+    assert (finding.rewritable, finding.adds_digest_key) == (rewritable, adds_key)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # GitLab's image map: `name` is the whole reference, and there is no tag key
+        "image:\n  name: registry.example.com/ci/helm:5.0.1\n  entrypoint: ['']\n",
+        # a name that carries its own tag or digest is not a repository
+        "image:\n  name: nginx:1.27\n  tag: '1.27'\n",
+        f"image:\n  name: nginx@{DIGEST}\n  tag: '1.27'\n",
+        # tag only: the repository is the upstream chart's (redis-ha in Argo CD's values)
+        "redis-ha:\n  image:\n    tag: 8.10.1-alpine\n",
+    ],
+)
+def test_maps_that_name_no_repository(text: str) -> None:
+    assert _findings("values.yaml", text) == []

@@ -1,7 +1,7 @@
 """Image references in Helm values and any other YAML: `image` strings and image maps.
 
 The generic fallback, run last: `image: "repo:tag"` anywhere, maps shaped like
-`{registry, repository, tag, digest}`, and the image list a Chart.yaml carries in its
+`{registry, repository, tag, digest}` (some charts say `name` for `repository`), and the image list a Chart.yaml carries in its
 annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, files a
 CI or build tool's scanner claims by name (workflows, pipelines, kustomizations) to it, and
 Concourse pipelines and task configs (an `image` there names a resource, or a tarball to push)
@@ -117,13 +117,34 @@ def _line_insertion(after: ScalarNode, column: int, text: str, offset: int) -> D
     return DigestSlot(line_end, line_end, prefix=newline + " " * column + "digest: ")
 
 
+def _repository(node: MappingNode) -> tuple[str, ScalarNode] | None:
+    """The key naming the image's repository, and its value.
+
+    `repository`, or `name` in charts that spell it so (`{registry, name, tag}`); `name` counts
+    only beside a `tag` key and when it holds no tag itself, as GitLab's `image: {name: x:1}`
+    and a container's `name` do not.
+    """
+    repository = map_get(node, "repository")
+    if repository is not None:
+        return ("repository", repository) if isinstance(repository, ScalarNode) else None
+    name = map_get(node, "name")
+    if not isinstance(name, ScalarNode) or map_get(node, "tag") is None:
+        return None
+    value = scalar_value(name) or ""
+    if "@" in value or ":" in value.rsplit("/", 1)[-1]:
+        return None
+    return "name", name
+
+
 def _image_map(
     node: MappingNode, key_path: tuple[str | int, ...], text: str, offset: int
 ) -> Finding | None:
-    """`{registry, repository, tag, digest}`: the finding sits on `repository`."""
-    repository = map_get(node, "repository")
-    if not isinstance(repository, ScalarNode) or not scalar_value(repository):
+    """`{registry, repository, tag, digest}` (or `name` for `repository`): the finding sits on
+    the repository."""
+    found = _repository(node)
+    if found is None or not scalar_value(found[1]):
         return None
+    repository_key, repository = found
     registry = scalar_value(map_get(node, "registry")) or ""
     tag_node = map_get(node, "tag")
     tag = scalar_value(tag_node) or ""
@@ -135,7 +156,7 @@ def _image_map(
         + (f":{tag}" if tag else "")
         + (f"@{digest}" if digest else "")
     )
-    context = format_path((*key_path, "repository"))
+    context = format_path((*key_path, repository_key))
     span = scalar_span(repository, text, offset)
     if span is None:
         written = written_span(repository, text, offset)
