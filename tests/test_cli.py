@@ -1,0 +1,42 @@
+"""The top-level command line: `-v`/`-vv` say what pinbot does, and never show a secret."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.support.registry import RunningRegistry
+from tests.test_resolve_cli import write_config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("DOCKER_", "PINBOT_"))}
+    environ.update({"HOME": str(tmp_path), "PYTHONPATH": str(ROOT), **env})
+    return subprocess.run(
+        [sys.executable, "-m", "pinbot", *args],
+        capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120, check=False,
+    )
+
+
+def test_very_verbose_shows_requests_and_no_secret(
+    registry_basic: RunningRegistry, tmp_path: Path
+) -> None:
+    reg = registry_basic
+    pushed = reg.push_image("cli/verbose", "1", seed="v")
+    config = write_config(tmp_path / "pinbot.yaml", reg)
+    assert reg.password is not None and reg.username is not None
+    env = {"PINBOT_CLI_USER": reg.username, "PINBOT_CLI_PASS": reg.password}
+    done = run(tmp_path, "-vv", "resolve", f"{reg.host}/cli/verbose:1", "--config", str(config), env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(pushed.digest)
+    assert f"HEAD https://{reg.host}/v2/cli/verbose/manifests/1 -> 200" in done.stderr
+    basic = base64.b64encode(f"{reg.username}:{reg.password}".encode()).decode()
+    for secret in (reg.password, basic):
+        assert secret not in done.stderr and secret not in done.stdout
+    quiet = run(tmp_path, "resolve", f"{reg.host}/cli/verbose:1", "--config", str(config), env=env)
+    assert quiet.stderr == ""
