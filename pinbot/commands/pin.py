@@ -11,8 +11,11 @@ from pathlib import Path
 
 from pinbot.apply import FileChange
 from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
-from pinbot.pipeline import finish, look_up_with_new_client
-from pinbot.plan import Action, NoticeKind
+from pinbot.config import Config
+from pinbot.pipeline import finish, look_up
+from pinbot.plan import Action, Lookup, NoticeKind
+from pinbot.registry import RegistryClient
+from pinbot.scanners import Occurrence
 
 HELP = "Resolve each image tag under PATH to its digest and pin the references in place."
 
@@ -51,12 +54,21 @@ def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: in
     )
 
 
+async def _look_up(
+    config: Config, occurrences: list[Occurrence]
+) -> tuple[dict[str, Lookup], list[str]]:
+    """Lookups, and one line per registry that reported a pull quota during them."""
+    async with RegistryClient(config) as client:
+        lookups = await look_up(client, occurrences, config.pin)
+        return lookups, client.stats.quota_report()
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     root: Path = args.path
     scanned = scan_folder("pin", root, config)
     errors: list[str] = []
-    lookups = asyncio.run(look_up_with_new_client(config, scanned.occurrences))
+    lookups, quota_lines = asyncio.run(_look_up(config, scanned.occurrences))
     files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
     outcome = finish(files, scanned.occurrences, lookups, config)
     errors.extend(outcome.errors)
@@ -77,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
         _summary(outcome.changes, outcome.plan.unchanged, len(outcome.plan.notices), len(errors)),
         file=sys.stderr,
     )
+    for line in quota_lines:
+        print(line, file=sys.stderr)
     if args.check and outcome.changes:
         return 1
     return 1 if errors or failed_lookups else 0

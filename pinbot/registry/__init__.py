@@ -18,6 +18,7 @@ from pinbot.registry.errors import (
     Unauthorized,
 )
 from pinbot.registry.manifest import ImageMetadata, Platform
+from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
 
 __all__ = [
     "Credential",
@@ -28,6 +29,8 @@ __all__ = [
     "NotARegistry",
     "Platform",
     "PlatformNotFound",
+    "PullQuota",
+    "QuotaReading",
     "RateLimited",
     "RegistryClient",
     "RegistryError",
@@ -37,5 +40,6 @@ __all__ = [
     "Resolution",
     "TagNotFound",
     "Unauthorized",
+    "parse_quota",
     "resolve_many",
 ]

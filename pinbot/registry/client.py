@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from pinbot.reference import ImageReference
 from pinbot.registry import manifest as mf
@@ -35,6 +35,7 @@ from pinbot.registry.errors import (
     TagNotFound,
 )
 from pinbot.registry.manifest import ImageMetadata, Platform
+from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
 from pinbot.registry.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
 from pinbot.registry.tls import DOCKER_CERTS_D, ssl_context
 
@@ -69,12 +70,31 @@ class Resolution:
 @dataclass
 class RequestStats:
     """Requests sent, per (registry host, kind); kinds are `ping`, `manifest_head`,
-    `manifest_get`, `token`, `blob`. Retries count as requests."""
+    `manifest_get`, `token`, `blob`. Retries count as requests.
+
+    `quotas` holds, per registry, the pull quota its answers reported (the lowest remaining
+    seen). Docker Hub counts manifest GETs as pulls, HEADs not.
+    """
 
     counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    quotas: dict[str, PullQuota] = field(default_factory=dict)
 
     def add(self, host: str, kind: str) -> None:
         self.counts[(host, kind)] += 1
+
+    def observe_quota(self, host: str, endpoint: str, reading: QuotaReading) -> None:
+        quota = self.quotas.get(host)
+        if quota is None:
+            self.quotas[host] = PullQuota(endpoint, reading)
+        else:
+            quota.observe(reading)
+
+    def quota_report(self) -> list[str]:
+        """One line per registry that reported a quota, with the manifest GETs of this run."""
+        return [
+            self.quotas[host].describe(self.count("manifest_get", host=host))
+            for host in sorted(self.quotas)
+        ]
 
     def count(self, kind: str | None = None, host: str | None = None) -> int:
         return sum(
@@ -124,12 +144,25 @@ class _Transient(Exception):
     """A response or failure worth retrying; carries what to say if retries run out."""
 
     def __init__(
-        self, detail: str, *, status: int | None = None, retry_after: float | None = None
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        quota: QuotaReading | None = None,
+        final: bool = False,
     ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.status = status
         self.retry_after = retry_after
+        self.quota = quota
+        #: Not worth retrying after all: a pull quota used up with no word on when it resets.
+        self.final = final
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, _Transient) and not exc.final
 
 
 class _Registry:
@@ -149,6 +182,7 @@ class _Registry:
         self.base_url = base_url
         self.semaphore = semaphore
         self.settings = settings
+        self.endpoint = urlsplit(base_url).netloc
         self.auth: RegistryAuth | None = None
         self.ping: asyncio.Future[bool] | None = None
         self.credentials: asyncio.Future[CredentialLookup] | None = None
@@ -645,7 +679,7 @@ class RegistryClient:
         retrying = AsyncRetrying(
             stop=self._stop,
             wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
+            retry=retry_if_exception(_worth_retrying),
             reraise=True,
         )
         try:
@@ -680,10 +714,26 @@ class RegistryClient:
                 log.info("%s %s: %s", method, _loggable(url), detail)
                 raise _Transient(detail) from None
         log.debug("%s %s -> %s", method, _loggable(url), response.status_code)
+        quota: QuotaReading | None = None
+        if _origin(url) == _origin(registry.base_url):
+            # Only the registry's own answers: token servers and blob storage keep other books.
+            quota = parse_quota(response.headers)
+            if quota is not None:
+                self.stats.observe_quota(registry.name, registry.endpoint, quota)
         if response.status_code in RETRY_STATUSES:
             retry_after = parse_retry_after(response.headers.get("retry-after"))
+            final = False
+            if response.status_code == 429 and quota is not None and quota.remaining == 0:
+                # A used-up pull quota comes back when its window resets, not in seconds.
+                if retry_after is None:
+                    retry_after = quota.reset
+                final = retry_after is None
             raise _Transient(
-                f"HTTP {response.status_code}", status=response.status_code, retry_after=retry_after
+                f"HTTP {response.status_code}",
+                status=response.status_code,
+                retry_after=retry_after,
+                quota=quota,
+                final=final,
             )
         return response
 
@@ -703,14 +753,23 @@ class RegistryClient:
     def _exhausted(self, registry: _Registry, exc: _Transient, url: str) -> RegistryError:
         where = urlsplit(url).path or "/"
         if exc.status == 429:
+            quota = exc.quota
+            if quota is None and registry.name in self.stats.quotas:
+                quota = self.stats.quotas[registry.name].lowest
+            if exc.final:
+                tried = "not retried, the pull quota is used up"
+            else:
+                tried = f"after retrying within {self.max_attempts} attempts / {self.max_wait:g} s"
             hint = ""
             if exc.retry_after is not None:
-                hint = f"; the registry asks to wait {exc.retry_after:g} s"
+                hint += f"; the registry asks to wait {exc.retry_after:g} s"
+            if quota is not None:
+                hint += f"; {quota}"
             return RateLimited(
                 registry.name,
-                f"rate limited (HTTP 429) on {where} after retrying within "
-                f"{self.max_attempts} attempts / {self.max_wait:g} s{hint}",
+                f"rate limited (HTTP 429) on {where} {tried}{hint}",
                 retry_after=exc.retry_after,
+                quota=quota,
             )
         return RegistryUnavailable(
             registry.name,

@@ -6,6 +6,10 @@ Every error names the registry and the reference it is about and never carries a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pinbot.registry.quota import QuotaReading
 
 
 class RegistryError(Exception):
@@ -49,7 +53,10 @@ class Unauthorized(RegistryError):
 
 
 class RateLimited(RegistryError):
-    """The registry kept answering 429 beyond the retry budget."""
+    """The registry kept answering 429 beyond the retry budget, or its pull quota is used up.
+
+    `quota` is what the registry's `RateLimit-*` headers said, when it sent them.
+    """
 
     def __init__(
         self,
@@ -58,8 +65,10 @@ class RateLimited(RegistryError):
         *,
         reference: str | None = None,
         retry_after: float | None = None,
+        quota: QuotaReading | None = None,
     ) -> None:
         self.retry_after = retry_after
+        self.quota = quota
         super().__init__(registry, detail, reference=reference)
 
 
