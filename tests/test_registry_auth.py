@@ -9,9 +9,11 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import ssl
 import stat
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,9 +30,17 @@ from pinbot.registry import (
     Resolution,
     Unauthorized,
 )
-from pinbot.registry.auth import Challenge, TokenCache, parse_www_authenticate, pick_challenge
+from pinbot.registry.auth import (
+    Challenge,
+    TokenCache,
+    clear_text_refusal,
+    parse_www_authenticate,
+    pick_challenge,
+)
 from pinbot.registry.credentials import DOCKER_HUB_KEY, EnvCredentialNames
-from tests.support.registry import RunningRegistry
+from tests.support.certs import TestCA
+from tests.support.registry import RunningRegistry, start_registry
+from tests.support.token_server import TokenServer
 
 _names = itertools.count()
 
@@ -543,6 +553,8 @@ class _FakeTokenRegistry(BaseHTTPRequestHandler):
     access_token = "access-token-value"
     manifest = b'{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}'
     seen: list[tuple[str, str, str | None]]
+    #: Put the token realm on this host name (same port) instead of the registry's own.
+    realm_hostname: str | None = None
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -563,7 +575,9 @@ class _FakeTokenRegistry(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         authorization = self.headers.get("Authorization")
         self.seen.append((self.command, path, authorization))
-        host = self.headers.get("Host")
+        host = self.headers.get("Host") or ""
+        if self.realm_hostname is not None:
+            host = f"{self.realm_hostname}:{host.rpartition(':')[2]}"
         challenge = {"WWW-Authenticate": f'Bearer realm="http://{host}/token",service="fake"'}
         if path == "/token" and self.command == "POST":
             self._reply(405, {})
@@ -622,3 +636,125 @@ def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -
         ("GET", "/token"),
         ("HEAD", "/v2/app/manifests/1"),
     ]
+
+
+# --- credentials never travel in clear text --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("registry_url", "realm", "insecure", "refused"),
+    [
+        ("https://r.example", "https://r.example/token", False, None),
+        # Docker Hub: the realm is on another host, over HTTPS.
+        ("https://registry-1.docker.io", "https://auth.docker.io/token", False, None),
+        ("https://r.example", "http://r.example/token", False, "reached over HTTPS"),
+        ("https://r.example", "http://auth.example/token", False, "reached over HTTPS"),
+        ("https://r.example", "HTTP://r.example/token", False, "reached over HTTPS"),
+        # Plain HTTP to the registry's own host is what `insecure: true` asked for.
+        ("http://r.example:5000", "http://r.example:5001/token", True, None),
+        ("http://r.example:5000", "http://auth.example/token", True, "another host"),
+        ("http://r.example:5000", "https://auth.example/token", True, None),
+    ],
+)
+def test_clear_text_refusal(
+    registry_url: str, realm: str, insecure: bool, refused: str | None
+) -> None:
+    reason = clear_text_refusal(registry_url, realm, insecure=insecure)
+    if refused is None:
+        assert reason is None
+    else:
+        assert reason is not None and refused in reason
+
+
+@pytest.fixture(scope="module")
+def registry_clear_realm(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[RunningRegistry]:
+    """An HTTPS registry whose token realm is plain HTTP (`http://127.0.0.1:<port>/token`)."""
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed")
+    workdir = tmp_path_factory.mktemp("registry-clear-realm")
+    token_server = TokenServer(
+        workdir / "token-server",
+        users={"pinbot": "clear-text-never"},
+        public_prefixes=("public/",),
+    ).start()
+    try:
+        assert token_server.realm.startswith("http://127.0.0.1:")
+        reg = start_registry(
+            workdir,
+            ca=test_ca,
+            token_server=token_server,
+            username="pinbot",
+            password="clear-text-never",
+        )
+        try:
+            yield reg
+        finally:
+            reg.close()
+    finally:
+        token_server.close()
+
+
+def test_no_credentials_to_a_plain_http_realm_of_an_https_registry(
+    registry_clear_realm: RunningRegistry, tmp_path: Path
+) -> None:
+    reg = registry_clear_realm
+    assert reg.token_server is not None and reg.tls
+    repo = unique("private/clear")
+    reg.push_image(repo, "1")
+    reg.token_server.reset()
+    with pytest.raises(Unauthorized) as caught:
+        resolve_all(reg, tmp_path, [f"{repo}:1"], names=ENV_NAMES, environ=env_creds(reg))
+    message = str(caught.value)
+    assert "not sending the credentials from pinbot config ($REG_USER/$REG_PASS)" in message
+    assert f"token realm {reg.token_server.realm} is plain HTTP" in message
+    assert "clear text" in message and "clear-text-never" not in message
+    # Not even an anonymous try: nothing reached the token server.
+    assert reg.token_server.token_requests() == []
+
+
+def test_anonymous_tokens_from_a_plain_http_realm_are_fine(
+    registry_clear_realm: RunningRegistry, tmp_path: Path
+) -> None:
+    reg = registry_clear_realm
+    assert reg.token_server is not None
+    repo = unique("public/clear")
+    pushed = reg.push_image(repo, "1")
+    reg.token_server.reset()
+    [found] = resolve_all(reg, tmp_path, [f"{repo}:1"])
+    assert found.digest == pushed.digest
+    requests = reg.token_server.token_requests()
+    assert [(r.scopes, r.user, r.status) for r in requests] == [
+        ([f"repository:{repo}:pull"], None, 200)
+    ]
+
+
+def test_no_credentials_to_a_plain_http_realm_on_another_host(tmp_path: Path) -> None:
+    seen: list[tuple[str, str, str | None]] = []
+    handler = type("Handler", (_FakeTokenRegistry,), {"seen": seen, "realm_hostname": "localhost"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        directory = write_docker_config(
+            tmp_path / "docker",
+            {"auths": {host: {"identitytoken": _FakeTokenRegistry.identity_token}}},
+        )
+        config = Config(registries={host: RegistryConfig(host=host, insecure=True)})
+
+        async def main() -> Resolution:
+            async with RegistryClient(
+                config, environ={}, docker_config_dir=directory, certs_d=tmp_path, max_attempts=1
+            ) as c:
+                return await c.resolve(parse_normalized(f"{host}/app:1"))
+
+        with pytest.raises(Unauthorized, match="plain HTTP on another host") as caught:
+            asyncio.run(main())
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert _FakeTokenRegistry.identity_token not in str(caught.value)
+    assert [(method, path) for method, path, _ in seen] == [("GET", "/v2/")]

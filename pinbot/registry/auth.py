@@ -187,6 +187,37 @@ def _token_url(realm: str, service: str | None, scope: str | None) -> str:
     return str(httpx.URL(realm).copy_merge_params(query))
 
 
+def clear_text_refusal(registry_url: str, realm: str, *, insecure: bool) -> str | None:
+    """Why credentials for the registry at `registry_url` must not go to token `realm`, or
+    None when they may.
+
+    An HTTPS realm may be on any host (Docker Hub's is auth.docker.io). A plain-HTTP realm
+    gets credentials only from a registry configured insecure, and only on that registry's
+    own host: the user chose clear text for that host, not for others.
+
+    >>> clear_text_refusal("https://r.example", "https://auth.example/token", insecure=False)
+    >>> clear_text_refusal("http://r.example:5000", "http://r.example:5001/token", insecure=True)
+    >>> clear_text_refusal("https://r.example", "http://r.example/token", insecure=False)
+    'the registry is reached over HTTPS but its token realm http://r.example/token is plain HTTP, where credentials would travel in clear text'
+    """
+    realm_parts = urlsplit(realm)
+    if realm_parts.scheme.lower() == "https":
+        return None
+    registry_parts = urlsplit(registry_url)
+    shown = f"{realm_parts.scheme}://{realm_parts.netloc}{realm_parts.path}"
+    if not insecure or registry_parts.scheme.lower() == "https":
+        return (
+            f"the registry is reached over HTTPS but its token realm {shown} is plain HTTP, "
+            "where credentials would travel in clear text"
+        )
+    if (realm_parts.hostname or "").lower() != (registry_parts.hostname or "").lower():
+        return (
+            f"the token realm {shown} is plain HTTP on another host than the registry; "
+            "credentials go to another host only over HTTPS"
+        )
+    return None
+
+
 def basic_authorization(username: str, password: str) -> str:
     raw = f"{username}:{password}".encode()
     return "Basic " + base64.b64encode(raw).decode("ascii")
@@ -261,14 +292,16 @@ class RegistryAuth:
         send: TokenSender,
         credentials: Callable[[], Awaitable[CredentialLookup]],
         cache: TokenCache,
-        plain_http_ok: bool = False,
+        registry_url: str | None = None,
+        insecure: bool = False,
     ) -> None:
         self.registry = registry
         self.challenge: Challenge | None = None
         self._send = send
         self._credentials = credentials
         self._cache = cache
-        self._plain_http_ok = plain_http_ok
+        self._registry_url = registry_url or f"https://{registry}"
+        self._insecure = insecure
         self._inflight: dict[TokenKey, asyncio.Future[str]] = {}
 
     def __repr__(self) -> str:
@@ -372,12 +405,18 @@ class RegistryAuth:
             raise RegistryError(self.registry, f"token realm {realm!r} is not an http(s) URL")
         lookup = await self._credentials()
         cred = lookup.credential
-        if cred is not None and parts.scheme == "http" and not self._plain_http_ok:
-            raise Unauthorized(
-                self.registry,
-                f"refusing to send credentials to plain-HTTP token realm {parts.netloc}",
-                sources_tried=lookup.tried,
-            )
+        # Anonymous token requests may go to a plain-HTTP realm: they carry no secret, and the
+        # token grants no more than anonymous access does. Credentials never go there (and
+        # pinbot does not quietly fall back to anonymous when it holds some).
+        if cred is not None:
+            refusal = clear_text_refusal(self._registry_url, realm, insecure=self._insecure)
+            if refusal is not None:
+                raise Unauthorized(
+                    self.registry,
+                    f"not sending the credentials from {cred.source} to the token server: "
+                    f"{refusal}",
+                    sources_tried=lookup.tried,
+                )
         url = _token_url(realm, challenge.service, scope)
         if cred is not None and cred.identity_token is not None:
             response = await self._refresh(realm, challenge, scope, cred, lookup)

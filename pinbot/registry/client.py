@@ -839,7 +839,8 @@ class RegistryClient:
                 send=token_send,
                 credentials=lambda: self._credentials(registry),
                 cache=self._tokens,
-                plain_http_ok=registry.settings.insecure,
+                registry_url=registry.base_url,
+                insecure=registry.settings.insecure,
             )
         return registry.auth
 
