@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import shutil
+import ssl
 import threading
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pinbot.config import Config, RegistryConfig
 from pinbot.reference import parse_normalized
@@ -28,6 +35,7 @@ from pinbot.registry import (
     resolve_many,
 )
 from pinbot.registry import manifest as mf
+from tests.support.certs import KeyPair, TestCA
 from tests.support.registry import Pushed, RunningRegistry
 
 T = TypeVar("T")
@@ -544,6 +552,120 @@ def test_tls_trust_sources(registry_tls: RunningRegistry, tmp_path: Path) -> Non
     (certs_d / registry_tls.host / "ca.crt").write_bytes(registry_tls.ca_file.read_bytes())
     found = _tls_resolve(registry_tls, tmp_path, f"{repo}:1", certs_d=certs_d, environ={})
     assert found.digest == pushed.digest
+
+
+# --- client certificates from certs.d ---------------------------------------------------------
+
+
+def client_pair(ca: TestCA, directory: Path, name: str = "pinbot-client") -> KeyPair:
+    """A TLS client certificate (extended key usage clientAuth) signed by `ca`."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+        .issuer_name(ca.ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca.ca.key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    pair = KeyPair(cert, key, directory / f"{name}.cert", directory / f"{name}.key")
+    pair.cert_file.write_bytes(pair.cert_pem)
+    pair.key_file.write_bytes(pair.key_pem)
+    return pair
+
+
+class _ClientCertRegistry(RunningRegistry):
+    """A TLS registry that requires a client certificate signed by its CA (`clientcas`)."""
+
+    pair: KeyPair
+
+    def _config(self, port: int) -> str:
+        config = json.loads(super()._config(port))
+        assert self.ca_file is not None
+        config["http"]["tls"]["clientcas"] = [str(self.ca_file)]
+        return json.dumps(config, indent=2)
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        # The support code's own requests (readiness, pushes) present the pair too.
+        context = ssl.create_default_context(cafile=str(self.ca_file))
+        context.load_cert_chain(str(self.pair.cert_file), str(self.pair.key_file))
+        return context
+
+
+@pytest.fixture(scope="module")
+def registry_client_cert(
+    tmp_path_factory: pytest.TempPathFactory, test_ca: TestCA
+) -> Iterator[_ClientCertRegistry]:
+    if shutil.which("docker-registry") is None:
+        pytest.skip("docker-registry is not installed")
+    workdir = tmp_path_factory.mktemp("registry-client-cert")
+    reg = _ClientCertRegistry(
+        workdir, ca=test_ca, server_cert=test_ca.server_cert(f"registry-{workdir.name}")
+    )
+    reg.pair = client_pair(test_ca, workdir / "client")
+    try:
+        yield reg.start()
+    finally:
+        reg.close()
+
+
+def test_client_certificate_pair_from_certs_d(
+    registry_client_cert: _ClientCertRegistry, test_ca: TestCA, tmp_path: Path
+) -> None:
+    reg = registry_client_cert
+    repo = unique("mtls/app")
+    pushed = reg.push_image(repo, "1")
+    certs_d = tmp_path / "certs.d"
+    folder = certs_d / reg.host
+    folder.mkdir(parents=True)
+    (folder / "ca.crt").write_bytes(test_ca.ca.cert_pem)
+    with pytest.raises(RegistryTLSError) as caught:
+        _tls_resolve(reg, tmp_path, f"{repo}:1", certs_d=certs_d, environ={})
+    message = str(caught.value)
+    assert message.startswith(f"registry {reg.host}: TLS with {reg.host} failed:")
+    assert (
+        f"wants a client certificate it trusts: put a NAME.cert and NAME.key pair in {folder}/"
+        in (message)
+    )
+    # Docker's layout: client.cert with client.key beside the CA.
+    (folder / "client.cert").write_bytes(reg.pair.cert_pem)
+    (folder / "client.key").write_bytes(reg.pair.key_pem)
+    found = _tls_resolve(reg, tmp_path, f"{repo}:1", certs_d=certs_d, environ={})
+    assert found.digest == pushed.digest
+
+
+def test_client_certificate_the_registry_does_not_trust(
+    registry_client_cert: _ClientCertRegistry, test_ca: TestCA, tmp_path: Path
+) -> None:
+    reg = registry_client_cert
+    repo = unique("mtls/stranger")
+    reg.push_image(repo, "1")
+    stranger = client_pair(TestCA(tmp_path / "other-ca"), tmp_path / "stranger")
+    folder = tmp_path / "certs.d" / reg.host
+    folder.mkdir(parents=True)
+    (folder / "ca.crt").write_bytes(test_ca.ca.cert_pem)
+    (folder / "client.cert").write_bytes(stranger.cert_pem)
+    (folder / "client.key").write_bytes(stranger.key_pem)
+    with pytest.raises(RegistryTLSError, match="wants a client certificate it trusts"):
+        _tls_resolve(reg, tmp_path, f"{repo}:1", certs_d=tmp_path / "certs.d", environ={})
+
+
+def test_a_client_certificate_without_its_key_is_a_clear_error(
+    registry_client_cert: _ClientCertRegistry, tmp_path: Path
+) -> None:
+    reg = registry_client_cert
+    folder = tmp_path / "certs.d" / reg.host
+    folder.mkdir(parents=True)
+    (folder / "client.cert").write_bytes(reg.pair.cert_pem)
+    with pytest.raises(RegistryTLSError, match=r"cannot load client certificate .*client\.cert"):
+        _tls_resolve(reg, tmp_path, "mtls/any:1", certs_d=tmp_path / "certs.d", environ={})
 
 
 def test_not_a_registry(recorder: Callable[..., tuple[str, list[Any]]], tmp_path: Path) -> None:

@@ -706,6 +706,10 @@ class RegistryClient:
             self.stats.add(registry.name, kind)
             try:
                 response = await registry.http.request(method, url, headers=headers, data=data)
+            except ssl.SSLError as exc:
+                # A TLS 1.3 server refuses a client certificate after the handshake, so the
+                # alert arrives on the first read, which httpx does not wrap.
+                raise self._tls_error(registry, url, exc) from None
             except httpx.TransportError as exc:
                 cause = _tls_cause(exc)
                 if cause is not None:
@@ -787,6 +791,12 @@ class RegistryClient:
             hint = " (does it speak plain HTTP? then mark it insecure in pinbot's config)"
         elif isinstance(cause, ssl.SSLCertVerificationError):
             hint = " (set ca-file in pinbot's config, SSL_CERT_FILE, or certs.d/<host>/ca.crt)"
+        elif "BAD_CERTIFICATE" in str(cause) or "CERTIFICATE_REQUIRED" in str(cause):
+            folder = self.certs_d / registry.endpoint
+            hint = (
+                " (the registry wants a client certificate it trusts: put a NAME.cert and"
+                f" NAME.key pair in {folder}/)"
+            )
         return RegistryTLSError(registry.name, f"TLS with {host} failed: {reason}{hint}")
 
     async def _ping(self, registry: _Registry) -> None:
