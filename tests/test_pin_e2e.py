@@ -174,3 +174,25 @@ def test_a_pinned_digest_that_no_longer_exists_is_reported(
     assert f"Dockerfile.gone:1:6: {reg.host}/e2e/gone@{gone}: {gone} no longer exists" in result.stderr
     (second,) = [line for line in result.stderr.splitlines() if "Dockerfile.gone:2:" in line]
     assert second.endswith("pinned by digest with no tag to follow")
+
+
+def test_json_lists_every_edit_and_note(repo: tuple[Path, Path, RunningRegistry]) -> None:
+    root, config, reg = repo
+    (root / "Dockerfile.untagged").write_text(f"FROM {reg.host}/e2e/base\n")
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    dry = pinbot("pin", root, "--config", config, "--dry-run", "--format", "json")
+    assert dry.returncode == 0, dry.stderr
+    result = json.loads(dry.stdout)
+    assert result["written"] is False
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+    assert len(result["edits"]) == 9 and result["errors"] == [] and result["unchanged"] == 0
+    first = next(e for e in result["edits"] if e["file"] == "Dockerfile")
+    assert first["line"] == 2 and first["action"] == "pin" and first["old_digest"] is None
+    assert first["new_digest"] == reg.skopeo_raw_digest("e2e/base:1.0")
+    assert first["replacement"] == f"{first['text']}@{first['new_digest']}"
+    (note,) = result["notes"]
+    assert (note["file"], note["kind"]) == ("Dockerfile.untagged", "untagged")
+
+    done = pinbot("pin", root, "--config", config, "--format", "json")
+    assert json.loads(done.stdout)["written"] is True
+    assert (root / "Dockerfile").read_text().count("@sha256:") == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import tempfile
@@ -12,7 +13,7 @@ from pathlib import Path
 from pinbot.apply import FileChange
 from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.config import Config
-from pinbot.pipeline import finish, look_up
+from pinbot.pipeline import Outcome, finish, look_up
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.scanners import Occurrence
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     mode.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
     mode.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when something would change"
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="json: one object on stdout listing every edit, note and error (instead of a diff)",
     )
     add_config_argument(parser)
 
@@ -63,15 +70,51 @@ async def _look_up(
         return lookups, client.stats.quota_report()
 
 
+def report(outcome: Outcome, *, written: bool, quota: list[str]) -> dict[str, object]:
+    """What `--format json` prints: every edit, note and error of the run."""
+    return {
+        "written": written,
+        "edits": [
+            {
+                "file": edit.file,
+                "line": edit.occurrence.line,
+                "column": edit.occurrence.column,
+                "action": edit.action.value,
+                "image": edit.image,
+                "tag": edit.tag,
+                "old_digest": edit.old_digest,
+                "new_digest": edit.new_digest,
+                "text": edit.occurrence.text,
+                "replacement": edit.replacement,
+            }
+            for change in outcome.changes
+            for edit in change.edits
+        ],
+        "notes": [
+            {
+                "file": notice.occurrence.file,
+                "line": notice.occurrence.line,
+                "column": notice.occurrence.column,
+                "kind": notice.kind.value,
+                "text": notice.occurrence.text,
+                "message": notice.message,
+            }
+            for notice in outcome.plan.notices
+        ],
+        "errors": outcome.errors,
+        "unchanged": outcome.plan.unchanged,
+        "quota": quota,
+    }
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     root: Path = args.path
     scanned = scan_folder("pin", root, config)
-    errors: list[str] = []
     lookups, quota_lines = asyncio.run(_look_up(config, scanned.occurrences))
     files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
     outcome = finish(files, scanned.occurrences, lookups, config)
-    errors.extend(outcome.errors)
+    errors = outcome.errors
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
     for notice in outcome.plan.notices:
@@ -79,12 +122,16 @@ def run(args: argparse.Namespace) -> int:
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
 
-    if args.dry_run or args.check:
-        for change in outcome.changes:
-            sys.stdout.write(change.diff())
-    else:
+    write = not (args.dry_run or args.check)
+    if write:
         for change in outcome.changes:
             write_atomically(root / change.path, change.updated)
+    if args.format == "json":
+        json.dump(report(outcome, written=write, quota=quota_lines), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif not write:
+        for change in outcome.changes:
+            sys.stdout.write(change.diff())
     print(
         _summary(outcome.changes, outcome.plan.unchanged, len(outcome.plan.notices), len(errors)),
         file=sys.stderr,
