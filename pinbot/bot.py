@@ -5,6 +5,7 @@ pull request (open or closed) recorded in its hidden state block. Nothing is wri
 something differs, so a run over an unchanged organisation makes no write calls. When an open
 pull request is updated because a tag moved again, one comment says what moved since its last
 update, and its notes keep the digests it proposed before (remembered in the state block).
+Open pull requests are always kept right; new ones wait while `github.max-open-pulls` are open.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ CLOSED_ON_BASE = "on-base"
 CLOSED_NOTHING_LEFT = "nothing-left"
 #: A repository's own settings, first found wins. They are pinbot's, never scanned for images.
 SETTINGS_FILES = (".github/pinbot.yaml", ".pinbot.yaml")
+#: Pull requests held back by `github.max-open-pulls` that a warning names one by one.
+MAX_HELD_NAMES = 5
 
 #: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
 NotesSource = Callable[[Sequence[Edit]], list[str]]
@@ -64,6 +67,7 @@ class RepositoryResult:
     closed: list[str] = field(default_factory=list)
     current: list[str] = field(default_factory=list)  # open PRs already right
     declined: list[str] = field(default_factory=list)  # updates a human closed before
+    held_back: list[str] = field(default_factory=list)  # new PRs over github.max-open-pulls
     planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
     warnings: list[str] = field(default_factory=list)
     failure: str | None = None
@@ -107,6 +111,44 @@ def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
     return [Group("", prefix + REPOSITORY_BRANCH, tuple(edits))]
 
 
+@dataclass
+class OpenPullRoom:
+    """Room for new pinbot pull requests in one repository under `github.max-open-pulls`.
+
+    Counts the pull requests open when the run started, those it opens and those it closes;
+    a new one that finds no room is held back (by name) for a later run.
+    """
+
+    limit: int  # 0: no limit
+    open: int = 0
+    held: list[str] = field(default_factory=list)
+
+    def take(self, name: str) -> bool:
+        """Whether a new pull request (`name`: its image, or the branch) may open now."""
+        if self.limit and self.open >= self.limit:
+            self.held.append(name)
+            return False
+        self.open += 1
+        return True
+
+    def release(self) -> None:
+        self.open = max(0, self.open - 1)
+
+    def warning(self) -> str | None:
+        """What the run summary says about the pull requests held back, if any."""
+        if not self.held:
+            return None
+        count = len(self.held)
+        names = ", ".join(self.held[:MAX_HELD_NAMES])
+        if count > MAX_HELD_NAMES:
+            names += f" and {count - MAX_HELD_NAMES} more"
+        return (
+            f"{count} new pull request{'s' if count != 1 else ''} held back ({names}): "
+            f"github.max-open-pulls allows {self.limit} open at once; later runs open "
+            "them as open ones are merged or closed"
+        )
+
+
 def update_of(edit: Edit) -> Update:
     return Update(
         file=edit.file,
@@ -116,16 +158,6 @@ def update_of(edit: Edit) -> Update:
         old=edit.old_digest,
         new=edit.new_digest,
     )
-
-
-def commit_message(updates: Sequence[Update]) -> str:
-    lines = [prbody.title(updates), ""]
-    for update in sorted(updates):
-        old = update.old or "unpinned"
-        lines.append(
-            f"- {update.file}:{update.line} {update.image}:{update.tag}: {old} -> {update.new}"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> ScannedRepository:
@@ -303,15 +335,24 @@ class Reconciler:
         groups = {group.branch: group for group in group_edits(edits, config)}
 
         branches = set(groups)
+        open_branches: set[str] = set()
         if config.github.group == "repository":
+            # One pull request at most, which max-open-pulls (0, or 1 and more) never holds back.
             branches.add(config.github.branch_prefix + REPOSITORY_BRANCH)
         else:
-            branches |= self._open_bot_branches(scanned.repo, config)
+            open_branches = self._open_bot_branches(scanned.repo, config)
+            branches |= open_branches
+        room = OpenPullRoom(config.github.max_open_pulls, len(open_branches))
         held = _held_digests(scanned.occurrences)
-        for branch in sorted(branches):
+        # Branches with an open pull request first: one closed now makes room for a new one.
+        for branch in sorted(branches, key=lambda name: (name not in open_branches, name)):
             pulls = self.forge.pulls_for_branch(scanned.repo, branch)
             group = groups.get(branch)
-            self._reconcile_branch(scanned, branch, group, pulls, held, result)
+            self._reconcile_branch(scanned, branch, group, pulls, held, room, result)
+        result.held_back.extend(room.held)
+        warning = room.warning()
+        if warning is not None:
+            result.warnings.append(warning)
 
     def _open_bot_branches(self, repo: Repository, config: Config) -> set[str]:
         """Branches under the prefix that have an open pull request (image grouping only)."""
@@ -325,6 +366,7 @@ class Reconciler:
         group: Group | None,
         pulls: Sequence[PullInfo],
         held: set[str],
+        room: OpenPullRoom,
         result: RepositoryResult,
     ) -> None:
         open_pull = next((p for p in pulls if p.state == "open"), None)
@@ -351,6 +393,7 @@ class Reconciler:
         if not kept:
             if open_pull is not None:
                 self._close(scanned, branch, open_pull, held, result)
+                room.release()
             return
 
         changes, errors = build_changes(scanned.snapshot.files, Plan(edits=kept))
@@ -377,6 +420,8 @@ class Reconciler:
                 # base that moved elsewhere merges cleanly, so the branch is left alone.
                 result.current.append(open_pull.url)
                 return
+        if open_pull is None and not room.take(group.name if group and group.name else branch):
+            return
         self._write(scanned, branch, changes, kept, updates, blobs, open_pull, previous, result)
 
     def _write(
@@ -392,7 +437,10 @@ class Reconciler:
         result: RepositoryResult,
     ) -> None:
         repo, snapshot = scanned.repo, scanned.snapshot
-        title = prbody.title(updates)
+        github = self._config(scanned).github
+        # The prefix is applied whenever the pull request is written: one opened before it
+        # was set is retitled on its next update, never by a run that would write nothing else.
+        title = prbody.title(updates, github.title_prefix)
         verb = "update" if open_pull is not None else "open"
         # What moved since the open pull request was last written: said once, as a comment.
         moved = prbody.moves(previous, updates) if open_pull and previous else []
@@ -407,7 +455,8 @@ class Reconciler:
             )
             return
         files = {change.path: change.updated for change in changes}
-        commit = self.forge.commit(repo, snapshot, files, commit_message(updates))
+        message = prbody.commit_message(updates, github.title_prefix)
+        commit = self.forge.commit(repo, snapshot, files, message)
         state = prbody.next_state(
             previous if open_pull is not None else None,
             updates,
@@ -429,7 +478,6 @@ class Reconciler:
                     result.warnings.append(refused)
             return
         self.forge.move_branch(repo, branch, commit, exists=None)
-        github = self._config(scanned).github
         pull = self.forge.open_pull(
             repo, branch=branch, base=snapshot.branch, title=title, body=body, draft=github.draft
         )

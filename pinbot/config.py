@@ -104,6 +104,8 @@ class GithubConfig:
     draft: bool = False
     group: PrGroup = "repository"
     branch_prefix: str = "pinbot/"
+    title_prefix: str = ""  # before each title and commit subject, e.g. "chore(deps): "
+    max_open_pulls: int = 10  # pinbot pull requests open at once per repository; 0: no limit
 
 
 def _registry_key(host: str) -> str:
@@ -141,6 +143,7 @@ class Config:
 
 _MISSING: Any = object()
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 # Key names that suggest a credential written into the file itself.
 _SECRET_KEY = re.compile(
     r"(^|[-_])(password|passwd|pass|passphrase|secret|token|auth|credentials?|"
@@ -255,6 +258,36 @@ class _Section:
             shown = "an empty string" if value == "" else _type_name(value)
             raise self.error(f"must be a non-empty string, not {shown}", self._line(key), key)
         return str(value)
+
+    def one_line(self, key: str, default: str) -> str:
+        """One line of text, possibly empty (null means empty); no line breaks or controls."""
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        if value is None:
+            return ""
+        if not isinstance(value, str):
+            raise self.error(f"must be a string, not {_type_name(value)}", self._line(key), key)
+        if _CONTROL.search(value):
+            raise self.error(
+                "must be one line of text, without line breaks or control characters",
+                self._line(key),
+                key,
+            )
+        return str(value)
+
+    def count(self, key: str, default: int) -> int:
+        """A whole number, zero or more."""
+        value = self.raw(key)
+        if value is _MISSING:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(
+                f"must be a whole number, not {_type_name(value)}", self._line(key), key
+            )
+        if value < 0:
+            raise self.error(f"must be 0 or more, not {value}", self._line(key), key)
+        return int(value)
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
         value = self.raw(key)
@@ -433,6 +466,8 @@ def _parse_github(section: _Section, base: Path, default: GithubConfig) -> Githu
         draft=section.boolean("draft", default.draft),
         group=cast(PrGroup, section.choice("group", get_args(PrGroup), default.group)),
         branch_prefix=prefix,
+        title_prefix=section.one_line("title-prefix", default.title_prefix),
+        max_open_pulls=section.count("max-open-pulls", default.max_open_pulls),
     )
 
 
@@ -459,6 +494,8 @@ _SECTIONS: dict[str, _SectionSpec] = {
             "draft",
             "group",
             "branch-prefix",
+            "title-prefix",
+            "max-open-pulls",
         ),
         _parse_github,
     ),
@@ -472,7 +509,16 @@ REPOSITORY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "scan": ("ignore-paths", "ignore-images"),
         "pin": ("style", "pin-untagged", "helm-insert-digest"),
         "policy": ("allowed-registries", "forbid-latest", "require-pinned"),
-        "github": ("labels", "reviewers", "team-reviewers", "assignees", "draft", "group"),
+        "github": (
+            "labels",
+            "reviewers",
+            "team-reviewers",
+            "assignees",
+            "draft",
+            "group",
+            "title-prefix",
+            "max-open-pulls",
+        ),
     }
 )
 _REPOSITORY_REFUSAL = "set only by the configuration of the run, not by a repository's file"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -435,11 +436,18 @@ def _images_in_order(updates: Iterable[Update]) -> list[str]:
     return list(seen)
 
 
-def title(updates: Sequence[Update]) -> str:
+def title(updates: Sequence[Update], prefix: str = "") -> str:
     """`Pin image digests: nginx 1.27, ghcr.io/acme/api 2.3` (or `Update …`, `Pin and update …`).
 
-    >>> title([Update("Dockerfile", 1, "nginx", "1.27", None, "sha256:" + "0" * 64)])
+    A `prefix` (`github.title-prefix`) goes in front, followed by a space unless it ends in
+    one; when its first letter is lower case, so is the title's first word, as Conventional
+    Commits checks (commitlint's subject-case) expect.
+
+    >>> nginx = Update("Dockerfile", 1, "nginx", "1.27", None, "sha256:" + "0" * 64)
+    >>> title([nginx])
     'Pin image digests: nginx 1.27'
+    >>> title([nginx], "chore(deps):")
+    'chore(deps): pin image digests: nginx 1.27'
     """
     pins = any(update.is_pin for update in updates)
     bumps = any(not update.is_pin for update in updates)
@@ -448,7 +456,55 @@ def title(updates: Sequence[Update]) -> str:
     shown = ", ".join(images[:MAX_TITLE_IMAGES])
     if len(images) > MAX_TITLE_IMAGES:
         shown += f" and {len(images) - MAX_TITLE_IMAGES} more"
-    return f"{verb} image digests: {shown}"
+    return _prefixed(prefix, f"{verb} image digests: {shown}")
+
+
+def _prefixed(prefix: str, text: str) -> str:
+    if not prefix.strip():
+        return text
+    letter = next((c for c in prefix if c.isalpha()), "")
+    if letter.islower():
+        text = text[:1].lower() + text[1:]
+    return prefix + text if prefix[-1].isspace() else f"{prefix} {text}"
+
+
+RESOLVED = (
+    "pinbot resolved each tag to the digest its registry serves now and verified the "
+    "manifest bytes."
+)
+
+
+def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
+    """The commit pinbot makes: the title as its subject, then one aligned line per changed
+    reference (file:line, image:tag, old → new as short digests) for `git log` readers.
+
+    The full digests are in the diff; the hidden state block is only ever in the PR body.
+
+    >>> nginx = Update("Dockerfile", 2, "nginx", "1.27", None, "sha256:" + "0" * 64)
+    >>> print(commit_message([nginx]))
+    Pin image digests: nginx 1.27
+    <BLANKLINE>
+    Dockerfile:2  nginx:1.27  unpinned → sha256:000000000000
+    <BLANKLINE>
+    pinbot resolved each tag to the digest its registry serves now and
+    verified the manifest bytes.
+    <BLANKLINE>
+    """
+    rows = [
+        (
+            f"{update.file}:{update.line}",
+            f"{update.image}:{update.tag}" if update.tag else update.image,
+            f"{short_digest(update.old) if update.old else 'unpinned'} → "
+            f"{short_digest(update.new)}",
+        )
+        for update in sorted(updates, key=lambda u: (u.file, u.line, u.image))
+    ]
+    where = max((len(row[0]) for row in rows), default=0)
+    what = max((len(row[1]) for row in rows), default=0)
+    lines = [title(updates, prefix), ""]
+    lines += [f"{row[0]:<{where}}  {row[1]:<{what}}  {row[2]}" for row in rows]
+    lines += ["", textwrap.fill(RESOLVED, width=72)]
+    return "\n".join(lines) + "\n"
 
 
 def _cell(text: str) -> str:

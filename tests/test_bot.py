@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from pinbot.bot import OpenPullRoom
 from pinbot.cli import build_parser
 from pinbot.commands.run import RunSummary, execute, report
 from pinbot.config import Config, load_config
@@ -818,3 +820,201 @@ def test_dry_run_says_the_comment_it_would_post_and_writes_nothing(
     assert f"`{_short(first)}` → `{_short(second)}`" in planned
     [pull] = world.pulls()
     assert pull.comments == []
+
+
+# --- titles and commit messages -----------------------------------------------------------
+
+
+def _head_message(fake: GitHubFake, world: World) -> str:
+    repo = fake.repo("acme", world.name)
+    message: str = repo.objects.commits[repo.refs[BRANCH]].message
+    return message
+
+
+def test_the_commit_lists_each_update_for_git_log_and_holds_no_state(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    name = f"{registry_http.host}/{world.image}:1.0"
+    pin = f"unpinned → {_short(world.digest())}"
+    subject, blank, *rest = _head_message(fake, world).splitlines()
+    assert subject == pull.title and blank == ""
+    assert rest[:2] == [f"Dockerfile:2        {name}  {pin}", f"deploy/app.yaml:10  {name}  {pin}"]
+    assert "pinbot:state" not in _head_message(fake, world)
+
+    # Merged; the tag moves: the next commit says which digest replaces which.
+    fake.close_pull("acme", world.name, pull.number, merged=True)
+    first = world.digest()
+    second = world.move_tag("for-git-log")
+    run_bot(fake, config, "--repo", world.full_name)
+    message = _head_message(fake, world)
+    assert message.startswith(f"Update image digests: {registry_http.host}/{world.image} 1.0\n\n")
+    bump = f"{_short(first)} → {_short(second)}"
+    assert f"Dockerfile:2        {name}  {bump}\n" in message
+    assert f"deploy/app.yaml:10  {name}  {bump}\n" in message
+
+
+def test_a_title_prefix_goes_before_the_title_and_the_commit_subject(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    settings = b'github:\n  title-prefix: "chore(deps): "\n'
+    world = World(fake, registry_http, extra={SETTINGS: settings})
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert summary.results[0].opened and not summary.results[0].warnings, summary.text()
+    [pull] = world.pulls()
+    assert pull.title == f"chore(deps): pin image digests: {registry_http.host}/{world.image} 1.0"
+    assert _head_message(fake, world).startswith(pull.title + "\n\n")
+
+
+def test_a_prefix_set_later_retitles_the_pull_request_only_when_it_is_written_anyway(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [opened] = world.pulls()
+    plain = f"Pin image digests: {registry_http.host}/{world.image} 1.0"
+    assert opened.title == plain
+    prefixed = replace(config, github=replace(config.github, title_prefix="[Deps]"))
+
+    # A new prefix alone: the pull request is still pinbot's and right, so nothing is written.
+    fake.reset_calls()
+    summary = run_bot(fake, prefixed, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    assert summary.results[0].current and not summary.results[0].opened
+    assert world.pulls()[0].title == plain
+
+    # The next time it is written anyway, it takes the prefix: title and commit subject.
+    world.move_tag("retitle")
+    summary = run_bot(fake, prefixed, "--repo", world.full_name)
+    assert summary.results[0].updated and not summary.results[0].opened
+    [pull] = world.pulls()
+    assert pull.number == opened.number and pull.title == f"[Deps] {plain}"
+    assert _head_message(fake, world).startswith(f"[Deps] {plain}\n\n")
+
+
+# --- github.max-open-pulls ----------------------------------------------------------------
+
+
+def _capped(registry_http: RunningRegistry, tmp_path: Path, limit: int) -> Config:
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
+        f"github:\n  group: image\n  max-open-pulls: {limit}\n",
+        encoding="utf-8",
+    )
+    return load_config(path)
+
+
+def _three_images(fake: GitHubFake, registry_http: RunningRegistry, name: str) -> None:
+    refs = []
+    for image in ("a", "b", "c"):
+        registry_http.push_image(f"acme/{name}-{image}", "1", seed=f"{name}-{image}")
+        refs.append(registry_http.ref(f"acme/{name}-{image}", "1"))
+    dockerfile = "".join(f"FROM {ref}\n" for ref in refs).encode()
+    fake.create_repo("acme", name, {"Dockerfile": dockerfile})
+
+
+def _open_heads(fake: GitHubFake, name: str) -> list[str]:
+    return sorted(p.head_ref for p in fake.pulls("acme", name) if p.state == "open")
+
+
+def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    config = _capped(registry_http, tmp_path, 2)
+    _three_images(fake, registry_http, "capped")
+    branch = f"pinbot/{registry_http.host.replace(':', '-')}-acme-capped-"
+    held = f"{registry_http.host}/acme/capped-c"
+
+    summary = run_bot(fake, config, "--repo", "acme/capped", "--dry-run")
+    [result] = summary.results
+    assert len(result.planned) == 2 and result.held_back == [held]
+
+    summary = run_bot(fake, config, "--repo", "acme/capped")
+    [result] = summary.results
+    assert len(result.opened) == 2 and result.held_back == [held]
+    assert _open_heads(fake, "capped") == [branch + "a", branch + "b"]
+    assert result.warnings == [
+        f"1 new pull request held back ({held}): github.max-open-pulls allows 2 open at once; "
+        "later runs open them as open ones are merged or closed"
+    ]
+    assert ", 1 held back by github.max-open-pulls, " in summary.headline()
+    assert any("held back" in line for line in summary.annotations())
+
+    # Still full: the open ones are current, nothing is written, the third waits.
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", "acme/capped")
+    assert fake.write_calls() == []
+    assert len(summary.results[0].current) == 2 and summary.results[0].held_back == [held]
+
+    # A person closes one: the next run opens the third.
+    first = next(p for p in fake.pulls("acme", "capped") if p.head_ref == branch + "a")
+    fake.close_pull("acme", "capped", first.number)
+    summary = run_bot(fake, config, "--repo", "acme/capped")
+    [result] = summary.results
+    assert len(result.opened) == 1 and not result.held_back and not result.warnings
+    assert _open_heads(fake, "capped") == [branch + "b", branch + "c"]
+    assert "held back" not in summary.headline()
+
+
+def test_a_pull_request_pinbot_closes_makes_room_in_the_same_run(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    config = _capped(registry_http, tmp_path, 2)
+    _three_images(fake, registry_http, "roomy")
+    branch = f"pinbot/{registry_http.host.replace(':', '-')}-acme-roomy-"
+    run_bot(fake, config, "--repo", "acme/roomy")
+    assert _open_heads(fake, "roomy") == [branch + "a", branch + "b"]
+
+    # A person pins image a by hand on the base: pinbot closes its pull request, which frees
+    # the room the third one waited for.
+    pinned = fake.file_at("acme", "roomy", branch + "a", "Dockerfile")
+    assert pinned is not None
+    fake.commit_files("acme", "roomy", "main", {"Dockerfile": pinned}, "pin a by hand")
+    summary = run_bot(fake, config, "--repo", "acme/roomy")
+    [result] = summary.results
+    assert len(result.closed) == 1 and len(result.opened) == 1, summary.text()
+    assert not result.held_back
+    assert _open_heads(fake, "roomy") == [branch + "b", branch + "c"]
+
+
+def test_max_open_pulls_zero_is_no_limit(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    _three_images(fake, registry_http, "unlimited")
+    summary = run_bot(fake, _capped(registry_http, tmp_path, 0), "--repo", "acme/unlimited")
+    [result] = summary.results
+    assert len(result.opened) == 3 and not result.held_back and not result.warnings
+
+
+@pytest.mark.parametrize(
+    ("limit", "start", "names", "opened", "held"),
+    [
+        (0, 50, ["a", "b"], ["a", "b"], []),
+        (2, 0, ["a", "b", "c"], ["a", "b"], ["c"]),
+        (2, 3, ["a"], [], ["a"]),  # a lowered limit holds back, and closes nothing
+        (1, 1, ["a"], [], ["a"]),
+    ],
+)
+def test_open_pull_room(
+    limit: int, start: int, names: list[str], opened: list[str], held: list[str]
+) -> None:
+    room = OpenPullRoom(limit, start)
+    assert [name for name in names if room.take(name)] == opened
+    assert room.held == held
+
+
+def test_open_pull_room_warning_names_a_few_and_counts_the_rest() -> None:
+    room = OpenPullRoom(1, 1)
+    assert room.warning() is None
+    for index in range(7):
+        room.take(f"img{index}")
+    warning = room.warning()
+    assert warning is not None
+    assert warning.startswith(
+        "7 new pull requests held back (img0, img1, img2, img3, img4 and 2 more): "
+    )
+    room.release()
+    assert room.take("next") and room.open == 1

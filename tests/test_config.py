@@ -57,7 +57,8 @@ def test_documented_defaults_file_matches_the_code() -> None:
         "ca-file", "username-env", "password-env", "token-env", "insecure",
         "ignore-paths", "ignore-images", "style", "pin-untagged", "helm-insert-digest",
         "allowed-registries", "forbid-latest", "require-pinned", "labels", "reviewers",
-        "team-reviewers", "assignees", "draft", "group", "branch-prefix",
+        "team-reviewers", "assignees", "draft", "group", "branch-prefix", "title-prefix",
+        "max-open-pulls",
     ):  # fmt: skip
         assert f"{key}:" in text, key
 
@@ -221,6 +222,14 @@ ERRORS: list[tuple[str, int, str, str]] = [
     ("registries:\n  reg.example:\n    token-env: 3\n", 3, "registries[reg.example].token-env", "not a number"),
     ("registries:\n  reg.example:\n    insecure: true\n    username: bob\n", 4, "registries[reg.example].username", "unknown key"),
     ("policy:\n  allowed-registries: [docker.io/library]\n", 2, "policy.allowed-registries[0]", "host glob"),
+    ("github:\n  title-prefix: 3\n", 2, "github.title-prefix", "must be a string, not a number"),
+    ('github:\n  title-prefix: "chore:\\n"\n', 2, "github.title-prefix", "one line of text"),
+    ('github:\n  title-prefix: "a\\tb"\n', 2, "github.title-prefix", "control characters"),
+    ("github:\n  max-open-pulls: -1\n", 2, "github.max-open-pulls", "must be 0 or more, not -1"),
+    ("github:\n  max-open-pulls: true\n", 2, "github.max-open-pulls", "whole number, not a boolean"),
+    ("github:\n  max-open-pulls: 2.5\n", 2, "github.max-open-pulls", "whole number, not a number"),
+    ("github:\n  max-open-pulls: '5'\n", 2, "github.max-open-pulls", "whole number, not a string"),
+    ("github:\n  max-open-pulls:\n", 2, "github.max-open-pulls", "whole number, not null"),
     ("pin:\n  style: digest\n  style: tag-digest\n", 3, "(yaml)", "duplicate key"),
     ("pin:\n  style: [digest\n", 3, "(yaml)", ""),
 ]
@@ -306,3 +315,22 @@ def test_anchors_and_null_sections(tmp_path: Path) -> None:
     assert config.github.reviewers == ("alice", "bob") == config.github.assignees
     # An empty list key means "none", not the default.
     assert config.github.labels == ()
+
+
+def test_title_prefix_and_max_open_pulls(tmp_path: Path) -> None:
+    assert load_config(None).github.title_prefix == ""
+    assert load_config(None).github.max_open_pulls == 10
+    path = write(
+        tmp_path,
+        """
+        github:
+          title-prefix: "chore(deps): "
+          max-open-pulls: 0
+        """,
+    )
+    github = load_config(path).github
+    assert (github.title_prefix, github.max_open_pulls) == ("chore(deps): ", 0)
+    assert type(github.title_prefix) is str
+    # Null, like an empty string, means no prefix.
+    assert load_config(write(tmp_path, "github:\n  title-prefix:\n")).github.title_prefix == ""
+    assert load_config(write(tmp_path, "github:\n  title-prefix: ''\n")).github.title_prefix == ""

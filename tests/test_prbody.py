@@ -16,6 +16,7 @@ from pinbot.prbody import (
     Proposal,
     PullState,
     Update,
+    commit_message,
     history,
     moved_comment,
     moves,
@@ -54,6 +55,42 @@ PIN = Update("Dockerfile", 1, "redis", "7", None, A)
 )
 def test_title(updates: list[Update], expected: str) -> None:
     assert title(updates) == expected
+
+
+@pytest.mark.parametrize(
+    ("prefix", "expected"),
+    [
+        ("", "Update image digests: nginx 1.27"),
+        ("   ", "Update image digests: nginx 1.27"),
+        ("chore(deps): ", "chore(deps): update image digests: nginx 1.27"),
+        ("chore(deps):", "chore(deps): update image digests: nginx 1.27"),
+        ("[Deps] ", "[Deps] Update image digests: nginx 1.27"),
+        ("Deps:", "Deps: Update image digests: nginx 1.27"),
+        ("⬆️", "⬆️ Update image digests: nginx 1.27"),
+        ("fix(images)!: ", "fix(images)!: update image digests: nginx 1.27"),
+    ],
+)
+def test_title_prefix(prefix: str, expected: str) -> None:
+    assert title([NGINX], prefix) == expected
+
+
+def test_commit_message_subject_then_aligned_updates_with_short_digests() -> None:
+    untagged = Update("k8s/jobs.yaml", 7, "busybox", None, None, C)
+    message = commit_message([NGINX, API, PIN, untagged], "chore(deps): ")
+    assert message.splitlines() == [
+        "chore(deps): pin and update image digests: nginx 1.27, ghcr.io/acme/api 2.3, redis 7, "
+        "busybox",
+        "",
+        "Dockerfile:1        redis:7               unpinned → sha256:3f1c3f1c3f1c",
+        "Dockerfile:3        ghcr.io/acme/api:2.3  sha256:77de77de77de → sha256:c410c410c410",
+        "deploy/web.yaml:14  nginx:1.27            sha256:3f1c3f1c3f1c → sha256:9ab09ab09ab0",
+        "k8s/jobs.yaml:7     busybox               unpinned → sha256:77de77de77de",
+        "",
+        "pinbot resolved each tag to the digest its registry serves now and",
+        "verified the manifest bytes.",
+    ]
+    assert message.endswith("bytes.\n")
+    assert "pinbot:state" not in message and A not in message
 
 
 def test_table_rows_are_in_file_and_line_order_with_short_digests() -> None:

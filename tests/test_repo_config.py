@@ -84,6 +84,27 @@ def test_keys_set_in_the_file_are_merged_over_the_run_configuration(run_config: 
     assert run_config.github.labels == ("dependencies", "images")
 
 
+def test_a_repository_sets_its_own_title_prefix_and_open_pull_limit(run_config: Config) -> None:
+    config = repository(
+        """
+        github:
+          title-prefix: "build(deps): "
+          max-open-pulls: 3
+        """,
+        run_config,
+    ).config
+    assert config.github == GithubConfig(
+        labels=("dependencies", "images"),
+        reviewers=("octo",),
+        branch_prefix="deps/",
+        title_prefix="build(deps): ",
+        max_open_pulls=3,
+    )
+    with pytest.raises(ConfigError) as caught:
+        repository("github:\n  max-open-pulls: -2\n", run_config)
+    assert (caught.value.line, caught.value.key) == (2, "github.max-open-pulls")
+
+
 def test_lists_replace_and_do_not_append(run_config: Config) -> None:
     config = repository(
         """

@@ -89,10 +89,12 @@ class RunSummary:
     def headline(self) -> str:
         left_alone = len(self.left_alone)
         skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
+        held_back = self.count("held_back")
+        held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
         return (
             f"{len(self.results) - left_alone} repositories scanned{skipped}, "
             f"{self.count('opened')} pull requests opened, "
-            f"{self.count('updated')} updated, {self.count('closed')} closed, "
+            f"{self.count('updated')} updated, {self.count('closed')} closed{held}, "
             f"{len(self.failures)} failed; {self.unique_tags} tags looked up; "
             f"{self.calls.counted()} GitHub API calls counted against the rate limit"
             f"{self._free(' ({})')} in {self.seconds:.1f} s"
