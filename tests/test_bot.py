@@ -16,6 +16,7 @@ from pinbot.config import Config, load_config
 from pinbot.forge.github import Credentials
 from pinbot.notes import timestamp
 from pinbot.prbody import parse_state, parse_time
+from tests.support.fault_proxy import FaultProxy
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
@@ -1018,3 +1019,31 @@ def test_open_pull_room_warning_names_a_few_and_counts_the_rest() -> None:
     )
     room.release()
     assert room.take("next") and room.open == 1
+
+
+def test_the_run_summary_reports_a_registry_pull_quota(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path, fault_proxy: FaultProxy
+) -> None:
+    pushed = registry_http.push_image("acme/quota", "1", seed="quota")
+    fault_proxy.inject(
+        "/v2/acme/quota/manifests/1",
+        method="GET",
+        status=200,
+        body=pushed.body,
+        headers={
+            "Content-Type": pushed.media_type,
+            "Docker-Content-Digest": pushed.digest,
+            "ratelimit-limit": "100;w=21600",
+            "ratelimit-remaining": "61;w=21600",
+        },
+        times=5,
+    )
+    fake.create_repo("acme", "quota", {"Dockerfile": f"FROM {fault_proxy.host}/acme/quota:1\n".encode()})
+    path = tmp_path / "quota.yaml"
+    path.write_text(f'registries:\n  "{fault_proxy.host}":\n    insecure: true\n', encoding="utf-8")
+    summary = run_bot(fake, load_config(path), "--repo", "acme/quota")
+    assert not summary.failures
+    assert (
+        f"{fault_proxy.host}: 61 of 100 pulls left in the 21600 s window; "
+        "this run made 1 manifest GET"
+    ) in summary.text().splitlines()

@@ -71,6 +71,7 @@ class RunSummary:
     skipped: dict[str, str] = field(default_factory=dict)
     calls: ApiCalls = field(default_factory=ApiCalls)
     registry_requests: int = 0
+    registry_quota: list[str] = field(default_factory=list)
     unique_tags: int = 0
     seconds: float = 0.0
 
@@ -113,7 +114,7 @@ class RunSummary:
         return template.format(f"{not_modified} more answered 304, {cached} read from the cache")
 
     def text(self) -> str:
-        lines = [f"pinbot run: {self.headline()}"]
+        lines = [f"pinbot run: {self.headline()}", *self.registry_quota]
         for r in self.results:
             calls = self.calls.counted(r.repository)
             writes = self.calls.writes[r.repository]
@@ -287,6 +288,7 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         summary.results.extend(failed)
         summary.results.sort(key=lambda r: r.repository.lower())
         summary.registry_requests = registry.client.stats.count()
+        summary.registry_quota = registry.client.stats.quota_report()
         if cache is not None:
             cache.prune()
     finally:
