@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -13,7 +14,7 @@ import shutil
 import ssl
 import stat
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -603,9 +604,14 @@ class _FakeTokenRegistry(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_POST = _handle
 
 
-def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def identity_token_registry(
+    tmp_path: Path, **attributes: object
+) -> Iterator[tuple[Callable[[], Resolution], list[tuple[str, str, str | None]]]]:
+    """A loopback registry + token service taking `_FakeTokenRegistry.identity_token` from
+    Docker's config.json; yields a function resolving `app:1` there, and the requests seen."""
     seen: list[tuple[str, str, str | None]] = []
-    handler = type("Handler", (_FakeTokenRegistry,), {"seen": seen})
+    handler = type("Handler", (_FakeTokenRegistry,), {"seen": seen, **attributes})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
@@ -617,17 +623,25 @@ def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -
         )
         config = Config(registries={host: RegistryConfig(host=host, insecure=True)})
 
-        async def main() -> Resolution:
-            async with RegistryClient(
-                config, environ={}, docker_config_dir=directory, certs_d=tmp_path, max_attempts=1
-            ) as c:
-                return await c.resolve(parse_normalized(f"{host}/app:1"))
+        def resolve() -> Resolution:
+            async def main() -> Resolution:
+                async with RegistryClient(
+                    config, environ={}, docker_config_dir=directory, certs_d=tmp_path, max_attempts=1
+                ) as c:
+                    return await c.resolve(parse_normalized(f"{host}/app:1"))
 
-        found = asyncio.run(main())
+            return asyncio.run(main())
+
+        yield resolve, seen
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -> None:
+    with identity_token_registry(tmp_path) as (resolve, seen):
+        found = resolve()
     digest = "sha256:" + hashlib.sha256(_FakeTokenRegistry.manifest).hexdigest()
     assert found.digest == digest
     assert [(method, path) for method, path, _ in seen] == [
@@ -731,30 +745,10 @@ def test_anonymous_tokens_from_a_plain_http_realm_are_fine(
 
 
 def test_no_credentials_to_a_plain_http_realm_on_another_host(tmp_path: Path) -> None:
-    seen: list[tuple[str, str, str | None]] = []
-    handler = type("Handler", (_FakeTokenRegistry,), {"seen": seen, "realm_hostname": "localhost"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
-        host = f"127.0.0.1:{server.server_address[1]}"
-        directory = write_docker_config(
-            tmp_path / "docker",
-            {"auths": {host: {"identitytoken": _FakeTokenRegistry.identity_token}}},
-        )
-        config = Config(registries={host: RegistryConfig(host=host, insecure=True)})
-
-        async def main() -> Resolution:
-            async with RegistryClient(
-                config, environ={}, docker_config_dir=directory, certs_d=tmp_path, max_attempts=1
-            ) as c:
-                return await c.resolve(parse_normalized(f"{host}/app:1"))
-
-        with pytest.raises(Unauthorized, match="plain HTTP on another host") as caught:
-            asyncio.run(main())
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with (
+        identity_token_registry(tmp_path, realm_hostname="localhost") as (resolve, seen),
+        pytest.raises(Unauthorized, match="plain HTTP on another host") as caught,
+    ):
+        resolve()
     assert _FakeTokenRegistry.identity_token not in str(caught.value)
     assert [(method, path) for method, path, _ in seen] == [("GET", "/v2/")]
