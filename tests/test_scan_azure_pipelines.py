@@ -159,6 +159,23 @@ def test_broken_yaml_is_a_scan_error() -> None:
     assert raised.value.line is not None
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Lifting the keys of `${{ if }}` into their mapping recursed without end when the
+        # branch was an alias of a node holding it (RecursionError).
+        'jobs: &all\n  - "${{ if true }}": *all\n',
+        '&top\n"${{ if true }}": *top\ncontainer: alpine:3\n',
+        # Found by tests/test_scan_fuzz.py: YAML nested deeper than the composer's stack.
+        "jobs:\n" + "  -" * 800 + " [a\n",
+    ],
+    ids=["alias-in-list", "alias-in-mapping", "deep"],
+)
+def test_recursive_or_too_deep_yaml_is_a_scan_error(text: str) -> None:
+    with pytest.raises(ScanError):
+        list(SCANNER.scan(PIPELINE, text))
+
+
 @given(
     quote=st.sampled_from(["", "'", '"']),
     newline=st.sampled_from(["\n", "\r\n"]),

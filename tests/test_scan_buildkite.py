@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pinbot.scanners import Status, scan_text
+from pinbot.scanners import ScanError, Status, scan_text
 from pinbot.scanners.buildkite import SCANNER, plugin_name
 from tests.support.roundtrip import pin_file
 
@@ -176,3 +176,20 @@ def test_pin_round_trip_keeps_crlf_and_quotes() -> None:
     )
     assert len(result.edits) == 2
     assert pin_file(PIPELINE, updated, digests)[0] == updated
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # Steps of a group that are an alias of a list holding the group recursed without end
+        # (RecursionError).
+        "steps: &all\n  - group: g\n    steps: *all\n",
+        "- &step\n  steps: [*step]\n",
+        # Found by tests/test_scan_fuzz.py: YAML nested deeper than the composer's stack.
+        "steps:\n  - command: x\n    plugins: " + "[a, " * 500 + "\n",
+    ],
+    ids=["group-steps", "flow-steps", "deep"],
+)
+def test_recursive_or_too_deep_yaml_is_a_scan_error(text: str) -> None:
+    with pytest.raises(ScanError):
+        list(SCANNER.scan(".buildkite/pipeline.yml", text))

@@ -17,6 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError
@@ -64,6 +65,14 @@ except ImportError:  # pragma: no cover - pure fallback
 
 _BOM = "\ufeff"
 
+# Deeper than any configuration file is written. A document nested deeper, counting through
+# aliases and merge keys, is refused: scanners walk nodes recursively.
+MAX_DEPTH = 200
+# libyaml's composer recurses in C, once per level, without a limit: tens of thousands of
+# levels overflow the stack and kill the process. A text that may nest this deep is measured
+# first with the parser, which keeps its own stack.
+_COMPOSE_SAFELY = 5000
+
 
 def _compose_fast(text: str) -> list[Node]:
     assert _FastLoader is not None
@@ -79,6 +88,75 @@ def _compose_fast(text: str) -> list[Node]:
     return documents
 
 
+def _nesting_bound(text: str) -> int:
+    """An upper bound on how deep the collections of `text` nest.
+
+    Each two levels of block collections start at least one column further right, so lines
+    bound them; every flow level is written with a bracket.
+    """
+    longest = max(map(len, text.split("\n")))
+    return 2 * (longest + 1) + text.count("[") + text.count("{")
+
+
+def _parsed_depth(text: str) -> int:
+    """How deep the collections of `text` nest, read from libyaml's events (no recursion)."""
+    loader: Any = _FastLoader(text)
+    depth = deepest = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, CollectionStartEvent):
+                depth += 1
+                deepest = max(deepest, depth)
+                if deepest > MAX_DEPTH:
+                    break
+            elif isinstance(event, CollectionEndEvent):
+                depth -= 1
+    except YAMLError:
+        pass  # composing reports the error where it is
+    finally:
+        loader.dispose()
+    return deepest
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, MappingNode):
+        return [child for pair in node.value for child in pair if not isinstance(child, ScalarNode)]
+    if isinstance(node, SequenceNode):
+        return [child for child in node.value if not isinstance(child, ScalarNode)]
+    return []
+
+
+def _check_shape(documents: Iterable[Node]) -> None:
+    """Refuse an alias to a node that holds it (a cycle) and nesting deeper than MAX_DEPTH,
+    counting through aliases: scanners that follow them would recurse without end."""
+    heights: dict[int, int] = {}
+    for document in documents:
+        top = _children(document)
+        path: list[tuple[Node, list[Node], Iterator[Node]]] = [(document, top, iter(top))]
+        on_path = {id(document)}
+        while path:
+            node, children, pending = path[-1]
+            child = next(pending, None)
+            if child is None:
+                path.pop()
+                on_path.discard(id(node))
+                heights[id(node)] = 1 + max((heights[id(c)] for c in children), default=0)
+                continue
+            if id(child) in on_path:
+                line = child.start_mark.line + 1
+                raise ScanError("an alias refers to a node that contains it", line)
+            if id(child) in heights:
+                if heights[id(child)] + len(path) > MAX_DEPTH:
+                    raise ScanError("nested too deeply", child.start_mark.line + 1)
+                continue
+            if len(path) >= MAX_DEPTH:
+                raise ScanError("nested too deeply", child.start_mark.line + 1)
+            below = _children(child)
+            path.append((child, below, iter(below)))
+            on_path.add(id(child))
+
+
 def _compose_pure(text: str) -> list[Node]:
     from ruamel.yaml import YAML
 
@@ -91,19 +169,30 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
 
     libyaml drops a leading byte-order mark from its character count, so marks are shifted
     by one in such a file; callers go through `scalar_span`, which applies the offset.
-    Raises `ScanError` with the 1-based line of the problem.
+    Raises `ScanError` with the 1-based line of the problem, and for a document nested deeper
+    than `MAX_DEPTH` or holding an alias to a node that contains it.
     """
     offset = 1 if text.startswith(_BOM) else 0
     body = text[offset:]
+    nodes = _compose(body)
+    _check_shape(nodes)
+    return tuple(nodes), offset
+
+
+def _compose(body: str) -> list[Node]:
     if _FastLoader is not None:
+        if _nesting_bound(body) > _COMPOSE_SAFELY and _parsed_depth(body) > MAX_DEPTH:
+            raise ScanError("nested too deeply")
         try:
-            return tuple(_compose_fast(body)), offset
+            return _compose_fast(body)
         except YAMLError:
             # libyaml refuses some YAML 1.2 that the pure composer reads (a plain scalar
             # with a colon inside a flow collection: `[acme/api:cache]`); ask it second.
             pass
     try:
-        nodes = _compose_pure(body)
+        return _compose_pure(body)
+    except RecursionError:
+        raise ScanError("nested too deeply") from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
@@ -111,7 +200,6 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
         raise ScanError(f"cannot parse YAML: {problem}", line) from exc
     except YAMLError as exc:
         raise ScanError(f"cannot parse YAML: {exc}") from exc
-    return tuple(nodes), offset
 
 
 def scalar_value(node: Node | None) -> str | None:
