@@ -167,6 +167,20 @@ def test_malformed_hcl_is_a_scan_error_with_line(text: str, line: int) -> None:
     assert raised.value.line == line
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        # Found by tests/test_scan_fuzz.py (RecursionError): a piece of a file repeated.
+        ('target "a" {\n' + "x {\n" * 1200, "blocks nested too deeply"),
+        ('BASE = "' + '${"' * 600, "strings nested too deeply"),
+    ],
+    ids=["blocks", "strings"],
+)
+def test_nesting_without_end_is_a_scan_error(text: str, message: str) -> None:
+    with pytest.raises(ScanError, match=message):
+        list(SCANNER.scan("docker-bake.hcl", text))
+
+
 def test_driver_statuses() -> None:
     digest = "sha256:" + "b" * 64
     text = (

@@ -42,6 +42,9 @@ _IDENT_START = re.compile(r"[A-Za-z_]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
 _NUMBER = re.compile(r"[0-9][0-9.eE+-]*")
+# Blocks in blocks, strings in interpolations: deeper than any HCL file is written, and
+# reading it would exhaust the stack.
+MAX_NESTING = 100
 _SIMPLE_ESCAPES = {
     "n": "\n",
     "r": "\r",
@@ -166,8 +169,10 @@ class _HclLexer:
         found.append(_Token("eof", length, length, ""))
         return found
 
-    def string(self, start: int) -> tuple[int, bool]:
+    def string(self, start: int, depth: int = 0) -> tuple[int, bool]:
         """End (after the closing quote) of the string opening at `start`, and whether it has escapes."""
+        if depth > MAX_NESTING:
+            self.fail("strings nested too deeply", start)
         text = self.text
         position = start + 1
         escaped = False
@@ -184,28 +189,28 @@ class _HclLexer:
                 escaped = True
                 position += 3
             elif text.startswith(("${", "%{"), position):
-                position = self.template(position + 2)
+                position = self.template(position + 2, depth)
             else:
                 position += 1
         self.fail("unterminated string", start)
         raise AssertionError  # unreachable: fail raises
 
-    def template(self, position: int) -> int:
+    def template(self, position: int, depth: int) -> int:
         """Skip an interpolation body (which may hold strings and braces) up to its `}`."""
         text = self.text
-        depth = 0
+        braces = 0
         start = position
         while position < len(text):
             char = text[position]
             if char == '"':
-                position, _ = self.string(position)
+                position, _ = self.string(position, depth + 1)
                 continue
             if char == "{":
-                depth += 1
+                braces += 1
             elif char == "}":
-                if depth == 0:
+                if braces == 0:
                     return position + 1
-                depth -= 1
+                braces -= 1
             position += 1
         self.fail("unterminated interpolation", start)
         raise AssertionError  # unreachable: fail raises
@@ -247,7 +252,7 @@ class _HclReader:
         return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
 
     def read(self) -> _BakeFile:
-        self.body(block=None)
+        self.body(block=None, depth=0)
         if self.peek().kind != "eof":
             self.fail("unexpected '}'")
         return self.bake
@@ -256,8 +261,10 @@ class _HclReader:
         while self.peek().kind == "nl":
             self.position += 1
 
-    def body(self, block: tuple[str, str] | None) -> None:
+    def body(self, block: tuple[str, str] | None, depth: int) -> None:
         """Attributes and blocks up to a closing brace or the end of the file."""
+        if depth > MAX_NESTING:
+            self.fail("blocks nested too deeply")
         while True:
             self.skip_newlines()
             token = self.peek()
@@ -279,7 +286,7 @@ class _HclReader:
             if opening.kind != "punct" or opening.text != "{":
                 self.fail(f"expected '{{' after block {token.text}")
             self.position += 1
-            self.body((token.text, labels[0] if labels else ""))
+            self.body((token.text, labels[0] if labels else ""), depth + 1)
             closing = self.peek()
             if closing.kind != "punct" or closing.text != "}":
                 self.fail(f"block {token.text} is not closed")

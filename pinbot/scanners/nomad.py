@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pinbot.scanners.bake import _decode, _HclLexer, _Token
+from pinbot.scanners.bake import MAX_NESTING, _decode, _HclLexer, _Token
 from pinbot.scanners.interface import Finding, ScanError
 
 __all__ = ["SCANNER", "NomadScanner"]
@@ -55,12 +55,14 @@ class _JobReader:
 
     def read(self) -> _Block:
         root = _Block("", [])
-        self.body(root)
+        self.body(root, 0)
         if self.peek().kind != "eof":
             self.fail("unexpected '}'")
         return root
 
-    def body(self, block: _Block) -> None:
+    def body(self, block: _Block, depth: int) -> None:
+        if depth > MAX_NESTING:
+            self.fail("blocks nested too deeply")
         while True:
             while self.peek().kind == "nl":
                 self.position += 1
@@ -82,7 +84,7 @@ class _JobReader:
                 self.fail(f"expected '{{' after block {token.text}")
             self.position += 1
             child = _Block(token.text, labels)
-            self.body(child)
+            self.body(child, depth + 1)
             if not self.is_punct("}"):
                 self.fail(f"block {token.text} is not closed")
             self.position += 1
