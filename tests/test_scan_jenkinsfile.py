@@ -125,6 +125,15 @@ def test_unreadable_file_is_a_scan_error(text: str, line: int) -> None:
     assert raised.value.line == line
 
 
+def test_strings_nested_in_interpolations_without_end_are_a_scan_error() -> None:
+    # Found by tests/test_scan_fuzz.py: each `"${` opened a string inside an interpolation,
+    # one call deeper, until the stack ran out (RecursionError).
+    with pytest.raises(ScanError, match="nested too deeply"):
+        list(SCANNER.scan(JENKINSFILE, 'sh "${' * 600))
+    nested = 'sh "echo ${"a${"b${"c"}"}"}"\nagent { docker \'alpine:3\' }\n'
+    assert found(nested) == [("alpine:3", "agent docker")]
+
+
 @given(
     quote=st.sampled_from(["'", '"', "'''"]),
     newline=st.sampled_from(["\n", "\r\n"]),

@@ -26,6 +26,9 @@ from pinbot.scanners.interface import Finding, ScanError
 __all__ = ["SCANNER", "JenkinsfileScanner", "is_jenkinsfile_name"]
 
 _IDENT = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
+# GString interpolations nest strings that hold interpolations; deeper than this is not a
+# Jenkinsfile anyone writes, and reading it would exhaust the stack.
+_MAX_NESTING = 100
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "$": "$"}  # fmt: skip
 
 
@@ -90,13 +93,15 @@ def _tokens(text: str) -> list[_Token]:
     return found
 
 
-def _string_end(text: str, start: int, quote: str) -> int:
+def _string_end(text: str, start: int, quote: str, depth: int = 0) -> int:
+    if depth > _MAX_NESTING:
+        raise ScanError("strings nested too deeply", _line_of(text, start))
     position = start + len(quote)
     while position < len(text):
         if text[position] == "\\":
             position += 2
         elif quote[0] == '"' and text.startswith("${", position):
-            position = _interpolation_end(text, position + 2)
+            position = _interpolation_end(text, position + 2, depth)
         elif text.startswith(quote, position):
             return position + len(quote)
         elif text[position] == "\n" and len(quote) == 1:
@@ -106,22 +111,22 @@ def _string_end(text: str, start: int, quote: str) -> int:
     raise ScanError("unterminated string", _line_of(text, start))
 
 
-def _interpolation_end(text: str, position: int) -> int:
+def _interpolation_end(text: str, position: int, depth: int) -> int:
     """The offset after the `}` closing a GString interpolation (which may hold strings)."""
     start = position
-    depth = 0
+    braces = 0
     while position < len(text):
         char = text[position]
         if char in "'\"":
             quote = char * 3 if text.startswith(char * 3, position) else char
-            position = _string_end(text, position, quote)
+            position = _string_end(text, position, quote, depth + 1)
             continue
         if char == "{":
-            depth += 1
+            braces += 1
         elif char == "}":
-            if depth == 0:
+            if braces == 0:
                 return position + 1
-            depth -= 1
+            braces -= 1
         position += 1
     raise ScanError("unterminated interpolation", _line_of(text, start))
 
