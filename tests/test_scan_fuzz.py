@@ -1,13 +1,23 @@
 """Damaged real-world files: no scanner crashes, every span lies where it says, and pinning
 either changes only the reported spans or refuses the file whole. Nothing is ever corrupted.
 
-Real corpus files are mutated by hypothesis (cut, duplicated, spliced with YAML, Dockerfile
-and JSON punctuation, line endings changed), then scanned and pinned to fake verified digests.
+Real corpus files and the seeds in tests/fuzz_seeds/ are mutated by hypothesis (cut,
+duplicated, repeated, spliced with YAML, Dockerfile, JSON, Groovy and HCL punctuation or with
+a piece of the file itself, line endings changed), then scanned and pinned to fake verified
+digests.
+
+The seeds are small files written for these tests, one or two per kind the corpus lacks
+(Jenkinsfile, Nomad, Azure Pipelines, Woodpecker, Buildkite, Earthfile, Concourse, Bake, dev
+container): their scanners have parsers of their own. A seed's path below tests/fuzz_seeds/ is
+the path it is scanned as, so it must be a name its scanner claims. The seeds are always there,
+so that half of the test runs without the corpus too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +29,24 @@ from pinbot.plan import Lookup, lookup_key, plan
 from pinbot.scanners import candidate_paths, scan_text
 from tests.support.corpus import corpus_root
 
-PUNCTUATION = [":", " ", "\n", "\r\n", "\t", "-", "'", '"', "{", "}", "[", "]", "#", "&a ", "*a", "|", ">", "\\", "$", "{{", "@", "/", ",", "\ufeff", "é"]
+SEEDS_ROOT = Path(__file__).parent / "fuzz_seeds"
+
+PUNCTUATION = [
+    # YAML, Dockerfile, JSON
+    ":", " ", "\n", "\r\n", "\t", "-", "'", '"', "{", "}", "[", "]", "#", "&a ", "*a", "|",
+    ">", "\\", "$", "{{", "@", "/", ",", "\ufeff", "é",
+    # Groovy (Jenkinsfile), HCL (Nomad, Bake), JSON with comments, Earthfile, Concourse, Azure
+    "'''", '"""', "${", "${{", "}}", "%{", "$${", "//", "/*", "*/", "=", "(", ")", "<<",
+    "<<EOT\n", "<<-EOT\n", "\nEOT\n", "((", "))", "\\\n", "+", "\\u00e9", '\\"', ".",
+]  # fmt: skip
+
+
+def _seed_files() -> list[tuple[str, str]]:
+    return sorted(
+        (path.relative_to(SEEDS_ROOT).as_posix(), path.read_text(encoding="utf-8"))
+        for path in SEEDS_ROOT.rglob("*")
+        if path.is_file()
+    )
 
 
 def _sample_files() -> list[tuple[str, str]]:
@@ -44,19 +71,31 @@ def _sample_files() -> list[tuple[str, str]]:
     return chosen
 
 
-FILES = _sample_files()
+SEEDS = _seed_files()
+CORPUS = _sample_files()
+
+
+def test_every_seed_is_read_by_its_scanner() -> None:
+    """A seed no scanner claims, or one its scanner rejects, would fuzz nothing."""
+    assert SEEDS
+    for path, text in SEEDS:
+        outcome = scan_text(path, text)
+        assert outcome.errors == [], path
+        assert outcome.occurrences, path
 
 
 @st.composite
 def damaged(draw: st.DrawFn) -> tuple[str, str]:
-    if not FILES:
-        pytest.skip("real-world corpus not found (set PINBOT_CORPUS)")
-    path, text = draw(st.sampled_from(FILES))
+    # Half the examples start from a seed, so the kinds the corpus lacks are fuzzed as often.
+    sources = [st.sampled_from(SEEDS)] + ([st.sampled_from(CORPUS)] if CORPUS else [])
+    path, text = draw(st.one_of(sources))
     for _ in range(draw(st.integers(1, 4))):
         if not text:
             break
         where = draw(st.integers(0, len(text)))
-        action = draw(st.sampled_from(["insert", "delete", "duplicate-line", "crlf"]))
+        action = draw(
+            st.sampled_from(["insert", "delete", "duplicate-line", "splice", "repeat", "crlf"])
+        )
         if action == "insert":
             text = text[:where] + draw(st.sampled_from(PUNCTUATION)) + text[where:]
         elif action == "delete":
@@ -67,6 +106,14 @@ def damaged(draw: st.DrawFn) -> tuple[str, str]:
             end = text.find("\n", where)
             end = len(text) if end < 0 else end + 1
             text = text[:end] + text[start:end] + text[end:]
+        elif action == "splice":  # a piece of the file again elsewhere: nesting, stray quotes
+            start = draw(st.integers(0, len(text) - 1))
+            piece = text[start : start + draw(st.integers(1, 80))]
+            text = text[:where] + piece + text[where:]
+        elif action == "repeat":  # one short piece many times over: deep nesting
+            start = draw(st.integers(0, len(text) - 1))
+            piece = text[start : start + draw(st.integers(1, 8))]
+            text = text[:where] + piece * draw(st.integers(2, 1500)) + text[where:]
         else:
             text = text.replace("\n", "\r\n")
     return path, text
@@ -107,3 +154,47 @@ def test_damaged_files_never_crash_and_never_get_corrupted(case: tuple[str, str]
         position = edit.end
     rebuilt.append(text[position:])
     assert "".join(rebuilt) == updated
+
+
+YAML_PATHS = [
+    "docker-compose.yml",
+    "k8s/deployment.yaml",
+    ".gitlab-ci.yml",
+    ".github/workflows/ci.yml",
+    "azure-pipelines.yml",
+    ".woodpecker.yml",
+    ".buildkite/pipeline.yml",
+    "ci/pipeline.yml",
+    "charts/app/values.yaml",
+]
+
+
+@pytest.mark.parametrize("path", YAML_PATHS)
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A merge key naming the mapping that holds it: following merges recursed without end.
+        "&base\n<<: *base\nimage: alpine:3\n",
+        "services: &s\n  web:\n    <<: [*s]\n    image: alpine:3\n",
+        # Found by the fuzzer above: YAML nested deeper than the pure composer's stack.
+        "steps:\n" + "  -" * 800 + " x\n  - [a\n",
+    ],
+    ids=["self-merge", "merge-of-ancestor", "deep"],
+)
+def test_yaml_that_cannot_be_walked_is_refused_not_a_crash(path: str, text: str) -> None:
+    # Reported as an error by the scanners a path names; YAML of unknown kind is passed over.
+    assert scan_text(path, text).occurrences == []
+
+
+def test_yaml_nested_past_the_c_stack_is_refused_not_a_crash() -> None:
+    # libyaml's composer recursed once per level in C: tens of thousands of levels killed the
+    # process (SIGSEGV). A child process, so that a regression fails this test, not the run.
+    program = (
+        "from pinbot.scanners import scan_text\n"
+        "for text in ('[' * 200000, '- ' * 100000 + 'x', '{a: ' * 100000):\n"
+        "    assert 'nested too deeply' in scan_text('docker-compose.yml', text).errors[0]\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program], cwd=Path(__file__).parents[1], check=False
+    )
+    assert done.returncode == 0
