@@ -275,3 +275,10 @@ def test_span_holds_the_reference(
     found = findings(text)
     assert [text[f.start : f.end] for f in found] == [reference]
     assert found[0].rewritable
+
+
+def test_an_inline_dockerfile_image_written_with_escapes_spans_the_whole_escape() -> None:
+    text = 'target "x" {\n  dockerfile-inline = "FROM alpine:3\\u00e9\\nRUN true\\n"\n}\n'
+    (occurrence,) = scan_text("docker-bake.hcl", text).occurrences
+    assert occurrence.text == "alpine:3\\u00e9"
+    assert not occurrence.rewritable

@@ -535,7 +535,8 @@ class _FindingBuilder:
             if found.end <= found.start:
                 continue
             start = offsets[found.start]
-            end = offsets[found.end - 1] + 1
+            # Where the next character is written: an escape (`\u00e9`) spans several.
+            end = offsets[found.end] if found.end < len(offsets) else value.end
             written = self.text[start:end]
             reference = found.reference_text or dockerfile[found.start : found.end]
             exact = written == reference
