@@ -9,13 +9,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
-from pinbot.config import PinConfig
+from pinbot.config import PinConfig, PinStyle
 from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
 
-PinStyle = Literal["tag-digest", "digest"]
 DEFAULT_PIN = PinConfig()
 
 
