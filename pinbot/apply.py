@@ -2,14 +2,16 @@
 
 After splicing, the new text is scanned again: every edited occurrence must now hold the
 intended reference, and every other occurrence must be exactly as it was. A file that fails
-this check is not changed at all.
+this check is not changed at all. A file scanned with others (`scan_files`) is checked with
+them, so what it shows only through them (a GitLab CI variable another file's image names)
+is checked too.
 """
 
 from __future__ import annotations
 
 import difflib
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pinbot.plan import Edit
@@ -78,18 +80,28 @@ def _shift(offset: int, edits: Sequence[Edit]) -> int:
     return offset + delta
 
 
-def apply_edits(path: str, original: bytes, edits: Sequence[Edit]) -> FileChange:
-    """Apply `edits` to one file's bytes and verify the result by scanning it again."""
+def apply_edits(
+    path: str,
+    original: bytes,
+    edits: Sequence[Edit],
+    *,
+    linked: Mapping[str, str] | None = None,
+) -> FileChange:
+    """Apply `edits` to one file's bytes and verify the result by scanning it again.
+
+    `linked` holds the texts of the files this one was scanned with (`scan_text`): both
+    scans read them, so occurrences found through them are checked like the others.
+    """
     if not edits:
         return FileChange(path, original, original, ())
     text = original.decode("utf-8")
-    before = scan_text(path, text)
+    before = scan_text(path, text, linked=linked)
     try:
         updated = splice(text, edits)
     except ValueError as exc:
         raise ApplyError(path, str(exc)) from exc
     written = distinct(edits)
-    after = scan_text(path, updated)
+    after = scan_text(path, updated, linked=linked)
     if after.errors:
         raise ApplyError(path, f"the edited file no longer scans cleanly ({after.errors[0]})")
     found = {o.start: o for o in after.occurrences}

@@ -25,7 +25,7 @@ from pinbot.notes import add_lines, moved_line
 from pinbot.pipeline import build_changes, finish
 from pinbot.plan import Edit, Lookup, NoticeKind, Plan
 from pinbot.prbody import PullState, Update
-from pinbot.scanners import Occurrence, scan_bytes
+from pinbot.scanners import Occurrence, scan_files
 
 REPOSITORY_BRANCH = "image-digests"
 CLOSED_ON_BASE = "on-base"
@@ -164,8 +164,8 @@ def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> Scann
     """Scan the candidate files a snapshot read; scan problems are kept, not raised."""
     occurrences: list[Occurrence] = []
     errors: list[str] = list(snapshot.skipped)
-    for path, data in sorted(snapshot.files.items()):
-        outcome = scan_bytes(path, data, ignore_images=config.scan.ignore_images)
+    outcomes = scan_files(snapshot.files, ignore_images=config.scan.ignore_images)
+    for outcome in outcomes.values():
         occurrences.extend(outcome.occurrences)
         errors.extend(outcome.errors)
     return ScannedRepository(repo, snapshot, occurrences, errors, config=config)

@@ -127,18 +127,36 @@ async def look_up_with_new_client(
         return await look_up(client, occurrences, config.pin, verify=verify)
 
 
+def scanned_texts(files: Mapping[str, bytes]) -> dict[str, str]:
+    """The files that were scanned as text (UTF-8), by path; the others take no part."""
+    texts: dict[str, str] = {}
+    for path, data in files.items():
+        try:
+            texts[path] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return texts
+
+
 def build_changes(
     files: Mapping[str, bytes], edits_plan: Plan
 ) -> tuple[list[FileChange], list[str]]:
-    """Apply a plan's edits file by file; a file that fails its check is reported, not changed."""
+    """Apply a plan's edits file by file; a file that fails its check is reported, not changed.
+
+    `files` is the set the occurrences were scanned in; each file's check reads it again, for
+    the occurrences one file shows only with the others (`scan_files`).
+    """
     by_file: dict[str, list[Edit]] = {}
     for edit in edits_plan.edits:
         by_file.setdefault(edit.file, []).append(edit)
+    if not by_file:
+        return [], []
+    linked = scanned_texts(files)
     changes: list[FileChange] = []
     errors: list[str] = []
     for path in sorted(by_file):
         try:
-            change = apply_edits(path, files[path], by_file[path])
+            change = apply_edits(path, files[path], by_file[path], linked=linked)
         except ApplyError as exc:
             errors.append(str(exc))
             continue

@@ -1047,3 +1047,28 @@ def test_the_run_summary_reports_a_registry_pull_quota(
         f"{fault_proxy.host}: 61 of 100 pulls left in the 21600 s window; "
         "this run made 1 manifest GET"
     ) in summary.text().splitlines()
+
+
+def test_a_gitlab_variable_an_included_file_uses_as_an_image_is_pinned_where_it_is_defined(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    registry_http.push_image("acme/lint", "2", seed="lint")
+    lint = registry_http.ref("acme/lint", "2")
+    common = f"variables:\n  LINT_IMAGE: {lint}\n  GO_VERSION: '1.22'\n".encode()
+    jobs = b"lint:\n  image: ${LINT_IMAGE}\n  script: [lint]\n"
+    world = World(
+        fake,
+        registry_http,
+        extra={".gitlab/ci/_common.gitlab-ci.yml": common, ".gitlab/ci/qa.gitlab-ci.yml": jobs},
+    )
+    summary = run_bot(fake, config, "--repo", world.full_name)
+
+    assert not summary.failures, summary.text()
+    [pull] = world.pulls()
+    digest = registry_http.skopeo_raw_digest("acme/lint:2")
+    assert world.file_at(BRANCH, ".gitlab/ci/_common.gitlab-ci.yml") == common.replace(
+        lint.encode(), f"{lint}@{digest}".encode()
+    )
+    assert world.file_at(BRANCH, ".gitlab/ci/qa.gitlab-ci.yml") == jobs
+    assert world.file_at(BRANCH, "Dockerfile") != world.files["Dockerfile"]
+    assert pull.body is not None and "| .gitlab/ci/_common.gitlab-ci.yml:2 |" in pull.body

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 import pytest
 
 from pinbot.apply import ApplyError, apply_edits, distinct
-from pinbot.plan import Lookup, lookup_key, plan
-from pinbot.scanners import Occurrence, ScanError, candidate_paths, scan_bytes
+from pinbot.pipeline import build_changes
+from pinbot.plan import Lookup, Plan, lookup_key, plan
+from pinbot.scanners import Occurrence, ScanError, candidate_paths, scan_bytes, scan_files
 from pinbot.scanners._yaml import MappingNode, Node, ScalarNode, SequenceNode, compose_documents
 from tests.support.corpus import corpus_root
 
@@ -137,3 +138,35 @@ def test_a_moved_tag_bumps_only_the_digest(corpus_files: list[tuple[str, bytes]]
         bumped += len(change.edits)
         assert len(change.updated) == len(pinned), path  # same digest length: same size
     assert bumped > 100
+
+
+def test_the_corpus_pinned_as_one_set_checks_linked_definitions_too(
+    corpus_files: list[tuple[str, bytes]],
+) -> None:
+    files = dict(corpus_files)
+    occurrences = [o for outcome in scan_files(files).values() for o in outcome.occurrences]
+    linked = {
+        o.context.split(" ", 1)[0]: o
+        for o in occurrences
+        if o.kind == "gitlab-ci" and " (image of " in o.context
+    }
+    common = "gitlabhq__gitlab-runner/.gitlab/ci/_common.gitlab-ci.yml"
+    assert sorted(linked) == [
+        "variables.DOCS_HUGO_IMAGE",
+        "variables.DOCS_LINT_IMAGE",
+        "variables.RUNNER_LINTERS_IMAGE",
+    ]
+    assert all(o.file == common for o in linked.values())
+    edits = plan(occurrences, fake_lookups(occurrences)).edits
+    changes, errors = build_changes(files, Plan(edits=edits))
+    assert errors == []
+    (change,) = [c for c in changes if c.path == common]
+    written = {e.occurrence.text for e in change.edits}
+    assert linked["variables.DOCS_LINT_IMAGE"].text in written
+    assert linked["variables.RUNNER_LINTERS_IMAGE"].text not in written  # templated
+
+    # A second pass over the pinned set changes nothing.
+    pinned = {**files, **{c.path: c.updated for c in changes}}
+    again = [o for outcome in scan_files(pinned).values() for o in outcome.occurrences]
+    assert len(again) == len(occurrences)
+    assert plan(again, fake_lookups(again)).edits == []

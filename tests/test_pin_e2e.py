@@ -196,3 +196,23 @@ def test_json_lists_every_edit_and_note(repo: tuple[Path, Path, RunningRegistry]
     done = pinbot("pin", root, "--config", config, "--format", "json")
     assert json.loads(done.stdout)["written"] is True
     assert (root / "Dockerfile").read_text().count("@sha256:") == 2
+
+
+def test_a_gitlab_variable_an_included_file_uses_as_an_image_is_pinned(
+    repo: tuple[Path, Path, RunningRegistry],
+) -> None:
+    root, config, reg = repo
+    ci = root / ".gitlab" / "ci"
+    ci.mkdir(parents=True)
+    common = f"variables:\n  DB_IMAGE: {reg.host}/e2e/db:16   # shared\n"
+    jobs = "test:\n  services:\n    - name: ${DB_IMAGE}\n  script: [make]\n"
+    (ci / "_common.gitlab-ci.yml").write_text(common)
+    (ci / "test.gitlab-ci.yml").write_text(jobs)
+    result = pinbot("pin", root, "--config", config)
+    assert result.returncode == 0, result.stderr
+    assert "10 pinned, 0 bumped in 6 files" in result.stderr
+    digest = reg.skopeo_raw_digest("e2e/db:16")
+    assert (ci / "_common.gitlab-ci.yml").read_text() == common.replace(":16", f":16@{digest}")
+    assert (ci / "test.gitlab-ci.yml").read_text() == jobs
+    check = pinbot("pin", root, "--config", config, "--check")
+    assert check.returncode == 0, check.stderr

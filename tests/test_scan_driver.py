@@ -1,12 +1,26 @@
-"""The scan driver: status, templating, ignore comments and globs, positions, errors."""
+"""The scan driver: status, templating, ignore comments and globs, positions, errors, links."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
-from pinbot.scanners import Status, candidate_paths, is_templated, scan_bytes, scan_text, scan_tree
+import pinbot.scanners
+from pinbot.scanners import (
+    Finding,
+    LinkingScanner,
+    Status,
+    all_scanners,
+    candidate_paths,
+    is_templated,
+    scan_bytes,
+    scan_files,
+    scan_text,
+    scan_tree,
+)
 
 
 @pytest.mark.parametrize(
@@ -86,3 +100,67 @@ def test_tree_walk_skips_vendored_folders_and_ignored_paths(tmp_path: Path) -> N
     assert [o.file for o in result.occurrences] == ["Dockerfile"]
     assert result.files_scanned == 1
     assert result.occurrences[0].status is Status.UNPINNED
+
+
+class Pairing:
+    """Finds `a:1`; read with other files, also any `x:1` that another file names too."""
+
+    kind = "pairing"
+
+    def matches(self, path: str) -> bool:
+        return path.endswith(".pair")
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        for match in re.finditer(r"a:1", text):
+            yield Finding(match.start(), match.end(), "own")
+
+    def link(self, files: Mapping[str, str], paths: Collection[str]) -> dict[str, list[Finding]]:
+        found: dict[str, list[Finding]] = {}
+        for path in paths:
+            text = files[path]
+            others = " ".join(other for name, other in files.items() if name != path)
+            for match in re.finditer(r"\w:1", text):
+                if match.group() in others:
+                    found.setdefault(path, []).append(Finding(match.start(), match.end(), "shared"))
+        return found
+
+
+@pytest.fixture
+def pairing(monkeypatch: pytest.MonkeyPatch) -> Pairing:
+    scanner = Pairing()
+    monkeypatch.setattr(pinbot.scanners, "_SCANNERS", [scanner])
+    return scanner
+
+
+def test_only_scanners_with_a_link_method_link() -> None:
+    linking = {scanner.kind for scanner in all_scanners() if isinstance(scanner, LinkingScanner)}
+    assert linking == {"gitlab-ci"}
+    assert isinstance(Pairing(), LinkingScanner)
+
+
+def test_files_scanned_together_get_the_links_and_a_span_is_reported_once(pairing: Pairing) -> None:
+    files = {"two.pair": b"a:1 b:1\n", "one.pair": b"a:1 b:1 c:1\n", "bad.pair": b"b:1 \xff\n"}
+    outcomes = scan_files(files)
+    assert list(outcomes) == ["bad.pair", "one.pair", "two.pair"]
+    assert outcomes["bad.pair"].errors == ["bad.pair:1: not UTF-8 text; file left unchanged"]
+    for path in ("one.pair", "two.pair"):
+        found = [(o.text, o.context) for o in outcomes[path].occurrences]
+        assert found == [("a:1", "own"), ("b:1", "shared")]
+    # Alone, a file shows only its own; given its set, exactly what `scan_files` reported.
+    text = files["one.pair"].decode()
+    assert [o.context for o in scan_text("one.pair", text).occurrences] == ["own"]
+    texts = {path: data.decode() for path, data in files.items() if path != "bad.pair"}
+    assert scan_text("one.pair", text, linked=texts) == outcomes["one.pair"]
+
+
+def test_a_tree_is_scanned_as_one_set(tmp_path: Path) -> None:
+    ci = tmp_path / ".gitlab" / "ci"
+    ci.mkdir(parents=True)
+    (ci / "common.yml").write_text("variables:\n  LINT_IMAGE: lint:1\n")
+    (ci / "jobs.yml").write_text("lint:\n  image: $LINT_IMAGE\n  script: [x]\n")
+    result = scan_tree(tmp_path)
+    assert [(o.file, o.text, o.status) for o in result.occurrences] == [
+        (".gitlab/ci/common.yml", "lint:1", Status.UNPINNED),
+        (".gitlab/ci/jobs.yml", "$LINT_IMAGE", Status.TEMPLATED),
+    ]
+    assert result.files_scanned == 2

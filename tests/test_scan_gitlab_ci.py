@@ -6,7 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pinbot.scanners import ScanError, Status, scan_text
+from pinbot.apply import ApplyError, apply_edits
+from pinbot.pipeline import build_changes
+from pinbot.plan import Lookup, Plan, lookup_key, plan
+from pinbot.scanners import Occurrence, ScanError, Status, scan_files, scan_text
 from pinbot.scanners.gitlab_ci import SCANNER, is_gitlab_path
 from tests.support.corpus import scan_corpus_file
 
@@ -311,3 +314,134 @@ CORPUS = {
 def test_corpus(relative: str, count: int) -> None:
     occurrences = [o for o in scan_corpus_file(relative) if o.kind == "gitlab-ci"]
     assert len(occurrences) == count
+
+
+# A pipeline split over included files: variables in one, the jobs that use them in another.
+COMMON = ".gitlab/ci/_common.gitlab-ci.yml"
+QA = ".gitlab/ci/qa.gitlab-ci.yml"
+COMMON_TEXT = (
+    "variables:\n  LINT_IMAGE: registry.gitlab.com/g/lint:1.0\n  HUGO_IMAGE: hugo:0.1\n"
+    "  TOOLS: ghcr.io/acme/tools:2\n  DB: postgres:16\n  GO_VERSION: '1.22'\n"
+    "default:\n  image: $TOOLS\n"
+)
+QA_TEXT = (
+    "lint:\n  image: $LINT_IMAGE\n  script: [lint]\n"
+    "links:\n  image:\n    name: ${LINT_IMAGE}\n  services: [$DB]\n  script: [check]\n"
+    "docs:\n  image: ${HUGO_IMAGE}\n  script: [echo $HUGO_IMAGE]\n"
+    "tools:\n  image: $TOOLS\n  script: [x]\n"
+)
+
+
+def linked_occurrences(files: dict[str, str]) -> dict[tuple[str, str], Occurrence]:
+    """Occurrences of `scan_files` over the set, by (file, text)."""
+    outcomes = scan_files({path: text.encode() for path, text in files.items()})
+    return {(o.file, o.text): o for outcome in outcomes.values() for o in outcome.occurrences}
+
+
+def test_a_variable_another_file_uses_as_an_image_is_reported_where_it_is_defined() -> None:
+    found = linked_occurrences({COMMON: COMMON_TEXT, QA: QA_TEXT})
+    lint = found[(COMMON, "registry.gitlab.com/g/lint:1.0")]
+    assert (lint.line, lint.status, lint.rewritable) == (2, Status.UNPINNED, True)
+    assert lint.context == f"variables.LINT_IMAGE (image of {QA}:2)"
+    assert lint.note == f"image of {QA}:2 and 1 more"
+    db = found[(COMMON, "postgres:16")]
+    assert (db.rewritable, db.context) == (True, f"variables.DB (image of {QA}:7)")
+    hugo = found[(COMMON, "hugo:0.1")]
+    assert hugo.rewritable is False
+    assert hugo.note == f"image of {QA}:10; also used outside image keys, not rewritten"
+    assert (COMMON, "1.22") not in found
+    # The uses stay templated; nothing is reported twice.
+    assert found[(QA, "$LINT_IMAGE")].status is Status.TEMPLATED
+    outcomes = scan_files({COMMON: COMMON_TEXT.encode(), QA: QA_TEXT.encode()})
+    spans = [(o.file, o.start) for outcome in outcomes.values() for o in outcome.occurrences]
+    assert len(spans) == len(set(spans)) == 10
+
+
+def test_a_variable_the_defining_file_uses_too_keeps_its_own_report() -> None:
+    alone = {(o.text, o.context, o.note) for o in scan_text(COMMON, COMMON_TEXT).occurrences}
+    together = linked_occurrences({COMMON: COMMON_TEXT, QA: QA_TEXT})
+    tools = together[(COMMON, "ghcr.io/acme/tools:2")]
+    assert ("ghcr.io/acme/tools:2", tools.context, tools.note) in alone
+    assert (tools.context, tools.note) == ("variables.TOOLS", "image of default.image")
+
+
+@pytest.mark.parametrize(
+    ("other", "note"),
+    [
+        ("variables:\n  LINT_IMAGE: lint:2\n", "defined 2 times"),
+        ("build:\n  variables:\n    LINT_IMAGE: lint:2\n  script: [x]\n", "defined 2 times"),
+        ("build:\n  script: ['docker pull ${LINT_IMAGE}']\n", "also used outside image keys"),
+        ("build:\n  script: ['echo %LINT_IMAGE%']\n", "also used outside image keys"),
+    ],
+)
+def test_a_variable_defined_again_or_expanded_elsewhere_is_not_rewritable(
+    other: str, note: str
+) -> None:
+    found = linked_occurrences({COMMON: COMMON_TEXT, QA: QA_TEXT, "ci/other.gitlab-ci.yml": other})
+    lint = found[(COMMON, "registry.gitlab.com/g/lint:1.0")]
+    assert lint.rewritable is False
+    assert note in (lint.note or "")
+
+
+USES = "lint:\n  image: $LINT_IMAGE\n  script: [lint]\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "uses"),
+    [
+        # Job variables are the job's own, not a pipeline-wide definition.
+        (COMMON, "build:\n  variables:\n    LINT_IMAGE: lint:2\n  script: [x]\n", USES),
+        # Neither GitLab CI by name nor by shape.
+        ("deploy/values.yaml", "variables:\n  LINT_IMAGE: lint:2\n", USES),
+        # Expanded, but never as an image key's whole value.
+        (
+            COMMON,
+            "variables:\n  LINT_IMAGE: lint:2\n",
+            "lint:\n  image: ${LINT_IMAGE}-slim\n  script: [$LINT_IMAGE]\n",
+        ),
+    ],
+)
+def test_what_is_not_linked(path: str, text: str, uses: str) -> None:
+    found = linked_occurrences({path: text, QA: uses})
+    assert [key for key in found if key[0] == path] == []
+
+
+def test_a_compose_file_naming_the_same_variable_is_not_part_of_the_pipeline() -> None:
+    compose = "services:\n  web:\n    image: $LINT_IMAGE\n"
+    found = linked_occurrences({COMMON: COMMON_TEXT, "compose.yaml": compose})
+    assert (COMMON, "registry.gitlab.com/g/lint:1.0") not in found
+
+
+def test_one_file_rescanned_with_its_set_sees_the_linked_definition() -> None:
+    files = {COMMON: COMMON_TEXT, QA: QA_TEXT}
+    expected = linked_occurrences(files)
+    alone = scan_text(COMMON, COMMON_TEXT).occurrences
+    assert "registry.gitlab.com/g/lint:1.0" not in [o.text for o in alone]
+    again = scan_text(COMMON, COMMON_TEXT, linked=files).occurrences
+    assert again == [o for key, o in expected.items() if key[0] == COMMON]
+
+
+def test_a_linked_definition_is_pinned_and_checked_with_its_set() -> None:
+    files = {COMMON: COMMON_TEXT.encode(), QA: QA_TEXT.encode()}
+    occurrences = [o for outcome in scan_files(files).values() for o in outcome.occurrences]
+    lookups = {
+        lookup_key(o.reference): Lookup("sha256:" + "a" * 64, verified=True)
+        for o in occurrences
+        if o.reference is not None
+    }
+    edits = plan(occurrences, lookups).edits
+    assert {(e.file, e.occurrence.text) for e in edits} == {
+        (COMMON, "registry.gitlab.com/g/lint:1.0"),
+        (COMMON, "postgres:16"),
+        (COMMON, "ghcr.io/acme/tools:2"),
+    }
+    changes, errors = build_changes(files, Plan(edits=edits))
+    assert errors == []
+    (change,) = changes
+    updated = change.updated.decode()
+    assert updated == COMMON_TEXT.replace(":1.0", ":1.0@sha256:" + "a" * 64).replace(
+        ":16", ":16@sha256:" + "a" * 64
+    ).replace(":2\n", ":2@sha256:" + "a" * 64 + "\n")
+    # Checked alone, the file shows no occurrence where the linked edit wrote: refused.
+    with pytest.raises(ApplyError, match="expected"):
+        apply_edits(COMMON, files[COMMON], edits)

@@ -3,6 +3,11 @@
 A file kind is one module here exposing `SCANNER`; adding a kind is one module and one name
 in `SCANNER_MODULES`. Scanners are pure; the driver computes lines, columns, byte spans and
 status, and applies ignore comments and ignore globs.
+
+A scanner whose files name each other (GitLab CI's included files) may also have a `link`
+method (`LinkingScanner`): given every file of a set it matches, it reports what only shows
+when they are read together. `scan_files` runs it over a tree or a snapshot; `scan_text`
+runs it over the files passed as `linked`, so one file re-scanned after an edit sees the same.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ import fnmatch
 import importlib
 import os
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from pinbot.reference import ImageReference, InvalidReference, parse_normalized
 from pinbot.scanners.interface import (
@@ -29,6 +35,7 @@ from pinbot.scanners.interface import (
 __all__ = [
     "DigestSlot",
     "Finding",
+    "LinkingScanner",
     "Occurrence",
     "ScanError",
     "ScanOutcome",
@@ -37,6 +44,7 @@ __all__ = [
     "TreeScan",
     "all_scanners",
     "scan_bytes",
+    "scan_files",
     "scan_text",
     "scan_tree",
 ]
@@ -76,6 +84,27 @@ IGNORE_MARK = "pinbot: ignore"
 # Jinja/Helm/Go templates, shell and Compose variables, GitLab `$[[ inputs.x ]]`,
 # CircleCI `<< parameters.x >>`, ERB.
 _TEMPLATE = re.compile(r"\{\{|\{%|\$\{|\$\(|\$\[\[|\$[A-Za-z_]|<<\s*[\w.]|<%")
+
+
+@runtime_checkable
+class LinkingScanner(Protocol):
+    """A scanner that also reads a set of files together.
+
+    `link` gets the texts of every file of the set the scanner matches, by path, and returns
+    what no file shows alone, by path (offsets into that path's text), for the files in
+    `paths` only: a file re-scanned after an edit asks for its own. The driver drops a
+    linked finding whose span the file's own scan already reported.
+    """
+
+    kind: str
+
+    def matches(self, path: str) -> bool: ...
+
+    def scan(self, path: str, text: str) -> Iterable[Finding]: ...
+
+    def link(
+        self, files: Mapping[str, str], paths: Collection[str]
+    ) -> Mapping[str, Sequence[Finding]]: ...
 
 
 def all_scanners() -> list[Scanner]:
@@ -212,46 +241,124 @@ def _occurrence(
     )
 
 
-def scan_text(
-    path: str,
-    text: str,
-    *,
-    scanners: Iterable[Scanner] | None = None,
-    ignore_images: Sequence[str] = (),
-) -> ScanOutcome:
-    """Occurrences of image references in one file's text, in file order."""
-    outcome = ScanOutcome()
-    lines: _Lines | None = None
-    seen: set[tuple[int, int]] = set()
+# What a scanner reported, with the kind that names it.
+_KindFindings = list[tuple[str, Finding]]
+
+
+def _scan_one(path: str, text: str, scanners: Iterable[Scanner]) -> tuple[_KindFindings, list[str]]:
+    """Each scanner's findings in one file, and the errors of those that failed."""
+    found: _KindFindings = []
+    errors: list[str] = []
     failed_at: set[int | None] = set()
-    for scanner in scanners_for(path) if scanners is None else scanners:
+    for scanner in scanners:
         try:
             findings = list(scanner.scan(path, text))
         except ScanError as exc:
             if exc.line not in failed_at:  # two YAML scanners fail on the same broken line
                 failed_at.add(exc.line)
                 where = f"{path}:{exc.line}" if exc.line else path
-                outcome.errors.append(f"{where}: {exc.message}; file left unchanged")
+                errors.append(f"{where}: {exc.message}; file left unchanged")
             continue
-        for finding in findings:
-            if (finding.start, finding.end) in seen:
-                continue
-            seen.add((finding.start, finding.end))
-            if lines is None:
-                lines = _Lines(text)
-            outcome.occurrences.append(_occurrence(path, scanner.kind, finding, lines, ignore_images))
+        found.extend((scanner.kind, finding) for finding in findings)
+    return found, errors
+
+
+def _link(
+    texts: Mapping[str, str], paths: Collection[str], scanners: Iterable[Scanner]
+) -> dict[str, _KindFindings]:
+    """What the linking scanners find in `paths` of a set of files read together, by path."""
+    found: dict[str, _KindFindings] = {}
+    for scanner in scanners:
+        if not isinstance(scanner, LinkingScanner):
+            continue
+        members = {path: text for path, text in texts.items() if scanner.matches(path)}
+        wanted = [path for path in paths if path in members]
+        if not wanted:
+            continue
+        for path, findings in scanner.link(members, wanted).items():
+            if path in wanted:
+                found.setdefault(path, []).extend((scanner.kind, finding) for finding in findings)
+    return found
+
+
+def _outcome(
+    path: str, text: str, found: _KindFindings, errors: list[str], ignore_images: Sequence[str]
+) -> ScanOutcome:
+    """Occurrences from findings in the order given; a span already reported is skipped."""
+    outcome = ScanOutcome(errors=errors)
+    lines: _Lines | None = None
+    seen: set[tuple[int, int]] = set()
+    for kind, finding in found:
+        if (finding.start, finding.end) in seen:
+            continue
+        seen.add((finding.start, finding.end))
+        if lines is None:
+            lines = _Lines(text)
+        outcome.occurrences.append(_occurrence(path, kind, finding, lines, ignore_images))
     outcome.occurrences.sort(key=lambda o: (o.start, o.end))
     return outcome
 
 
-def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> ScanOutcome:
-    """Like `scan_text`, for a file's bytes; a file that is not UTF-8 is reported and skipped."""
+def scan_text(
+    path: str,
+    text: str,
+    *,
+    scanners: Iterable[Scanner] | None = None,
+    ignore_images: Sequence[str] = (),
+    linked: Mapping[str, str] | None = None,
+) -> ScanOutcome:
+    """Occurrences of image references in one file's text, in file order.
+
+    `linked` holds the texts of the set of files this one was scanned with (as by
+    `scan_files`; an entry for `path` itself is replaced by `text`): the file then also gets
+    what linking scanners find through the others, exactly as `scan_files` reported it.
+    """
+    chosen = scanners_for(path) if scanners is None else list(scanners)
+    found, errors = _scan_one(path, text, chosen)
+    if linked is not None:
+        found += _link({**linked, path: text}, [path], chosen).get(path, [])
+    return _outcome(path, text, found, errors, ignore_images)
+
+
+def _decode(path: str, data: bytes) -> str | ScanOutcome:
+    """A file's text, or the outcome that reports it is not UTF-8."""
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         return ScanOutcome(errors=[f"{path}:{line}: not UTF-8 text; file left unchanged"])
+
+
+def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> ScanOutcome:
+    """Like `scan_text`, for a file's bytes; a file that is not UTF-8 is reported and skipped."""
+    text = _decode(path, data)
+    if isinstance(text, ScanOutcome):
+        return text
     return scan_text(path, text, ignore_images=ignore_images)
+
+
+def scan_files(
+    files: Mapping[str, bytes], *, ignore_images: Sequence[str] = ()
+) -> dict[str, ScanOutcome]:
+    """Scan a set of files together (a tree, a branch): each file, then the links between them.
+
+    Returns one outcome per path, in path order. A file that is not UTF-8 is reported and
+    skipped, and takes no part in links.
+    """
+    outcomes: dict[str, ScanOutcome] = {}
+    texts: dict[str, str] = {}
+    for path in sorted(files):
+        decoded = _decode(path, files[path])
+        if isinstance(decoded, ScanOutcome):
+            outcomes[path] = decoded
+        else:
+            texts[path] = decoded
+    linked = _link(texts, list(texts), _scanners())
+    for path, text in texts.items():
+        found, errors = _scan_one(path, text, scanners_for(path))
+        found += linked.get(path, [])
+        outcomes[path] = _outcome(path, text, found, errors, ignore_images)
+    return dict(sorted(outcomes.items()))
 
 
 def candidate_paths(root: Path, ignore_paths: Sequence[str] = ()) -> list[str]:
@@ -272,18 +379,24 @@ def candidate_paths(root: Path, ignore_paths: Sequence[str] = ()) -> list[str]:
 def scan_tree(
     root: Path, *, ignore_paths: Sequence[str] = (), ignore_images: Sequence[str] = ()
 ) -> TreeScan:
-    """Scan every candidate file under `root`."""
+    """Scan every candidate file under `root`, as one set (see `scan_files`)."""
     result = TreeScan()
+    files: dict[str, bytes] = {}
+    unreadable: dict[str, str] = {}
     for relative in candidate_paths(root, ignore_paths):
         file_path = root / relative
         try:
             if file_path.stat().st_size > MAX_FILE_BYTES or not file_path.is_file():
                 continue
-            data = file_path.read_bytes()
+            files[relative] = file_path.read_bytes()
         except OSError as exc:
-            result.errors.append(f"{relative}: cannot read: {exc.strerror}")
+            unreadable[relative] = f"{relative}: cannot read: {exc.strerror}"
+    outcomes = scan_files(files, ignore_images=ignore_images)
+    for relative in sorted((*outcomes, *unreadable)):
+        if relative in unreadable:
+            result.errors.append(unreadable[relative])
             continue
-        outcome = scan_bytes(relative, data, ignore_images=ignore_images)
+        outcome = outcomes[relative]
         result.files_scanned += 1
         result.occurrences.extend(outcome.occurrences)
         result.errors.extend(outcome.errors)

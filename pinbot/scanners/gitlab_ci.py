@@ -3,14 +3,17 @@ top level, and the variables and component inputs those keys name.
 
 `.gitlab-ci.yml`, `*.gitlab-ci.yml` and YAML under `.gitlab/` or `.gitlab-ci/` are read as GitLab
 CI; any other YAML only when a document has the shape of one (jobs with `script`, `extends`, …).
+Read with the other files of a pipeline (`link`), a top-level variable that another file's
+image key names is reported where it is defined.
 """
 
 from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from collections import Counter
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 
 from pinbot.scanners._yaml import (
     MappingNode,
@@ -96,6 +99,25 @@ class _Usage:
     count: int = 0
 
 
+@dataclass(frozen=True)
+class _ImageUse:
+    """An image key in one file whose whole value is one variable (`image: ${DOCS_IMAGE}`)."""
+
+    path: str
+    line: int
+
+
+@dataclass
+class _PipelineFile:
+    """What one GitLab CI file contributes to links between the files of a pipeline."""
+
+    path: str
+    text: str
+    top_level: dict[str, Finding] = field(default_factory=dict)  # `variables:` values, by name
+    defined: Counter[str] = field(default_factory=Counter)  # `variables:` entries, any scope
+    image_uses: dict[str, list[_ImageUse]] = field(default_factory=dict)
+
+
 class GitLabCIScanner:
     kind = "gitlab-ci"
 
@@ -125,6 +147,102 @@ class GitLabCIScanner:
             for finding in self._definitions(document, text, offset, variables, inputs):
                 findings.setdefault((finding.start, finding.end), finding)
         yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+
+    def link(self, files: Mapping[str, str], paths: Collection[str]) -> dict[str, list[Finding]]:
+        """Top-level variables in `paths` whose value another file's image key is (`include:`).
+
+        Such a definition is rewritable only when it is the variable's one definition in the
+        set and every expansion of the variable in the set is a whole image value; pinning it
+        would change what any other expansion sees. A use in the defining file itself is the
+        file's own scan's to report (`scan`), and the driver keeps that report.
+        """
+        read: dict[str, _PipelineFile | None] = {}
+
+        def pipeline_file(path: str) -> _PipelineFile | None:
+            if path not in read:
+                read[path] = self._read(path, files[path])
+            return read[path]
+
+        # Only the files naming a variable defined at the top of a wanted file can bear on it:
+        # most sets are read no further than the word `variables`.
+        defining = [
+            candidate
+            for path in sorted(paths)
+            if "variables" in files[path]
+            and (candidate := pipeline_file(path))
+            and candidate.top_level
+        ]
+        names = {name for definitions in defining for name in definitions.top_level}
+        pipeline = [
+            candidate
+            for path in sorted(files)
+            if any(name in files[path] for name in names) and (candidate := pipeline_file(path))
+        ]
+        defined: Counter[str] = Counter()
+        image_uses: dict[str, list[_ImageUse]] = {}
+        for member in pipeline:
+            defined.update(member.defined)
+            for name, uses in member.image_uses.items():
+                image_uses.setdefault(name, []).extend(uses)
+        linked: dict[str, list[Finding]] = {}
+        for definitions in defining:
+            for name, found in definitions.top_level.items():
+                uses = image_uses.get(name, [])
+                elsewhere = [use for use in uses if use.path != definitions.path]
+                if not elsewhere:
+                    continue
+                first = elsewhere[0]
+                where = f"image of {first.path}:{first.line}"
+                more = len(uses) - 1
+                note = where + (f" and {more} more" if more else "")
+                expansions = sum(_variable_uses(name, other.text) for other in pipeline)
+                if defined[name] > 1:
+                    found = replace(
+                        found,
+                        rewritable=False,
+                        note=f"{note}; defined {defined[name]} times, not rewritten",
+                    )
+                elif expansions > len(uses):
+                    # Pinning the value would change what the other uses (scripts, other keys) see.
+                    found = replace(
+                        found,
+                        rewritable=False,
+                        note=f"{note}; also used outside image keys, not rewritten",
+                    )
+                else:
+                    found = replace(found, note=found.note or note)
+                context = f"{found.context} ({where})"
+                linked.setdefault(definitions.path, []).append(replace(found, context=context))
+        return linked
+
+    def _read(self, path: str, text: str) -> _PipelineFile | None:
+        """A file's variables and whole-variable image keys, or None when it is not GitLab CI."""
+        by_name = is_gitlab_path(path)
+        try:
+            documents, offset = compose_documents(text)
+        except ScanError:
+            return None  # the file's own scan reports it
+        pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
+        if not pipelines:
+            return None
+        read = _PipelineFile(path, text)
+        for document in pipelines:
+            for finding in self._pipeline(document, text, offset):
+                written = (finding.reference_text or text[finding.start : finding.end]).strip()
+                variable = _VARIABLE.fullmatch(written)
+                if variable is not None:
+                    use = _ImageUse(path, text.count("\n", 0, finding.start) + 1)
+                    read.image_uses.setdefault(variable.group(1) or variable.group(2), []).append(use)
+            for key, _key_node, scope in entries(document):  # `default` and jobs
+                if key != "variables":
+                    variables = entries(map_get(scope, "variables"))
+                    read.defined.update(name for name, _key, _value in variables)
+            for name, _key, value in entries(map_get(document, "variables")):
+                read.defined[name] += 1
+                found = scalar_or_key_finding(value, "value", text, offset, f"variables.{name}")
+                if found is not None:
+                    read.top_level.setdefault(name, found)
+        return read
 
     @staticmethod
     def _note_usage(
