@@ -9,7 +9,12 @@ import sys
 from pathlib import Path
 
 from pinbot import sarif
-from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    escape_workflow_command,
+    load_config_or_exit,
+    scan_folder,
+)
 from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
 from pinbot.policy import RULE_TEXT, Violation, evaluate
@@ -29,23 +34,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
 
 
-def _escape_github(value: str, *, property_value: bool = False) -> str:
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        value = value.replace(":", "%3A").replace(",", "%2C")
-    return value
-
-
 def render_github(violations: list[Violation]) -> str:
     """GitHub Actions workflow commands: one `::error` annotation per violation."""
     lines = []
     for v in violations:
         o = v.occurrence
-        file = _escape_github(o.file, property_value=True)
-        title = _escape_github(RULE_TEXT[v.rule], property_value=True)
+        file = escape_workflow_command(o.file, property_value=True)
+        title = escape_workflow_command(RULE_TEXT[v.rule], property_value=True)
         lines.append(
             f"::error file={file},line={o.line},col={o.column},title={title}::"
-            + _escape_github(v.message)
+            + escape_workflow_command(v.message)
         )
     return "\n".join(lines) + ("\n" if lines else "")
 

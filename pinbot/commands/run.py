@@ -21,7 +21,11 @@ from typing import Any, TypeVar
 from github import GithubException
 
 from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, lookup_pin, read_repository
-from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.commands._common import (
+    add_config_argument,
+    escape_workflow_command,
+    load_config_or_exit,
+)
 from pinbot.commands._github import (
     add_cache_argument,
     add_repository_arguments,
@@ -176,14 +180,12 @@ class RunSummary:
         out = []
         for r in self.results:
             if r.failure:
-                out.append(f"::warning title=pinbot {r.repository} failed::{_escape(r.failure)}")
+                title = escape_workflow_command(f"pinbot {r.repository} failed", property_value=True)
+                out.append(f"::warning title={title}::{escape_workflow_command(r.failure)}")
             for warning in r.warnings:
-                out.append(f"::warning title=pinbot {r.repository}::{_escape(warning)}")
+                title = escape_workflow_command(f"pinbot {r.repository}", property_value=True)
+                out.append(f"::warning title={title}::{escape_workflow_command(warning)}")
         return out
-
-
-def _escape(value: str) -> str:
-    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 # --- the run ----------------------------------------------------------------------------
