@@ -349,6 +349,11 @@ PINBOT_ONLY_RULES: list[Rule] = [
         "pinbot right",
     ),
     (
+        "GitLab CI variable defined in one file, used as a job image in an included one",
+        lambda i: i.kind == "gitlab-ci" and "(image of " in _ctx(i),
+        "pinbot right (Renovate skips the use as contains-variable)",
+    ),
+    (
         "GitLab CI template without a `.gitlab-ci.yml` name (hidden jobs / included files)",
         lambda i: (
             i.kind == "gitlab-ci"
