@@ -164,3 +164,21 @@ def test_a_tree_is_scanned_as_one_set(tmp_path: Path) -> None:
         (".gitlab/ci/jobs.yml", "$LINT_IMAGE", Status.TEMPLATED),
     ]
     assert result.files_scanned == 2
+
+
+def test_an_ignore_comment_where_the_digest_would_be_written_also_counts() -> None:
+    text = (
+        "# pinbot: ignore\n"
+        "ARG BASE_TAG=3.20\n"
+        "FROM alpine:${BASE_TAG} AS one\n"
+        "FROM alpine:${BASE_TAG}\n"
+    )
+    assert [o.status for o in scan_text("Dockerfile", text).occurrences] == [
+        Status.IGNORED,
+        Status.IGNORED,
+    ]
+    plain = text.replace("# pinbot: ignore\n", "")
+    assert [o.status for o in scan_text("Dockerfile", plain).occurrences] == [
+        Status.UNPINNED,
+        Status.UNPINNED,
+    ]

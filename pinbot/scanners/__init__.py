@@ -215,7 +215,15 @@ def _occurrence(
             note = note or str(exc)
         else:
             status = Status.PINNED if reference.digest else Status.UNPINNED
-    if IGNORE_MARK in lines.line_text(line) or IGNORE_MARK in lines.line_text(line - 1):
+    # The comment counts beside the reference and beside where its digest would be written
+    # (an ARG default feeding a FROM, a Helm `digest:` key).
+    marked_lines = {line}
+    if finding.digest_slot is not None:
+        marked_lines.add(lines.line_of(finding.digest_slot.start))
+    if any(
+        IGNORE_MARK in lines.line_text(n) or IGNORE_MARK in lines.line_text(n - 1)
+        for n in marked_lines
+    ):
         status, rewritable, note = Status.IGNORED, False, note or f"'# {IGNORE_MARK}' comment"
     elif reference is not None and _ignored_image(reference, ignore_images):
         status, rewritable, note = Status.IGNORED, False, note or "ignored by scan.ignore-images"
