@@ -502,25 +502,22 @@ _SECTIONS: dict[str, _SectionSpec] = {
 }
 
 
-#: What a repository's own settings file may set, section by section. Everything else
-#: (registries with their credentials and TLS, branch names) is the operator's alone.
+#: What only the operator's configuration sets: registries (credentials and TLS) and the names
+#: of the branches pinbot pushes. Everything else a repository's own file may set.
+_OPERATOR_ONLY: frozenset[tuple[str, str | None]] = frozenset(
+    {("registries", None), ("github", "branch-prefix")}
+)
+
+#: What a repository's own settings file may set, section by section, derived from the
+#: sections above so a new key is allowed there unless it is listed as the operator's.
 REPOSITORY_KEYS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     {
-        "scan": ("ignore-paths", "ignore-images"),
-        "pin": ("style", "pin-untagged", "helm-insert-digest"),
-        "policy": ("allowed-registries", "forbid-latest", "require-pinned"),
-        "github": (
-            "labels",
-            "reviewers",
-            "team-reviewers",
-            "assignees",
-            "draft",
-            "group",
-            "title-prefix",
-            "max-open-pulls",
-        ),
+        name: tuple(key for key in spec.keys if (name, key) not in _OPERATOR_ONLY)
+        for name, spec in _SECTIONS.items()
+        if spec.keys is not None and (name, None) not in _OPERATOR_ONLY
     }
 )
+
 _REPOSITORY_REFUSAL = "set only by the configuration of the run, not by a repository's file"
 _NOT_ALLOWED = "not allowed in this file"
 
