@@ -14,11 +14,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from pinbot.errors import PinbotError
 from pinbot.plan import Edit
 from pinbot.scanners import scan_text
 
 
-class ApplyError(Exception):
+class ApplyError(PinbotError):
     """Edits that could not be applied safely; the file is left as it was."""
 
     def __init__(self, path: str, message: str) -> None:

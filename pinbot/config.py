@@ -18,6 +18,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from pinbot.errors import PinbotError
 from pinbot.reference import (
     DEFAULT_DOMAIN,
     DOCKER_HUB_REGISTRY,
@@ -44,7 +45,7 @@ PinStyle = Literal["tag-digest", "digest"]
 PrGroup = Literal["repository", "image"]
 
 
-class ConfigError(ValueError):
+class ConfigError(PinbotError, ValueError):
     """A configuration file that cannot be used, with where and why."""
 
     def __init__(self, file: str, line: int, key: str, problem: str) -> None:

@@ -28,6 +28,8 @@ import functools
 import re
 from dataclasses import dataclass
 
+from pinbot.errors import PinbotError
+
 __all__ = [
     "DEFAULT_DOMAIN",
     "DEFAULT_TAG",
@@ -88,7 +90,7 @@ _DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
 _LOWER_HEX_RE = re.compile(r"[0-9a-f]+")
 
 
-class InvalidReference(ValueError):
+class InvalidReference(PinbotError, ValueError):
     """An image reference, tag or digest that does not follow the grammar.
 
     >>> parse("foo/Bar")

@@ -38,14 +38,3 @@ def scan_folder(command: str, root: Path, config: Config) -> TreeScan:
     for error in scanned.errors:
         print(f"warning: {error}", file=sys.stderr)
     return scanned
-
-
-def escape_workflow_command(value: str, *, property_value: bool = False) -> str:
-    """Escape text for a GitHub Actions workflow command (`::error file=…::message`).
-
-    Messages escape `%`, CR and LF; property values (`file=`, `title=`) also `:` and `,`.
-    """
-    value = value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-    if property_value:
-        value = value.replace(":", "%3A").replace(",", "%2C")
-    return value

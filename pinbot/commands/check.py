@@ -11,13 +11,13 @@ from pathlib import Path
 from pinbot import sarif
 from pinbot.commands._common import (
     add_config_argument,
-    escape_workflow_command,
     load_config_or_exit,
     scan_folder,
 )
 from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
 from pinbot.policy import RULE_TEXT, Violation, evaluate
+from pinbot.report.escape import workflow_command
 from pinbot.scanners import Occurrence
 
 HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
@@ -39,11 +39,11 @@ def render_github(violations: list[Violation]) -> str:
     lines = []
     for v in violations:
         o = v.occurrence
-        file = escape_workflow_command(o.file, property_value=True)
-        title = escape_workflow_command(RULE_TEXT[v.rule], property_value=True)
+        file = workflow_command(o.file, property_value=True)
+        title = workflow_command(RULE_TEXT[v.rule], property_value=True)
         lines.append(
             f"::error file={file},line={o.line},col={o.column},title={title}::"
-            + escape_workflow_command(v.message)
+            + workflow_command(v.message)
         )
     return "\n".join(lines) + ("\n" if lines else "")
 

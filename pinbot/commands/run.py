@@ -23,7 +23,6 @@ from github import GithubException
 from pinbot.bot import Reconciler, RepositoryResult, ScannedRepository, lookup_pin, read_repository
 from pinbot.commands._common import (
     add_config_argument,
-    escape_workflow_command,
     load_config_or_exit,
 )
 from pinbot.commands._github import (
@@ -39,6 +38,7 @@ from pinbot.notes import describe
 from pinbot.pipeline import look_up
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
+from pinbot.report.escape import workflow_command
 from pinbot.scanners import Occurrence
 
 HELP = "Open and maintain digest pull requests on GitHub repositories (one, several or an organisation)."
@@ -180,11 +180,11 @@ class RunSummary:
         out = []
         for r in self.results:
             if r.failure:
-                title = escape_workflow_command(f"pinbot {r.repository} failed", property_value=True)
-                out.append(f"::warning title={title}::{escape_workflow_command(r.failure)}")
+                title = workflow_command(f"pinbot {r.repository} failed", property_value=True)
+                out.append(f"::warning title={title}::{workflow_command(r.failure)}")
             for warning in r.warnings:
-                title = escape_workflow_command(f"pinbot {r.repository}", property_value=True)
-                out.append(f"::warning title={title}::{escape_workflow_command(warning)}")
+                title = workflow_command(f"pinbot {r.repository}", property_value=True)
+                out.append(f"::warning title={title}::{workflow_command(warning)}")
         return out
 
 

@@ -27,6 +27,7 @@ from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.Repository import Repository
 from github.Requester import Requester
 
+from pinbot.errors import PinbotError
 from pinbot.forge.cache import CachedAnswer, ResponseCache
 from pinbot.scanners import MAX_FILE_BYTES, scanners_for
 
@@ -36,7 +37,7 @@ MODE_EXECUTABLE = "100755"
 _BLOB_MODES = (MODE_FILE, MODE_EXECUTABLE)
 
 
-class ForgeError(Exception):
+class ForgeError(PinbotError):
     """A GitHub request that failed, naming the repository and what was being done."""
 
     def __init__(

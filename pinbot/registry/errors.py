@@ -8,11 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from pinbot.errors import PinbotError
+
 if TYPE_CHECKING:
     from pinbot.registry.quota import QuotaReading
 
 
-class RegistryError(Exception):
+class RegistryError(PinbotError):
     """A registry could not answer a question about a reference.
 
     The message reads ``registry HOST: what happened``.

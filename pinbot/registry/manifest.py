@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pinbot.errors import PinbotError
+
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
@@ -50,7 +52,7 @@ _ARCH_ALIASES = {
 }
 
 
-class ManifestError(ValueError):
+class ManifestError(PinbotError, ValueError):
     """Manifest bytes that are not a manifest pinbot can read."""
 
 

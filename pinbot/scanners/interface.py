@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from pinbot.errors import PinbotError
 from pinbot.reference import ImageReference
 
 
@@ -22,7 +23,7 @@ class Status(enum.StrEnum):
     INVALID = "invalid"
 
 
-class ScanError(Exception):
+class ScanError(PinbotError):
     """A file a scanner cannot understand; it is reported and left untouched."""
 
     def __init__(self, message: str, line: int | None = None) -> None:
