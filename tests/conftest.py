@@ -129,3 +129,16 @@ def fault_proxy(registry_http: RunningRegistry) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+# Fixtures that start a real server (a registry process, a token server, a proxy, the GitHub
+# fake): a test using any of them, directly or through another fixture, is an integration
+# test, so `pytest -m "not integration"` runs only what needs no server.
+_SERVER_FIXTURE_PREFIXES = ("registry", "fault_proxy", "fake", "github", "token", "hostile")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if any(name.startswith(_SERVER_FIXTURE_PREFIXES) for name in names):
+            item.add_marker(pytest.mark.integration)
