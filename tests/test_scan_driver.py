@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import pinbot.scanners
+import pinbot.scanners._registry
 from pinbot.scanners import (
     Finding,
     LinkingScanner,
@@ -128,7 +128,7 @@ class Pairing:
 @pytest.fixture
 def pairing(monkeypatch: pytest.MonkeyPatch) -> Pairing:
     scanner = Pairing()
-    monkeypatch.setattr(pinbot.scanners, "_SCANNERS", [scanner])
+    monkeypatch.setattr(pinbot.scanners._registry, "SCANNERS", (scanner,))
     return scanner
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 
-from pinbot.scanners import is_templated
+from pinbot.scanners._template import is_templated
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,

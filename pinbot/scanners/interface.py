@@ -1,15 +1,17 @@
 """What a scanner is and what it reports.
 
 A scanner is pure: (path, text) -> findings, character offsets into the text it was given.
-The driver in `pinbot.scanners` turns findings into `Occurrence`s (line, column, status).
+The driver (`pinbot.scanners._driver`) turns findings into `Occurrence`s (line, column,
+status). A scanner whose files name each other (GitLab CI's included files) is also a
+`LinkingScanner`.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from pinbot.errors import PinbotError
 from pinbot.reference import ImageReference
@@ -83,6 +85,27 @@ class Scanner(Protocol):
     def matches(self, path: str) -> bool: ...
 
     def scan(self, path: str, text: str) -> Iterable[Finding]: ...
+
+
+@runtime_checkable
+class LinkingScanner(Protocol):
+    """A scanner that also reads a set of files together.
+
+    `link` gets the texts of every file of the set the scanner matches, by path, and returns
+    what no file shows alone, by path (offsets into that path's text), for the files in
+    `paths` only: a file re-scanned after an edit asks for its own. The driver drops a
+    linked finding whose span the file's own scan already reported.
+    """
+
+    kind: str
+
+    def matches(self, path: str) -> bool: ...
+
+    def scan(self, path: str, text: str) -> Iterable[Finding]: ...
+
+    def link(
+        self, files: Mapping[str, str], paths: Collection[str]
+    ) -> Mapping[str, Sequence[Finding]]: ...
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,164 @@
+"""Run scanners over one file or a set of files read together, and collect what they found.
+
+Each file's scanners run in registry order (the first to report a span names its kind); the
+linking scanners then read the set together. A scanner's `ScanError` costs that scanner's
+findings in that file, never the run: it is reported as an error of the outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from pinbot.scanners._occurrence import LineIndex, occurrence
+from pinbot.scanners.interface import (
+    Finding,
+    LinkingScanner,
+    Occurrence,
+    ScanError,
+    Scanner,
+)
+
+__all__ = ["ScanOutcome", "all_scanners", "scan_bytes", "scan_files", "scan_text", "scanners_for"]
+
+
+def all_scanners() -> list[Scanner]:
+    """Every scanner, in registry order."""
+    # Imported on first use: the scanners and ruamel.yaml cost ~80 ms that commands which
+    # never scan (resolve) should not pay.
+    from pinbot.scanners import _registry
+
+    return list(_registry.SCANNERS)
+
+
+def scanners_for(path: str) -> list[Scanner]:
+    """The scanners whose file names match `path` (a POSIX path), in registry order."""
+    return [scanner for scanner in all_scanners() if scanner.matches(path)]
+
+
+@dataclass
+class ScanOutcome:
+    """What scanning one file gave: occurrences, and problems that stopped a scanner."""
+
+    occurrences: list[Occurrence] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+# What a scanner reported, with the kind that names it.
+_KindFindings = list[tuple[str, Finding]]
+
+
+def _scan_one(path: str, text: str, scanners: Iterable[Scanner]) -> tuple[_KindFindings, list[str]]:
+    """Each scanner's findings in one file, and the errors of those that failed."""
+    found: _KindFindings = []
+    errors: list[str] = []
+    failed_at: set[int | None] = set()
+    for scanner in scanners:
+        try:
+            findings = list(scanner.scan(path, text))
+        except ScanError as exc:
+            if exc.line not in failed_at:  # two YAML scanners fail on the same broken line
+                failed_at.add(exc.line)
+                where = f"{path}:{exc.line}" if exc.line else path
+                errors.append(f"{where}: {exc.message}; file left unchanged")
+            continue
+        found.extend((scanner.kind, finding) for finding in findings)
+    return found, errors
+
+
+def _link(
+    texts: Mapping[str, str], paths: Collection[str], scanners: Iterable[Scanner]
+) -> dict[str, _KindFindings]:
+    """What the linking scanners find in `paths` of a set of files read together, by path."""
+    found: dict[str, _KindFindings] = {}
+    for scanner in scanners:
+        if not isinstance(scanner, LinkingScanner):
+            continue
+        members = {path: text for path, text in texts.items() if scanner.matches(path)}
+        wanted = [path for path in paths if path in members]
+        if not wanted:
+            continue
+        for path, findings in scanner.link(members, wanted).items():
+            if path in wanted:
+                found.setdefault(path, []).extend((scanner.kind, finding) for finding in findings)
+    return found
+
+
+def _outcome(
+    path: str, text: str, found: _KindFindings, errors: list[str], ignore_images: Sequence[str]
+) -> ScanOutcome:
+    """Occurrences from findings in the order given; a span already reported is skipped."""
+    outcome = ScanOutcome(errors=errors)
+    lines: LineIndex | None = None
+    seen: set[tuple[int, int]] = set()
+    for kind, finding in found:
+        if (finding.start, finding.end) in seen:
+            continue
+        seen.add((finding.start, finding.end))
+        if lines is None:
+            lines = LineIndex(text)
+        outcome.occurrences.append(occurrence(path, kind, finding, lines, ignore_images))
+    outcome.occurrences.sort(key=lambda o: (o.start, o.end))
+    return outcome
+
+
+def scan_text(
+    path: str,
+    text: str,
+    *,
+    scanners: Iterable[Scanner] | None = None,
+    ignore_images: Sequence[str] = (),
+    linked: Mapping[str, str] | None = None,
+) -> ScanOutcome:
+    """Occurrences of image references in one file's text, in file order.
+
+    `linked` holds the texts of the set of files this one was scanned with (as by
+    `scan_files`; an entry for `path` itself is replaced by `text`): the file then also gets
+    what linking scanners find through the others, exactly as `scan_files` reported it.
+    """
+    chosen = scanners_for(path) if scanners is None else list(scanners)
+    found, errors = _scan_one(path, text, chosen)
+    if linked is not None:
+        found += _link({**linked, path: text}, [path], chosen).get(path, [])
+    return _outcome(path, text, found, errors, ignore_images)
+
+
+def _decode(path: str, data: bytes) -> str | ScanOutcome:
+    """A file's text, or the outcome that reports it is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return ScanOutcome(errors=[f"{path}:{line}: not UTF-8 text; file left unchanged"])
+
+
+def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> ScanOutcome:
+    """Like `scan_text`, for a file's bytes; a file that is not UTF-8 is reported and skipped."""
+    text = _decode(path, data)
+    if isinstance(text, ScanOutcome):
+        return text
+    return scan_text(path, text, ignore_images=ignore_images)
+
+
+def scan_files(
+    files: Mapping[str, bytes], *, ignore_images: Sequence[str] = ()
+) -> dict[str, ScanOutcome]:
+    """Scan a set of files together (a tree, a branch): each file, then the links between them.
+
+    Returns one outcome per path, in path order. A file that is not UTF-8 is reported and
+    skipped, and takes no part in links.
+    """
+    outcomes: dict[str, ScanOutcome] = {}
+    texts: dict[str, str] = {}
+    for path in sorted(files):
+        decoded = _decode(path, files[path])
+        if isinstance(decoded, ScanOutcome):
+            outcomes[path] = decoded
+        else:
+            texts[path] = decoded
+    linked = _link(texts, list(texts), all_scanners())
+    for path, text in texts.items():
+        found, errors = _scan_one(path, text, scanners_for(path))
+        found += linked.get(path, [])
+        outcomes[path] = _outcome(path, text, found, errors, ignore_images)
+    return dict(sorted(outcomes.items()))

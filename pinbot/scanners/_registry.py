@@ -1,0 +1,62 @@
+"""The scanners pinbot runs: one line per file kind, in the order that names a span's kind.
+
+Adding a file kind is one module exposing a scanner, one line here and one fixture table in
+`tests/scanners/`.
+"""
+
+from __future__ import annotations
+
+from pinbot.scanners import (
+    azure_pipelines,
+    bake,
+    bitbucket,
+    buildkite,
+    circleci,
+    cloudbuild,
+    compose,
+    concourse,
+    devcontainer,
+    dockerfile,
+    drone,
+    earthfile,
+    github_actions,
+    gitlab_ci,
+    gitpod,
+    helm,
+    jenkinsfile,
+    kubernetes,
+    kustomize,
+    nomad,
+    skaffold,
+    woodpecker,
+)
+from pinbot.scanners.interface import Scanner
+
+__all__ = ["SCANNERS"]
+
+# Order matters: when two scanners report the same span, the earlier one names the kind.
+# The generic Helm-values scanner comes last so specific kinds win.
+SCANNERS: tuple[Scanner, ...] = (
+    dockerfile.SCANNER,
+    compose.SCANNER,
+    kubernetes.SCANNER,
+    kustomize.SCANNER,
+    github_actions.SCANNER,
+    gitlab_ci.SCANNER,
+    circleci.SCANNER,
+    bitbucket.SCANNER,
+    drone.SCANNER,
+    cloudbuild.SCANNER,
+    skaffold.SCANNER,
+    gitpod.SCANNER,
+    devcontainer.SCANNER,
+    bake.SCANNER,
+    azure_pipelines.SCANNER,
+    woodpecker.SCANNER,
+    buildkite.SCANNER,
+    jenkinsfile.SCANNER,
+    nomad.SCANNER,
+    earthfile.SCANNER,
+    concourse.SCANNER,
+    helm.SCANNER,
+)
