@@ -9,9 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.scanners import ScanError, Status, scan_text
-from pinbot.scanners.bake import SCANNER, is_image_arg
+from pinbot.scanners._registry import scanner_of_kind
+from pinbot.scanners.bake import is_image_arg
 from pinbot.scanners.interface import Finding
 from tests.support.corpus import scan_corpus_file
+
+SCANNER = scanner_of_kind("bake")
 
 
 def findings(text: str, path: str = "docker-bake.hcl") -> list[Finding]:

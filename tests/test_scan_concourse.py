@@ -7,6 +7,7 @@ import pytest
 
 from pinbot.plan import NoticeKind
 from pinbot.scanners import Status, scan_text
+from pinbot.scanners._kinds import is_concourse_document
 from pinbot.scanners._yaml import compose_documents
 from pinbot.scanners.concourse import (
     ECR,
@@ -16,7 +17,6 @@ from pinbot.scanners.concourse import (
     NO_VERSION_DIGEST,
     NUMBER_TAG,
     SCANNER,
-    is_concourse_document,
 )
 from pinbot.scanners.interface import Finding
 from tests.support.roundtrip import pin_file

@@ -9,15 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.scanners import ScanError, Status, scan_text
-from pinbot.scanners.devcontainer import (
-    SCANNER,
-    JsonArray,
-    JsonObject,
-    JsonScalar,
-    JsonString,
-    is_feature_reference,
-    parse_jsonc,
-)
+from pinbot.scanners._jsonc import JsonArray, JsonObject, JsonScalar, JsonString, parse_jsonc
+from pinbot.scanners.devcontainer import SCANNER, is_feature_reference
 from pinbot.scanners.interface import Finding
 from tests.support.corpus import scan_corpus_file
 

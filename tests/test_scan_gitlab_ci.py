@@ -10,7 +10,8 @@ from pinbot.apply import ApplyError, apply_edits
 from pinbot.pipeline import build_changes
 from pinbot.plan import Lookup, Plan, lookup_key, plan
 from pinbot.scanners import Occurrence, ScanError, Status, scan_files, scan_text
-from pinbot.scanners.gitlab_ci import SCANNER, is_gitlab_path
+from pinbot.scanners._kinds import is_gitlab_path
+from pinbot.scanners.gitlab_ci import SCANNER
 from tests.support.corpus import scan_corpus_file
 
 CI = ".gitlab-ci.yml"

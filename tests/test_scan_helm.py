@@ -7,9 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.scanners import ScanError, scan_text
-from pinbot.scanners.helm import FROM_APP_VERSION, NO_DIGEST_FIELD, SCANNER, is_image_key
+from pinbot.scanners._registry import scanner_of_kind
+from pinbot.scanners.helm import FROM_APP_VERSION, NO_DIGEST_FIELD, is_image_key
 from pinbot.scanners.interface import Finding
 from tests.support.corpus import scan_corpus_file
+
+SCANNER = scanner_of_kind("helm")
 
 DIGEST = "sha256:" + "ab" * 32
 

@@ -4,7 +4,9 @@ A file kind is one scanner module (`interface.Scanner`, or `interface.LinkingSca
 files name each other); `_registry.SCANNERS` lists them in order. The driver (`_driver`) runs
 them over a file or a set of files read together and turns their findings into occurrences
 (`_occurrence`: lines, columns, byte spans, status, ignore comments and globs); `_walk` finds
-and reads the files of a folder. Shared readers live beside them (`_yaml`).
+and reads the files of a folder. What several scanners read is shared in private modules
+beside them (`_yaml` YAML nodes, `_hcl` HCL tokens, `_jsonc` JSON with comments, `_kinds` the
+signs of another kind's file, `_template` template marks); no scanner imports another.
 """
 
 from __future__ import annotations

@@ -32,7 +32,22 @@ from pinbot.scanners import (
 )
 from pinbot.scanners.interface import Scanner
 
-__all__ = ["SCANNERS"]
+__all__ = ["SCANNERS", "scanner_of_kind"]
+
+# Scanners that claim files by name: the Helm-values scanner leaves their files alone.
+_CLAIMING_BY_NAME: tuple[Scanner, ...] = (
+    github_actions.SCANNER,
+    circleci.SCANNER,
+    bitbucket.SCANNER,
+    drone.SCANNER,
+    cloudbuild.SCANNER,
+    skaffold.SCANNER,
+    gitpod.SCANNER,
+    kustomize.SCANNER,
+    azure_pipelines.SCANNER,
+    woodpecker.SCANNER,
+    buildkite.SCANNER,
+)
 
 # Order matters: when two scanners report the same span, the earlier one names the kind.
 # The generic Helm-values scanner comes last so specific kinds win.
@@ -50,7 +65,7 @@ SCANNERS: tuple[Scanner, ...] = (
     skaffold.SCANNER,
     gitpod.SCANNER,
     devcontainer.SCANNER,
-    bake.SCANNER,
+    bake.BakeScanner(dockerfile=dockerfile.SCANNER),
     azure_pipelines.SCANNER,
     woodpecker.SCANNER,
     buildkite.SCANNER,
@@ -58,5 +73,10 @@ SCANNERS: tuple[Scanner, ...] = (
     nomad.SCANNER,
     earthfile.SCANNER,
     concourse.SCANNER,
-    helm.SCANNER,
+    helm.HelmScanner(claimed_by_name=_CLAIMING_BY_NAME),
 )
+
+
+def scanner_of_kind(kind: str) -> Scanner:
+    """The scanner that names its findings `kind`."""
+    return {scanner.kind: scanner for scanner in SCANNERS}[kind]

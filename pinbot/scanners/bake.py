@@ -29,32 +29,22 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
-from pinbot.scanners.devcontainer import JsonObject, JsonString, parse_jsonc
-from pinbot.scanners.dockerfile import SCANNER as DOCKERFILE_SCANNER
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._hcl import (
+    MAX_NESTING,
+    HclLexer,
+    Token,
+    decode,
+    decode_with_offsets,
+    line_of,
+)
+from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc
+from pinbot.scanners.interface import Finding, ScanError, Scanner
 
-__all__ = ["SCANNER", "BakeScanner", "is_image_arg"]
+__all__ = ["BakeScanner", "is_image_arg"]
 
 DOCKER_IMAGE_SCHEME = "docker-image://"
 _IMAGE_ARG = re.compile(r"image|(?:^|_)base(?:$|_)", re.IGNORECASE)
 _SINGLE_VARIABLE = re.compile(r"\$\{\s*([A-Za-z_][A-Za-z0-9_-]*)\s*\}")
-_IDENT_START = re.compile(r"[A-Za-z_]")
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
-_HEREDOC = re.compile(r"<<(-?)([A-Za-z_][A-Za-z0-9_-]*)[ \t]*\r?\n")
-_NUMBER = re.compile(r"[0-9][0-9.eE+-]*")
-# Blocks in blocks, strings in interpolations: deeper than any HCL file is written, and
-# reading it would exhaust the stack.
-MAX_NESTING = 100
-_SIMPLE_ESCAPES = {
-    "n": "\n",
-    "r": "\r",
-    "t": "\t",
-    '"': '"',
-    "\\": "\\",
-    "/": "/",
-    "b": "\b",
-    "f": "\f",
-}
 
 
 def is_image_arg(name: str) -> bool:
@@ -103,152 +93,18 @@ class _BakeFile:
 # -- HCL ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Token:
-    kind: str  # ident, string, heredoc, number, nl, punct, eof
-    start: int
-    end: int
-    text: str
-    body: tuple[int, int] | None = None  # heredoc body span
-    escaped: bool = False
-
-
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
-class _HclLexer:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def fail(self, message: str, offset: int) -> None:
-        raise ScanError(f"invalid HCL: {message}", _line_of(self.text, offset))
-
-    def tokens(self) -> list[_Token]:
-        text = self.text
-        found: list[_Token] = []
-        position = 1 if text.startswith("\ufeff") else 0
-        length = len(text)
-        while position < length:
-            char = text[position]
-            if char in " \t\r":
-                position += 1
-            elif char == "\n":
-                found.append(_Token("nl", position, position + 1, "\n"))
-                position += 1
-            elif char == "#" or text.startswith("//", position):
-                newline = text.find("\n", position)
-                position = length if newline < 0 else newline
-            elif text.startswith("/*", position):
-                close = text.find("*/", position + 2)
-                if close < 0:
-                    self.fail("unterminated comment", position)
-                position = close + 2
-            elif char == '"':
-                end, escaped = self.string(position)
-                found.append(_Token("string", position, end, text[position:end], escaped=escaped))
-                position = end
-            elif (
-                text.startswith("<<", position) and (heredoc := self.heredoc(position)) is not None
-            ):
-                found.append(heredoc)
-                position = heredoc.end
-            elif _IDENT_START.match(char):
-                match = _IDENT.match(text, position)
-                assert match is not None
-                found.append(_Token("ident", position, match.end(), match.group()))
-                position = match.end()
-            elif char.isdigit():
-                match = _NUMBER.match(text, position)
-                assert match is not None
-                found.append(_Token("number", position, match.end(), match.group()))
-                position = match.end()
-            else:
-                found.append(_Token("punct", position, position + 1, char))
-                position += 1
-        found.append(_Token("eof", length, length, ""))
-        return found
-
-    def string(self, start: int, depth: int = 0) -> tuple[int, bool]:
-        """End (after the closing quote) of the string opening at `start`, and whether it has escapes."""
-        if depth > MAX_NESTING:
-            self.fail("strings nested too deeply", start)
-        text = self.text
-        position = start + 1
-        escaped = False
-        while position < len(text):
-            char = text[position]
-            if char == "\\":
-                escaped = True
-                position += 2
-            elif char == '"':
-                return position + 1, escaped
-            elif char == "\n":
-                break
-            elif text.startswith(("$${", "%%{"), position):
-                escaped = True
-                position += 3
-            elif text.startswith(("${", "%{"), position):
-                position = self.template(position + 2, depth)
-            else:
-                position += 1
-        self.fail("unterminated string", start)
-        raise AssertionError  # unreachable: fail raises
-
-    def template(self, position: int, depth: int) -> int:
-        """Skip an interpolation body (which may hold strings and braces) up to its `}`."""
-        text = self.text
-        braces = 0
-        start = position
-        while position < len(text):
-            char = text[position]
-            if char == '"':
-                position, _ = self.string(position, depth + 1)
-                continue
-            if char == "{":
-                braces += 1
-            elif char == "}":
-                if braces == 0:
-                    return position + 1
-                braces -= 1
-            position += 1
-        self.fail("unterminated interpolation", start)
-        raise AssertionError  # unreachable: fail raises
-
-    def heredoc(self, start: int) -> _Token | None:
-        match = _HEREDOC.match(self.text, start)
-        if match is None:
-            return None
-        marker = match.group(2)
-        body_start = match.end()
-        position = body_start
-        text = self.text
-        while position <= len(text):
-            newline = text.find("\n", position)
-            line_end = len(text) if newline < 0 else newline
-            if text[position:line_end].strip() == marker:
-                return _Token(
-                    "heredoc", start, line_end, text[start:line_end], body=(body_start, position)
-                )
-            if newline < 0:
-                break
-            position = newline + 1
-        self.fail(f"heredoc {marker} is not closed", start)
-        return None
-
-
 class _HclReader:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _HclLexer(text).tokens()
+        self.tokens = HclLexer(text).tokens()
         self.position = 0
         self.bake = _BakeFile()
 
     def fail(self, message: str) -> None:
         token = self.tokens[self.position]
-        raise ScanError(f"invalid HCL: {message}", _line_of(self.text, token.start))
+        raise ScanError(f"invalid HCL: {message}", line_of(self.text, token.start))
 
-    def peek(self, ahead: int = 0) -> _Token:
+    def peek(self, ahead: int = 0) -> Token:
         return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
 
     def read(self) -> _BakeFile:
@@ -376,46 +232,18 @@ class _HclReader:
             self.position += 1
 
 
-def _unquote_label(token: _Token) -> str:
+def _unquote_label(token: Token) -> str:
     if token.kind == "string":
-        return _decode(token.text[1:-1]) if token.escaped else token.text[1:-1]
+        return decode(token.text[1:-1]) if token.escaped else token.text[1:-1]
     return token.text
 
 
-def _string_text(text: str, token: _Token) -> _Text:
+def _string_text(text: str, token: Token) -> _Text:
     start, end = token.start + 1, token.end - 1
     raw = text[start:end]
-    return _Text(start, end, _decode(raw) if token.escaped else raw, token.escaped)
+    return _Text(start, end, decode(raw) if token.escaped else raw, token.escaped)
 
 
-def _decode(raw: str) -> str:
-    return "".join(_decode_with_offsets(raw, 0)[0])
-
-
-def _decode_with_offsets(raw: str, base: int) -> tuple[list[str], list[int]]:
-    """Characters of an escaped string and where each is written (offset `base` + index)."""
-    characters: list[str] = []
-    offsets: list[int] = []
-    position = 0
-    while position < len(raw):
-        char = raw[position]
-        width = 1
-        if char == "\\" and position + 1 < len(raw):
-            code = raw[position + 1]
-            if code == "u" and re.fullmatch(r"[0-9a-fA-F]{4}", raw[position + 2 : position + 6]):
-                char, width = chr(int(raw[position + 2 : position + 6], 16)), 6
-            else:
-                char, width = _SIMPLE_ESCAPES.get(code, code), 2
-        elif raw.startswith(("$${", "%%{"), position):
-            # `$${` and `%%{` are a literal `${` and `%{`.
-            characters.extend((raw[position + 1], "{"))
-            offsets.extend((base + position + 1, base + position + 2))
-            position += 3
-            continue
-        characters.append(char)
-        offsets.append(base + position)
-        position += width
-    return characters, offsets
 
 
 # -- JSON -----------------------------------------------------------------------------
@@ -459,9 +287,10 @@ def _json_text(node: object) -> _Text | None:
 
 
 class _FindingBuilder:
-    def __init__(self, text: str, bake: _BakeFile) -> None:
+    def __init__(self, text: str, bake: _BakeFile, dockerfile: Scanner) -> None:
         self.text = text
         self.bake = bake
+        self.dockerfile = dockerfile
         self.findings: list[Finding] = []
         # variable name -> (context, whether the use adds the docker-image:// scheme itself)
         self.variable_uses: dict[str, list[tuple[str, bool]]] = {}
@@ -527,11 +356,11 @@ class _FindingBuilder:
             return
         raw = self.text[value.start : value.end]
         if value.escaped:
-            characters, offsets = _decode_with_offsets(raw, value.start)
+            characters, offsets = decode_with_offsets(raw, value.start)
         else:
             characters, offsets = list(raw), list(range(value.start, value.end))
         dockerfile = "".join(characters)
-        for found in DOCKERFILE_SCANNER.scan("Dockerfile", dockerfile):
+        for found in self.dockerfile.scan("Dockerfile", dockerfile):
             if found.end <= found.start:
                 continue
             start = offsets[found.start]
@@ -611,6 +440,9 @@ def _parses(value: str) -> bool:
 class BakeScanner:
     kind = "bake"
 
+    def __init__(self, dockerfile: Scanner) -> None:
+        self.dockerfile = dockerfile  # reads `dockerfile-inline`
+
     def matches(self, path: str) -> bool:
         name = PurePosixPath(path).name.lower()
         if not name.endswith((".hcl", ".json")):
@@ -620,7 +452,4 @@ class BakeScanner:
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         is_json = path.lower().endswith(".json")
         bake = _read_json(text) if is_json else _HclReader(text).read()
-        return iter(_FindingBuilder(text, bake).build())
-
-
-SCANNER = BakeScanner()
+        return iter(_FindingBuilder(text, bake, self.dockerfile).build())

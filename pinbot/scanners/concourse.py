@@ -17,6 +17,7 @@ import math
 import posixpath
 from collections.abc import Iterator
 
+from pinbot.scanners._kinds import is_concourse_document
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
     MappingNode,
@@ -36,7 +37,7 @@ from pinbot.scanners._yaml import (
 )
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError
 
-__all__ = ["SCANNER", "ConcourseScanner", "is_concourse_document"]
+__all__ = ["SCANNER", "ConcourseScanner"]
 
 IMAGE_TYPES = frozenset({"registry-image", "docker-image"})
 
@@ -51,31 +52,6 @@ NUMBER_TAG = "the tag is written as a number YAML spells differently; quote it t
 NO_VERSION_DIGEST = "image_resource.version has no digest key to write"
 
 _CONCOURSE_VARIABLE = "(("
-
-
-def _entries_with(node: Node | None, *keys: str) -> bool:
-    """Whether `node` is a list holding a mapping that has all of `keys`."""
-    if not isinstance(node, SequenceNode):
-        return False
-    for item in node.value:
-        names = {name for name, _k, _v in map_items(item)}
-        if names.issuperset(keys):
-            return True
-    return False
-
-
-def is_concourse_document(document: Node) -> bool:
-    """A pipeline (jobs with a `plan`, or resources/resource types with `type` and `source`) or a
-    task config (`platform` and `run`)."""
-    if not isinstance(document, MappingNode):
-        return False
-    if map_get(document, "platform") is not None and map_get(document, "run") is not None:
-        return True
-    return (
-        _entries_with(map_get(document, "jobs"), "name", "plan")
-        or _entries_with(map_get(document, "resource_types"), "name", "type", "source")
-        or _entries_with(map_get(document, "resources"), "name", "type", "source")
-    )
 
 
 def _changes_as_number(node: ScalarNode) -> bool:

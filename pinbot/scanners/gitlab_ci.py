@@ -9,12 +9,12 @@ image key names is reported where it is defined.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
+from pinbot.scanners._kinds import is_gitlab_path
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
@@ -60,17 +60,6 @@ def _variable_uses(name: str, text: str) -> int:
     """How often the file expands variable `name` (`$X`, `${X}`, and Windows `$env:X`, `%X%`)."""
     escaped = re.escape(name)
     return len(re.findall(rf"\$\{{?{escaped}\b|\$env:{escaped}\b|%{escaped}%", text))
-
-
-def is_gitlab_path(path: str) -> bool:
-    """Whether the file name alone says GitLab CI."""
-    directory, name = posixpath.split(path)
-    if not name.endswith((".yml", ".yaml")):
-        return False
-    if name.startswith(".gitlab-ci.") or name.endswith((".gitlab-ci.yml", ".gitlab-ci.yaml")):
-        return True
-    parts = directory.split("/")
-    return ".gitlab" in parts or ".gitlab-ci" in parts
 
 
 def looks_like_gitlab(document: Node) -> bool:

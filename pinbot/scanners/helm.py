@@ -12,22 +12,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
-from pinbot.scanners import (
-    azure_pipelines,
-    bitbucket,
-    buildkite,
-    circleci,
-    cloudbuild,
-    concourse,
-    drone,
-    github_actions,
-    gitpod,
-    kustomize,
-    skaffold,
-    woodpecker,
-)
+from pinbot.scanners._kinds import is_concourse_document, is_gitlab_path
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
     MappingNode,
@@ -47,33 +34,15 @@ from pinbot.scanners._yaml import (
     walk,
     written_span,
 )
-from pinbot.scanners.gitlab_ci import is_gitlab_path
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError, Scanner
 
-__all__ = ["SCANNER", "HelmScanner", "is_image_key"]
+__all__ = ["HelmScanner", "is_image_key"]
 
 NO_DIGEST_FIELD = "chart has no digest field for this image"
 FROM_APP_VERSION = "tag comes from the chart's appVersion"
 
 # Chart.yaml annotations holding a YAML list of {name, image}: Artifact Hub's and Bitnami's.
 IMAGE_ANNOTATIONS = ("artifacthub.io/images", "images")
-
-# Scanners that claim files by name: an `image` key there is that tool's to interpret
-# (`with.image` of a workflow step is an input of some action, not an image pulled).
-# GitLab CI's scanner also reads YAML of GitLab's shape by content; only its names count here.
-_CLAIMING_BY_NAME: tuple[Scanner, ...] = (
-    github_actions.SCANNER,
-    circleci.SCANNER,
-    bitbucket.SCANNER,
-    drone.SCANNER,
-    cloudbuild.SCANNER,
-    skaffold.SCANNER,
-    gitpod.SCANNER,
-    kustomize.SCANNER,
-    azure_pipelines.SCANNER,
-    woodpecker.SCANNER,
-    buildkite.SCANNER,
-)
 
 _VALUES_NAME = re.compile(r"^values[^/]*\.ya?ml$", re.IGNORECASE)
 _CAMEL_IMAGE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*Image$")
@@ -208,20 +177,26 @@ def _annotation_images(inner: str) -> Iterator[Finding]:
                 yield finding
 
 
-def _claimed_by_name(path: str) -> bool:
-    """Whether a CI or build tool's scanner claims `path` by its name."""
-    return is_gitlab_path(path) or any(scanner.matches(path) for scanner in _CLAIMING_BY_NAME)
-
-
 class HelmScanner:
     """Any `*.yaml`/`*.yml` no CI or build tool claims by name; only `values*.yaml` and
     `Chart.yaml` must parse."""
 
     kind = "helm"
 
+    def __init__(self, claimed_by_name: Sequence[Scanner]) -> None:
+        # The scanners that claim files by name: an `image` key there is that tool's to
+        # interpret (`with.image` of a workflow step is an input of some action, not an image
+        # pulled). GitLab CI's scanner also reads YAML of GitLab's shape by content; only its
+        # names count here.
+        self.claimed_by_name = tuple(claimed_by_name)
+
     def matches(self, path: str) -> bool:
         name = posixpath.basename(path).lower()
-        return name.endswith((".yaml", ".yml")) and not _claimed_by_name(path)
+        return name.endswith((".yaml", ".yml")) and not self._claimed_by_name(path)
+
+    def _claimed_by_name(self, path: str) -> bool:
+        """Whether a CI or build tool's scanner claims `path` by its name."""
+        return is_gitlab_path(path) or any(s.matches(path) for s in self.claimed_by_name)
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         name = posixpath.basename(path)
@@ -234,7 +209,7 @@ class HelmScanner:
                 raise
             return  # another kind's file (or a template): its own scanner reports it
         for document in documents:
-            if concourse.is_concourse_document(document):
+            if is_concourse_document(document):
                 continue
             if name == "Chart.yaml":
                 yield from self._chart(document, text, offset)
@@ -289,6 +264,3 @@ class HelmScanner:
                         rewritable=False,
                         note=NOT_SPLICEABLE,
                     )
-
-
-SCANNER = HelmScanner()

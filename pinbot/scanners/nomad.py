@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pinbot.scanners.bake import MAX_NESTING, _decode, _HclLexer, _Token
+from pinbot.scanners._hcl import MAX_NESTING, HclLexer, Token, decode
 from pinbot.scanners.interface import Finding, ScanError
 
 __all__ = ["SCANNER", "NomadScanner"]
@@ -30,7 +30,7 @@ _OTHER_TRANSPORTS = ("oci-archive:", "docker-archive:", "containers-storage:", "
 class _Block:
     kind: str
     labels: list[str]
-    attributes: dict[str, _Token | None] = field(default_factory=dict)
+    attributes: dict[str, Token | None] = field(default_factory=dict)
     blocks: list[_Block] = field(default_factory=list)
 
 
@@ -39,14 +39,14 @@ class _JobReader:
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _HclLexer(text).tokens()
+        self.tokens = HclLexer(text).tokens()
         self.position = 0
 
     def fail(self, message: str) -> None:
         token = self.peek()
         raise ScanError(f"invalid HCL: {message}", self.text.count("\n", 0, token.start) + 1)
 
-    def peek(self, ahead: int = 0) -> _Token:
+    def peek(self, ahead: int = 0) -> Token:
         return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
 
     def is_punct(self, text: str, ahead: int = 0) -> bool:
@@ -90,7 +90,7 @@ class _JobReader:
             self.position += 1
             block.blocks.append(child)
 
-    def value(self) -> _Token | None:
+    def value(self) -> Token | None:
         """The token of a value that is one string; None for any other expression."""
         token = self.peek()
         following = self.peek(1)
@@ -117,11 +117,11 @@ class _JobReader:
             self.position += 1
 
 
-def _string_value(token: _Token | None) -> str | None:
+def _string_value(token: Token | None) -> str | None:
     if token is None:
         return None
     raw = token.text[1:-1]
-    return _decode(raw) if token.escaped else raw
+    return decode(raw) if token.escaped else raw
 
 
 def _walk(block: _Block, path: str) -> Iterator[tuple[_Block, str]]:
@@ -131,7 +131,7 @@ def _walk(block: _Block, path: str) -> Iterator[tuple[_Block, str]]:
         yield from _walk(child, here)
 
 
-def _image_finding(token: _Token, context: str) -> Finding | None:
+def _image_finding(token: Token, context: str) -> Finding | None:
     value = _string_value(token)
     if value is None:
         return None
