@@ -167,7 +167,6 @@ class HclLexer:
         return None
 
 
-
 def decode(raw: str) -> str:
     return "".join(decode_with_offsets(raw, 0)[0])
 

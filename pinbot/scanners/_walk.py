@@ -18,7 +18,9 @@ from pinbot.scanners.interface import Occurrence
 __all__ = ["MAX_FILE_BYTES", "SKIPPED_DIRS", "TreeScan", "candidate_paths", "scan_tree"]
 
 # Directories that never hold a project's own image references.
-SKIPPED_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"})
+SKIPPED_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".tox"}
+)
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
 

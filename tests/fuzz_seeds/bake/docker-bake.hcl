@@ -1,4 +1,4 @@
-# Written for pinbot's tests (tests/test_scan_fuzz.py): a seed the fuzzer mutates.
+# Written for pinbot's tests (tests/scanners/test_contract.py): a seed the fuzzer mutates.
 // A bake file in the style of the Docker Buildx Bake documentation.
 variable "TAG" {
   default = "latest"

@@ -1,4 +1,4 @@
-# Written for pinbot's tests (tests/test_scan_fuzz.py): a seed the fuzzer mutates.
+# Written for pinbot's tests (tests/scanners/test_contract.py): a seed the fuzzer mutates.
 # A periodic batch job in the style of the Nomad documentation, with Podman tasks.
 job "report" {
   type = "batch"

@@ -1,0 +1,184 @@
+"""The scan driver: status, templating, ignore comments and globs, positions, errors, links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+import pinbot.scanners._registry
+from pinbot.scanners import (
+    Finding,
+    LinkingScanner,
+    Status,
+    all_scanners,
+    candidate_paths,
+    is_templated,
+    scan_bytes,
+    scan_files,
+    scan_text,
+    scan_tree,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "templated"),
+    [
+        ("nginx:1.27", False),
+        ("ghcr.io/a/b:1@sha256:" + "0" * 64, False),
+        ("nginx:${TAG}", True),
+        ("${REGISTRY:-docker.io}/nginx:1", True),
+        ("$IMAGE", True),
+        ("$(params.image)", True),
+        ("{{ .Values.image }}", True),
+        ("{% if x %}", True),
+        ("$[[ inputs.image ]]", True),
+        ("cimg/node:<< parameters.tag >>", True),
+        ("<%= image %>", True),
+    ],
+)
+def test_templating_is_recognised(text: str, templated: bool) -> None:
+    assert is_templated(text) is templated
+
+
+def statuses(path: str, text: str, **kw: object) -> list[tuple[str, str]]:
+    return [(o.text, o.status.value) for o in scan_text(path, text, **kw).occurrences]  # type: ignore[arg-type]
+
+
+def test_status_follows_the_reference_parse() -> None:
+    digest = "sha256:" + "1" * 64
+    text = f"FROM nginx:1.27\nFROM alpine@{digest}\nFROM Nginx:1\nFROM a:${{V}}\n"
+    assert statuses("Dockerfile", text) == [
+        ("nginx:1.27", "unpinned"),
+        (f"alpine@{digest}", "pinned"),
+        ("Nginx:1", "invalid"),
+        ("a:${V}", "templated"),
+    ]
+
+
+def test_ignore_comment_on_the_line_or_the_line_above() -> None:
+    text = "FROM a:1 # pinbot: ignore\n# pinbot: ignore\nFROM b:1\nFROM c:1\n"
+    assert statuses("Dockerfile", text) == [("a:1", "ignored"), ("b:1", "ignored"), ("c:1", "unpinned")]
+
+
+def test_ignore_images_globs_match_any_spelling() -> None:
+    text = "FROM nginx:1\nFROM docker.io/library/redis:7\nFROM ghcr.io/acme/internal-x:2\nFROM ghcr.io/acme/api:3\n"
+    result = statuses("Dockerfile", text, ignore_images=("nginx", "docker.io/library/redis", "*/internal-*"))
+    assert [s for _, s in result] == ["ignored", "ignored", "ignored", "unpinned"]
+
+
+def test_positions_in_characters_and_bytes() -> None:
+    data = "\ufeff# é\r\nFROM  nginx:1\r\n".encode()
+    (o,) = scan_bytes("Dockerfile", data).occurrences
+    assert (o.line, o.column) == (2, 7)
+    assert data[o.byte_start : o.byte_end] == b"nginx:1"
+    assert o.location == "Dockerfile:2:7"
+
+
+def test_files_that_are_not_utf8_are_reported_and_skipped() -> None:
+    outcome = scan_bytes("Dockerfile", b"FROM a:1\n# \xff\n")
+    assert outcome.occurrences == []
+    assert outcome.errors == ["Dockerfile:2: not UTF-8 text; file left unchanged"]
+
+
+def test_a_broken_yaml_file_is_reported_once_with_its_line() -> None:
+    outcome = scan_text("compose.yaml", "services:\n  web:\n    image: [nginx\n")
+    assert len(outcome.errors) == 1
+    assert outcome.errors[0].startswith("compose.yaml:")
+    assert "file left unchanged" in outcome.errors[0]
+
+
+def test_tree_walk_skips_vendored_folders_and_ignored_paths(tmp_path: Path) -> None:
+    for relative in ["Dockerfile", "node_modules/x/Dockerfile", ".git/Dockerfile", "vendor/Dockerfile", "README.md"]:
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("FROM nginx:1\n")
+    assert candidate_paths(tmp_path) == ["Dockerfile", "vendor/Dockerfile"]
+    result = scan_tree(tmp_path, ignore_paths=("vendor/*",))
+    assert [o.file for o in result.occurrences] == ["Dockerfile"]
+    assert result.files_scanned == 1
+    assert result.occurrences[0].status is Status.UNPINNED
+
+
+class Pairing:
+    """Finds `a:1`; read with other files, also any `x:1` that another file names too."""
+
+    kind = "pairing"
+
+    def matches(self, path: str) -> bool:
+        return path.endswith(".pair")
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        for match in re.finditer(r"a:1", text):
+            yield Finding(match.start(), match.end(), "own")
+
+    def link(self, files: Mapping[str, str], paths: Collection[str]) -> dict[str, list[Finding]]:
+        found: dict[str, list[Finding]] = {}
+        for path in paths:
+            text = files[path]
+            others = " ".join(other for name, other in files.items() if name != path)
+            for match in re.finditer(r"\w:1", text):
+                if match.group() in others:
+                    found.setdefault(path, []).append(Finding(match.start(), match.end(), "shared"))
+        return found
+
+
+@pytest.fixture
+def pairing(monkeypatch: pytest.MonkeyPatch) -> Pairing:
+    scanner = Pairing()
+    monkeypatch.setattr(pinbot.scanners._registry, "SCANNERS", (scanner,))
+    return scanner
+
+
+def test_only_scanners_with_a_link_method_link() -> None:
+    linking = {scanner.kind for scanner in all_scanners() if isinstance(scanner, LinkingScanner)}
+    assert linking == {"gitlab-ci"}
+    assert isinstance(Pairing(), LinkingScanner)
+
+
+def test_files_scanned_together_get_the_links_and_a_span_is_reported_once(pairing: Pairing) -> None:
+    files = {"two.pair": b"a:1 b:1\n", "one.pair": b"a:1 b:1 c:1\n", "bad.pair": b"b:1 \xff\n"}
+    outcomes = scan_files(files)
+    assert list(outcomes) == ["bad.pair", "one.pair", "two.pair"]
+    assert outcomes["bad.pair"].errors == ["bad.pair:1: not UTF-8 text; file left unchanged"]
+    for path in ("one.pair", "two.pair"):
+        found = [(o.text, o.context) for o in outcomes[path].occurrences]
+        assert found == [("a:1", "own"), ("b:1", "shared")]
+    # Alone, a file shows only its own; given its set, exactly what `scan_files` reported.
+    text = files["one.pair"].decode()
+    assert [o.context for o in scan_text("one.pair", text).occurrences] == ["own"]
+    texts = {path: data.decode() for path, data in files.items() if path != "bad.pair"}
+    assert scan_text("one.pair", text, linked=texts) == outcomes["one.pair"]
+
+
+def test_a_tree_is_scanned_as_one_set(tmp_path: Path) -> None:
+    ci = tmp_path / ".gitlab" / "ci"
+    ci.mkdir(parents=True)
+    (ci / "common.yml").write_text("variables:\n  LINT_IMAGE: lint:1\n")
+    (ci / "jobs.yml").write_text("lint:\n  image: $LINT_IMAGE\n  script: [x]\n")
+    result = scan_tree(tmp_path)
+    assert [(o.file, o.text, o.status) for o in result.occurrences] == [
+        (".gitlab/ci/common.yml", "lint:1", Status.UNPINNED),
+        (".gitlab/ci/jobs.yml", "$LINT_IMAGE", Status.TEMPLATED),
+    ]
+    assert result.files_scanned == 2
+
+
+def test_an_ignore_comment_where_the_digest_would_be_written_also_counts() -> None:
+    text = (
+        "# pinbot: ignore\n"
+        "ARG BASE_TAG=3.20\n"
+        "FROM alpine:${BASE_TAG} AS one\n"
+        "FROM alpine:${BASE_TAG}\n"
+    )
+    assert [o.status for o in scan_text("Dockerfile", text).occurrences] == [
+        Status.IGNORED,
+        Status.IGNORED,
+    ]
+    plain = text.replace("# pinbot: ignore\n", "")
+    assert [o.status for o in scan_text("Dockerfile", plain).occurrences] == [
+        Status.UNPINNED,
+        Status.UNPINNED,
+    ]
