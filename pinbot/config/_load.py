@@ -1,0 +1,126 @@
+"""Reading configuration files: the run's own, and a repository's settings merged over it.
+
+Every problem is reported as ``<file>:<line>: <key path>: <what is wrong>``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import DuplicateKeyError
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from pinbot.config._model import Config, RepositoryConfig
+from pinbot.config._tables import (
+    OnlySections,
+    OperatorKeysRefused,
+    Restriction,
+    Table,
+    check_keys,
+    declared_keys,
+    mapping,
+    read_keys,
+    settable_keys,
+)
+from pinbot.config._values import ConfigError, Place
+
+#: What a repository's own settings file may set, top-level key by key, derived from the
+#: declarations: every key not declared operator-only.
+REPOSITORY_KEYS: Mapping[str, tuple[str, ...]] = settable_keys(Config)
+
+_REPOSITORY_REFUSAL = "set only by the configuration of the run, not by a repository's file"
+_NOT_ALLOWED = "not allowed in this file"
+
+
+def _parse_document(data: bytes | str, file: str) -> object:
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError(file, line, "(file)", "not UTF-8 text") from None
+    else:
+        text = data
+    try:
+        return YAML(typ="rt").load(text)
+    except DuplicateKeyError as exc:
+        # ruamel's own message repeats both values, which may be secrets.
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(file, line, "(yaml)", "duplicate key") from None
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise ConfigError(file, line, "(yaml)", str(exc.problem or exc.context)) from None
+    except YAMLError as exc:
+        raise ConfigError(file, 1, "(yaml)", type(exc).__name__) from None
+
+
+def _read(
+    data: bytes | str,
+    file: str,
+    base: Config,
+    base_dir: Path,
+    restriction: Restriction | None,
+) -> Config:
+    top = Place(file, "", 1, base_dir, restriction)
+    return Table(Config).read(_parse_document(data, file), top, base)
+
+
+def load_config_text(
+    text: bytes | str,
+    source_name: str,
+    base: Config | None = None,
+    *,
+    allowed_sections: Mapping[str, tuple[str, ...]] | None = None,
+    base_dir: Path | None = None,
+) -> Config:
+    """Read configuration text (named ``source_name`` in errors) over ``base``.
+
+    Keys the text leaves out keep ``base``'s values (the defaults when ``base`` is None); a
+    list (or the ``registries`` mapping) the text gives replaces ``base``'s. With
+    ``allowed_sections`` only those sections and keys may appear; any other known key is
+    refused. Relative paths (``ca-file``) are resolved from ``base_dir``, the working
+    directory by default.
+
+    >>> load_config_text("pin:\n  style: digest\n", "inline").pin.style
+    'digest'
+    """
+    restriction = None
+    if allowed_sections is not None:
+        restriction = OnlySections(_NOT_ALLOWED, allowed_sections)
+    base_dir = (base_dir or Path.cwd()).resolve()
+    return _read(text, source_name, base or Config(), base_dir, restriction)
+
+
+def load_repository_config(text: bytes | str, source_name: str, base: Config) -> RepositoryConfig:
+    """A repository's own settings file (``source_name``, e.g. ``.github/pinbot.yaml``)
+    merged over the run's configuration ``base``.
+
+    It may set the keys in :data:`REPOSITORY_KEYS` and a top-level ``enabled``; anything
+    else, including ``registries`` and ``github.branch-prefix``, is a :class:`ConfigError`
+    naming the file, line and key.
+    """
+    # Nothing a repository may set is a path, so there is no folder to resolve from.
+    top = Place(source_name, "", 1, Path.cwd(), OperatorKeysRefused(_REPOSITORY_REFUSAL))
+    node = mapping(_parse_document(text, source_name), top)
+    config_keys, own_keys = declared_keys(Config), declared_keys(RepositoryConfig)
+    check_keys(node, top, (*config_keys, *own_keys))
+    config = read_keys(node, top, config_keys, base)
+    return read_keys(node, top, own_keys, RepositoryConfig(config, source=source_name))
+
+
+def load_config(path: Path | str | None) -> Config:
+    """Read the configuration at ``path``; ``None`` gives the defaults.
+
+    Raises :class:`ConfigError` for anything wrong in the file and ``OSError`` when it
+    cannot be read.
+    """
+    if path is None:
+        return Config()
+    path = Path(path)
+    config = _read(path.read_bytes(), str(path), Config(), path.resolve().parent, None)
+    return replace(config, source=path)
