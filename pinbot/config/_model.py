@@ -212,7 +212,7 @@ class Config:
         _REGISTRIES,
         MappingProxyType({}),
         "registries that need more than the defaults, keyed by `host[:port]` as references "
-        "spell it (a file's mapping replaces the one it is read over)",
+        "spell it; a file's mapping replaces the one it is read over",
         operator_only=True,
     )
     scan: ScanConfig = key(Table(ScanConfig), ScanConfig(), "what the scanners skip")
