@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pinbot.notes import short_digest, timestamp
-from pinbot.report.escape import code_cell
+from pinbot.report.escape import code, code_cell, terminal
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
@@ -424,8 +424,8 @@ def moved_comment(moved: Sequence[Move], since: str) -> str:
     when = parse_time(since)
     text = timestamp(when) if when is not None else "this pull request was last updated"
     return "\n".join(
-        f"Updated: `{move.name}` moved again since {text}: "
-        f"`{short_digest(move.old)}` → `{short_digest(move.new)}`"
+        f"Updated: {code(move.name)} moved again since {text}: "
+        f"{code(short_digest(move.old))} → {code(short_digest(move.new))}"
         for move in moved
     )
 
@@ -493,7 +493,7 @@ def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
     """
     rows = [
         (
-            f"{update.file}:{update.line}",
+            terminal(f"{update.file}:{update.line}"),
             f"{update.image}:{update.tag}" if update.tag else update.image,
             f"{short_digest(update.old) if update.old else 'unpinned'} → "
             f"{short_digest(update.new)}",
