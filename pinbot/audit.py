@@ -1,44 +1,19 @@
 """An organisation's image inventory and policy report, built from scanned repositories.
 
 Pure: repositories already read and scanned go in (with the run's registry lookups, for
-drift), an `AuditReport` comes out, and each output format is a function of that report.
+drift), an `AuditReport` comes out; each output format (`pinbot.report`) is a function of it.
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from pinbot import sarif
 from pinbot.config import PolicyConfig
 from pinbot.plan import Lookup
 from pinbot.policy import Rule, Violation, evaluate
 from pinbot.scanners import Occurrence, Status
-
-#: Columns of `--format csv`, one row per occurrence.
-CSV_COLUMNS = (
-    "repository",
-    "file",
-    "line",
-    "column",
-    "kind",
-    "text",
-    "reference",
-    "status",
-    "digest",
-    "registry",
-    "image",
-    "tag",
-    "violations",
-)
-
-#: How many images and violations the text and Markdown reports show before "and N more".
-TOP_IMAGES = 10
-MARKDOWN_VIOLATIONS = 200
 
 
 @dataclass(frozen=True)
@@ -107,7 +82,7 @@ def percent(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def _shown_percent(value: float | None) -> str:
+def shown_percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1f}%"
 
 
@@ -207,8 +182,8 @@ class AuditReport:
         failed = f" ({len(self.failures)} could not be read)" if self.failures else ""
         return (
             f"{len(self.repositories)} repositories{failed}, {self.references()} references, "
-            f"{_shown_percent(percent(self.pinned(), self.pinnable()))} pinned, "
-            f"{len(self.violations)} violations{_rules_in_brackets(self.by_rule())}"
+            f"{shown_percent(percent(self.pinned(), self.pinnable()))} pinned, "
+            f"{len(self.violations)} violations{rules_in_brackets(self.by_rule())}"
         )
 
     def figures(self) -> str:
@@ -224,25 +199,17 @@ def qualified(repository: str, violation: Violation) -> Violation:
     return replace(violation, occurrence=occurrence)
 
 
-def _rules_text(counts: Counter[Rule]) -> str:
+def rules_text(counts: Counter[Rule]) -> str:
     return ", ".join(f"{rule.value} {counts[rule]}" for rule in Rule if counts[rule])
 
 
-def _rules_in_brackets(counts: Counter[Rule]) -> str:
-    text = _rules_text(counts)
+def rules_in_brackets(counts: Counter[Rule]) -> str:
+    text = rules_text(counts)
     return f" ({text})" if text else ""
 
 
-def _rules_json(counts: Counter[Rule]) -> dict[str, int]:
-    # Every rule, zero or not, so the keys do not depend on what was found.
-    return {rule.value: counts[rule] for rule in Rule}
-
-
-def _short(commit: str | None) -> str:
+def short_commit(commit: str | None) -> str:
     return commit[:7] if commit else "?"
-
-
-# --- rows ----------------------------------------------------------------------------------
 
 
 def inventory(report: AuditReport) -> list[dict[str, object]]:
@@ -272,251 +239,6 @@ def inventory(report: AuditReport) -> list[dict[str, object]]:
                 }
             )
     return rows
-
-
-def _violation_json(repository: str, v: Violation) -> dict[str, object]:
-    o = v.occurrence
-    return {
-        "repository": repository,
-        "file": o.file,
-        "line": o.line,
-        "column": o.column,
-        "rule": v.rule.value,
-        "message": v.message,
-        "text": o.text,
-        "reference": str(o.reference) if o.reference is not None else None,
-    }
-
-
-def _repository_json(r: AuditedRepository) -> dict[str, object]:
-    return {
-        "repository": r.repository,
-        "branch": r.branch,
-        "commit": r.commit,
-        "url": r.url,
-        "files": r.files,
-        "references": len(r.occurrences),
-        "pinned": r.pinned,
-        "pinnable": r.pinnable,
-        "pinned_percent": r.pinned_percent,
-        "violations": len(r.violations),
-        "violations_by_rule": _rules_json(r.by_rule()),
-        "warnings": list(r.warnings),
-        "error": r.failure,
-    }
-
-
-# --- formats -------------------------------------------------------------------------------
-
-
-def render_json(report: AuditReport) -> str:
-    """Everything, with the same keys whatever was found."""
-    registries = report.registries()
-    document = {
-        "summary": {
-            "repositories": len(report.repositories),
-            "audited": len(report.audited),
-            "failed": len(report.failures),
-            "references": report.references(),
-            "pinned": report.pinned(),
-            "pinnable": report.pinnable(),
-            "pinned_percent": percent(report.pinned(), report.pinnable()),
-            "violations": len(report.violations),
-            "violations_by_rule": _rules_json(report.by_rule()),
-            "images": len(report.images()),
-            "registries": [u.registry for u in registries],
-            "drift": report.drift,
-        },
-        "repositories": [_repository_json(r) for r in report.repositories],
-        "images": [
-            {
-                "image": u.image,
-                "repositories": list(u.repositories),
-                "references": u.references,
-                "tags": list(u.tags),
-            }
-            for u in report.images()
-        ],
-        "registries": [
-            {"registry": u.registry, "repositories": u.repositories, "references": u.references}
-            for u in registries
-        ],
-        "inventory": inventory(report),
-        "violations": [
-            _violation_json(r.repository, v) for r in report.repositories for v in r.violations
-        ],
-        "skipped": dict(sorted(report.skipped.items())),
-        "lookup_errors": list(report.lookup_errors),
-        "run": {
-            "github_calls": report.github_calls,
-            "registry_requests": report.registry_requests,
-            "seconds": round(report.seconds, 3),
-        },
-    }
-    return json.dumps(document, indent=2) + "\n"
-
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _inert(value: object) -> object:
-    """Text from repositories, made inert for spreadsheets: a leading `=`, `+`, `-` or `@`
-    would otherwise be read as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
-def render_csv(report: AuditReport) -> str:
-    """The inventory, one row per occurrence; a row's violations are `;`-separated rules."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row in inventory(report):
-        rules = row["violations"]
-        assert isinstance(rules, list)
-        writer.writerow({key: _inert(value) for key, value in {**row, "violations": ";".join(rules)}.items()})
-    return out.getvalue()
-
-
-def _text_summary(report: AuditReport) -> list[str]:
-    lines = [f"pinbot audit: {report.headline()}; {report.figures()}"]
-    width = max((len(r.repository) for r in report.repositories), default=0)
-    for r in report.repositories:
-        name = r.repository.ljust(width)
-        if r.failure is not None:
-            lines.append(f"  {name}  could not be read: {r.failure}")
-            continue
-        lines.append(
-            f"  {name}  {r.branch}@{_short(r.commit)}  {len(r.occurrences)} references, "
-            f"{_shown_percent(r.pinned_percent)} pinned, {len(r.violations)} violations"
-            f"{_rules_in_brackets(r.by_rule())}"
-        )
-        lines.extend(f"    warning: {w}" for w in r.warnings)
-    images = report.images()
-    if images:
-        lines.append("top images (repositories, references, tags):")
-        for u in images[:TOP_IMAGES]:
-            tags = ", ".join(u.tags) or "no tag"
-            lines.append(f"  {len(u.repositories):>4} {u.references:>5}  {u.image}  ({tags})")
-        if len(images) > TOP_IMAGES:
-            lines.append(f"  … and {len(images) - TOP_IMAGES} more images")
-    registries = report.registries()
-    if registries:
-        lines.append("registries (repositories, references):")
-        lines.extend(f"  {u.repositories:>4} {u.references:>5}  {u.registry}" for u in registries)
-    if report.skipped:
-        lines.append(f"left out by the filter: {len(report.skipped)} ({_skip_reasons(report)})")
-    lines.extend(f"lookup problem: {e}" for e in report.lookup_errors)
-    return lines
-
-
-def _skip_reasons(report: AuditReport) -> str:
-    counts = Counter(report.skipped.values())
-    return ", ".join(f"{why} {n}" for why, n in sorted(counts.items()))
-
-
-def render_text(report: AuditReport) -> str:
-    """The summary, then one line per violation (`owner/name/path:line:column: rule: …`)."""
-    lines = _text_summary(report)
-    violations = report.violations
-    if violations:
-        lines.append("violations:")
-        lines.extend(str(v) for v in violations)
-    return "\n".join(lines) + "\n"
-
-
-def _cell(value: object) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def render_markdown(report: AuditReport) -> str:
-    """A report for `$GITHUB_STEP_SUMMARY` or an issue: tables, then the violations."""
-    lines = [
-        "## pinbot audit",
-        "",
-        report.headline() + ".",
-        "",
-        "| Repository | Commit | References | Pinned | Violations | By rule |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in report.repositories:
-        if r.failure is not None:
-            lines.append(
-                f"| {_cell(r.repository)} | | | | | could not be read: {_cell(r.failure)} |"
-            )
-            continue
-        lines.append(
-            f"| {_cell(r.repository)} | `{_short(r.commit)}` | {len(r.occurrences)} | "
-            f"{_shown_percent(r.pinned_percent)} | {len(r.violations)} | "
-            f"{_cell(_rules_text(r.by_rule()))} |"
-        )
-    lines.append(
-        f"| **Total** | | **{report.references()}** | "
-        f"**{_shown_percent(percent(report.pinned(), report.pinnable()))}** | "
-        f"**{len(report.violations)}** | {_cell(_rules_text(report.by_rule()))} |"
-    )
-    images = report.images()
-    if images:
-        lines += ["", "### Top images", "", "| Image | Repositories | References | Tags |"]
-        lines.append("|---|---|---|---|")
-        for u in images[:TOP_IMAGES]:
-            tags = ", ".join(f"`{t}`" for t in u.tags)
-            lines.append(f"| `{u.image}` | {len(u.repositories)} | {u.references} | {tags} |")
-        if len(images) > TOP_IMAGES:
-            lines += ["", f"… and {len(images) - TOP_IMAGES} more images."]
-    registries = report.registries()
-    if registries:
-        lines += ["", "### Registries", "", "| Registry | Repositories | References |"]
-        lines.append("|---|---|---|")
-        lines.extend(f"| `{u.registry}` | {u.repositories} | {u.references} |" for u in registries)
-    violations = report.violations
-    if violations:
-        lines += ["", f"<details><summary>{len(violations)} violations</summary>", ""]
-        for v in violations[:MARKDOWN_VIOLATIONS]:
-            lines.append(f"- `{v.occurrence.location}` {v.rule.value}: {_cell(v.message)}")
-        if len(violations) > MARKDOWN_VIOLATIONS:
-            lines.append(f"- … and {len(violations) - MARKDOWN_VIOLATIONS} more")
-        lines += ["", "</details>"]
-    if report.lookup_errors:
-        lines += ["", "Registry lookups that failed:", ""]
-        lines.extend(f"- {_cell(e)}" for e in report.lookup_errors)
-    lines += ["", f"<sub>{report.figures()}</sub>"]
-    return "\n".join(lines) + "\n"
-
-
-def render_sarif(report: AuditReport) -> str:
-    """SARIF 2.1.0: each result's URI is `owner/name/path`, and each repository's commit is
-    recorded under `versionControlProvenance`."""
-    results = [
-        sarif.result(
-            v,
-            f"{r.repository}/{v.occurrence.file}",
-            {"repository": r.repository, "path": v.occurrence.file},
-        )
-        for r in report.repositories
-        for v in r.violations
-    ]
-    provenance = [
-        {
-            "repositoryUri": r.url or r.repository,
-            "revisionId": r.commit,
-            "branch": r.branch,
-            "properties": {"repository": r.repository},
-        }
-        for r in report.audited
-        if r.commit is not None
-    ]
-    return sarif.document(results, provenance=provenance)
-
-
-RENDERERS: Mapping[str, Callable[[AuditReport], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "csv": render_csv,
-    "markdown": render_markdown,
-    "sarif": render_sarif,
-}
 
 
 def lookup_problems(lookups: Mapping[str, Lookup]) -> list[str]:

@@ -13,10 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pinbot.registry.manifest import ImageMetadata
+from pinbot.report.escape import code, html_code
 
+# GitHub's own spelling of an owner and a repository name (ASCII only: no look-alikes).
 _GITHUB_SOURCE = re.compile(
-    r"^(?:https?://|git@|ssh://git@|git://)github\.com[/:](?P<repo>[\w.-]+/[\w.-]+?)(?:\.git)?/?$"
+    r"^(?:https?://|git@|ssh://git@|git://)github\.com[/:]"
+    r"(?P<repo>[A-Za-z0-9][A-Za-z0-9-]{0,38}/[A-Za-z0-9_.-]{1,100}?)(?:\.git)?/?$",
+    re.ASCII,
 )
+# A revision is linked only when it is a commit id, so a label cannot shape the link.
+_COMMIT_ID = re.compile(r"[0-9a-f]{7,64}", re.ASCII)
 
 
 def short_digest(digest: str | None, length: int = 12) -> str:
@@ -32,7 +38,9 @@ def github_repository(source: str | None) -> str | None:
     if not source:
         return None
     match = _GITHUB_SOURCE.match(source.strip())
-    return match.group("repo") if match else None
+    if match is None or match.group("repo").split("/")[1].strip(".") == "":
+        return None
+    return match.group("repo")
 
 
 def human_size(size: int) -> str:
@@ -54,18 +62,19 @@ _day = timestamp
 
 
 def _revision_text(revision: str, repository: str | None) -> str:
-    short = revision[:7] if re.fullmatch(r"[0-9a-f]{40}", revision) else revision
+    if not _COMMIT_ID.fullmatch(revision):
+        return code(revision)
     if repository:
-        return f"[`{short}`](https://github.com/{repository}/commit/{revision})"
-    return f"`{short}`"
+        return f"[{code(revision[:7])}](https://github.com/{repository}/commit/{revision})"
+    return code(revision[:7])
 
 
 def _change_line(label: str, old: str | None, new: str | None) -> str | None:
     if old is None and new is None:
         return None
     if old == new:
-        return f"{label}: `{new}` (unchanged)"
-    return f"{label}: `{old or 'none'}` → `{new or 'none'}`"
+        return f"{label}: {code(new or '')} (unchanged)"
+    return f"{label}: {code(old or 'none')} → {code(new or 'none')}"
 
 
 def _revision_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
@@ -78,7 +87,13 @@ def _revision_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
         f"{_revision_text(old.revision, repository) if old.revision else '`none`'} → "
         f"{_revision_text(new.revision, repository) if new.revision else '`none`'}"
     )
-    if repository and old.revision and new.revision:
+    if (
+        repository
+        and old.revision
+        and new.revision
+        and _COMMIT_ID.fullmatch(old.revision)
+        and _COMMIT_ID.fullmatch(new.revision)
+    ):
         line += (
             f" ([compare](https://github.com/{repository}/compare/{old.revision}...{new.revision}))"
         )
@@ -91,19 +106,28 @@ def _platform_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     added = [p for p in new.platforms if p not in old.platforms]
     removed = [p for p in old.platforms if p not in new.platforms]
     if not added and not removed:
-        return f"platforms: {', '.join(new.platforms)} (unchanged)"
+        return f"platforms: {_platforms(new.platforms)} (unchanged)"
     parts = []
     if added:
-        parts.append("added " + ", ".join(added))
+        parts.append("added " + _platforms(added))
     if removed:
-        parts.append("**removed** " + ", ".join(removed))
+        parts.append("**removed** " + _platforms(removed))
     return "platforms: " + "; ".join(parts)
+
+
+def _platforms(platforms: Sequence[str]) -> str:
+    """Platform strings come from the registry's index: each is shown as code."""
+    return ", ".join(code(platform) for platform in platforms)
+
+
+def _where(platform: str | None) -> str:
+    return f" ({code(platform)})" if platform else ""
 
 
 def _size_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     if old.size is None or new.size is None:
         return None
-    where = f" ({new.platform})" if new.platform else ""
+    where = _where(new.platform)
     if old.size == new.size:
         return f"compressed size{where}: {human_size(new.size)} (unchanged)"
     change = (new.size - old.size) / old.size * 100 if old.size else 0.0
@@ -116,31 +140,30 @@ def _size_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
 def _base_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     if not (old.base_name or new.base_name or old.base_digest or new.base_digest):
         return None
-    name = new.base_name or old.base_name or "base image"
+    name = code(new.base_name or old.base_name or "base image")
     if old.base_name and new.base_name and old.base_name != new.base_name:
-        return f"base image: `{old.base_name}` → `{new.base_name}`"
+        return f"base image: {code(old.base_name)} → {code(new.base_name)}"
     if old.base_digest != new.base_digest:
         return (
-            f"base image `{name}` digest changed: "
-            f"`{short_digest(old.base_digest)}` → `{short_digest(new.base_digest)}`"
+            f"base image {name} digest changed: "
+            f"{code(short_digest(old.base_digest))} → {code(short_digest(new.base_digest))}"
         )
-    return f"base image `{name}` unchanged"
+    return f"base image {name} unchanged"
 
 
 def _facts(new: ImageMetadata) -> list[str]:
     """What one build is: time, version, revision, platforms, size, base."""
     lines = [f"built {_day(new.created)}"]
     if new.version:
-        lines.append(f"version `{new.version}`")
+        lines.append(f"version {code(new.version)}")
     if new.revision:
         lines.append("revision " + _revision_text(new.revision, github_repository(new.source)))
     if new.platforms:
-        lines.append("platforms: " + ", ".join(new.platforms))
+        lines.append("platforms: " + _platforms(new.platforms))
     if new.size is not None:
-        where = f" ({new.platform})" if new.platform else ""
-        lines.append(f"compressed size{where}: {human_size(new.size)}")
+        lines.append(f"compressed size{_where(new.platform)}: {human_size(new.size)}")
     if new.base_name:
-        lines.append(f"base image `{new.base_name}`")
+        lines.append(f"base image {code(new.base_name)}")
     return lines
 
 
@@ -150,7 +173,7 @@ def _details(summary: str, lines: list[str]) -> str:
 
 
 def _title(image: str, tag: str | None) -> str:
-    return f"<code>{image}:{tag}</code>" if tag else f"<code>{image}</code>"
+    return html_code(f"{image}:{tag}" if tag else image)
 
 
 def describe(
@@ -171,7 +194,7 @@ def describe(
         return _details(title, ["the registry gave no metadata for the new digest"])
     if old is None and old_digest is not None:
         lines = [
-            f"the registry no longer describes the old digest `{short_digest(old_digest)}`",
+            f"the registry no longer describes the old digest {code(short_digest(old_digest))}",
             *_facts(new),
         ]
         return _details(f"{title} — new digest, built {_day(new.created)}", lines)
@@ -201,9 +224,9 @@ def moved_line(earlier: Sequence[tuple[str, datetime | None]], new_digest: str) 
     when it was proposed; `new_digest` is the one it proposes now.
     """
     chain = [
-        f"`{short_digest(digest)}` (was proposed {timestamp(when)})" for digest, when in earlier
+        f"{code(short_digest(digest))} (was proposed {timestamp(when)})" for digest, when in earlier
     ]
-    chain.append(f"`{short_digest(new_digest)}`")
+    chain.append(code(short_digest(new_digest)))
     return "the tag moved while this pull request was open: " + " → ".join(chain)
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pinbot.notes import short_digest, timestamp
+from pinbot.report.escape import code, code_cell, terminal
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
@@ -423,8 +424,8 @@ def moved_comment(moved: Sequence[Move], since: str) -> str:
     when = parse_time(since)
     text = timestamp(when) if when is not None else "this pull request was last updated"
     return "\n".join(
-        f"Updated: `{move.name}` moved again since {text}: "
-        f"`{short_digest(move.old)}` → `{short_digest(move.new)}`"
+        f"Updated: {code(move.name)} moved again since {text}: "
+        f"{code(short_digest(move.old))} → {code(short_digest(move.new))}"
         for move in moved
     )
 
@@ -492,7 +493,7 @@ def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
     """
     rows = [
         (
-            f"{update.file}:{update.line}",
+            terminal(f"{update.file}:{update.line}"),
             f"{update.image}:{update.tag}" if update.tag else update.image,
             f"{short_digest(update.old) if update.old else 'unpinned'} → "
             f"{short_digest(update.new)}",
@@ -507,15 +508,11 @@ def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
 def _digest_cell(update: Update) -> str:
-    new = f"`{short_digest(update.new)}`"
+    new = code_cell(short_digest(update.new))
     if update.old is None:
         return f"pinned to {new}"
-    return f"`{short_digest(update.old)}` → {new}"
+    return f"{code_cell(short_digest(update.old))} → {new}"
 
 
 def table(updates: Sequence[Update], limit: int | None = None) -> str:
@@ -524,8 +521,8 @@ def table(updates: Sequence[Update], limit: int | None = None) -> str:
     lines = ["| File | Image | Tag | Digest |", "|---|---|---|---|"]
     for update in rows[:limit]:
         lines.append(
-            f"| {_cell(update.file)}:{update.line} | {_cell(update.image)} | "
-            f"{_cell(update.tag or 'latest')} | {_digest_cell(update)} |"
+            f"| {code_cell(f'{update.file}:{update.line}')} | {code_cell(update.image)} | "
+            f"{code_cell(update.tag or 'latest')} | {_digest_cell(update)} |"
         )
     if limit is not None and len(rows) > limit:
         lines.append(f"| … and {len(rows) - limit} more | | | |")

@@ -10,11 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from pinbot.audit import CSV_COLUMNS, RENDERERS, AuditReport, percent, render_markdown
+from pinbot.audit import AuditReport, percent
 from pinbot.cli import build_parser, main
 from pinbot.commands.audit import execute, exit_status
 from pinbot.config import Config, load_config
 from pinbot.forge.github import Credentials, shard_of
+from pinbot.report import markdown
+from pinbot.report.csv import COLUMNS as CSV_COLUMNS
+from pinbot.report.csv import inert
+from pinbot.report.formats import AUDIT as RENDERERS
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
@@ -255,8 +259,8 @@ def test_markdown_has_the_summary_table_images_and_registries(
     assert text.startswith("## pinbot audit\n")
     assert "| Repository | Commit | References | Pinned | Violations | By rule |" in text
     web = org.repo("acme", "web").refs["main"][:7]
-    assert f"| acme/web | `{web}` | 3 | 33.3% | 2 | unpinned 2 |" in text
-    assert "| acme/docs | " in text and "| 0 | n/a | 0 |" in text
+    assert f"| `acme/web` | `{web}` | 3 | 33.3% | 2 | unpinned 2 |" in text
+    assert "| `acme/docs` | " in text and "| 0 | n/a | 0 |" in text
     assert "| **Total** | | **9** | **37.5%** | **8** | unpinned 5, latest-tag 2, " in text
     assert "| `docker.io/library/nginx` | 2 | 2 | `1.27` |" in text
     assert "| `quay.io` | 1 | 1 |" in text
@@ -336,7 +340,7 @@ def test_a_named_repository_that_does_not_exist_fails_alone(
         ("acme/worker", None),
     ]
     assert exit_status(report) == 3
-    assert "could not be read: acme/gone: reading the repository" in render_markdown(report)
+    assert "could not be read: acme/gone: reading the repository" in _html(markdown.audit(report))
     assert org.write_calls() == []
 
 
@@ -478,9 +482,18 @@ def _render_report(report: AuditReport, fmt: str) -> str:
 
 
 def test_csv_cells_from_repositories_cannot_act_as_formulas() -> None:
-    from pinbot.audit import _inert
+    assert inert("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert inert("@SUM(A1)") == "'@SUM(A1)"
+    assert inert("nginx:1.27") == "nginx:1.27"
+    assert inert(12) == 12
 
-    assert _inert("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
-    assert _inert("@SUM(A1)") == "'@SUM(A1)"
-    assert _inert("nginx:1.27") == "nginx:1.27"
-    assert _inert(12) == 12
+
+def _html(markdown_text: str) -> str:
+    """The text a reader sees: Markdown rendered as GitHub does, tags removed."""
+    import html
+    import re
+
+    import cmarkgfm
+
+    rendered = cmarkgfm.github_flavored_markdown_to_html(markdown_text)
+    return html.unescape(re.sub(r"<[^>]+>", "", rendered))

@@ -125,7 +125,7 @@ def test_first_run_opens_one_pull_request_with_the_right_files_and_body(
 
     assert pull.title == f"Pin image digests: {registry_http.host}/{world.image} 1.0"
     assert pull.body is not None
-    assert "| Dockerfile:2 |" in pull.body and "| deploy/app.yaml:10 |" in pull.body
+    assert "| `Dockerfile:2` |" in pull.body and "| `deploy/app.yaml:10` |" in pull.body
     assert f"pinned to `{digest[:19]}`" in pull.body
     assert "<details>" in pull.body  # notes for the first pin
     state = parse_state(pull.body)
@@ -510,7 +510,7 @@ def test_dry_run_prints_the_title_and_table_of_each_repository(
         assert "  | File | Image | Tag | Digest |" in section
         digest = world.digest()
         assert (
-            f"  | Dockerfile:2 | {registry_http.host}/{world.image} | 1.0 | pinned to " in section
+            f"  | `Dockerfile:2` | `{registry_http.host}/{world.image}` | `1.0` | pinned to " in section
         )
         assert f"`{digest[:19]}` |" in section
         assert "  +FROM " in section
@@ -1071,4 +1071,4 @@ def test_a_gitlab_variable_an_included_file_uses_as_an_image_is_pinned_where_it_
     )
     assert world.file_at(BRANCH, ".gitlab/ci/qa.gitlab-ci.yml") == jobs
     assert world.file_at(BRANCH, "Dockerfile") != world.files["Dockerfile"]
-    assert pull.body is not None and "| .gitlab/ci/_common.gitlab-ci.yml:2 |" in pull.body
+    assert pull.body is not None and "| `.gitlab/ci/_common.gitlab-ci.yml:2` |" in pull.body

@@ -81,8 +81,8 @@ def test_bump_notes_name_every_change_with_a_compare_link() -> None:
     assert "- version: `1.27.2` → `1.27.3`" in text
     assert f"https://github.com/acme/api/compare/{REV_OLD}...{REV_NEW}" in text
     assert "[`a1b2c3d`]" in text and "[`e4f5a6b`]" in text
-    assert "platforms: added linux/riscv64; **removed** linux/s390x" in text
-    assert "compressed size (linux/amd64): 67.1 MB → 67.4 MB (+0.4%)" in text
+    assert "platforms: added `linux/riscv64`; **removed** `linux/s390x`" in text
+    assert "compressed size (`linux/amd64`): 67.1 MB → 67.4 MB (+0.4%)" in text
     assert "base image: `none`" not in text
     assert "base image `debian:bookworm-slim` digest changed: `none` → `sha256:111111111111`" in text
     assert text.rstrip().endswith("</details>")
@@ -95,7 +95,7 @@ def test_unchanged_metadata_says_unchanged() -> None:
     text = describe("alpine", "3.19", old, new)
     assert "new digest" in text
     assert "version: `3.19.1` (unchanged)" in text
-    assert "platforms: linux/amd64 (unchanged)" in text
+    assert "platforms: `linux/amd64` (unchanged)" in text
     assert "3.4 MB (unchanged)" in text
 
 
@@ -115,7 +115,7 @@ def test_first_pin_says_what_is_pinned() -> None:
     assert "pinned to the build of 2026-11-25 00:00 UTC" in text
     assert "version `16.4`" in text
     assert "revision `v16.4-1`" in text
-    assert "platforms: linux/amd64, linux/arm64" in text
+    assert "platforms: `linux/amd64`, `linux/arm64`" in text
     assert "compressed size: 150.0 MB" in text
 
 

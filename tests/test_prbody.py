@@ -97,15 +97,15 @@ def test_table_rows_are_in_file_and_line_order_with_short_digests() -> None:
     assert table([NGINX, API, PIN]).splitlines() == [
         "| File | Image | Tag | Digest |",
         "|---|---|---|---|",
-        "| Dockerfile:1 | redis | 7 | pinned to `sha256:3f1c3f1c3f1c` |",
-        "| Dockerfile:3 | ghcr.io/acme/api | 2.3 | `sha256:77de77de77de` → `sha256:c410c410c410` |",
-        "| deploy/web.yaml:14 | nginx | 1.27 | `sha256:3f1c3f1c3f1c` → `sha256:9ab09ab09ab0` |",
+        "| `Dockerfile:1` | `redis` | `7` | pinned to `sha256:3f1c3f1c3f1c` |",
+        "| `Dockerfile:3` | `ghcr.io/acme/api` | `2.3` | `sha256:77de77de77de` → `sha256:c410c410c410` |",
+        "| `deploy/web.yaml:14` | `nginx` | `1.27` | `sha256:3f1c3f1c3f1c` → `sha256:9ab09ab09ab0` |",
     ]
 
 
 def test_table_escapes_pipes_in_paths() -> None:
     row = table([Update("a|b.yaml", 2, "nginx", "1", A, B)]).splitlines()[2]
-    assert row.startswith("| a\\|b.yaml:2 |")
+    assert row.startswith("| `a\\|b.yaml:2` |")
 
 
 def test_render_has_summary_table_notes_footer_and_state_last() -> None:
@@ -236,7 +236,7 @@ def test_a_pull_request_with_thousands_of_updates_compacts_its_state_and_still_r
 
     body = render(updates, state, ["<details>note</details>\n"])
     assert len(body) <= MAX_BODY
-    assert "| deploy/service-00000/values.yaml:10 |" in body  # the table keeps what fits
+    assert "| `deploy/service-00000/values.yaml:10` |" in body  # the table keeps what fits
     assert "more |" in body
 
     parsed = parse_state(body)

@@ -17,7 +17,6 @@ from github import GithubException
 from github.Repository import Repository
 
 from pinbot.audit import (
-    RENDERERS,
     AuditedRepository,
     AuditReport,
     audit_repository,
@@ -37,6 +36,7 @@ from pinbot.forge.github import Credentials, ForgeError, GitHubForge, Pacing, co
 from pinbot.pipeline import look_up
 from pinbot.plan import Lookup
 from pinbot.registry import RegistryClient
+from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
 
 HELP = "Inventory the image references of GitHub repositories and report policy violations."

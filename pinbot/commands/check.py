@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
 from pathlib import Path
 
-from pinbot import sarif
 from pinbot.commands._common import (
     add_config_argument,
     load_config_or_exit,
@@ -16,8 +14,9 @@ from pinbot.commands._common import (
 )
 from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
-from pinbot.policy import RULE_TEXT, Violation, evaluate
-from pinbot.report.escape import workflow_command
+from pinbot.policy import evaluate
+from pinbot.report import formats
+from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
 
 HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
@@ -25,60 +24,13 @@ HELP = "Check image references under PATH against the policy (pinned, tagged, al
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to check (default .)")
-    parser.add_argument("--format", choices=("text", "json", "sarif", "github"), default="text")
+    parser.add_argument("--format", choices=tuple(formats.CHECK), default="text")
     parser.add_argument(
         "--drift",
         action="store_true",
         help="also ask the registries whether pinned digests still match their tags",
     )
     add_config_argument(parser)
-
-
-def render_github(violations: list[Violation]) -> str:
-    """GitHub Actions workflow commands: one `::error` annotation per violation."""
-    lines = []
-    for v in violations:
-        o = v.occurrence
-        file = workflow_command(o.file, property_value=True)
-        title = workflow_command(RULE_TEXT[v.rule], property_value=True)
-        lines.append(
-            f"::error file={file},line={o.line},col={o.column},title={title}::"
-            + workflow_command(v.message)
-        )
-    return "\n".join(lines) + ("\n" if lines else "")
-
-
-def render_sarif(violations: list[Violation]) -> str:
-    """SARIF 2.1.0, for code scanning uploads."""
-    return sarif.document(sarif.result(v, v.occurrence.file) for v in violations)
-
-
-def render_json(violations: list[Violation]) -> str:
-    return (
-        json.dumps(
-            [
-                {
-                    "file": v.occurrence.file,
-                    "line": v.occurrence.line,
-                    "column": v.occurrence.column,
-                    "rule": v.rule.value,
-                    "message": v.message,
-                    "text": v.occurrence.text,
-                    "reference": str(v.occurrence.reference) if v.occurrence.reference else None,
-                }
-                for v in violations
-            ],
-            indent=2,
-        )
-        + "\n"
-    )
-
-
-def render_text(violations: list[Violation]) -> str:
-    return "".join(f"{v}\n" for v in violations)
-
-
-RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif, "github": render_github}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
         ]
         lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
     violations = evaluate(scanned.occurrences, config.policy, lookups)
-    sys.stdout.write(RENDERERS[args.format](violations))
+    findings = [Finding.from_violation(v) for v in violations]
+    sys.stdout.write(formats.CHECK[args.format](findings))
     if args.format == "text":
         print(
             f"{len(violations)} violations in {len(scanned.occurrences)} references",
             file=sys.stderr,
         )
-    return 1 if violations else 0
+    return 1 if findings else 0

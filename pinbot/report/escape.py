@@ -9,11 +9,13 @@ record and nothing pinbot prints can become a workflow command.
 
 from __future__ import annotations
 
+import html
 import re
 
 __all__ = [
     "code",
     "code_cell",
+    "html_code",
     "strip_comment_markers",
     "terminal",
     "text",
@@ -95,6 +97,12 @@ def code(value: str) -> str:
 def code_cell(value: str) -> str:
     """A code span for a GFM table cell: as `code`, with `|` escaped for the table parser."""
     return code(value).replace("|", "\\|")
+
+
+def html_code(value: str) -> str:
+    """`<code>value</code>` for an HTML context (a `<summary>` line): `&`, `<`, `>` and quotes
+    escaped, one line, so the value can neither add an element nor end the HTML block."""
+    return f"<code>{html.escape(_one_line(value), quote=True)}</code>"
 
 
 def text(value: str) -> str:

@@ -114,3 +114,19 @@ def test_terminal_escapes(value: str, expected: str) -> None:
 def test_workflow_command_properties() -> None:
     assert escape.workflow_command("a,b:c\n%", property_value=True) == "a%2Cb%3Ac%0A%25"
     assert escape.workflow_command("msg: x\r\n") == "msg: x%0D%0A"
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_html_code_in_a_summary_renders_the_value_literally(value: str) -> None:
+    rendered = render(
+        f"<details><summary>{escape.html_code(value)} — rebuilt</summary>\n\n- a\n\n</details>\n"
+    )
+    inner = re.fullmatch(
+        r"<details><summary><code>(.*)</code> — rebuilt</summary>\n<ul>\n<li>a</li>\n</ul>\n"
+        r"</details>\n",
+        rendered,
+        re.S,
+    )
+    assert inner is not None, rendered
+    assert "<" not in inner.group(1)
+    assert html.unescape(inner.group(1)) == one_line(value)

@@ -1,0 +1,130 @@
+"""JSON: the machine-readable form of every command's output, with stable keys.
+
+Keys are the same whatever was found, so a consumer never has to guess which exist.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+
+from pinbot.audit import AuditedRepository, AuditReport, inventory, percent
+from pinbot.policy import Rule, Violation
+from pinbot.report.interface import Finding
+from pinbot.scanners import Occurrence
+
+
+def _dump(document: object) -> str:
+    return json.dumps(document, indent=2) + "\n"
+
+
+def occurrences(found: Sequence[Occurrence]) -> str:
+    """`scan`: every occurrence with its span, status and parsed reference."""
+    return _dump([o.to_json() for o in found])
+
+
+def findings(found: Sequence[Finding]) -> str:
+    """`check`: one object per finding."""
+    return _dump(
+        [
+            {
+                "file": f.file,
+                "line": f.line,
+                "column": f.column,
+                "rule": f.rule,
+                "message": f.message,
+                "text": f.text,
+                "reference": f.reference,
+            }
+            for f in found
+        ]
+    )
+
+
+def _rules(counts: Counter[Rule]) -> dict[str, int]:
+    # Every rule, zero or not, so the keys do not depend on what was found.
+    return {rule.value: counts[rule] for rule in Rule}
+
+
+def _violation(repository: str, v: Violation) -> dict[str, object]:
+    o = v.occurrence
+    return {
+        "repository": repository,
+        "file": o.file,
+        "line": o.line,
+        "column": o.column,
+        "rule": v.rule.value,
+        "message": v.message,
+        "text": o.text,
+        "reference": str(o.reference) if o.reference is not None else None,
+    }
+
+
+def _repository(r: AuditedRepository) -> dict[str, object]:
+    return {
+        "repository": r.repository,
+        "branch": r.branch,
+        "commit": r.commit,
+        "url": r.url,
+        "files": r.files,
+        "references": len(r.occurrences),
+        "pinned": r.pinned,
+        "pinnable": r.pinnable,
+        "pinned_percent": r.pinned_percent,
+        "violations": len(r.violations),
+        "violations_by_rule": _rules(r.by_rule()),
+        "warnings": list(r.warnings),
+        "error": r.failure,
+    }
+
+
+def _audit_summary(report: AuditReport) -> dict[str, object]:
+    return {
+        "repositories": len(report.repositories),
+        "audited": len(report.audited),
+        "failed": len(report.failures),
+        "references": report.references(),
+        "pinned": report.pinned(),
+        "pinnable": report.pinnable(),
+        "pinned_percent": percent(report.pinned(), report.pinnable()),
+        "violations": len(report.violations),
+        "violations_by_rule": _rules(report.by_rule()),
+        "images": len(report.images()),
+        "registries": [u.registry for u in report.registries()],
+        "drift": report.drift,
+    }
+
+
+def audit(report: AuditReport) -> str:
+    """`audit`: everything, with the same keys whatever was found."""
+    return _dump(
+        {
+            "summary": _audit_summary(report),
+            "repositories": [_repository(r) for r in report.repositories],
+            "images": [
+                {
+                    "image": u.image,
+                    "repositories": list(u.repositories),
+                    "references": u.references,
+                    "tags": list(u.tags),
+                }
+                for u in report.images()
+            ],
+            "registries": [
+                {"registry": u.registry, "repositories": u.repositories, "references": u.references}
+                for u in report.registries()
+            ],
+            "inventory": inventory(report),
+            "violations": [
+                _violation(r.repository, v) for r in report.repositories for v in r.violations
+            ],
+            "skipped": dict(sorted(report.skipped.items())),
+            "lookup_errors": list(report.lookup_errors),
+            "run": {
+                "github_calls": report.github_calls,
+                "registry_requests": report.registry_requests,
+                "seconds": round(report.seconds, 3),
+            },
+        }
+    )

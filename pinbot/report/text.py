@@ -1,0 +1,90 @@
+"""Plain text: one line per record, for people at a terminal and for `grep`.
+
+`scan` lists occurrences, `check` its findings, `audit` a summary then its violations.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from pinbot.audit import (
+    AuditReport,
+    rules_in_brackets,
+    short_commit,
+    shown_percent,
+)
+from pinbot.report.interface import Finding
+from pinbot.scanners import Occurrence
+
+#: How many images the audit summary shows before "and N more".
+TOP_IMAGES = 10
+
+
+def occurrences(found: Sequence[Occurrence]) -> str:
+    """`scan`: `file:line:column<TAB>kind<TAB>status<TAB>text  (note)`, one per occurrence."""
+    lines = []
+    for o in found:
+        note = f"  ({o.note})" if o.note else ""
+        lines.append(f"{o.location}\t{o.kind}\t{o.status.value}\t{o.text}{note}\n")
+    return "".join(lines)
+
+
+def scan_summary(found: Sequence[Occurrence], files: int) -> str:
+    """`scan`'s closing line (stderr): references, files, and how many of each status."""
+    counts = Counter(o.status.value for o in found)
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+    return f"{len(found)} references in {files} files" + (f": {summary}" if summary else "") + "\n"
+
+
+def findings(found: Sequence[Finding]) -> str:
+    """`check`: `file:line:column: rule: message`, one per finding."""
+    return "".join(f"{f.location}: {f.rule}: {f.message}\n" for f in found)
+
+
+def audit(report: AuditReport) -> str:
+    """The summary, then one line per violation (`owner/name/path:line:column: rule: …`)."""
+    lines = _audit_summary(report)
+    violations = report.violations
+    if violations:
+        lines.append("violations:")
+        lines.extend(str(v) for v in violations)
+    return "\n".join(lines) + "\n"
+
+
+def _audit_summary(report: AuditReport) -> list[str]:
+    lines = [f"pinbot audit: {report.headline()}; {report.figures()}"]
+    width = max((len(r.repository) for r in report.repositories), default=0)
+    for r in report.repositories:
+        name = r.repository.ljust(width)
+        if r.failure is not None:
+            lines.append(f"  {name}  could not be read: {r.failure}")
+            continue
+        lines.append(
+            f"  {name}  {r.branch}@{short_commit(r.commit)}  {len(r.occurrences)} references, "
+            f"{shown_percent(r.pinned_percent)} pinned, {len(r.violations)} violations"
+            f"{rules_in_brackets(r.by_rule())}"
+        )
+        lines.extend(f"    warning: {w}" for w in r.warnings)
+    images = report.images()
+    if images:
+        lines.append("top images (repositories, references, tags):")
+        for u in images[:TOP_IMAGES]:
+            tags = ", ".join(u.tags) or "no tag"
+            lines.append(f"  {len(u.repositories):>4} {u.references:>5}  {u.image}  ({tags})")
+        if len(images) > TOP_IMAGES:
+            lines.append(f"  … and {len(images) - TOP_IMAGES} more images")
+    registries = report.registries()
+    if registries:
+        lines.append("registries (repositories, references):")
+        lines.extend(f"  {u.repositories:>4} {u.references:>5}  {u.registry}" for u in registries)
+    if report.skipped:
+        lines.append(f"left out by the filter: {len(report.skipped)} ({_skip_reasons(report)})")
+    lines.extend(f"lookup problem: {e}" for e in report.lookup_errors)
+    return lines
+
+
+def _skip_reasons(report: AuditReport) -> str:
+    counts = Counter(report.skipped.values())
+    return ", ".join(f"{why} {n}" for why, n in sorted(counts.items()))
+
