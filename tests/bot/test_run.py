@@ -1,4 +1,4 @@
-"""The bot end to end: PyGithub over real HTTP to the GitHub fake, digests from a real registry."""
+"""The bot end to end (`pinbot run`): PyGithub over real HTTP to the GitHub fake, digests from a real registry."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from pinbot.bot import OpenPullRoom
 from pinbot.cli import build_parser
 from pinbot.commands.run import RunSummary, execute, report
 from pinbot.config import Config, load_config
@@ -988,37 +987,6 @@ def test_max_open_pulls_zero_is_no_limit(
     summary = run_bot(fake, _capped(registry_http, tmp_path, 0), "--repo", "acme/unlimited")
     [result] = summary.results
     assert len(result.opened) == 3 and not result.held_back and not result.warnings
-
-
-@pytest.mark.parametrize(
-    ("limit", "start", "names", "opened", "held"),
-    [
-        (0, 50, ["a", "b"], ["a", "b"], []),
-        (2, 0, ["a", "b", "c"], ["a", "b"], ["c"]),
-        (2, 3, ["a"], [], ["a"]),  # a lowered limit holds back, and closes nothing
-        (1, 1, ["a"], [], ["a"]),
-    ],
-)
-def test_open_pull_room(
-    limit: int, start: int, names: list[str], opened: list[str], held: list[str]
-) -> None:
-    room = OpenPullRoom(limit, start)
-    assert [name for name in names if room.take(name)] == opened
-    assert room.held == held
-
-
-def test_open_pull_room_warning_names_a_few_and_counts_the_rest() -> None:
-    room = OpenPullRoom(1, 1)
-    assert room.warning() is None
-    for index in range(7):
-        room.take(f"img{index}")
-    warning = room.warning()
-    assert warning is not None
-    assert warning.startswith(
-        "7 new pull requests held back (img0, img1, img2, img3, img4 and 2 more): "
-    )
-    room.release()
-    assert room.take("next") and room.open == 1
 
 
 def test_the_run_summary_reports_a_registry_pull_quota(
