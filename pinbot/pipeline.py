@@ -165,7 +165,7 @@ def build_changes(
     return changes, errors
 
 
-def finish(
+def plan_and_apply(
     files: Mapping[str, bytes],
     occurrences: list[Occurrence],
     lookups: Mapping[str, Lookup],

@@ -47,11 +47,6 @@ class Update:
         return self.old is None
 
     @property
-    def answer_key(self) -> tuple[str, str | None, str]:
-        """What a human declines by closing the PR: this image tag at this digest."""
-        return (self.image, self.tag, self.new)
-
-    @property
     def answer_id(self) -> str:
         return answer_id(self.image, self.tag, self.new)
 
@@ -207,7 +202,7 @@ class PullState:
         return self.proposed.get(answer_id(image, tag, digest), self.written)
 
     def answer_ids(self) -> frozenset[str]:
-        """What a human declines by closing this pull request (see `Update.answer_key`)."""
+        """What a human declines by closing this pull request: each image tag at its digest."""
         if self.answers is not None:
             return self.answers
         return frozenset(update.answer_id for update in self.updates)

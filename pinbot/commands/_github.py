@@ -10,7 +10,7 @@ from pathlib import Path
 from github.Repository import Repository
 
 from pinbot.forge.cache import ResponseCache
-from pinbot.forge.github import GitHubForge, RepositoryFilter, shard_of
+from pinbot.forge.github import GitHubForge, RepositoryFilter, RepositorySelection
 
 
 def shard(text: str) -> tuple[int, int]:
@@ -83,33 +83,29 @@ def response_cache(args: argparse.Namespace) -> ResponseCache | None:
     return ResponseCache(args.cache_dir) if args.cache_dir is not None else None
 
 
-def installation_owner(args: argparse.Namespace) -> str | None:
-    """The owner whose GitHub App installation to use: the organisation, or the first --repo's."""
-    owner: str | None = args.org or (args.repo[0].split("/", 1)[0] if args.repo else None)
-    return owner
-
-
-def choose_repositories(
-    forge: GitHubForge, args: argparse.Namespace
-) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
-    """The repositories to work on (in this shard), and those the --org filter left out with why.
-
-    A --repo is not read here: one that cannot be read fails alone, where it is used.
-    """
-    skipped: dict[str, str] = {}
-    if args.org:
-        wanted = RepositoryFilter(
+def selection(args: argparse.Namespace) -> RepositorySelection:
+    """The repositories `--repo`, or `--org` with its filters, and `--shard` choose."""
+    return RepositorySelection(
+        repositories=tuple(args.repo or ()),
+        organisation=args.org,
+        wanted=RepositoryFilter(
             include=tuple(args.include),
             exclude=tuple(args.exclude),
             topics=tuple(args.topic),
             include_archived=args.include_archived,
             include_forks=args.include_forks,
-        )
-        repos, skipped = forge.organisation_repositories(args.org, wanted)
-        chosen: list[tuple[str, Repository | None]] = [(r.full_name, r) for r in repos]
-    else:
-        chosen = [(name, None) for name in dict.fromkeys(args.repo)]
-    if args.shard is not None:
-        index, count = args.shard
-        chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
-    return chosen, skipped
+        ),
+        shard=args.shard,
+    )
+
+
+def installation_owner(args: argparse.Namespace) -> str | None:
+    """The owner whose GitHub App installation to use: the organisation, or the first --repo's."""
+    return selection(args).installation_owner
+
+
+def choose_repositories(
+    forge: GitHubForge, args: argparse.Namespace
+) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
+    """The repositories to work on (in this shard), and those the --org filter left out with why."""
+    return forge.choose_repositories(selection(args))

@@ -13,7 +13,7 @@ from pathlib import Path
 from pinbot.apply import FileChange
 from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.config import Config
-from pinbot.pipeline import Outcome, finish, look_up
+from pinbot.pipeline import Outcome, look_up, plan_and_apply
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.scanners import Occurrence
@@ -113,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
     scanned = scan_folder("pin", root, config)
     lookups, quota_lines = asyncio.run(_look_up(config, scanned.occurrences))
     files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
-    outcome = finish(files, scanned.occurrences, lookups, config)
+    outcome = plan_and_apply(files, scanned.occurrences, lookups, config)
     errors = outcome.errors
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 

@@ -314,6 +314,25 @@ class RepositoryFilter:
         return None
 
 
+@dataclass(frozen=True)
+class RepositorySelection:
+    """Which repositories a run works on: named ones, or an organisation's that pass a filter;
+    with a shard, only those of shard `index` of `count` (see `shard_of`)."""
+
+    repositories: tuple[str, ...] = ()
+    organisation: str | None = None
+    wanted: RepositoryFilter = field(default_factory=RepositoryFilter)
+    shard: tuple[int, int] | None = None
+
+    @property
+    def installation_owner(self) -> str | None:
+        """The owner whose GitHub App installation to use: the organisation, or the first
+        repository's owner."""
+        if self.organisation:
+            return self.organisation
+        return self.repositories[0].split("/", 1)[0] if self.repositories else None
+
+
 def shard_of(full_name: str, count: int) -> int:
     """The shard (0 … count-1) a repository belongs to: sha256 of `owner/name`, lowercased.
 
@@ -445,6 +464,27 @@ class GitHubForge:
             else:
                 skipped[repo.full_name] = why
         return kept, skipped
+
+    def choose_repositories(
+        self, selection: RepositorySelection
+    ) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
+        """The repositories to work on (in the shard), and those the filter left out with why.
+
+        A named repository is not read here: one that cannot be read fails alone, where it
+        is used.
+        """
+        skipped: dict[str, str] = {}
+        if selection.organisation:
+            repos, skipped = self.organisation_repositories(
+                selection.organisation, selection.wanted
+            )
+            chosen: list[tuple[str, Repository | None]] = [(r.full_name, r) for r in repos]
+        else:
+            chosen = [(name, None) for name in dict.fromkeys(selection.repositories)]
+        if selection.shard is not None:
+            index, count = selection.shard
+            chosen = [(name, repo) for name, repo in chosen if shard_of(name, count) == index]
+        return chosen, skipped
 
     # --- reading -------------------------------------------------------------------------
 

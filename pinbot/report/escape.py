@@ -13,6 +13,7 @@ import html
 import re
 
 __all__ = [
+    "autolink",
     "code",
     "code_cell",
     "html_code",
@@ -116,3 +117,14 @@ def text(value: str) -> str:
 def text_cell(value: str) -> str:
     """`text` for a GFM table cell (`|` is already escaped by `text`)."""
     return text(value)
+
+
+_URL = re.compile(r"https?://[^\s<>]+")
+
+
+def autolink(url: str) -> str:
+    """An http(s) URL as a Markdown autolink (`<https://…>`, inside which nothing is markup);
+    anything else as `text`."""
+    if _URL.fullmatch(url) is None or _CONTROL.search(url) is not None:
+        return text(url)
+    return f"<{url}>"

@@ -23,10 +23,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from pinbot.bot.run import RunSummary, run_bot
 from pinbot.cli import build_parser
-from pinbot.commands.run import RunSummary, execute
+from pinbot.commands.run import run_options
 from pinbot.config import load_config
 from pinbot.forge.github import Credentials
+from pinbot.report import run_summary
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import start_registry
 
@@ -86,9 +88,9 @@ def main() -> int:
                 for label in ("opening run", "no-change run", "second no-change run"):
                     fake.reset_calls()
                     started = time.monotonic()
-                    summary = execute(args, config, credentials)
+                    summary = run_bot(config, credentials, run_options(args))
                     elapsed = time.monotonic() - started
-                    print(f"{label}: {summary.headline()}")
+                    print(f"{label}: {run_summary.headline(summary)}")
                     print(f"  wall time {elapsed:.2f} s for {len(summary.results)} repositories")
                     print(f"  {_per_repository(summary)}")
                     statuses = Counter(c.status for c in fake.calls)
@@ -98,7 +100,7 @@ def main() -> int:
                         f"writes: {len(fake.write_calls())}"
                     )
                     if summary.failures:
-                        print(summary.text(), file=sys.stderr)
+                        print(run_summary.text(summary), file=sys.stderr)
                         return 1
         finally:
             registry.close()

@@ -1,0 +1,368 @@
+"""What one repository's pinbot pull requests need, decided without touching GitHub.
+
+Pure: from the edits the base branch needs, grouped into branches, the pinbot pull requests
+found on each branch (with their hidden state) and the digests the base already has, it
+returns small immutable decisions (open, update, rebuild, close, leave, hold back, decline).
+An executor (`pinbot.bot.execute`) carries them out against the forge, or describes them.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from pinbot import prbody
+from pinbot.apply import FileChange
+from pinbot.config import Config
+from pinbot.errors import Problem, ProblemKind
+from pinbot.forge.github import PullInfo
+from pinbot.pipeline import build_changes
+from pinbot.plan import Edit, Plan
+from pinbot.prbody import Move, PullState, Update
+from pinbot.scanners import Occurrence
+
+REPOSITORY_BRANCH = "image-digests"
+#: Pull requests held back by `github.max-open-pulls` that a warning names one by one.
+MAX_HELD_BACK_NAMES = 5
+
+
+class CloseReason(enum.StrEnum):
+    """Why pinbot closes its own pull request (recorded in the closed pull request's state)."""
+
+    ON_BASE = "on-base"  # the base branch already has every digest it proposed
+    NOTHING_LEFT = "nothing-left"  # the references it changed were edited or removed
+
+
+class LeaveReason(enum.StrEnum):
+    """Why an open pull request is left as it is."""
+
+    UP_TO_DATE = "up-to-date"  # same digests, and the files under it unchanged on the base
+    FOREIGN_COMMITS = "foreign-commits"  # its branch has commits pinbot did not make
+
+
+@dataclass(frozen=True)
+class Group:
+    """The edits that go into one pull request, and the branch that carries them."""
+
+    name: str  # the image name with `github.group: image`, else ""
+    branch: str
+    edits: tuple[Edit, ...]
+
+
+@dataclass(frozen=True)
+class Branch:
+    """One branch pinbot may write: what the base needs on it now, and its pull requests."""
+
+    name: str
+    edits: tuple[Edit, ...] = ()
+    pulls: tuple[PullInfo, ...] = ()  # every pull request from this branch, newest first
+    image: str = ""  # with `github.group: image`, the image whose edits it carries
+
+    @property
+    def open_pull(self) -> PullInfo | None:
+        return next((pull for pull in self.pulls if pull.state == "open"), None)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """What a pull request would carry: the changed files, the updates they make, and the git
+    blob ids of those files on the base (so a later run sees the base change under them)."""
+
+    changes: tuple[FileChange, ...]
+    updates: tuple[Update, ...]
+    blobs: Mapping[str, str]
+
+    @property
+    def edits(self) -> tuple[Edit, ...]:
+        return tuple(edit for change in self.changes for edit in change.edits)
+
+
+@dataclass(frozen=True)
+class OpenPull:
+    """Open a new pull request from `branch`."""
+
+    branch: str
+    proposal: Proposal
+
+
+@dataclass(frozen=True)
+class UpdatePull:
+    """Rewrite an open pull request: new digests (`moves` says which tags moved since its
+    last write, for one comment), or new updates on a changed base."""
+
+    branch: str
+    pull: PullInfo
+    previous: PullState | None
+    proposal: Proposal
+    moves: tuple[Move, ...] = ()
+
+
+@dataclass(frozen=True)
+class RebuildPull(UpdatePull):
+    """Rewrite an open pull request with the same digests on a base that changed the files
+    under it (nothing moved: no comment)."""
+
+
+@dataclass(frozen=True)
+class ClosePull:
+    """Close a pinbot pull request nothing needs any more, saying why, and delete its branch."""
+
+    branch: str
+    pull: PullInfo
+    state: PullState | None
+    reason: CloseReason
+
+
+@dataclass(frozen=True)
+class LeavePull:
+    """Leave an open pull request as it is."""
+
+    branch: str
+    pull: PullInfo
+    reason: LeaveReason
+
+
+@dataclass(frozen=True)
+class HoldBack:
+    """A new pull request that waits: `github.max-open-pulls` are open already."""
+
+    branch: str
+    name: str  # its image, or the branch
+
+
+@dataclass(frozen=True)
+class Decline:
+    """An edit not proposed: a person closed a pull request that proposed it, unmerged."""
+
+    branch: str
+    edit: Edit
+    pull_number: int
+
+
+Decision = OpenPull | UpdatePull | ClosePull | LeavePull | HoldBack | Decline
+
+
+@dataclass(frozen=True)
+class Decisions:
+    """Everything decided for one repository, in the order to carry it out."""
+
+    decisions: tuple[Decision, ...] = ()
+    problems: tuple[Problem, ...] = ()
+
+
+# --- grouping ------------------------------------------------------------------------------
+
+
+def branch_slug(image: str) -> str:
+    """A branch-name-safe spelling of an image name.
+
+    >>> branch_slug("ghcr.io/acme/api")
+    'ghcr.io-acme-api'
+    """
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", image).strip("-.")
+    return re.sub(r"\.{2,}", ".", slug) or "image"
+
+
+def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
+    """One group per repository (default), or one per image name."""
+    prefix = config.github.branch_prefix
+    if not edits:
+        return []
+    if config.github.group == "image":
+        by_image: dict[str, list[Edit]] = {}
+        for edit in edits:
+            by_image.setdefault(edit.image, []).append(edit)
+        return [
+            Group(image, prefix + branch_slug(image), tuple(group))
+            for image, group in sorted(by_image.items())
+        ]
+    return [Group("", prefix + REPOSITORY_BRANCH, tuple(edits))]
+
+
+def branches_to_reconcile(
+    groups: Iterable[Group], open_branches: Iterable[str], config: Config
+) -> list[str]:
+    """Every branch whose pull requests are read: those with edits, and those that may hold a
+    pull request to keep right or close (the one repository branch, or with image grouping
+    every branch under the prefix with an open pull request)."""
+    branches = {group.branch for group in groups} | set(open_branches)
+    if config.github.group == "repository":
+        branches.add(config.github.branch_prefix + REPOSITORY_BRANCH)
+    return sorted(branches)
+
+
+# --- small pure pieces -----------------------------------------------------------------------
+
+
+def update_of(edit: Edit) -> Update:
+    return Update(
+        file=edit.file,
+        line=edit.occurrence.line,
+        image=edit.image,
+        tag=edit.tag,
+        old=edit.old_digest,
+        new=edit.new_digest,
+    )
+
+
+def digests_on_base(occurrences: Iterable[Occurrence]) -> frozenset[str]:
+    """The answer ids (see `prbody.answer_id`) of the digests the base branch already has."""
+    found = set()
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is not None and reference.digest is not None:
+            found.add(prbody.answer_id(reference.familiar_name, reference.tag, reference.digest))
+    return frozenset(found)
+
+
+def declined_answers(pulls: Iterable[PullInfo]) -> dict[str, int]:
+    """What people declined by closing a pinbot pull request unmerged: answer id -> the pull
+    request's number (the newest one that declined it)."""
+    declined: dict[str, int] = {}
+    for pull in pulls:
+        if pull.state != "closed" or pull.merged:
+            continue
+        state = prbody.parse_state(pull.body)
+        if state is None or state.closed is not None:
+            continue  # not pinbot's, or closed by pinbot itself: not a person's answer
+        for key in state.answer_ids():
+            declined.setdefault(key, pull.number)
+    return declined
+
+
+def propose(
+    edits: Sequence[Edit], files: Mapping[str, bytes], blobs: Mapping[str, str]
+) -> tuple[Proposal | None, list[Problem]]:
+    """The changed files for these edits; a file that fails its check is a problem, not
+    proposed. None when no file changes."""
+    changes, errors = build_changes(files, Plan(edits=list(edits)))
+    problems = [Problem(ProblemKind.WRITE_REFUSED, error) for error in errors]
+    if not changes:
+        return None, problems
+    updates = tuple(sorted(update_of(edit) for change in changes for edit in change.edits))
+    under = MappingProxyType({change.path: blobs[change.path] for change in changes})
+    return Proposal(tuple(changes), updates, under), problems
+
+
+@dataclass
+class OpenPullRoom:
+    """Room for new pinbot pull requests in one repository under `github.max-open-pulls`.
+
+    Counts the pull requests open when the run started, those it opens and those it closes;
+    a new one that finds no room is held back (by name) for a later run.
+    """
+
+    limit: int  # 0: no limit
+    open: int = 0
+    held_back: list[str] = field(default_factory=list)
+
+    def take(self, name: str) -> bool:
+        """Whether a new pull request (`name`: its image, or the branch) may open now."""
+        if self.limit and self.open >= self.limit:
+            self.held_back.append(name)
+            return False
+        self.open += 1
+        return True
+
+    def release(self) -> None:
+        self.open = max(0, self.open - 1)
+
+    def warning(self) -> str | None:
+        """What the run summary says about the pull requests held back, if any."""
+        if not self.held_back:
+            return None
+        count = len(self.held_back)
+        names = ", ".join(self.held_back[:MAX_HELD_BACK_NAMES])
+        if count > MAX_HELD_BACK_NAMES:
+            names += f" and {count - MAX_HELD_BACK_NAMES} more"
+        return (
+            f"{count} new pull request{'s' if count != 1 else ''} held back ({names}): "
+            f"github.max-open-pulls allows {self.limit} open at once; later runs open "
+            "them as open ones are merged or closed"
+        )
+
+
+# --- the decisions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Base:
+    """What the base branch holds: the scanned files, their blob ids, the digests it pins."""
+
+    files: Mapping[str, bytes]
+    blobs: Mapping[str, str]
+    digests: frozenset[str]
+
+
+def decide(branches: Sequence[Branch], base: Base, max_open_pulls: int) -> Decisions:
+    """The decisions for every branch of one repository.
+
+    Branches with an open pull request come first: one closed now makes room for a new one
+    under `max_open_pulls` (0: no limit).
+    """
+    ordered = sorted(branches, key=lambda branch: (branch.open_pull is None, branch.name))
+    room = OpenPullRoom(max_open_pulls, sum(branch.open_pull is not None for branch in ordered))
+    decisions: list[Decision] = []
+    problems: list[Problem] = []
+    for branch in ordered:
+        made, found = decide_branch(branch, base, room)
+        decisions.extend(made)
+        problems.extend(found)
+    warning = room.warning()
+    if warning is not None:
+        problems.append(Problem(ProblemKind.WARNING, warning))
+    return Decisions(tuple(decisions), tuple(problems))
+
+
+def decide_branch(
+    branch: Branch, base: Base, room: OpenPullRoom
+) -> tuple[list[Decision], list[Problem]]:
+    """The decisions for one branch; `room` counts the open pull requests across branches."""
+    declined = declined_answers(branch.pulls)
+    kept = [edit for edit in branch.edits if update_of(edit).answer_id not in declined]
+    decisions: list[Decision] = [
+        Decline(branch.name, edit, declined[update_of(edit).answer_id])
+        for edit in branch.edits
+        if edit not in kept
+    ]
+    open_pull = branch.open_pull
+    if not kept:
+        if open_pull is not None:
+            decisions.append(_close(branch.name, open_pull, base.digests))
+            room.release()
+        return decisions, []
+    proposal, problems = propose(kept, base.files, base.blobs)
+    if proposal is None:
+        return decisions, problems  # nothing applies: an open pull request is left alone
+    if open_pull is not None:
+        decisions.append(_rewrite_or_leave(branch.name, open_pull, proposal))
+    elif room.take(branch.image or branch.name):
+        decisions.append(OpenPull(branch.name, proposal))
+    else:
+        decisions.append(HoldBack(branch.name, branch.image or branch.name))
+    return decisions, problems
+
+
+def _close(branch: str, pull: PullInfo, on_base: frozenset[str]) -> ClosePull:
+    state = prbody.parse_state(pull.body)
+    if state is not None and state.answer_ids() <= on_base:
+        return ClosePull(branch, pull, state, CloseReason.ON_BASE)
+    return ClosePull(branch, pull, state, CloseReason.NOTHING_LEFT)
+
+
+def _rewrite_or_leave(branch: str, pull: PullInfo, proposal: Proposal) -> Decision:
+    state = prbody.parse_state(pull.body)
+    if state is None:
+        return UpdatePull(branch, pull, None, proposal)
+    if state.commit and pull.head_sha != state.commit:
+        return LeavePull(branch, pull, LeaveReason.FOREIGN_COMMITS)
+    if state.proposes(proposal.updates, proposal.blobs):
+        # Same digests, and the base has not changed the files under the branch: a base that
+        # moved elsewhere merges cleanly, so the branch is left alone.
+        return LeavePull(branch, pull, LeaveReason.UP_TO_DATE)
+    if state.answer_ids() == {update.answer_id for update in proposal.updates}:
+        return RebuildPull(branch, pull, state, proposal)
+    return UpdatePull(branch, pull, state, proposal, tuple(prbody.moves(state, proposal.updates)))

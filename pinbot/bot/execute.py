@@ -1,0 +1,239 @@
+"""Carrying out a repository's decisions: against GitHub, or (dry run) as a description.
+
+Both executors take the same decisions; nothing here decides anything. What was done is
+recorded in the repository's `RepositoryResult`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Protocol
+
+from github.Repository import Repository
+
+from pinbot import prbody
+from pinbot.bot.decide import (
+    ClosePull,
+    CloseReason,
+    Decision,
+    Decline,
+    HoldBack,
+    LeavePull,
+    LeaveReason,
+    OpenPull,
+    UpdatePull,
+)
+from pinbot.bot.result import RepositoryResult
+from pinbot.config import GithubConfig
+from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
+from pinbot.notes import add_lines, moved_line
+from pinbot.plan import Edit
+from pinbot.prbody import PullState
+
+#: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
+NotesSource = Callable[[Sequence[Edit]], list[str]]
+#: The time a run writes into the state blocks of the pull requests it writes.
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Executor(Protocol):
+    """Carries out the decisions that write."""
+
+    def open(self, decision: OpenPull) -> None: ...
+
+    def update(self, decision: UpdatePull) -> None: ...
+
+    def close(self, decision: ClosePull) -> None: ...
+
+
+def carry_out(decisions: Sequence[Decision], executor: Executor, result: RepositoryResult) -> None:
+    """Each decision in order: writes through `executor`, the rest recorded as they are."""
+    for decision in decisions:
+        if isinstance(decision, OpenPull):
+            executor.open(decision)
+        elif isinstance(decision, UpdatePull):
+            executor.update(decision)
+        elif isinstance(decision, ClosePull):
+            executor.close(decision)
+        elif isinstance(decision, LeavePull):
+            _record_left(decision, result)
+        elif isinstance(decision, HoldBack):
+            result.held_back.append(decision.name)
+        elif isinstance(decision, Decline):
+            edit = decision.edit
+            result.declined.append(
+                f"{edit.occurrence.location}: {edit.image}:{edit.tag} {edit.new_digest} "
+                f"(closed unmerged in #{decision.pull_number})"
+            )
+
+
+def _record_left(decision: LeavePull, result: RepositoryResult) -> None:
+    if decision.reason is LeaveReason.FOREIGN_COMMITS:
+        result.warnings.append(
+            f"#{decision.pull.number}: branch {decision.branch} has commits pinbot did not "
+            "make; left as it is"
+        )
+    result.current.append(decision.pull.url)
+
+
+def _title(decision: OpenPull | UpdatePull, github: GithubConfig) -> str:
+    # The prefix is applied whenever the pull request is written: one opened before it was
+    # set is retitled on its next update, never by a run that would write nothing else.
+    return prbody.title(decision.proposal.updates, github.title_prefix)
+
+
+def _moved_comment(decision: UpdatePull) -> str:
+    """What moved since the open pull request was last written: said once, as a comment."""
+    if not decision.moves or decision.previous is None:
+        return ""
+    return prbody.moved_comment(decision.moves, decision.previous.written)
+
+
+def with_history(blocks: Sequence[str], state: PullState) -> list[str]:
+    """The notes with, for each image tag that moved while the pull request was open, the
+    digests it proposed before and when (from the state, so nothing more is fetched)."""
+    current = {(update.image, update.tag): update.new for update in state.updates}
+    out = list(blocks)
+    for (image, tag), earlier in sorted(
+        prbody.history(state).items(), key=lambda item: (item[0][0], item[0][1] or "")
+    ):
+        new = current.get((image, tag))
+        if new is None:
+            continue
+        proposals = [(p.digest, prbody.parse_time(p.proposed)) for p in earlier]
+        out = add_lines(out, image, tag, [moved_line(proposals, new)])
+    return out
+
+
+def closing_body(pull: PullInfo, state: PullState | None, reason: str) -> str:
+    """The PR body with its hidden block saying pinbot closed it (and not a person)."""
+    marked = replace(state or PullState(updates=()), closed=reason)
+    return prbody.replace_state(pull.body, marked)
+
+
+class DryRunExecutor:
+    """Writes nothing: says, per decision, what would be written."""
+
+    def __init__(self, github: GithubConfig, result: RepositoryResult) -> None:
+        self.github = github
+        self.result = result
+
+    def open(self, decision: OpenPull) -> None:
+        self._describe("open pull request", decision, "")
+
+    def update(self, decision: UpdatePull) -> None:
+        what = f"update pull request #{decision.pull.number}"
+        self._describe(what, decision, _moved_comment(decision))
+
+    def _describe(self, what: str, decision: OpenPull | UpdatePull, comment: str) -> None:
+        proposal = decision.proposal
+        diff = "".join(change.diff() for change in proposal.changes)
+        said = f"and comment:\n{comment}\n\n" if comment else ""
+        self.result.planned.append(
+            f"would {what} on {decision.branch}: {_title(decision, self.github)}\n\n"
+            f"{said}{prbody.table(proposal.updates)}\n\n{diff}"
+        )
+
+    def close(self, decision: ClosePull) -> None:
+        self.result.planned.append(
+            f"would close pull request #{decision.pull.number} on {decision.branch}: "
+            f"{decision.reason}"
+        )
+
+
+class ForgeExecutor:
+    """Writes to GitHub: commits, branches, pull requests, comments."""
+
+    def __init__(
+        self,
+        forge: GitHubForge,
+        repo: Repository,
+        snapshot: Snapshot,
+        github: GithubConfig,
+        result: RepositoryResult,
+        *,
+        notes: NotesSource | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.forge = forge
+        self.repo = repo
+        self.snapshot = snapshot
+        self.github = github
+        self.result = result
+        self.notes = notes
+        self.clock = clock
+
+    def _commit_and_body(self, decision: OpenPull | UpdatePull) -> tuple[str, str]:
+        """Commit the proposal on the base; the commit and the pull request body for it."""
+        proposal = decision.proposal
+        files = {change.path: change.updated for change in proposal.changes}
+        message = prbody.commit_message(proposal.updates, self.github.title_prefix)
+        commit = self.forge.commit(self.repo, self.snapshot, files, message)
+        state = prbody.next_state(
+            decision.previous if isinstance(decision, UpdatePull) else None,
+            proposal.updates,
+            base=self.snapshot.commit,
+            commit=commit,
+            blobs=proposal.blobs,
+            now=prbody.format_time(self.clock()),
+        )
+        blocks = self.notes(proposal.edits) if self.notes is not None else []
+        return commit, prbody.render(proposal.updates, state, with_history(blocks, state))
+
+    def open(self, decision: OpenPull) -> None:
+        commit, body = self._commit_and_body(decision)
+        self.forge.move_branch(self.repo, decision.branch, commit, exists=None)
+        pull = self.forge.open_pull(
+            self.repo,
+            branch=decision.branch,
+            base=self.snapshot.branch,
+            title=_title(decision, self.github),
+            body=body,
+            draft=self.github.draft,
+        )
+        self.result.opened.append(pull.url)
+        # The pull request is open whatever happens next: a refusal here is only a warning.
+        self.result.warnings.extend(
+            self.forge.decorate(
+                self.repo,
+                pull,
+                labels=self.github.labels,
+                reviewers=self.github.reviewers,
+                team_reviewers=self.github.team_reviewers,
+                assignees=self.github.assignees,
+            )
+        )
+
+    def update(self, decision: UpdatePull) -> None:
+        commit, body = self._commit_and_body(decision)
+        pull = decision.pull
+        self.forge.move_branch(self.repo, decision.branch, commit, exists=True)
+        self.forge.edit_pull(self.repo, pull, title=_title(decision, self.github), body=body)
+        self.result.updated.append(pull.url)
+        comment = _moved_comment(decision)
+        if not comment:
+            return
+        # The pull request is updated whatever happens next: a refusal is only a warning.
+        try:
+            self.forge.comment(self.repo, pull, comment)
+        except ForgeError as exc:
+            self.result.warnings.append(
+                f"#{pull.number}: the comment saying what moved was refused: {exc}"
+            )
+
+    def close(self, decision: ClosePull) -> None:
+        comment = (
+            prbody.CLOSED_ON_BASE
+            if decision.reason is CloseReason.ON_BASE
+            else prbody.CLOSED_NOTHING_LEFT
+        )
+        body = closing_body(decision.pull, decision.state, decision.reason)
+        self.forge.close_pull(self.repo, decision.pull, comment=comment, body=body)
+        self.forge.delete_branch(self.repo, decision.branch)
+        self.result.closed.append(decision.pull.url)

@@ -1,0 +1,131 @@
+"""One repository's reconciliation: plan its edits, read its pinbot pull requests, decide,
+carry out.
+
+Every run reconciles from scratch: what the base branch needs now, against what each pinbot
+pull request (open or closed) recorded in its hidden state block. Nothing is written unless
+something differs, so a run over an unchanged organisation makes no write calls. When an open
+pull request is updated because a tag moved again, one comment says what moved since its last
+update, and its notes keep the digests it proposed before (remembered in the state block).
+Open pull requests are always kept right; new ones wait while `github.max-open-pulls` are open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pinbot.bot.decide import (
+    Base,
+    Branch,
+    Decisions,
+    branches_to_reconcile,
+    decide,
+    digests_on_base,
+    group_edits,
+)
+from pinbot.bot.execute import (
+    Clock,
+    DryRunExecutor,
+    Executor,
+    ForgeExecutor,
+    NotesSource,
+    carry_out,
+    utc_now,
+)
+from pinbot.bot.repository import ScannedRepository
+from pinbot.bot.result import RepositoryResult
+from pinbot.config import Config
+from pinbot.forge.github import ForgeError, GitHubForge
+from pinbot.pipeline import plan_and_apply
+from pinbot.plan import Lookup, NoticeKind
+
+
+class Reconciler:
+    """Brings one repository's pinbot pull requests in line with what its base branch needs."""
+
+    def __init__(
+        self,
+        forge: GitHubForge,
+        config: Config,
+        *,
+        dry_run: bool = False,
+        notes: NotesSource | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.forge = forge
+        self.config = config
+        self.dry_run = dry_run
+        self.notes = notes
+        self.clock = clock
+
+    def reconcile(
+        self, scanned: ScannedRepository, lookups: Mapping[str, Lookup]
+    ) -> RepositoryResult:
+        result = RepositoryResult(scanned.name)
+        result.files = len(scanned.snapshot.files)
+        result.references = len(scanned.occurrences)
+        result.warnings.extend(scanned.errors)
+        if scanned.skipped is not None:
+            # Left alone entirely: no pull request is read, opened, updated or closed.
+            result.skipped = scanned.skipped
+            return result
+        try:
+            decisions = self.decide(scanned, lookups, result)
+            result.warnings.extend(str(problem) for problem in decisions.problems)
+            carry_out(decisions.decisions, self._executor(scanned, result), result)
+        except ForgeError as exc:
+            result.failure = str(exc)
+        return result
+
+    def _config(self, scanned: ScannedRepository) -> Config:
+        return scanned.config or self.config
+
+    def decide(
+        self,
+        scanned: ScannedRepository,
+        lookups: Mapping[str, Lookup],
+        result: RepositoryResult,
+    ) -> Decisions:
+        """Plan the edits, read the pull requests of every branch concerned, and decide."""
+        snapshot = scanned.snapshot
+        config = self._config(scanned)
+        outcome = plan_and_apply(snapshot.files, scanned.occurrences, lookups, config)
+        result.warnings.extend(outcome.errors)
+        for notice in outcome.plan.notices:
+            if notice.kind in (NoticeKind.LOOKUP_FAILED, NoticeKind.NOT_VERIFIED):
+                result.warnings.append(str(notice))
+        # Only edits that apply cleanly are proposed; a file that failed its check is a warning.
+        applied = {change.path for change in outcome.changes}
+        edits = [edit for edit in outcome.plan.edits if edit.file in applied]
+        groups = {group.branch: group for group in group_edits(edits, config)}
+        open_branches: set[str] = set()
+        if config.github.group == "image":
+            pulls = self.forge.open_pulls_under(scanned.repo, config.github.branch_prefix)
+            open_branches = {pull.head_ref for pull in pulls}
+        branches = []
+        for name in branches_to_reconcile(groups.values(), open_branches, config):
+            group = groups.get(name)
+            branches.append(
+                Branch(
+                    name,
+                    edits=group.edits if group else (),
+                    pulls=tuple(self.forge.pulls_for_branch(scanned.repo, name)),
+                    image=group.name if group else "",
+                )
+            )
+        blobs = {path: entry.sha for path, entry in snapshot.entries.items()}
+        base = Base(snapshot.files, blobs, digests_on_base(scanned.occurrences))
+        return decide(branches, base, config.github.max_open_pulls)
+
+    def _executor(self, scanned: ScannedRepository, result: RepositoryResult) -> Executor:
+        github = self._config(scanned).github
+        if self.dry_run:
+            return DryRunExecutor(github, result)
+        return ForgeExecutor(
+            self.forge,
+            scanned.repo,
+            scanned.snapshot,
+            github,
+            result,
+            notes=self.notes,
+            clock=self.clock,
+        )

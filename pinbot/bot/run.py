@@ -1,0 +1,203 @@
+"""A whole bot run over GitHub repositories: read each, look every tag up once, reconcile each.
+
+Every chosen repository is read first (under its own settings file, when it has one); the
+registries are asked once per unique tag for the whole run; then each repository's pull
+requests are reconciled. One registry client serves the lookups and the notes on one event
+loop (`asyncio.Runner`). A repository that fails is reported with its reason and the rest
+go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+from github import GithubException
+
+from pinbot.bot.reconcile import Reconciler
+from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
+from pinbot.bot.result import RepositoryResult
+from pinbot.config import Config
+from pinbot.forge.cache import ResponseCache
+from pinbot.forge.github import (
+    ApiCalls,
+    Credentials,
+    ForgeError,
+    GitHubForge,
+    Pacing,
+    RepositorySelection,
+    connect,
+)
+from pinbot.notes import describe
+from pinbot.pipeline import look_up
+from pinbot.plan import Edit, Lookup
+from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
+from pinbot.scanners import Occurrence
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run goes: which repositories, whether it writes, where GitHub answers are kept."""
+
+    selection: RepositorySelection
+    dry_run: bool = False
+    cache_dir: Path | None = None
+    pacing: Pacing = field(default_factory=Pacing)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: one result per repository, and what it cost."""
+
+    results: list[RepositoryResult] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # left out by the --org filter
+    calls: ApiCalls = field(default_factory=ApiCalls)
+    registry_requests: int = 0
+    registry_quota: list[str] = field(default_factory=list)
+    unique_tags: int = 0
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[RepositoryResult]:
+        return [r for r in self.results if r.failure is not None]
+
+    @property
+    def left_alone(self) -> list[RepositoryResult]:
+        """Repositories whose own settings say `enabled: false`."""
+        return [r for r in self.results if r.skipped is not None]
+
+    def count(self, what: str) -> int:
+        return sum(len(getattr(r, what)) for r in self.results)
+
+
+class RegistrySession:
+    """One registry client on one event loop for the whole run (lookups, then notes)."""
+
+    def __init__(self, config: Config) -> None:
+        self._runner = asyncio.Runner()
+        self.client = RegistryClient(config)
+
+    def __enter__(self) -> RegistrySession:
+        self.run(self.client.__aenter__())
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        try:
+            self.run(self.client.__aexit__(kind, error, trace))
+        finally:
+            self._runner.close()
+
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return self._runner.run(coroutine)
+
+    def notes(self, edits: Sequence[Edit]) -> list[str]:
+        """One `describe` block per image tag and digest change, from registry metadata."""
+        return self.run(self._notes(edits))
+
+    async def _metadata(self, edit: Edit, digest: str | None) -> ImageMetadata | None:
+        if digest is None or edit.occurrence.reference is None:
+            return None
+        try:
+            return await self.client.fetch_metadata(
+                edit.occurrence.reference.without_digest(), digest
+            )
+        except RegistryError:
+            return None
+
+    async def _notes(self, edits: Sequence[Edit]) -> list[str]:
+        seen: dict[tuple[str, str | None, str | None, str], Edit] = {}
+        for edit in edits:
+            assert edit.occurrence.reference is not None
+            key = (edit.occurrence.reference.name, edit.tag, edit.old_digest, edit.new_digest)
+            seen.setdefault(key, edit)
+        blocks = []
+        for edit in sorted(seen.values(), key=lambda e: (e.image, e.tag or "")):
+            old = await self._metadata(edit, edit.old_digest)
+            new = await self._metadata(edit, edit.new_digest)
+            blocks.append(describe(edit.image, edit.tag, old, new, old_digest=edit.old_digest))
+        return blocks
+
+
+def _unexpected(name: str, exc: Exception) -> str:
+    return f"{name}: unexpected {type(exc).__name__}: {exc}"
+
+
+def _read_all(
+    forge: GitHubForge,
+    chosen: Sequence[tuple[str, Any]],
+    config: Config,
+) -> tuple[list[ScannedRepository], list[RepositoryResult]]:
+    """Every chosen repository read and scanned; those that could not be, as failures."""
+    scanned: list[ScannedRepository] = []
+    failed: list[RepositoryResult] = []
+    for name, repo in chosen:
+        with forge.calls.scoped(name):
+            try:
+                repo = repo or forge.repository(name)
+                scanned.append(read_repository(forge, repo, config))
+            except ForgeError as exc:
+                failed.append(RepositoryResult(name, failure=str(exc)))
+            except GithubException as exc:
+                failed.append(RepositoryResult(name, failure=f"{name}: HTTP {exc.status}"))
+            except Exception as exc:  # one repository must not stop the run
+                failed.append(RepositoryResult(name, failure=_unexpected(name, exc)))
+    return scanned, failed
+
+
+def _reconcile(
+    reconciler: Reconciler, item: ScannedRepository, lookups: dict[str, Lookup]
+) -> RepositoryResult:
+    with reconciler.forge.calls.scoped(item.name):
+        try:
+            return reconciler.reconcile(item, lookups)
+        except GithubException as exc:
+            return RepositoryResult(item.name, failure=f"{item.name}: HTTP {exc.status}")
+        except Exception as exc:  # one repository must not stop the run
+            return RepositoryResult(item.name, failure=_unexpected(item.name, exc))
+
+
+def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> RunSummary:
+    """The whole run; returns its summary."""
+    started = time.monotonic()
+    summary = RunSummary()
+    github, calls = connect(
+        credentials,
+        pacing=options.pacing,
+        calls=summary.calls,
+        installation_owner=options.selection.installation_owner,
+    )
+    cache = ResponseCache(options.cache_dir) if options.cache_dir is not None else None
+    forge = GitHubForge(github, calls, cache)
+    try:
+        with RegistrySession(config) as registry:
+            chosen, summary.skipped = forge.choose_repositories(options.selection)
+            scanned, failed = _read_all(forge, chosen, config)
+            occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
+            # One registry lookup per tag for the whole run, whatever each repository's settings.
+            pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
+            lookups = registry.run(look_up(registry.client, occurrences, pin))
+            summary.unique_tags = len(lookups)
+            reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
+            summary.results = [_reconcile(reconciler, item, lookups) for item in scanned]
+            summary.results.extend(failed)
+            summary.results.sort(key=lambda r: r.repository.lower())
+            summary.registry_requests = registry.client.stats.count()
+            summary.registry_quota = registry.client.stats.quota_report()
+        if cache is not None:
+            cache.prune()
+    finally:
+        github.close()
+    summary.seconds = time.monotonic() - started
+    return summary

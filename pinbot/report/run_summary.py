@@ -1,0 +1,134 @@
+"""The run summary of `pinbot run`: text for the log, Markdown for the job summary, and
+GitHub Actions `::warning` annotations.
+
+Repository names, pull request links, warnings and failure reasons come from outside (GitHub,
+repositories, registries): each goes through `pinbot.report.escape` for its target.
+"""
+
+from __future__ import annotations
+
+from pinbot.bot.result import RepositoryResult
+from pinbot.bot.run import RunSummary
+from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
+
+__all__ = ["headline", "markdown", "text", "workflow_warnings"]
+
+
+def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
+    """The reads that cost nothing (answered 304, or read from the cache) in `template`, or
+    nothing when there were none."""
+    calls = summary.calls
+    if scope is None:
+        not_modified, cached = sum(calls.not_modified.values()), sum(calls.cached.values())
+    else:
+        not_modified, cached = calls.not_modified[scope], calls.cached[scope]
+    if not (not_modified or cached):
+        return ""
+    return template.format(f"{not_modified} more answered 304, {cached} read from the cache")
+
+
+def headline(summary: RunSummary) -> str:
+    """One sentence: repositories, pull requests opened, updated and closed, failures, cost."""
+    left_alone = len(summary.left_alone)
+    skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
+    held_back = summary.count("held_back")
+    held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
+    return (
+        f"{len(summary.results) - left_alone} repositories scanned{skipped}, "
+        f"{summary.count('opened')} pull requests opened, "
+        f"{summary.count('updated')} updated, {summary.count('closed')} closed{held}, "
+        f"{len(summary.failures)} failed; {summary.unique_tags} tags looked up; "
+        f"{summary.calls.counted()} GitHub API calls counted against the rate limit"
+        f"{_free(summary, ' ({})')} in {summary.seconds:.1f} s"
+    )
+
+
+def _status(result: RepositoryResult) -> str:
+    if result.failure:
+        return "FAILED"
+    if result.skipped:
+        return f"skipped ({result.skipped})"
+    return "ok"
+
+
+def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str]:
+    name = result.repository
+    calls, writes = summary.calls.counted(name), summary.calls.writes[name]
+    lines = [
+        f"{name}: {_status(result)}; {calls} API calls ({writes} writes"
+        f"{_free(summary, '; {}', name)})"
+    ]
+    for label, items in (
+        ("opened", result.opened),
+        ("updated", result.updated),
+        ("closed", result.closed),
+        ("current", result.current),
+        ("declined earlier", result.declined),
+    ):
+        lines.extend(f"  {label}: {item}" for item in items)
+    for item in result.planned:  # a title, a table and a diff: indent every line
+        lines.extend(f"  {line}" if line else "" for line in item.splitlines())
+    lines.extend(f"  warning: {warning}" for warning in result.warnings)
+    if result.failure:
+        lines.append(f"  failure: {result.failure}")
+    return lines
+
+
+def text(summary: RunSummary) -> str:
+    """The summary for a terminal or a log: one line per record, control characters escaped."""
+    lines = [f"pinbot run: {headline(summary)}", *summary.registry_quota]
+    for result in summary.results:
+        lines.extend(_repository_lines(summary, result))
+    return "".join(terminal(line) + "\n" for line in lines)
+
+
+def _calls_cell(summary: RunSummary, scope: str) -> str:
+    free = summary.calls.not_modified[scope] + summary.calls.cached[scope]
+    counted = summary.calls.counted(scope)
+    return f"{counted} (+{free} free)" if free else str(counted)
+
+
+def _result_cell(result: RepositoryResult) -> str:
+    if result.failure:
+        return f"failed: {text_cell(result.failure)}"
+    if result.skipped:
+        return f"skipped: {text_cell(result.skipped)}"
+    if result.warnings:
+        return f"ok ({len(result.warnings)} warnings)"
+    return "ok"
+
+
+def markdown(summary: RunSummary) -> str:
+    """The summary for `$GITHUB_STEP_SUMMARY`: a table per repository and the pull requests."""
+    lines = [
+        "## pinbot run",
+        "",
+        headline(summary),
+        "",
+        "| Repository | Opened | Updated | Closed | API calls | Result |",
+        "|---|---|---|---|---|---|",
+    ]
+    for result in summary.results:
+        lines.append(
+            f"| {code_cell(result.repository)} | {len(result.opened)} | {len(result.updated)} | "
+            f"{len(result.closed)} | {_calls_cell(summary, result.repository)} | "
+            f"{_result_cell(result)} |"
+        )
+    links = [url for r in summary.results for url in (*r.opened, *r.updated)]
+    if links:
+        lines += ["", "Pull requests opened or updated:", ""]
+        lines += [f"- {autolink(url)}" for url in links]
+    return "\n".join(lines) + "\n"
+
+
+def workflow_warnings(summary: RunSummary) -> list[str]:
+    """A `::warning` workflow command for each failure and each warning."""
+    out = []
+    for result in summary.results:
+        if result.failure:
+            title = workflow_command(f"pinbot {result.repository} failed", property_value=True)
+            out.append(f"::warning title={title}::{workflow_command(result.failure)}")
+        for warning in result.warnings:
+            title = workflow_command(f"pinbot {result.repository}", property_value=True)
+            out.append(f"::warning title={title}::{workflow_command(warning)}")
+    return out
