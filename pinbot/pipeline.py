@@ -24,7 +24,8 @@ from pinbot.plan import (
     wants_lookup,
 )
 from pinbot.reference import DEFAULT_TAG, ImageReference
-from pinbot.registry import RegistryClient, RegistryError
+from pinbot.registry import RegistryClient
+from pinbot.registry.errors import contained
 from pinbot.scanners import Occurrence
 
 
@@ -88,8 +89,8 @@ async def look_up(
             if not verify or held == {resolution.digest}:
                 return Lookup(resolution.digest, verified=False)
             verified = await client.verify(target, resolution.digest)
-        except RegistryError as exc:
-            return Lookup(error=str(exc))
+        except Exception as exc:  # one reference's failure, whatever it is, is its own
+            return Lookup(error=str(contained(target.domain or "docker.io", target, exc)))
         return Lookup(verified.digest, verified=True)
 
     async def exists(reference: ImageReference) -> Lookup | None:
@@ -97,7 +98,7 @@ async def look_up(
         assert reference.digest is not None
         try:
             found = await client.exists(reference.without_tag(), reference.digest)
-        except RegistryError:
+        except Exception:  # RegistryError or not, a failed check proves nothing
             return None
         if found:
             return Lookup(reference.digest)

@@ -6,14 +6,14 @@ The grammar, as Docker and containerd accept it::
 
     reference        := name [ ":" tag ] [ "@" digest ]
     name             := [ domain "/" ] path
-    domain           := host [ ":" port ]
-    host             := domain-name | "[" ipv6 "]"
+    domain           := host [ ":" port ]              ; port 1 to 65535
+    host             := domain-name | "[" ipv6 "]"      ; an address `ipaddress` accepts
     domain-name      := component ( "." component )*   ; letters, digits, inner "-"
     path             := path-component ( "/" path-component )*
     path-component   := [a-z0-9]+ ( separator [a-z0-9]+ )*
     separator        := "." | "_" | "__" | "-"+
     tag              := [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}
-    digest           := algorithm ":" hex{32,}
+    digest           := algorithm ":" hex{32,}          ; sha256, sha384 or sha512, exact length
 
 >>> ref = parse_normalized("ubuntu:22.04")
 >>> str(ref)
@@ -25,6 +25,7 @@ The grammar, as Docker and containerd accept it::
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from pinbot.errors import PinbotError
 __all__ = [
     "DEFAULT_DOMAIN",
     "DEFAULT_TAG",
+    "DIGEST_HEX_LENGTHS",
     "DOCKER_HUB_REGISTRY",
     "LEGACY_DEFAULT_DOMAIN",
     "OFFICIAL_REPO_PREFIX",
@@ -85,8 +87,9 @@ _TAG_RE = re.compile(_TAG)
 _DIGEST_RE = re.compile(_DIGEST)
 _IDENTIFIER_RE = re.compile(r"[a-f0-9]{64}")
 
-# Hex lengths of the algorithms registries compute; other algorithms pass on grammar alone.
-_DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+#: Hex lengths of the digest algorithms distribution knows; it refuses every other algorithm.
+DIGEST_HEX_LENGTHS = {"sha256": 64, "sha384": 96, "sha512": 128}
+_PORT_RANGE = range(1, 65536)
 _LOWER_HEX_RE = re.compile(r"[0-9a-f]+")
 
 
@@ -111,13 +114,37 @@ def _digest_problem(digest: str) -> str | None:
     if not _DIGEST_RE.fullmatch(digest):
         return "digest must be <algorithm>:<at least 32 hex digits>"
     algorithm, _, encoded = digest.partition(":")
-    expected = _DIGEST_HEX_LENGTHS.get(algorithm)
+    expected = DIGEST_HEX_LENGTHS.get(algorithm)
     if expected is None:
-        return None
+        known = ", ".join(DIGEST_HEX_LENGTHS)
+        return f"digest algorithm {algorithm!r} is not one registries know ({known})"
     if len(encoded) != expected:
         return f"{algorithm} digest must have {expected} hex digits, not {len(encoded)}"
     if not _LOWER_HEX_RE.fullmatch(encoded):
         return f"{algorithm} digest must be lowercase hex"
+    return None
+
+
+def _domain_problem(domain: str) -> str | None:
+    """Say what is wrong with ``domain`` (host and optional port), or ``None`` when valid.
+
+    The grammar only shapes a domain; a port must also be one a socket can use and a
+    bracketed host an IPv6 address, or the first connection would fail in a confusing way.
+    """
+    if not _DOMAIN_RE.fullmatch(domain):
+        return f"invalid domain {domain!r}"
+    host, port = domain, ""
+    if domain.startswith("["):
+        host, _, rest = domain[1:].partition("]")
+        port = rest[1:]
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return f"[{host}] is not a valid IPv6 address"
+    elif ":" in domain:
+        host, _, port = domain.partition(":")
+    if port and int(port) not in _PORT_RANGE:
+        return f"port must be between 1 and 65535, not {port}"
     return None
 
 
@@ -143,15 +170,19 @@ def is_valid_domain(domain: str) -> bool:
 
     >>> is_valid_domain("myreg.example:5000"), is_valid_domain("[::1]:5000"), is_valid_domain("a_b")
     (True, True, False)
+    >>> is_valid_domain("myreg.example:99999"), is_valid_domain("[:::::]:5000")
+    (False, False)
     """
-    return _DOMAIN_RE.fullmatch(domain) is not None
+    return _domain_problem(domain) is None
 
 
 def is_valid_digest(digest: str) -> bool:
-    """Tell whether ``digest`` is a valid digest (sha256/sha384/sha512 lengths checked).
+    """Tell whether ``digest`` is a valid digest: sha256, sha384 or sha512 at its length.
 
     >>> is_valid_digest("sha256:" + "0" * 64), is_valid_digest("sha256:" + "0" * 63)
     (True, False)
+    >>> is_valid_digest("md5:" + "0" * 32)
+    False
     """
     return _digest_problem(digest) is None
 
@@ -206,8 +237,9 @@ class ImageReference:
 
     def __post_init__(self) -> None:
         text = str(self)
-        if self.domain and not _DOMAIN_RE.fullmatch(self.domain):
-            raise InvalidReference(text, f"invalid domain {self.domain!r}")
+        problem = _domain_problem(self.domain) if self.domain else None
+        if problem is not None:
+            raise InvalidReference(text, problem)
         problem = _path_problem(self.path)
         if problem is not None:
             raise InvalidReference(text, problem)
@@ -368,6 +400,9 @@ def _parse(text: str, shown: str) -> ImageReference:
     if not name:
         raise InvalidReference(shown, "invalid reference format")
     domain, path = _split_name(name)
+    problem = _domain_problem(domain) if domain else None
+    if problem is not None:
+        raise InvalidReference(shown, problem)
     if not _PATH_RE.fullmatch(path):
         if _PATH_RE.fullmatch(_split_name(name.lower())[1]):
             raise InvalidReference(shown, "repository name must be lowercase")

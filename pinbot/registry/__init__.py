@@ -16,6 +16,7 @@ from pinbot.registry.errors import (
     RegistryUnavailable,
     TagNotFound,
     Unauthorized,
+    UnexpectedError,
 )
 from pinbot.registry.manifest import ImageMetadata, Platform
 from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
@@ -40,6 +41,7 @@ __all__ = [
     "Resolution",
     "TagNotFound",
     "Unauthorized",
+    "UnexpectedError",
     "parse_quota",
     "resolve_many",
 ]

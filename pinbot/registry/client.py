@@ -7,6 +7,7 @@ auth by challenge, and one request per unique question per run.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 from collections import Counter
@@ -14,7 +15,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -33,6 +34,7 @@ from pinbot.registry.errors import (
     RegistryTLSError,
     RegistryUnavailable,
     TagNotFound,
+    contained,
 )
 from pinbot.registry.manifest import ImageMetadata, Platform
 from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io"})
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
@@ -231,6 +234,26 @@ def _describe_transport(exc: httpx.TransportError, timeout: float) -> str:
     return f"connection failed ({type(exc).__name__})"
 
 
+def _contains_failures(
+    method: Callable[Concatenate[RegistryClient, ImageReference, P], Awaitable[T]],
+) -> Callable[Concatenate[RegistryClient, ImageReference, P], Awaitable[T]]:
+    """Whatever goes wrong while looking up one reference is raised as its `RegistryError`."""
+
+    @functools.wraps(method)
+    async def contained_method(
+        self: RegistryClient, ref: ImageReference, /, *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        try:
+            return await method(self, ref, *args, **kwargs)
+        except RegistryError:
+            raise
+        except Exception as exc:
+            log.debug("lookup of %s failed unexpectedly", ref, exc_info=True)
+            raise contained(_registry_name(ref), ref, exc) from exc
+
+    return contained_method
+
+
 class RegistryClient:
     """Asks registries what tags point at; an async context manager.
 
@@ -309,6 +332,7 @@ class RegistryClient:
 
     # --- public API -----------------------------------------------------------------------
 
+    @_contains_failures
     async def resolve(
         self, ref: ImageReference, *, platform: str | None = None, verify: bool = False
     ) -> Resolution:
@@ -328,6 +352,7 @@ class RegistryClient:
         )
         return await self._memo(self._resolutions, key, lambda: self._resolve(ref, wanted, verify))
 
+    @_contains_failures
     async def fetch(self, ref: ImageReference) -> Resolution:
         """GET the manifest `ref`'s tag points at now and hash it: one request that both
         resolves and verifies, for a tag whose digest is about to be written for the first
@@ -346,6 +371,7 @@ class RegistryClient:
         self._remember(registry, ref, got)
         return Resolution(ref, got.digest, got.media_type, verified=True, platform=None)
 
+    @_contains_failures
     async def verify(self, ref: ImageReference, digest: str) -> Resolution:
         """Fetch the manifest `digest` names and check its bytes hash to it."""
         registry = self._registry(ref)
@@ -353,6 +379,7 @@ class RegistryClient:
         got = await self._manifest(registry, ref, digest)
         return Resolution(ref, got.digest, got.media_type, verified=True, platform=None)
 
+    @_contains_failures
     async def exists(self, ref: ImageReference, digest: str) -> bool:
         """Whether the repository of `ref` holds a manifest with `digest` (HEAD by digest)."""
         registry = self._registry(ref)
@@ -360,6 +387,7 @@ class RegistryClient:
         key = (registry.name, ref.path, digest)
         return await self._memo(self._exists, key, lambda: self._exists_now(registry, ref, digest))
 
+    @_contains_failures
     async def fetch_metadata(self, ref: ImageReference, digest: str) -> ImageMetadata:
         """Created time, labels, annotations, platforms and size of the image `digest` names."""
         registry = self._registry(ref)
@@ -492,7 +520,7 @@ class RegistryClient:
         header = response.headers.get("docker-content-digest", "")
         media_type = mf.media_type_of(response.headers.get("content-type"))
         if response.status_code == 200 and mf.is_digest(header) and media_type in mf.MANIFEST_TYPES:
-            if tag_or_digest.startswith(("sha256:", "sha512:")) and header != tag_or_digest:
+            if mf.is_digest(tag_or_digest) and header != tag_or_digest:
                 raise DigestMismatch(
                     registry.name,
                     f"{what}: registry says its digest is {header}",
@@ -539,7 +567,7 @@ class RegistryClient:
                 registry.name, f"{what}: manifest larger than {MAX_MANIFEST_BYTES} bytes"
             )
         media_type = self._check_content_type(registry, response, what, body)
-        is_digest = tag_or_digest.startswith(("sha256:", "sha512:"))
+        is_digest = mf.is_digest(tag_or_digest)
         claimed = tag_or_digest if is_digest else response.headers.get("docker-content-digest", "")
         if claimed and not mf.is_digest(claimed):
             claimed = ""
@@ -928,14 +956,14 @@ class RegistryClient:
 
     @staticmethod
     def _what(ref: ImageReference, tag_or_digest: str) -> str:
-        if tag_or_digest.startswith(("sha256:", "sha512:")):
+        if mf.is_digest(tag_or_digest):
             return f'manifest "{ref.path}@{tag_or_digest}"'
         return f'tag "{ref.path}:{tag_or_digest}"'
 
     def _check_digest(self, registry: _Registry, ref: ImageReference, digest: str) -> None:
         if not mf.is_digest(digest):
             raise RegistryError(
-                registry.name, f'"{digest}" is not a sha256 or sha512 digest', reference=str(ref)
+                registry.name, f'"{digest}" is not a sha256, sha384 or sha512 digest', reference=str(ref)
             )
 
     async def _not_found(
@@ -955,13 +983,17 @@ class RegistryClient:
         self, registry: _Registry, response: httpx.Response, what: str, body: bytes | None = None
     ) -> str:
         document: dict[str, Any] | None = None
+        unreadable: mf.ManifestError | None = None
         if body is not None:
             try:
                 document = mf.parse_json(body)
-            except mf.ManifestError:
-                document = None
+            except mf.ManifestError as exc:
+                unreadable = exc
         media_type = mf.media_type_of(response.headers.get("content-type"), document)
         if media_type in mf.MANIFEST_TYPES:
+            if unreadable is not None:
+                # Never pin bytes that are not a manifest, whatever the header says.
+                raise RegistryError(registry.name, f"{what}: manifest is unreadable: {unreadable}")
             return media_type
         if media_type in (mf.DOCKER_SCHEMA1, mf.DOCKER_SCHEMA1_SIGNED):
             raise RegistryError(
@@ -1022,8 +1054,8 @@ def resolve_many(
             async def one(ref: ImageReference) -> Resolution | RegistryError:
                 try:
                     return await client.resolve(ref, platform=platform, verify=verify)
-                except RegistryError as exc:
-                    return exc
+                except Exception as exc:  # one reference's failure is its own
+                    return contained(_registry_name(ref), ref, exc)
 
             return list(await asyncio.gather(*(one(ref) for ref in wanted)))
 

@@ -101,3 +101,27 @@ class DigestMismatch(RegistryError):
 
 class RegistryUnavailable(RegistryError):
     """Server errors, timeouts or dropped connections outlasted the retry budget."""
+
+
+class UnexpectedError(RegistryError):
+    """A lookup failed in a way no check foresaw (a bug, or an answer nothing expected).
+
+    It costs the one reference it happened to, like any other registry error, so one bad
+    reference never stops a run; the message names the exception so it can be reported.
+    """
+
+
+def contained(registry: str, reference: object, exc: Exception) -> RegistryError:
+    """`exc` as the error of looking up `reference`: registry errors as they are, anything
+    else as an `UnexpectedError`.
+
+    >>> str(contained("ghcr.io", "ghcr.io/a/b:1", KeyError("x")))
+    'registry ghcr.io: unexpected KeyError while looking up ghcr.io/a/b:1: \'x\''
+    """
+    if isinstance(exc, RegistryError):
+        return exc
+    detail = f"unexpected {type(exc).__name__} while looking up {reference}"
+    text = str(exc)
+    return UnexpectedError(
+        registry, f"{detail}: {text}" if text else detail, reference=str(reference)
+    )

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from pinbot.errors import PinbotError
+from pinbot.reference import is_valid_digest
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -38,8 +39,7 @@ LABEL_BASE_DIGEST = "org.opencontainers.image.base.digest"
 LABEL_CREATED = "org.opencontainers.image.created"
 ATTESTATION_TYPE_KEY = "vnd.docker.reference.type"
 
-_DIGEST = re.compile(r"^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$")
-_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
+_HASHES = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 
 _ARCH_ALIASES = {
     "x86_64": "amd64",
@@ -57,8 +57,8 @@ class ManifestError(PinbotError, ValueError):
 
 
 def is_digest(text: str) -> bool:
-    """Whether `text` is a sha256 or sha512 digest in canonical form."""
-    return bool(_DIGEST.match(text))
+    """Whether `text` is a sha256, sha384 or sha512 digest in canonical form."""
+    return is_valid_digest(text)
 
 
 def digest_of(body: bytes, algorithm: str = "sha256") -> str:
@@ -103,6 +103,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except ValueError as exc:
         raise ManifestError(f"not JSON: {exc}") from exc
+    except RecursionError:
+        raise ManifestError("JSON nested too deeply") from None
     if not isinstance(document, dict):
         raise ManifestError("not a JSON object")
     return document
