@@ -14,7 +14,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from pinbot.errors import PinbotError
+from pinbot.errors import PinbotError, Problem, ProblemKind
 from pinbot.plan import Edit
 from pinbot.scanners import scan_text
 
@@ -25,6 +25,10 @@ class ApplyError(PinbotError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(f"{path}: {message}; file left unchanged")
         self.path = path
+        self.reason = f"{message}; file left unchanged"
+
+    def problem(self) -> Problem:
+        return Problem(ProblemKind.WRITE_REFUSED, self.reason, file=self.path)
 
 
 @dataclass(frozen=True)

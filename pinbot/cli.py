@@ -16,7 +16,21 @@ from pinbot import __version__
 COMMANDS = ("scan", "resolve", "pin", "check", "run", "audit")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The command `argv` names, if it names one: the first word that is not an option.
+
+    Only `-v`, `-h` and `--version` come before the command, and none takes a value.
+    """
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, that command alone is added (and its module alone imported),
+    so a command starts without loading what the others need (GitHub, HTTP, JWT clients).
+    """
     parser = argparse.ArgumentParser(
         prog="pinbot",
         description="Pin container image references to verified digests.",
@@ -30,8 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="say more on stderr: -v each retry and credential source, -vv every request",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        # Imported when the parser is built so a command's dependencies load only with it.
+    for name in COMMANDS if only is None else (only,):
         module = importlib.import_module(f"pinbot.commands.{name}")
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.add_arguments(command)
@@ -40,8 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(chosen_command(words))
+    args = parser.parse_args(words)
     if args.verbose:
         # Requests are logged by method, host and path only: never a header or a query.
         logging.basicConfig(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from pinbot.apply import ApplyError, FileChange, apply_edits
 from pinbot.config import Config, PinConfig
+from pinbot.errors import Problem
 from pinbot.plan import (
     DEFAULT_PIN,
     Edit,
@@ -35,8 +36,14 @@ class Outcome:
 
     plan: Plan
     changes: list[FileChange] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    # Files whose edits were refused (the file is left as it was).
+    problems: list[Problem] = field(default_factory=list)
     lookups: dict[str, Lookup] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[str]:
+        """The problems as lines of text."""
+        return [str(problem) for problem in self.problems]
 
 
 def tags_to_look_up(
@@ -139,9 +146,9 @@ def scanned_texts(files: Mapping[str, bytes]) -> dict[str, str]:
     return texts
 
 
-def build_changes(
+def file_changes(
     files: Mapping[str, bytes], edits_plan: Plan
-) -> tuple[list[FileChange], list[str]]:
+) -> tuple[list[FileChange], list[Problem]]:
     """Apply a plan's edits file by file; a file that fails its check is reported, not changed.
 
     `files` is the set the occurrences were scanned in; each file's check reads it again, for
@@ -154,16 +161,24 @@ def build_changes(
         return [], []
     linked = scanned_texts(files)
     changes: list[FileChange] = []
-    errors: list[str] = []
+    problems: list[Problem] = []
     for path in sorted(by_file):
         try:
             change = apply_edits(path, files[path], by_file[path], linked=linked)
         except ApplyError as exc:
-            errors.append(str(exc))
+            problems.append(exc.problem())
             continue
         if change.updated != change.original:
             changes.append(change)
-    return changes, errors
+    return changes, problems
+
+
+def build_changes(
+    files: Mapping[str, bytes], edits_plan: Plan
+) -> tuple[list[FileChange], list[str]]:
+    """`file_changes` with the problems as lines of text."""
+    changes, problems = file_changes(files, edits_plan)
+    return changes, [str(problem) for problem in problems]
 
 
 def plan_and_apply(
@@ -174,5 +189,5 @@ def plan_and_apply(
 ) -> Outcome:
     """Plan and apply, given lookups already made (the bot shares them across repositories)."""
     edits_plan = plan(occurrences, lookups, config.pin)
-    changes, errors = build_changes(files, edits_plan)
-    return Outcome(plan=edits_plan, changes=changes, errors=errors, lookups=dict(lookups))
+    changes, problems = file_changes(files, edits_plan)
+    return Outcome(plan=edits_plan, changes=changes, problems=problems, lookups=dict(lookups))

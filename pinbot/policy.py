@@ -2,6 +2,7 @@
 
 Rules: every reference pinned by digest, no missing or `latest` tag, only allowed
 registries, no digest that the tag no longer points to (drift, when lookups are given).
+What the lookups could not settle is not a pass: `unchecked` names it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pinbot.config import PolicyConfig
+from pinbot.errors import Problem, ProblemKind
 from pinbot.plan import Lookup, existence_key, lookup_key
 from pinbot.reference import DEFAULT_TAG
 from pinbot.scanners import Occurrence, Status
@@ -95,3 +97,38 @@ def evaluate(
                     )
                 )
     return violations
+
+
+def unchecked(occurrences: Iterable[Occurrence], lookups: Mapping[str, Lookup]) -> list[Problem]:
+    """Pinned references whose drift the registry did not answer for, in file order.
+
+    A pinned reference is settled when its tag resolved (drift is compared) or, when it has
+    no tag or the tag did not resolve, when the registry answered whether the digest exists
+    (a missing one is `digest-missing`). Anything else — the registry down, refusing, or
+    answering garbage — leaves it unchecked: a `lookup-failed` problem, never a silent pass.
+    `lookups` are those `pipeline.look_up` made for these occurrences: every pinned reference
+    it was given gets a tag lookup or an existence check.
+    """
+    problems: list[Problem] = []
+    for o in occurrences:
+        reference = o.reference
+        if reference is None or reference.digest is None or o.status is not Status.PINNED:
+            continue
+        tag_lookup = lookups.get(lookup_key(reference)) if reference.tag is not None else None
+        if tag_lookup is not None and tag_lookup.digest is not None:
+            continue
+        if existence_key(reference) in lookups:
+            continue
+        why = tag_lookup.error if tag_lookup is not None and tag_lookup.error else None
+        message = f"{o.reference_text}: the registry did not answer" + (f" ({why})" if why else "")
+        problems.append(
+            Problem(
+                ProblemKind.LOOKUP_FAILED,
+                message,
+                file=o.file,
+                line=o.line,
+                column=o.column,
+                reference=str(reference),
+            )
+        )
+    return problems

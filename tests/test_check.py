@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from pinbot.config import PolicyConfig
-from pinbot.policy import Rule, evaluate
-from pinbot.scanners import scan_text
+from pinbot.plan import Lookup
+from pinbot.policy import Rule, evaluate, unchecked
+from pinbot.scanners import Occurrence, scan_text
 from tests.support.registry import RunningRegistry
 
 DIGEST = "sha256:" + "c" * 64
@@ -126,3 +127,46 @@ def test_drift_reports_a_pinned_digest_that_no_longer_exists(
     (finding,) = json.loads(result.stdout)
     assert finding["rule"] == "digest-missing"
     assert f"{gone} no longer exists" in finding["message"]
+
+
+def _pinned(text: str) -> list[Occurrence]:
+    return scan_text("Dockerfile", text).occurrences
+
+
+@pytest.mark.parametrize(
+    ("lookups", "expected"),
+    [
+        # The tag resolved: drift is compared, nothing is left unchecked.
+        ({"docker.io/library/nginx:1.27": Lookup(DIGEST)}, []),
+        # The tag did not resolve, but the registry said the digest exists (or not).
+        (
+            {
+                "docker.io/library/nginx:1.27": Lookup(error="tag not found"),
+                f"docker.io/library/nginx@{DIGEST}": Lookup(DIGEST),
+            },
+            [],
+        ),
+        # Neither answered: unchecked, with the registry's reason.
+        (
+            {"docker.io/library/nginx:1.27": Lookup(error="connection refused")},
+            [(1, "lookup-failed", "connection refused")],
+        ),
+        ({}, [(1, "lookup-failed", None)]),
+    ],
+)
+def test_a_pinned_reference_the_registry_did_not_answer_for_is_unchecked(
+    lookups: dict[str, Lookup], expected: list[tuple[int, str, str | None]]
+) -> None:
+    occurrences = _pinned(f"FROM nginx:1.27@{DIGEST}\n")
+    problems = unchecked(occurrences, lookups)
+    assert [(p.line, p.kind.value) for p in problems] == [(line, rule) for line, rule, _ in expected]
+    for problem, (_, _, why) in zip(problems, expected, strict=True):
+        assert problem.file == "Dockerfile" and problem.column == 6
+        assert why is None or why in problem.message
+
+
+def test_a_digest_without_a_tag_is_settled_only_by_an_existence_answer() -> None:
+    occurrences = _pinned(f"FROM nginx@{DIGEST}\n")
+    assert [p.kind.value for p in unchecked(occurrences, {})] == ["lookup-failed"]
+    answered = {f"docker.io/library/nginx@{DIGEST}": Lookup(error="gone")}
+    assert unchecked(occurrences, answered) == []

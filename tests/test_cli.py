@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -40,3 +41,41 @@ def test_very_verbose_shows_requests_and_no_secret(
         assert secret not in done.stderr and secret not in done.stdout
     quiet = run(tmp_path, "resolve", f"{reg.host}/cli/verbose:1", "--config", str(config), env=env)
     assert quiet.stderr == ""
+
+
+# Modules a command imports only when it talks to GitHub or a registry.
+NETWORK_MODULES = ("github", "httpx", "jwt", "cryptography", "tenacity")
+
+
+def modules_after(tmp_path: Path, *args: str) -> set[str]:
+    """The top-level modules loaded after running `pinbot ARGS` in a fresh interpreter."""
+    listing = tmp_path / "modules.json"
+    program = (
+        "import json, sys\n"
+        "from pinbot.cli import main\n"
+        "main(sys.argv[2:])\n"
+        "open(sys.argv[1], 'w').write(json.dumps(sorted(sys.modules)))\n"
+    )
+    environ = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-c", program, str(listing), *args],
+        capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120, check=False,
+    )
+    return {name.split(".", 1)[0] for name in json.loads(listing.read_text())}
+
+
+def test_check_and_scan_import_nothing_for_the_network(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "Dockerfile").write_text("FROM nginx:1.27\n")
+    (tree / "compose.yaml").write_text("services:\n  web:\n    image: redis:7\n")
+    for command in (
+        ["check", str(tree)],
+        ["check", str(tree), "--format", "sarif"],
+        ["scan", str(tree), "--format", "json"],
+    ):
+        loaded = modules_after(tmp_path, *command)
+        assert "pinbot" in loaded and "ruamel" in loaded
+        assert loaded.isdisjoint(NETWORK_MODULES), (command, loaded & set(NETWORK_MODULES))
+    # The same probe sees them when a command does use the network.
+    assert "httpx" in modules_after(tmp_path, "check", str(tree), "--drift")

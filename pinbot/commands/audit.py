@@ -35,6 +35,7 @@ from pinbot.config import Config
 from pinbot.forge.github import Credentials, ForgeError, GitHubForge, Pacing, connect
 from pinbot.pipeline import look_up
 from pinbot.plan import Lookup
+from pinbot.progress import Progress, plural
 from pinbot.registry import RegistryClient
 from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
@@ -65,6 +66,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser,
         help_text="keep GitHub answers here between runs (unchanged reads are answered 304)",
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default one line per repository as it is read)",
+    )
     add_config_argument(parser)
 
 
@@ -86,6 +93,20 @@ def _read(
     return scan_snapshot(repo, forge.snapshot(repo, config.scan.ignore_paths), config)
 
 
+def _read_line(name: str, scanned: ScannedRepository, calls: int) -> str:
+    files = len(scanned.snapshot.files)
+    return (
+        f"{name}: {plural(len(scanned.occurrences), 'reference')} in {plural(files, 'file')}, "
+        f"{plural(calls, 'GitHub call')}"
+    )
+
+
+def _failed_line(failed: AuditedRepository) -> str:
+    reason = failed.failure or ""
+    name = failed.repository
+    return f"{name}: not read: {reason.removeprefix(f'{name}: ')}"
+
+
 def execute(args: argparse.Namespace, config: Config, credentials: Credentials) -> AuditReport:
     """The whole audit; returns the report (also used by tests).
 
@@ -99,8 +120,10 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     )
     cache = response_cache(args)
     forge = GitHubForge(github, calls, cache)
+    progress: Progress | None = None
     try:
         chosen, skipped = choose_repositories(forge, args)
+        progress = Progress(len(chosen), quiet=getattr(args, "quiet", False))
         scanned: list[ScannedRepository] = []
         failed: list[AuditedRepository] = []
         for name, repo in chosen:
@@ -114,16 +137,25 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
                 except Exception as exc:  # one repository must not stop the audit
                     problem = f"{name}: unexpected {type(exc).__name__}: {exc}"
                     failed.append(AuditedRepository(name, failure=problem))
+            if failed and failed[-1].repository == name:
+                progress.finish(_failed_line(failed[-1]))
+            else:
+                progress.finish(_read_line(name, scanned[-1], calls.counted(name)))
         if cache is not None:
             cache.prune()
     finally:
         github.close()
+        if progress is not None:
+            progress.close()
 
     lookups: dict[str, Lookup] | None = None
     registry_requests = 0
     if args.drift:
         occurrences = [o for s in scanned for o in s.occurrences]
+        pinned = sum(1 for o in occurrences if o.reference is not None and o.reference.digest)
+        progress.note(f"checking {plural(pinned, 'pinned reference')} with the registries")
         lookups, registry_requests = asyncio.run(_look_up_pinned(config, occurrences))
+        progress.close()
 
     audited = [
         audit_repository(

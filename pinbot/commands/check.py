@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from pinbot.commands._common import (
     load_config_or_exit,
     scan_folder,
 )
-from pinbot.pipeline import look_up_with_new_client
 from pinbot.plan import Lookup
 from pinbot.policy import evaluate
 from pinbot.report import formats
@@ -38,6 +36,12 @@ def run(args: argparse.Namespace) -> int:
     scanned = scan_folder("check", args.path, config)
     lookups: dict[str, Lookup] | None = None
     if args.drift:
+        # Imported here: only --drift needs an event loop and an HTTP client, and a plain
+        # check (a pre-commit hook) starts faster without them.
+        import asyncio
+
+        from pinbot.pipeline import look_up_with_new_client
+
         pinned: list[Occurrence] = [
             o for o in scanned.occurrences if o.reference is not None and o.reference.digest
         ]

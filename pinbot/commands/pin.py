@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from pinbot.apply import FileChange
 from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
 from pinbot.config import Config
+from pinbot.errors import Problem
+from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
 from pinbot.pipeline import Outcome, look_up, plan_and_apply
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
@@ -37,20 +37,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` in one step, keeping its permissions."""
-    mode = path.stat().st_mode
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".pinbot")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, mode & 0o7777)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: int) -> str:
     edits = [edit for change in changes for edit in change.edits]
     pins = sum(1 for edit in edits if edit.action is Action.PIN)
@@ -70,8 +56,15 @@ async def _look_up(
         return lookups, client.stats.quota_report()
 
 
-def report(outcome: Outcome, *, written: bool, quota: list[str]) -> dict[str, object]:
-    """What `--format json` prints: every edit, note and error of the run."""
+def report(
+    outcome: Outcome,
+    changes: list[FileChange],
+    problems: list[Problem],
+    *,
+    written: bool,
+    quota: list[str],
+) -> dict[str, object]:
+    """What `--format json` prints: every edit (of `changes`), note and error of the run."""
     return {
         "written": written,
         "edits": [
@@ -87,7 +80,7 @@ def report(outcome: Outcome, *, written: bool, quota: list[str]) -> dict[str, ob
                 "text": edit.occurrence.text,
                 "replacement": edit.replacement,
             }
-            for change in outcome.changes
+            for change in changes
             for edit in change.edits
         ],
         "notes": [
@@ -101,43 +94,64 @@ def report(outcome: Outcome, *, written: bool, quota: list[str]) -> dict[str, ob
             }
             for notice in outcome.plan.notices
         ],
-        "errors": outcome.errors,
+        "errors": [problem.to_json() for problem in problems],
         "unchanged": outcome.plan.unchanged,
         "quota": quota,
     }
+
+
+def write(
+    changes: list[FileChange], placements: Placements, scanned: dict[str, bytes]
+) -> tuple[list[FileChange], list[Problem]]:
+    """Write each change over the file it was scanned from; the written ones, and the refused."""
+    written: list[FileChange] = []
+    refused: list[Problem] = []
+    for change in changes:
+        target = placements.targets[change.path]
+        try:
+            write_if_unchanged(change.path, target, scanned[change.path], change.updated)
+        except WriteRefused as exc:
+            refused.append(exc.problem())
+            continue
+        written.append(change)
+    return written, refused
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     root: Path = args.path
     scanned = scan_folder("pin", root, config)
-    lookups, quota_lines = asyncio.run(_look_up(config, scanned.occurrences))
-    files = {o.file: (root / o.file).read_bytes() for o in scanned.occurrences}
-    outcome = plan_and_apply(files, scanned.occurrences, lookups, config)
-    errors = outcome.errors
+    # A link is pinned through the file it leads to, once; a link out of the tree is not.
+    placements = place(root, scanned.contents, config.scan.ignore_paths)
+    occurrences = [o for o in scanned.occurrences if o.file in placements.targets]
+    lookups, quota_lines = asyncio.run(_look_up(config, occurrences))
+    outcome = plan_and_apply(scanned.contents, occurrences, lookups, config)
+    problems = [*placements.refused, *outcome.problems]
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
     for notice in outcome.plan.notices:
         print(f"note: {notice}", file=sys.stderr)
-    for error in errors:
-        print(f"error: {error}", file=sys.stderr)
 
-    write = not (args.dry_run or args.check)
-    if write:
-        for change in outcome.changes:
-            write_atomically(root / change.path, change.updated)
+    writing = not (args.dry_run or args.check)
+    changes = outcome.changes
+    if writing:
+        changes, refused = write(changes, placements, scanned.contents)
+        problems += refused
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
     if args.format == "json":
-        json.dump(report(outcome, written=write, quota=quota_lines), sys.stdout, indent=2)
+        shown = report(outcome, changes, problems, written=writing, quota=quota_lines)
+        json.dump(shown, sys.stdout, indent=2)
         sys.stdout.write("\n")
-    elif not write:
-        for change in outcome.changes:
+    elif not writing:
+        for change in changes:
             sys.stdout.write(change.diff())
     print(
-        _summary(outcome.changes, outcome.plan.unchanged, len(outcome.plan.notices), len(errors)),
+        _summary(changes, outcome.plan.unchanged, len(outcome.plan.notices), len(problems)),
         file=sys.stderr,
     )
     for line in quota_lines:
         print(line, file=sys.stderr)
-    if args.check and outcome.changes:
+    if args.check and changes:
         return 1
-    return 1 if errors or failed_lookups else 0
+    return 1 if problems or failed_lookups else 0

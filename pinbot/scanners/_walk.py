@@ -29,6 +29,8 @@ class TreeScan:
     occurrences: list[Occurrence] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     files_scanned: int = 0
+    # The bytes each file had when it was scanned: `pin` writes only over these.
+    contents: dict[str, bytes] = field(default_factory=dict)
 
 
 def candidate_paths(root: Path, ignore_paths: Sequence[str] = ()) -> list[str]:
@@ -62,6 +64,7 @@ def scan_tree(
         except OSError as exc:
             unreadable[relative] = f"{relative}: cannot read: {exc.strerror}"
     outcomes = scan_files(files, ignore_images=ignore_images)
+    result.contents = files
     for relative in sorted((*outcomes, *unreadable)):
         if relative in unreadable:
             result.errors.append(unreadable[relative])
