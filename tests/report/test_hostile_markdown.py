@@ -19,8 +19,10 @@ import pytest
 
 from pinbot import prbody
 from pinbot.audit import AuditedRepository, AuditReport, audit_repository
+from pinbot.bot.run import RunSummary
+from pinbot.bot.run import run_bot as run_library
 from pinbot.cli import build_parser
-from pinbot.commands.run import RunSummary, execute
+from pinbot.commands.run import run_options
 from pinbot.config import Config, PolicyConfig, load_config
 from pinbot.forge.github import Credentials
 from pinbot.notes import add_lines, describe, moved_line
@@ -156,7 +158,7 @@ HOSTILE_LABELS = {
 
 def _run(fake: GitHubFake, config: Config, repository: str) -> RunSummary:
     args = build_parser().parse_args(["run", "--repo", repository, "--write-interval", "0"])
-    return execute(args, config, Credentials(token=fake.token, api_url=fake.url))
+    return run_library(config, Credentials(token=fake.token, api_url=fake.url), run_options(args))
 
 
 def test_a_pull_request_for_an_image_with_hostile_labels_has_no_markup_from_them(
