@@ -7,7 +7,8 @@ the span where it is written.
 What is reported:
 
 - ``FROM image``: the image word, flags such as ``--platform`` skipped. A word naming an
-  earlier stage (case-insensitive) or ``scratch`` is not an image.
+  earlier stage (case-insensitive) or ``scratch`` is not an image, also when it is what the
+  global ARG defaults give (BuildKit expands a FROM before it looks for stages).
 - ``FROM $ARG`` / ``FROM ${ARG}``: the default of the global ``ARG`` (declared before the
   first ``FROM``) is the image, so its value is reported where the ``ARG`` line writes it.
   When that ARG is also used elsewhere (another instruction, a FROM that combines it with
@@ -23,7 +24,12 @@ What is reported:
   (by name or index). A bare name (no registry, tag or digest) may also be a named build
   context given at build time (``--build-context``, Bake ``contexts``), so it is reported
   but not rewritten.
-- ``# syntax=…``: the BuildKit frontend is an image too.
+- ``# syntax=…``: the BuildKit frontend is an image too (the value's first word).
+
+Parser directives are read as BuildKit reads them: the escape directive may be indented, the
+syntax directive may not (the frontend is chosen from the raw lines), an unknown directive
+ends them, and a file BuildKit rejects (a directive twice, a bad escape) is a `ScanError`.
+What is seen and not reported (stages, scratch) is given with its reason by `dismissals`.
 
 Heredoc bodies, comments and ``ONBUILD`` triggers are not read as instructions.
 """
@@ -36,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
-from pinbot.scanners.interface import DigestSlot, Finding
+from pinbot.scanners.interface import DigestSlot, Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "DockerfileScanner", "is_dockerfile_name"]
 
@@ -52,7 +58,14 @@ _NOT_DOCKERFILE_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 
-_DIRECTIVE = re.compile(r"#[ \t]*([A-Za-z][A-Za-z0-9_-]*)[ \t]*=[ \t]*(.*?)[ \t]*$")
+# A parser directive after its `#` and the spaces after it: a name of letters and digits, `=`,
+# a value (Go's `\s` is these five characters).
+_DIRECTIVE = re.compile(r"([A-Za-z][A-Za-z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*")
+_KNOWN_DIRECTIVES = frozenset({"syntax", "escape", "check"})
+# What Go's unicode.IsSpace calls space: BuildKit drops it from the start of a line.
+_SPACE = frozenset("\t\n\v\f\r \x85\xa0\u1680\u2028\u2029\u202f\u205f\u3000") | frozenset(
+    chr(code) for code in range(0x2000, 0x200B)
+)
 _HEREDOC = re.compile(r"<<(-?)([\"']?)([A-Za-z_][A-Za-z0-9_.-]*)\2")
 _VARIABLE_ONLY = re.compile(r"\$(?:([A-Za-z_][A-Za-z0-9_]*)|\{([A-Za-z_][A-Za-z0-9_]*)\})")
 _VARIABLE = re.compile(
@@ -191,6 +204,41 @@ def _unquote(word: str) -> tuple[int, int, bool]:
     return 0, len(word), False
 
 
+def _not_an_image(value: str, earlier_stages: list[str | None]) -> str | None:
+    """Why a FROM image (after ARG expansion) pulls nothing: scratch, or an earlier stage."""
+    if value.lower() == "scratch":
+        return "is scratch, the empty image: nothing is pulled"
+    if value.lower() in earlier_stages:
+        return f"names the earlier build stage {value}, not an image"
+    return None
+
+
+def _lstrip_space(text: str, start: int, end: int) -> int:
+    """The first offset in [start, end) that is not space as BuildKit counts it."""
+    while start < end and text[start] in _SPACE:
+        start += 1
+    return start
+
+
+def _directive_match(text: str, start: int, end: int) -> re.Match[str] | None:
+    """The `# name=value` parser directive written at [start, end), if it is one BuildKit knows."""
+    if not text.startswith("#", start) or start >= end:
+        return None
+    match = _DIRECTIVE.fullmatch(text, _lstrip_space(text, start + 1, end), end)
+    if match is None or match.group(1).lower() not in _KNOWN_DIRECTIVES:
+        return None
+    return match
+
+
+def _continues(line: str, escape: str) -> bool:
+    """Whether a line (trailing spaces and tabs removed) continues on the next one.
+
+    BuildKit's rule: the escape character ends the line and is either alone on it or follows
+    a character that is not the escape itself (`c:\\\\` ends an instruction).
+    """
+    return line.endswith(escape) and (len(line) == 1 or line[-2] != escape)
+
+
 class DockerfileScanner:
     kind = "dockerfile"
 
@@ -200,12 +248,19 @@ class DockerfileScanner:
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         return iter(_DockerfileReader(text).read())
 
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        reader = _DockerfileReader(text)
+        reader.read()
+        return iter(sorted(reader.dismissed, key=lambda dismissal: dismissal.start))
+
 
 class _DockerfileReader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.escape = "\\"
         self.findings: list[Finding] = []
+        self.dismissed: list[Dismissal] = []
+        self.dismissed_args: set[str] = set()
         self.global_args: dict[str, _ArgDefault | None] = {}
         self.arg_uses: dict[str, list[_ArgUse]] = {}
         self.other_uses: dict[str, int] = {}
@@ -237,28 +292,78 @@ class _DockerfileReader:
         return sorted(self.findings, key=lambda finding: finding.start)
 
     def _directives(self, lines: list[tuple[int, int]]) -> int:
-        """Parser directives at the top of the file; returns the index of the first other line."""
-        for index, (start, end) in enumerate(lines):
-            match = _DIRECTIVE.fullmatch(self.text, start, end)
+        """Parser directives at the top of the file; returns the index of the first other line.
+
+        Two readers in BuildKit look at them, and they differ. The parser (escape, check) drops
+        a line's leading whitespace before looking for `#`; the frontend selection that pulls
+        the `syntax` image does not, and it skips a first `#!` line. Both stop at the first
+        line that is not a `# name=value` comment naming a known directive.
+        (moby/buildkit frontend/dockerfile/parser: parser.go processLine, directives.go
+        DirectiveParser.ParseLine and DetectSyntax.)
+        """
+        parser_lines = [(_lstrip_space(self.text, start, end), end) for start, end in lines]
+        index = 0
+        seen: set[str] = set()
+        for index, (start, end) in enumerate(parser_lines):
+            match = _directive_match(self.text, start, end)
             if match is None:
-                return index
+                break
             name = match.group(1).lower()
-            value = match.group(2)
-            if name == "escape" and value in ("\\", "`"):
-                self.escape = value
-            elif name == "syntax" and value:
-                plain = not any(char in value for char in "\"' \t\\")
-                self.findings.append(
-                    Finding(match.start(2), match.end(2), "syntax directive", rewritable=plain)
+            if name in seen:
+                raise ScanError(
+                    f"BuildKit rejects this file: only one {name} parser directive can be used",
+                    index + 1,
                 )
-        return len(lines)
+            seen.add(name)
+            if name == "escape":
+                if match.group(2) not in ("\\", "`"):
+                    raise ScanError(
+                        f"BuildKit rejects this file: invalid escape token '{match.group(2)}'"
+                        " does not match ` or \\",
+                        index + 1,
+                    )
+                self.escape = match.group(2)
+        else:
+            index = len(lines)
+        self._syntax_directive(lines)
+        return index
+
+    def _syntax_directive(self, lines: list[tuple[int, int]]) -> None:
+        """The frontend image of `# syntax=`, read the way BuildKit chooses its frontend."""
+        first = 1 if lines and self.text.startswith("#!", lines[0][0]) else 0
+        for start, end in lines[first:]:
+            match = _directive_match(self.text, start, end)
+            if match is None:
+                stripped = _lstrip_space(self.text, start, end)
+                indented = _directive_match(self.text, stripped, end)
+                if stripped > start and indented and indented.group(1).lower() == "syntax":
+                    self.dismissed.append(
+                        Dismissal(
+                            indented.start(2),
+                            indented.end(2),
+                            "syntax directive",
+                            "whitespace before '#': BuildKit does not read this line when it "
+                            "chooses the frontend image, so no image is pulled from it",
+                        )
+                    )
+                return
+            if match.group(1).lower() != "syntax":
+                continue
+            # The image is the value's first word; the rest are the frontend's arguments.
+            value_end = self.text.find(" ", match.start(2), match.end(2))
+            value_end = match.end(2) if value_end < 0 else value_end
+            plain = not any(char in self.text[match.start(2) : value_end] for char in "\"'\t\\")
+            self.findings.append(
+                Finding(match.start(2), value_end, "syntax directive", rewritable=plain)
+            )
+            return
 
     def _logical_line(
         self, lines: list[tuple[int, int]], index: int
     ) -> tuple[_Logical | None, int]:
         start, end = lines[index]
-        stripped = self.text[start:end].strip(" \t")
-        if not stripped or stripped.startswith("#"):
+        first = _lstrip_space(self.text, start, end)
+        if first == end or self.text.startswith("#", first):
             return None, index + 1
         pieces: list[str] = []
         offsets: list[int] = []
@@ -268,11 +373,14 @@ class _DockerfileReader:
             index += 1
             content = self.text[start:end]
             if len(pieces) > 0:
-                bare = content.strip(" \t")
-                if not bare or bare.startswith("#"):
+                bare = _lstrip_space(self.text, start, end)
+                if bare == end or self.text.startswith("#", bare):
                     continue  # empty and comment lines inside a continuation are dropped
+            else:
+                start = first  # the first line's leading space is not part of the instruction
+                content = self.text[start:end]
             trimmed = content.rstrip(" \t")
-            continued = trimmed.endswith(self.escape)
+            continued = _continues(trimmed, self.escape)
             if continued:
                 trimmed = trimmed[:-1]
             pieces.append(trimmed)
@@ -280,8 +388,8 @@ class _DockerfileReader:
             if not continued:
                 break
         logical_text = "".join(pieces)
-        # Leading whitespace is not part of the instruction.
-        lead = len(logical_text) - len(logical_text.lstrip(" \t"))
+        # Leading space is not part of the instruction (BuildKit trims the joined line).
+        lead = _lstrip_space(logical_text, 0, len(logical_text))
         return _Logical(logical_text[lead:], offsets[lead:], first_line), index
 
     def _skip_heredocs(self, logical: _Logical, lines: list[tuple[int, int]], index: int) -> int:
@@ -348,13 +456,22 @@ class _DockerfileReader:
             stage = positional[2].text
         earlier = self.stage_names[: self.stages_seen]
         self.stages_seen += 1
-        if image.text.lower() == "scratch" or image.text.lower() in earlier:
-            return
         context = f"FROM (stage {stage})" if stage else "FROM"
+        reason = _not_an_image(image.text, earlier)
+        if reason is not None:
+            self._dismiss(logical, image, context, reason)
+            return
         only = _VARIABLE_ONLY.fullmatch(image.text)
         if only is not None:
             name = only.group(1) or only.group(2)
             default = self.global_args.get(name)
+            reason = None if default is None else _not_an_image(default.value, earlier)
+            if default is not None and reason is not None:
+                # BuildKit expands the FROM before it looks for a stage or scratch. The ARG
+                # stays out of reach of a pin through any other FROM that uses it.
+                self._note_uses(image.text, self.from_uses)
+                self._dismiss_arg_use(logical, image, context, default, reason)
+                return
             if default is not None and default.value:
                 line = self._line_of(logical.offsets[image.start])
                 self.arg_uses.setdefault(name, []).append(_ArgUse(name, line, stage))
@@ -368,9 +485,42 @@ class _DockerfileReader:
                 image.text[inner_start:inner_end],
             )
         if "$" in image.text:
+            expanded = self._expansion(image.text)
+            reason = None if expanded is None else _not_an_image(expanded, earlier)
+            if reason is not None:
+                self._dismiss(
+                    logical, image, context, f"ARG defaults give {expanded}, which {reason}"
+                )
+                return
             self.composed.append(_ComposedFrom(logical, image, context, escaped))
             return
         self._report_word(logical, image, context, None, rewritable=not escaped)
+
+    def _dismiss(self, logical: _Logical, word: _Word, context: str, reason: str) -> None:
+        start, end, _ = logical.span(word.start, word.end)
+        self.dismissed.append(Dismissal(start, end, context, reason))
+
+    def _dismiss_arg_use(
+        self, logical: _Logical, image: _Word, context: str, default: _ArgDefault, reason: str
+    ) -> None:
+        """A FROM `$NAME` whose ARG default is no image, and that default where it is written."""
+        self._dismiss(
+            logical,
+            image,
+            context,
+            f"ARG {default.name} defaults to {default.value}, which {reason}",
+        )
+        if default.name not in self.dismissed_args and default.end > default.start:
+            self.dismissed_args.add(default.name)
+            line = self._line_of(logical.offsets[image.start])
+            self.dismissed.append(
+                Dismissal(
+                    default.start,
+                    default.end,
+                    f"ARG {default.name}",
+                    f"FROM line {line} reads it, and it {reason}",
+                )
+            )
 
     def _arg(self, logical: _Logical, arguments: list[_Word]) -> None:
         if self.seen_from:
@@ -425,7 +575,12 @@ class _DockerfileReader:
         raw = logical.text[start:end]
         inner_start, inner_end, escaped = _unquote(raw)
         value = raw[inner_start:inner_end]
-        if not value or value.isdigit() or value.lower() in self.stage_names:
+        if not value:
+            return
+        if value.isdigit() or value.lower() in self.stage_names:
+            word = _Word(start + inner_start, start + inner_end, value)
+            what = "the index of a build stage" if value.isdigit() else "a build stage's name"
+            self._dismiss(logical, word, context, f"{what}, not an image")
             return
         note: str | None = None
         rewritable = not escaped

@@ -77,6 +77,22 @@ class Finding:
     adds_digest_key: bool = False
 
 
+@dataclass(frozen=True)
+class Dismissal:
+    """Image-like text a scanner saw and decided not to report, and why.
+
+    A stage name after `FROM`, an image a build pushes, a `status` field, a Quadlet unit
+    named by file: each reads like a reference but pinning it would be wrong. `start`/`end`
+    are character offsets of the text as written; `reason` says why it is not a reference
+    to pin, in words a person asking "why is this one not pinned?" can act on.
+    """
+
+    start: int
+    end: int
+    context: str
+    reason: str
+
+
 class Scanner(Protocol):
     """One file kind. `matches` looks at the path only; `scan` may still find nothing."""
 
