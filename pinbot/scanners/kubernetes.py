@@ -3,6 +3,11 @@
 Pods, workload templates, Argo Workflows, Tekton steps and custom resources such as
 Prometheus' `spec.image` all name their images in a field called `image`; Helm templates,
 which are not YAML until rendered, are read line by line instead.
+
+Two more fields name images the cluster pulls: an image volume's `volumes[].image.reference`
+(core/v1 `ImageVolumeSource`, which "behaves in the same way as pod.spec.containers[*].image";
+beta since Kubernetes 1.33) and a Tekton bundle, the OCI image a `taskRef`, `pipelineRef` or
+step `ref` is read from (`bundle:`, or `resolver: bundles` with a `bundle` parameter).
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import re
 from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
+    MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
@@ -21,10 +27,12 @@ from pinbot.scanners._yaml import (
     is_manifest,
     map_get,
     scalar_finding,
+    scalar_span,
     scalar_value,
     walk,
+    written_span,
 )
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners.interface import Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "KubernetesScanner"]
 
@@ -38,6 +46,20 @@ _SKIPPED_ROOTS = frozenset({"status", "metadata", "data", "stringData", "binaryD
 # RBD volume's `image` is a Ceph block device.
 _SKIPPED_KEYS = frozenset({"withItems", "rbd"})
 
+# Why an `image` under a skipped root or key is not pulled, for `scan --explain`.
+_SKIP_REASONS = {
+    "status": "a status field: what the cluster reports it ran, not what it pulls",
+    "metadata": "in metadata (labels, annotations): describes the object, nothing pulls it",
+    "data": "ConfigMap or Secret data: configuration text for some program",
+    "stringData": "Secret data: configuration text for some program",
+    "binaryData": "ConfigMap data: configuration for some program",
+    "withItems": "an Argo loop item: a parameter the template combines, not an image",
+    "rbd": "a Ceph RBD volume's image is a block device, not a container image",
+}
+
+# Tekton: the references that name where a Task, Pipeline or StepAction comes from.
+_TEKTON_REFS = frozenset({"taskRef", "pipelineRef", "ref"})
+
 # A Tekton step whose image is a parameter: `$(params.NAME)` or `$(params["NAME"])`.
 _TEKTON_PARAM = re.compile(r"""\$\(params\.([A-Za-z0-9_.-]+)\)|\$\(params\[["']([^"']+)["']\]\)""")
 
@@ -45,6 +67,16 @@ _TEKTON_PARAM = re.compile(r"""\$\(params\.([A-Za-z0-9_.-]+)\)|\$\(params\[["'](
 _TEMPLATE_IMAGE = re.compile(
     r"""^[ \t]*(?:-[ \t]+)?(?:image|"image"|'image')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*\r?$""",
     re.MULTILINE,
+)
+
+# `image:` with nothing after it on its line, and the lines of a mapping below it.
+_TEMPLATE_IMAGE_MAP = re.compile(
+    r"""^[ \t]*(?:-[ \t]+)?(?P<key>image|"image"|'image')[ \t]*:[ \t]*(?:#.*)?\r?$""",
+    re.MULTILINE,
+)
+_TEMPLATE_LINE = re.compile(r"^(?P<content>.*?)\r?$", re.MULTILINE)
+_TEMPLATE_REFERENCE = re.compile(
+    r"""[ ]+(?:reference|"reference"|'reference')[ \t]*:[ \t]+(?P<value>\S.*?)[ \t]*"""
 )
 
 # A file that fails to parse is only this scanner's to report when it reads like a manifest.
@@ -90,6 +122,34 @@ def template_findings(text: str) -> Iterator[Finding]:
         if not value.strip():
             continue
         yield Finding(start, start + len(value), "image (template, read line by line)")
+    yield from _template_volume_images(text)
+
+
+def _template_volume_images(text: str) -> Iterator[Finding]:
+    """`reference:` under an `image:` key with no value of its own, in a template: an image
+    volume (in a manifest an `image` mapping holding `reference` is nothing else)."""
+    for match in _TEMPLATE_IMAGE_MAP.finditer(text):
+        column = match.start("key") - match.start()
+        position = match.end()
+        for line in _TEMPLATE_LINE.finditer(text, position):
+            content = line.group("content")
+            if not content.strip() or content.lstrip().startswith("#"):
+                continue
+            if len(content) - len(content.lstrip(" ")) <= column:
+                break  # dedented: the `image` mapping ended without a `reference`
+            child = _TEMPLATE_REFERENCE.fullmatch(content)
+            if child is None:
+                continue
+            start = line.start() + child.start("value")
+            value = _strip_comment(child.group("value"))
+            if len(value) >= 2 and value[0] in "\"'" and value[-1] == value[0]:
+                start, value = start + 1, value[1:-1]
+            one_line = value.startswith("{{") or value[:1] not in ("", *"|>[{&*!%@`")
+            if value.strip() and one_line:
+                yield Finding(
+                    start, start + len(value), "image.reference (template, read line by line)"
+                )
+            break
 
 
 class KubernetesScanner:
@@ -101,6 +161,16 @@ class KubernetesScanner:
         return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
+        for seen in self._read(path, text):
+            if isinstance(seen, Finding):
+                yield seen
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        for seen in self._read(path, text):
+            if isinstance(seen, Dismissal):
+                yield seen
+
+    def _read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
         try:
             documents, offset = compose_documents(text)
         except ScanError:
@@ -114,12 +184,22 @@ class KubernetesScanner:
             if is_manifest(document):
                 yield from self._manifest(document, text, offset)
 
-    def _manifest(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+    def _manifest(self, document: Node, text: str, offset: int) -> Iterator[Finding | Dismissal]:
         parameters: dict[str, str] = {}  # Tekton parameter name -> the image field using it
         for key_path, node in walk(document):
-            if not key_path or not isinstance(node, ScalarNode) or _skipped(key_path):
+            if not key_path:
                 continue
-            if key_path[-1] == "image":
+            skipped = _skipped(key_path)
+            if isinstance(node, MappingNode) and key_path[-1] in _TEKTON_REFS and not skipped:
+                yield from _bundles(node, key_path, text, offset)
+            if not isinstance(node, ScalarNode):
+                continue
+            if skipped:
+                if key_path[-1] == "image" or _is_image_volume(key_path):
+                    span = scalar_span(node, text, offset) or written_span(node, text, offset)
+                    yield Dismissal(*span, format_path(key_path), _SKIP_REASONS[skipped])
+                continue
+            if key_path[-1] == "image" or _is_image_volume(key_path):
                 finding = scalar_finding(node, text, offset, format_path(key_path))
                 if finding is not None:
                     yield finding
@@ -141,7 +221,47 @@ class KubernetesScanner:
             return
         for document in documents:
             if is_manifest(document):
-                yield from self._manifest(document, inner, offset)
+                for seen in self._manifest(document, inner, offset):
+                    if isinstance(seen, Finding):
+                        yield seen
+
+
+def _is_image_volume(key_path: tuple[str | int, ...]) -> bool:
+    """Whether a path is `…volumes[N].image.reference`: an image volume's image."""
+    return (
+        len(key_path) >= 4
+        and key_path[-1] == "reference"
+        and key_path[-2] == "image"
+        and isinstance(key_path[-3], int)
+        and key_path[-4] == "volumes"
+    )
+
+
+def _bundles(
+    ref: MappingNode, key_path: tuple[str | int, ...], text: str, offset: int
+) -> Iterator[Finding]:
+    """The OCI image a Tekton `taskRef`/`pipelineRef`/step `ref` is read from.
+
+    Two spellings: `bundle: IMAGE` (Tekton's v1beta1 field), and `resolver: bundles` with a
+    parameter named `bundle` whose `value` is the image (the bundles resolver, which parses
+    it with go-containerregistry: a tag, a digest, or both).
+    """
+    finding = scalar_finding(
+        map_get(ref, "bundle"), text, offset, format_path((*key_path, "bundle"))
+    )
+    if finding is not None:
+        yield finding
+    if scalar_value(map_get(ref, "resolver")) != "bundles":
+        return
+    params = map_get(ref, "params")
+    if not isinstance(params, SequenceNode):
+        return
+    for index, item in enumerate(params.value):
+        if scalar_value(map_get(item, "name")) == "bundle":
+            context = format_path((*key_path, "params", index, "value"))
+            finding = scalar_finding(map_get(item, "value"), text, offset, context)
+            if finding is not None:
+                yield finding
 
 
 def _parameter_defaults(
@@ -161,14 +281,18 @@ def _parameter_defaults(
                 yield finding
 
 
-def _skipped(key_path: tuple[str | int, ...]) -> bool:
-    """Whether a path is under an object's `metadata`, `status` or ConfigMap `data`.
+def _skipped(key_path: tuple[str | int, ...]) -> str | None:
+    """The root (`metadata`, `status`, ConfigMap `data`) or key a path is skipped under.
 
     Objects inside a `kind: List` (`items[N]`) are treated like top-level ones.
     """
     if len(key_path) > 2 and key_path[0] == "items" and isinstance(key_path[1], int):
         key_path = key_path[2:]
-    return key_path[0] in _SKIPPED_ROOTS or any(part in _SKIPPED_KEYS for part in key_path)
+    if isinstance(key_path[0], str) and key_path[0] in _SKIPPED_ROOTS:
+        return key_path[0]
+    return next(
+        (part for part in key_path if isinstance(part, str) and part in _SKIPPED_KEYS), None
+    )
 
 
 SCANNER = KubernetesScanner()
