@@ -77,7 +77,9 @@ def occurrence(
     reference: ImageReference | None = None
     note = finding.note
     rewritable = finding.rewritable
-    if finding.templated or is_templated(reference_text):
+    if finding.invalid is not None:
+        status, rewritable, note = Status.INVALID, False, finding.invalid
+    elif finding.templated or is_templated(reference_text):
         status = Status.TEMPLATED
         rewritable = False
     else:

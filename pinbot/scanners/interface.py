@@ -62,7 +62,9 @@ class Finding:
     A finding with `digest_slot` is pinned by writing the digest there; one without is
     pinned by replacing the text at the span. `adds_digest_key` marks a slot that inserts a
     `digest:` key the file does not have yet (a Helm chart may not read it): such a finding
-    is not rewritable unless the user opts in (`pin.helm-insert-digest`).
+    is not rewritable unless the user opts in (`pin.helm-insert-digest`). `invalid` holds the
+    reason the file kind's own tool rejects the value (kustomize refusing a number as a tag):
+    the reference is then invalid whatever its text, and never pinned.
     """
 
     start: int
@@ -75,6 +77,7 @@ class Finding:
     rewritable: bool = True
     note: str | None = None
     adds_digest_key: bool = False
+    invalid: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from pinbot.scanners import scan_text
 from pinbot.scanners.interface import Finding
-from pinbot.scanners.kustomize import NO_TAG, SCANNER
+from pinbot.scanners.kustomize import NO_TAG, SCANNER, plain_scalar_type
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -97,11 +97,11 @@ def test_existing_digest_slots() -> None:
 
 
 def test_crlf_and_indentation_are_kept() -> None:
-    text = "images:\r\n  - name: nginx\r\n    newTag: 1.27\r\nresources: []\r\n"
+    text = "images:\r\n  - name: nginx\r\n    newTag: v1.27\r\nresources: []\r\n"
     (finding,) = _findings(text)
     assert (
         _apply(text, finding)
-        == f"images:\r\n  - name: nginx\r\n    newTag: 1.27\r\n    digest: {DIGEST}\r\nresources: []\r\n"
+        == f"images:\r\n  - name: nginx\r\n    newTag: v1.27\r\n    digest: {DIGEST}\r\nresources: []\r\n"
     )
 
 
@@ -139,6 +139,10 @@ def test_span_and_insertion_hold(indent: int, quote: str, newline: str, tag: str
     )
     (finding,) = _findings(text)
     assert text[finding.start : finding.end] == tag
+    if not quote and plain_scalar_type(tag) != "string":
+        # kustomize reads a plain `1.27` or `no` as a number or a bool, and refuses the file.
+        assert finding.invalid is not None and not finding.rewritable
+        return
     pinned = _apply(text, finding)
     assert (
         f"{pad}  newTag: {quote}{tag}{quote}{newline}{pad}  digest: {DIGEST}{newline}resources"
