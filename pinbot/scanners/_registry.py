@@ -27,6 +27,7 @@ from pinbot.scanners import (
     kubernetes,
     kustomize,
     nomad,
+    quadlet,
     skaffold,
     woodpecker,
 )
@@ -73,6 +74,7 @@ SCANNERS: tuple[Scanner, ...] = (
     nomad.SCANNER,
     earthfile.SCANNER,
     concourse.SCANNER,
+    quadlet.SCANNER,
     helm.HelmScanner(claimed_by_name=_CLAIMING_BY_NAME),
 )
 

@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pinbot.scanners.dockerfile import is_dockerfile_name
 from pinbot.scanners.interface import Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "QuadletScanner", "unit_group"]
@@ -61,8 +60,8 @@ _TRUE = frozenset({"1", "yes", "true", "on"})
 def unit_group(path: str) -> str | None:
     """The section Podman reads in a Quadlet unit (or drop-in) of this path; None for others."""
     name = posixpath.basename(path)
-    if is_dockerfile_name(name):
-        return None
+    if name.lower().startswith(("dockerfile", "containerfile")):
+        return None  # `Dockerfile.build` is a Dockerfile
     drop_in = _DROP_IN.search(path)
     if drop_in is not None:
         return _GROUPS[drop_in.group(1)]

@@ -23,11 +23,20 @@ Evidence, in our words:
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
-from pinbot.scanners import scan_text
+from pinbot.scanners import Status, scan_text
 from pinbot.scanners.interface import ScanError
 from pinbot.scanners.quadlet import SCANNER, unit_group
+from tests.support.roundtrip import pin_file
+
+ROOT = Path(__file__).resolve().parents[2]
 
 DIGEST = "sha256:" + "d" * 64
 
@@ -313,3 +322,54 @@ def test_dismissals_say_why() -> None:
         "overridden by the Image= on line 3: Podman reads the last one",
         "names the Quadlet unit app.build: the image is the one that unit builds",
     ]
+
+
+def test_pinning_changes_only_the_image_bytes() -> None:
+    # CRLF line ends, a non-ASCII description, an indented key, a continuation elsewhere.
+    text = (
+        "[Unit]\r\nDescription=Café front end\r\n\r\n[Container]\r\n"
+        "  Image = quay.io/acme/web:2.4\r\nExec=/bin/web \\\r\n  --port 8080\r\n"
+        "Mount=type=image,src=ghcr.io/acme/assets:7,dst=/a\r\n"
+    )
+    digests = {"quay.io/acme/web:2.4": DIGEST, "ghcr.io/acme/assets:7": DIGEST}
+    updated, result = pin_file("web.container", text.encode(), digests)
+    assert updated.decode() == text.replace("web:2.4", f"web:2.4@{DIGEST}").replace(
+        "assets:7", f"assets:7@{DIGEST}"
+    )
+    assert len(result.edits) == 2
+    assert pin_file("web.container", updated, digests)[0] == updated
+
+
+def test_an_ignore_comment_keeps_the_image_as_it_is() -> None:
+    text = (
+        "[Container]\n# pinbot: ignore (tracks the nightly build)\nImage=ghcr.io/acme/web:nightly\n"
+    )
+    [occurrence] = scan_text("web.container", text).occurrences
+    assert (occurrence.status, occurrence.rewritable) == (Status.IGNORED, False)
+    digests = {"ghcr.io/acme/web:nightly": DIGEST}
+    assert pin_file("web.container", text.encode(), digests)[0] == text.encode()
+
+
+def test_scan_and_check_report_quadlet_units(tmp_path: Path) -> None:
+    unit = tmp_path / "quadlet" / "web.container"
+    unit.parent.mkdir()
+    unit.write_text("[Container]\nImage=quay.io/acme/web:2.4\n", encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    scanned = subprocess.run(
+        [sys.executable, "-m", "pinbot", "scan", str(tmp_path), "--format", "json"],
+        capture_output=True, text=True, env=environment, check=False,
+    )  # fmt: skip
+    assert scanned.returncode == 0, scanned.stderr
+    [reported] = json.loads(scanned.stdout)
+    assert (reported["file"], reported["kind"], reported["text"], reported["status"]) == (
+        "quadlet/web.container",
+        "quadlet",
+        "quay.io/acme/web:2.4",
+        "unpinned",
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "pinbot", "check", str(tmp_path)],
+        capture_output=True, text=True, env=environment, check=False,
+    )  # fmt: skip
+    assert checked.returncode == 1
+    assert "quadlet/web.container:2:7" in checked.stdout
