@@ -1,8 +1,9 @@
 """Image references in Helm values and any other YAML: `image` strings and image maps.
 
-The generic fallback, run last: `image: "repo:tag"` anywhere, maps shaped like
-`{registry, repository, tag, digest}` (some charts say `name` for `repository`), and the image list a Chart.yaml carries in its
-annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, files a
+The generic fallback, run last: `image: "repo:tag"` anywhere (also under camelCase `…Image` and
+snake_case `…_image` keys), maps shaped like `{registry, repository, tag, digest}` (some charts
+say `name` for `repository`, or `version` for `tag`), and the image list a Chart.yaml carries in
+its annotations. Kubernetes objects' own `image` fields are left to the Kubernetes scanner, files a
 CI or build tool's scanner claims by name (workflows, pipelines, kustomizations) to it, and
 Concourse pipelines and task configs (an `image` there names a resource, or a tarball to push)
 to the Concourse scanner.
@@ -46,6 +47,10 @@ IMAGE_ANNOTATIONS = ("artifacthub.io/images", "images")
 
 _VALUES_NAME = re.compile(r"^values[^/]*\.ya?ml$", re.IGNORECASE)
 _CAMEL_IMAGE_KEY = re.compile(r"^[a-z][A-Za-z0-9]*Image$")
+_SNAKE_IMAGE_KEY = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*_image$")
+# Where an image map keeps its tag: `tag`, or `version` in charts that spell it so
+# (`{{ .Values.image.repository }}:{{ .Values.image.version }}`).
+_TAG_KEYS = ("tag", "version")
 # Plain scalars YAML 1.1 reads as booleans or null, and numbers: settings, not references.
 _NOT_REFERENCE = re.compile(
     r"^(?:true|false|yes|no|on|off|null|~|[-+]?[0-9][0-9_.]*)$", re.IGNORECASE
@@ -54,11 +59,24 @@ _TEMPLATE_MARK = re.compile(r"\{\{|\$\{|\$\(")
 
 
 def is_image_key(key: str | int) -> bool:
-    """`image`, or a camelCase key ending in `Image` (`clientImage`, `initImage`).
+    """`image`, or a camelCase or snake_case key ending in it (`clientImage`, `inline_image`).
 
     `images` is not one: charts use it for a registry prefix shared by many images.
     """
-    return isinstance(key, str) and (key == "image" or _CAMEL_IMAGE_KEY.match(key) is not None)
+    return isinstance(key, str) and (
+        key == "image"
+        or _CAMEL_IMAGE_KEY.match(key) is not None
+        or _SNAKE_IMAGE_KEY.match(key) is not None
+    )
+
+
+def _tag(node: MappingNode) -> Node | None:
+    """The value of the first of `tag`, `version` the map has."""
+    for key in _TAG_KEYS:
+        value = map_get(node, key)
+        if value is not None:
+            return value
+    return None
 
 
 def _looks_like_reference(node: ScalarNode) -> bool:
@@ -97,7 +115,7 @@ def _repository(node: MappingNode) -> tuple[str, ScalarNode] | None:
     if repository is not None:
         return ("repository", repository) if isinstance(repository, ScalarNode) else None
     name = map_get(node, "name")
-    if not isinstance(name, ScalarNode) or map_get(node, "tag") is None:
+    if not isinstance(name, ScalarNode) or _tag(node) is None:
         return None
     value = scalar_value(name) or ""
     if "@" in value or ":" in value.rsplit("/", 1)[-1]:
@@ -115,7 +133,7 @@ def _image_map(
         return None
     repository_key, repository = found
     registry = scalar_value(map_get(node, "registry")) or ""
-    tag_node = map_get(node, "tag")
+    tag_node = _tag(node)
     tag = scalar_value(tag_node) or ""
     digest_node = map_get(node, "digest")
     digest = scalar_value(digest_node) or ""

@@ -238,9 +238,11 @@ def test_errors_only_for_values_and_chart_files() -> None:
 
 
 def test_image_and_camel_case_image_keys_are_image_keys() -> None:
-    assert all(is_image_key(k) for k in ("image", "clientImage", "initContainerImage"))
+    assert all(
+        is_image_key(k) for k in ("image", "clientImage", "initContainerImage", "node_image")
+    )
     assert not any(
-        is_image_key(k) for k in ("images", "imagePullPolicy", "Image", "node_image", "IMAGE", 0)
+        is_image_key(k) for k in ("images", "imagePullPolicy", "Image", "_image", "IMAGE", 0)
     )
 
 
