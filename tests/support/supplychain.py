@@ -396,9 +396,18 @@ def push_legacy_signature(
 
 
 def push_referrer(
-    reg: RunningRegistry, repo: str, subject: Pushed, manifest: dict[str, Any]
+    reg: RunningRegistry,
+    repo: str,
+    subject: Pushed,
+    manifest: dict[str, Any],
+    *,
+    tag_schema: bool = True,
 ) -> Pushed:
-    """Push an artifact manifest and add it to `subject`'s referrers tag (`sha256-<hex>`)."""
+    """Push an artifact manifest and add it to `subject`'s referrers tag (`sha256-<hex>`).
+
+    Without `tag_schema` only the manifest is pushed (a registry with the referrers API
+    would list it; see `referrers_index`).
+    """
     manifest = {
         **manifest,
         "subject": {
@@ -409,6 +418,9 @@ def push_referrer(
     }
     body = _dumps(manifest)
     digest = reg.put_manifest(repo, None, body, OCI_MANIFEST)
+    pushed = Pushed(digest, OCI_MANIFEST, body, len(body), repo=repo)
+    if not tag_schema:
+        return pushed
     tag = "sha256-" + subject.digest.split(":", 1)[1]
     with reg.client() as client:
         current = client.get(f"/v2/{repo}/manifests/{tag}", headers={"Accept": OCI_INDEX})
@@ -423,7 +435,21 @@ def push_referrer(
     )
     index = _dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
     reg.put_manifest(repo, tag, index, OCI_INDEX)
-    return Pushed(digest, OCI_MANIFEST, body, len(body), repo=repo)
+    return pushed
+
+
+def referrers_index(*referrers: Pushed) -> bytes:
+    """What the OCI 1.1 referrers API answers for a subject with these referrers."""
+    entries = [
+        {
+            "mediaType": r.media_type,
+            "digest": r.digest,
+            "size": r.size,
+            "artifactType": r.manifest.get("artifactType", ""),
+        }
+        for r in referrers
+    ]
+    return _dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": entries})
 
 
 def push_referrer_signature(
@@ -433,12 +459,13 @@ def push_referrer_signature(
     key: CosignKey,
     *,
     signed_digest: str | None = None,
+    tag_schema: bool = True,
 ) -> Pushed:
     """A cosign signature as an OCI 1.1 referrer of `subject`, via the referrers tag schema."""
     manifest = _signature_manifest(
         reg, repo, subject.digest, key, signed_digest=signed_digest, tamper=False, subject=subject
     )
-    return push_referrer(reg, repo, subject, manifest)
+    return push_referrer(reg, repo, subject, manifest, tag_schema=tag_schema)
 
 
 def push_notation_signature(reg: RunningRegistry, repo: str, subject: Pushed) -> Pushed:
