@@ -233,3 +233,8 @@ def render(note: SupplyChainNote) -> list[str]:
         more = f" (and {len(note.problems) - 3} more)" if len(note.problems) > 3 else ""
         lines.append(f"supply-chain data partly unreadable: {text(shown)}{more}")
     return lines
+
+
+def held_back_line(image: str, digest: str, rule: str, reason: str) -> str:
+    """The Markdown line for a digest the trust gate did not let through."""
+    return f"held back {code(f'{image}@{short_digest(digest)}')}: {text(rule)} — {text(reason)}"

@@ -48,18 +48,24 @@ class SupplyChainReader:
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
-        self._findings: dict[tuple[str, str, str], asyncio.Future[ImageFindings]] = {}
+        self._findings: dict[tuple[str, str, str, bool], asyncio.Future[ImageFindings]] = {}
 
-    async def read(self, ref: ImageReference, digest: str) -> ImageFindings:
-        """What `ref`'s repository holds about `digest`; never raises for what it finds."""
-        key = (ref.domain or "docker.io", ref.path, digest)
+    async def read(
+        self, ref: ImageReference, digest: str, *, signatures: bool = True
+    ) -> ImageFindings:
+        """What `ref`'s repository holds about `digest`; never raises for what it finds.
+
+        Without `signatures` only attestations are read (an old digest needs no signature
+        check, and its lookups would cost three requests or more).
+        """
+        key = (ref.domain or "docker.io", ref.path, digest, signatures)
         future = self._findings.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._read(ref, digest))
+            future = asyncio.ensure_future(self._read(ref, digest, signatures))
             self._findings[key] = future
         return await asyncio.shield(future)
 
-    async def _read(self, ref: ImageReference, digest: str) -> ImageFindings:
+    async def _read(self, ref: ImageReference, digest: str, signatures: bool) -> ImageFindings:
         findings = ImageFindings(digest)
         if not mf.is_digest(digest):
             return replace(findings, problems=(f"{digest!r} is not a digest",))
@@ -75,10 +81,14 @@ class SupplyChainReader:
             statements += await self._index_statements(ref, document, problems)
         # cosign's `.att` tag is asked only when the index itself holds no attestations.
         want = not any(_is_provenance_or_sbom(s) for s in statements)
-        signatures, attached = await self._attached(ref, digest, problems, statements=want)
-        statements += attached
+        found: list[sg.Signature] = []
+        if signatures:
+            found, attached = await self._attached(ref, digest, problems, statements=want)
+            statements += attached
+        elif want:
+            statements += await self._attestation_tag(ref, digest, problems)
         children: list[tuple[str, tuple[sg.Signature, ...]]] = []
-        if is_index and not signatures:
+        if signatures and is_index and not found:
             children = await self._children_signatures(ref, document, problems)
         provenance, packages = _interpret(statements, problems)
         return ImageFindings(
@@ -86,7 +96,7 @@ class SupplyChainReader:
             is_index=is_index,
             provenance=provenance,
             packages=packages,
-            signatures=tuple(signatures),
+            signatures=tuple(found),
             children=tuple(children) if any(sigs for _, sigs in children) else (),
             problems=tuple(dict.fromkeys(problems)),
         )
@@ -152,6 +162,14 @@ class SupplyChainReader:
         for referrer in referrers:
             signatures += await self._referrer_signatures(ref, referrer, problems)
         return signatures, found
+
+    async def _attestation_tag(
+        self, ref: ImageReference, digest: str, problems: list[str]
+    ) -> list[at.Statement]:
+        fetched = await self._tag(ref, tag_for(digest, ".att"), problems)
+        if fetched is None:
+            return []
+        return await self._dsse_statements(ref, fetched, digest, problems)
 
     async def _referrers(
         self, ref: ImageReference, digest: str, problems: list[str]
