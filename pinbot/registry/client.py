@@ -470,7 +470,7 @@ class RegistryClient:
 
     async def referrers(self, ref: ImageReference, digest: str) -> FetchedManifest | None:
         """The OCI 1.1 referrers index of `digest`, or None when the registry has no referrers
-        API (404; it may still keep a referrers tag, `sha256-<hex>`)."""
+        API (404, or 400/405/501 from some; it may still keep a referrers tag, `sha256-<hex>`)."""
         registry = self._registry(ref)
         self._check_digest(registry, ref, digest)
         what = f'referrers of "{ref.path}@{digest}"'
@@ -483,8 +483,8 @@ class RegistryClient:
             what=what,
             headers={"Accept": mf.OCI_INDEX},
         )
-        if response.status_code == 404:
-            return None
+        if response.status_code in (400, 404, 405, 501):
+            return None  # no such API here (distribution 2.8 answers 404)
         if response.status_code != 200:
             raise self._unexpected(registry, response, what)
         body = response.content

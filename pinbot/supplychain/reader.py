@@ -48,24 +48,28 @@ class SupplyChainReader:
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
-        self._findings: dict[tuple[str, str, str, bool], asyncio.Future[ImageFindings]] = {}
+        self._findings: dict[tuple[str, str, str, bool, bool], asyncio.Future[ImageFindings]] = {}
 
     async def read(
-        self, ref: ImageReference, digest: str, *, signatures: bool = True
+        self, ref: ImageReference, digest: str, *, signatures: bool = True, children: bool = True
     ) -> ImageFindings:
         """What `ref`'s repository holds about `digest`; never raises for what it finds.
 
         Without `signatures` only attestations are read (an old digest needs no signature
-        check, and its lookups would cost three requests or more).
+        check, and its lookups would cost three requests or more). Without `children` an
+        unsigned index's platform images are not asked for their own signatures (three
+        requests each; worth it when a `verify` entry requires a signature).
         """
-        key = (ref.domain or "docker.io", ref.path, digest, signatures)
+        key = (ref.domain or "docker.io", ref.path, digest, signatures, children)
         future = self._findings.get(key)
         if future is None:
-            future = asyncio.ensure_future(self._read(ref, digest, signatures))
+            future = asyncio.ensure_future(self._read(ref, digest, signatures, children))
             self._findings[key] = future
         return await asyncio.shield(future)
 
-    async def _read(self, ref: ImageReference, digest: str, signatures: bool) -> ImageFindings:
+    async def _read(
+        self, ref: ImageReference, digest: str, signatures: bool, children: bool
+    ) -> ImageFindings:
         findings = ImageFindings(digest)
         if not mf.is_digest(digest):
             return replace(findings, problems=(f"{digest!r} is not a digest",))
@@ -87,9 +91,9 @@ class SupplyChainReader:
             statements += attached
         elif want:
             statements += await self._attestation_tag(ref, digest, problems)
-        children: list[tuple[str, tuple[sg.Signature, ...]]] = []
-        if signatures and is_index and not found:
-            children = await self._children_signatures(ref, document, problems)
+        per_image: list[tuple[str, tuple[sg.Signature, ...]]] = []
+        if signatures and children and is_index and not found:
+            per_image = await self._children_signatures(ref, document, problems)
         provenance, packages = _interpret(statements, problems)
         return ImageFindings(
             digest=digest,
@@ -97,7 +101,7 @@ class SupplyChainReader:
             provenance=provenance,
             packages=packages,
             signatures=tuple(found),
-            children=tuple(children) if any(sigs for _, sigs in children) else (),
+            children=tuple(per_image) if any(sigs for _, sigs in per_image) else (),
             problems=tuple(dict.fromkeys(problems)),
         )
 

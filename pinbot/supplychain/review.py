@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pinbot.reference import ImageReference
-from pinbot.supplychain.gate import TrustPolicy, Verdict, evaluate, policy_for
+from pinbot.supplychain.gate import Requirement, TrustPolicy, Verdict, evaluate, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
 from pinbot.supplychain.reader import SupplyChainReader
 
@@ -50,7 +50,9 @@ async def review(
         return None
     repository = ref.without_digest()
     policy = policy_for(policies, ref.name)
-    new = await reader.read(repository, new_digest)
+    # Platform images are asked for their own signatures only when a signature is required.
+    required = policy is not None and Requirement.SIGNATURE in policy.require
+    new = await reader.read(repository, new_digest, children=required)
     old = await reader.read(repository, old_digest, signatures=False) if old_digest else None
     key = policy.key if policy else None
     return Review(
