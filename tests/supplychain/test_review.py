@@ -161,3 +161,14 @@ def test_pull_request_notes_block_with_supply_chain_lines(
     block = run_with(registry_http, tmp_path, work)
     assert "signature: cosign signature verified with `cosign.pub` on the index" in block
     assert block.count("<details>") == 1 and block.endswith("</details>\n")
+
+
+def test_without_a_verify_entry_platform_images_are_not_asked(
+    registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    repo = unique("review-notes-only")
+    old, new = pair(registry_http, repo)
+    result, cost = reviewed(registry_http, tmp_path, repo, old.digest, new.digest, [])
+    assert result is not None and result.verdict.allowed
+    assert result.lines[-1] == "signature: none found"
+    assert cost == {"ping": 1, "manifest_get": 6, "blob": 4, "referrers": 1}
