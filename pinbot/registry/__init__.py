@@ -4,7 +4,13 @@
 manifest bytes before a digest is written, and reads image metadata for notes.
 """
 
-from pinbot.registry.client import RegistryClient, RequestStats, Resolution, resolve_many
+from pinbot.registry.client import (
+    FetchedManifest,
+    RegistryClient,
+    RequestStats,
+    Resolution,
+    resolve_many,
+)
 from pinbot.registry.credentials import Credential, CredentialFinder, CredentialLookup
 from pinbot.registry.errors import (
     DigestMismatch,
@@ -26,6 +32,7 @@ __all__ = [
     "CredentialFinder",
     "CredentialLookup",
     "DigestMismatch",
+    "FetchedManifest",
     "ImageMetadata",
     "NotARegistry",
     "Platform",

@@ -70,10 +70,19 @@ class Resolution:
     platform: str | None = None
 
 
+@dataclass(frozen=True)
+class FetchedManifest:
+    """A manifest's bytes as the registry served them, with the digest they hash to."""
+
+    digest: str
+    media_type: str
+    body: bytes
+
+
 @dataclass
 class RequestStats:
     """Requests sent, per (registry host, kind); kinds are `ping`, `manifest_head`,
-    `manifest_get`, `token`, `blob`. Retries count as requests.
+    `manifest_get`, `token`, `blob`, `referrers`. Retries count as requests.
 
     `quotas` holds, per registry, the pull quota its answers reported (the lowest remaining
     seen). Docker Hub counts manifest GETs as pulls, HEADs not.
@@ -431,6 +440,57 @@ class RegistryClient:
             config=config_doc,
             platform=chosen,
         )
+
+    async def manifest(self, ref: ImageReference, tag_or_digest: str) -> FetchedManifest:
+        """GET the manifest a digest (or a tag) names, hashed; by digest it is asked once a run.
+
+        For artifacts pinbot reads beside an image (attestations, signatures, referrers tags);
+        a tag is fetched anew each time, a digest's bytes are remembered.
+        """
+        registry = self._registry(ref)
+        if mf.is_digest(tag_or_digest):
+            got = await self._manifest(registry, ref, tag_or_digest)
+        else:
+            got = await self._get_manifest(registry, ref, tag_or_digest)
+            self._remember(registry, ref, got)
+        return FetchedManifest(got.digest, got.media_type, got.body)
+
+    async def blob(self, ref: ImageReference, digest: str, *, size: int, max_bytes: int) -> bytes:
+        """GET the blob `digest` names, refused unless it is exactly `size` bytes and at most
+        `max_bytes`; the bytes are hashed to `digest`."""
+        registry = self._registry(ref)
+        self._check_digest(registry, ref, digest)
+        what = f'blob {digest} of "{ref.path}"'
+        if size < 0 or size > max_bytes:
+            raise RegistryError(registry.name, f"{what}: {size} bytes is over the cap {max_bytes}")
+        body = await self._blob(registry, ref, digest)
+        if len(body) != size:
+            raise RegistryError(registry.name, f"{what}: {len(body)} bytes, descriptor says {size}")
+        return body
+
+    async def referrers(self, ref: ImageReference, digest: str) -> FetchedManifest | None:
+        """The OCI 1.1 referrers index of `digest`, or None when the registry has no referrers
+        API (404, or 400/405/501 from some; it may still keep a referrers tag, `sha256-<hex>`)."""
+        registry = self._registry(ref)
+        self._check_digest(registry, ref, digest)
+        what = f'referrers of "{ref.path}@{digest}"'
+        response = await self._request(
+            registry,
+            "GET",
+            f"/v2/{ref.path}/referrers/{digest}",
+            scope=self._scope(ref),
+            kind="referrers",
+            what=what,
+            headers={"Accept": mf.OCI_INDEX},
+        )
+        if response.status_code in (400, 404, 405, 501):
+            return None  # no such API here (distribution 2.8 answers 404)
+        if response.status_code != 200:
+            raise self._unexpected(registry, response, what)
+        body = response.content
+        if len(body) > MAX_MANIFEST_BYTES:
+            raise RegistryError(registry.name, f"{what}: larger than {MAX_MANIFEST_BYTES} bytes")
+        return FetchedManifest(mf.digest_of(body), mf.OCI_INDEX, body)
 
     # --- resolution -----------------------------------------------------------------------
 

@@ -1,0 +1,158 @@
+"""The trust gate: may a digest be proposed, given the `verify:` entry that matches its image?
+
+Pure: `evaluate(policy, findings)` returns a `Verdict`, held back with a rule name (`unsigned`,
+`signature-invalid`, `provenance-mismatch`) when the entry's requirements are not met. Without
+an entry nothing is required. Everything that cannot be checked fails closed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+
+from pinbot.supplychain._fields import SupplyChainError
+from pinbot.supplychain.findings import ImageFindings, signature_check
+from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureStatus
+
+#: A public key file larger than this is not a key.
+MAX_KEY_BYTES = 64 * 1024
+
+
+class Requirement(enum.StrEnum):
+    SIGNATURE = "signature"
+    PROVENANCE = "provenance"
+
+
+class Rule(enum.StrEnum):
+    """Why a digest was held back; the names `check --drift` and `audit` report."""
+
+    UNSIGNED = "unsigned"
+    SIGNATURE_INVALID = "signature-invalid"
+    PROVENANCE_MISMATCH = "provenance-mismatch"
+
+
+@dataclass(frozen=True)
+class TrustPolicy:
+    """One `verify:` entry: which images, what they need, and what to check it with."""
+
+    images: tuple[str, ...]
+    require: frozenset[Requirement] = frozenset()
+    key: PublicKey | None = None
+    identity: str | None = None  # keyless: certificate identity (exact or a regular expression)
+    issuer: str | None = None  # keyless: OIDC issuer
+    source: str | None = None  # provenance: the repository URL glob it must be built from
+
+    @classmethod
+    def from_config(
+        cls,
+        images: Sequence[str],
+        require: Collection[str] = (),
+        *,
+        key_file: Path | None = None,
+        identity: str | None = None,
+        issuer: str | None = None,
+        source: str | None = None,
+    ) -> TrustPolicy:
+        """An entry as the config declares it; the key file is read here (`SupplyChainError`
+        when it is missing, too big or not a PEM public key)."""
+        unknown = set(require) - {r.value for r in Requirement}
+        if unknown:
+            raise SupplyChainError(f"verify: unknown requirement {sorted(unknown)[0]!r}")
+        key = None
+        if key_file is not None:
+            key = PublicKey(read_key_file(key_file), str(key_file.name))
+        return cls(
+            images=tuple(images),
+            require=frozenset(Requirement(r) for r in require),
+            key=key,
+            identity=identity,
+            issuer=issuer,
+            source=source,
+        )
+
+    def applies_to(self, image: str) -> bool:
+        return any(fnmatchcase(image, pattern) for pattern in self.images)
+
+
+def read_key_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            pem = handle.read(MAX_KEY_BYTES + 1)
+    except OSError as exc:
+        raise SupplyChainError(f"verify: cannot read key {path}: {exc.strerror}") from exc
+    if len(pem) > MAX_KEY_BYTES or b"-----BEGIN PUBLIC KEY-----" not in pem:
+        raise SupplyChainError(f"verify: {path} is not a PEM public key")
+    return pem
+
+
+def policy_for(policies: Sequence[TrustPolicy], image: str) -> TrustPolicy | None:
+    """The first entry whose `images` globs match `image` (its canonical name)."""
+    return next((policy for policy in policies if policy.applies_to(image)), None)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a digest may be proposed; `rule` and `reason` say why not."""
+
+    allowed: bool
+    signature: SignatureCheck
+    rule: Rule | None = None
+    reason: str = ""
+
+
+def _signature_verdict(policy: TrustPolicy, check: SignatureCheck) -> Verdict | None:
+    if check.status is SignatureStatus.VERIFIED:
+        return None
+    if policy.key is None and (policy.identity or policy.issuer):
+        if check.status is SignatureStatus.UNSIGNED:
+            return Verdict(False, check, Rule.UNSIGNED, f"no signature found ({check.detail})")
+        reason = "keyless signatures (identity and issuer) are not verified by this pinbot"
+        return Verdict(False, check, Rule.SIGNATURE_INVALID, reason)
+    if policy.key is None:
+        reason = "the verify entry requires a signature but names no key"
+        return Verdict(False, check, Rule.SIGNATURE_INVALID, reason)
+    if check.status is SignatureStatus.UNSIGNED:
+        return Verdict(False, check, Rule.UNSIGNED, check.detail or "no signature found")
+    if check.status is SignatureStatus.UNVERIFIED:
+        reason = f"no signature pinbot can verify ({check.detail})"
+        return Verdict(False, check, Rule.UNSIGNED, reason)
+    return Verdict(False, check, Rule.SIGNATURE_INVALID, check.detail)
+
+
+def _provenance_verdict(
+    policy: TrustPolicy, findings: ImageFindings, check: SignatureCheck
+) -> Verdict | None:
+    provenance = findings.provenance
+    if provenance is None:
+        return Verdict(False, check, Rule.PROVENANCE_MISMATCH, "no provenance attestation found")
+    if policy.source is None:
+        return None
+    if provenance.source is None:
+        reason = "the provenance names no source repository"
+        return Verdict(False, check, Rule.PROVENANCE_MISMATCH, reason)
+    if not fnmatchcase(provenance.source, policy.source):
+        reason = f"built from {provenance.source}, not {policy.source}"
+        return Verdict(False, check, Rule.PROVENANCE_MISMATCH, reason)
+    return None
+
+
+def evaluate(policy: TrustPolicy | None, findings: ImageFindings) -> Verdict:
+    """May `findings.digest` be proposed under `policy`? Signature first, then provenance.
+
+    A `source` in the entry implies that provenance is required.
+    """
+    check = signature_check(findings, policy.key if policy else None)
+    if policy is None:
+        return Verdict(True, check)
+    if Requirement.SIGNATURE in policy.require:
+        verdict = _signature_verdict(policy, check)
+        if verdict is not None:
+            return verdict
+    if Requirement.PROVENANCE in policy.require or policy.source is not None:
+        verdict = _provenance_verdict(policy, findings, check)
+        if verdict is not None:
+            return verdict
+    return Verdict(True, check)

@@ -1,0 +1,64 @@
+"""One digest change reviewed: read both digests' findings, note what changed, gate the new one.
+
+The one call the notes and the plan use: `review(reader, ref, old, new, policies)` asks the
+registry about the two digests only (nothing when they are equal) and returns a `Review` with
+the note, the verdict and the Markdown lines for the pull request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pinbot.reference import ImageReference
+from pinbot.supplychain.gate import Requirement, TrustPolicy, Verdict, evaluate, policy_for
+from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
+from pinbot.supplychain.reader import SupplyChainReader
+
+
+@dataclass(frozen=True)
+class Review:
+    """What the supply-chain data says about moving `image` from `old_digest` to `new_digest`."""
+
+    image: str
+    old_digest: str | None
+    new_digest: str
+    note: SupplyChainNote
+    verdict: Verdict
+
+    @property
+    def lines(self) -> list[str]:
+        """Markdown lines for the notes block of this image (the verdict first when held)."""
+        lines = render(self.note)
+        if not self.verdict.allowed and self.verdict.rule is not None:
+            held = held_back_line(
+                self.image, self.new_digest, self.verdict.rule.value, self.verdict.reason
+            )
+            lines.insert(0, held)
+        return lines
+
+
+async def review(
+    reader: SupplyChainReader,
+    ref: ImageReference,
+    old_digest: str | None,
+    new_digest: str,
+    policies: Sequence[TrustPolicy] = (),
+) -> Review | None:
+    """The review of a digest change of `ref`'s image; None (and no request) when unchanged."""
+    if old_digest == new_digest:
+        return None
+    repository = ref.without_digest()
+    policy = policy_for(policies, ref.name)
+    # Platform images are asked for their own signatures only when a signature is required.
+    required = policy is not None and Requirement.SIGNATURE in policy.require
+    new = await reader.read(repository, new_digest, children=required)
+    old = await reader.read(repository, old_digest, signatures=False) if old_digest else None
+    key = policy.key if policy else None
+    return Review(
+        image=ref.name,
+        old_digest=old_digest,
+        new_digest=new_digest,
+        note=compare(old, new, key),
+        verdict=evaluate(policy, new),
+    )
