@@ -441,6 +441,7 @@ class RegistryClient:
             platform=chosen,
         )
 
+    @_contains_failures
     async def manifest(self, ref: ImageReference, tag_or_digest: str) -> FetchedManifest:
         """GET the manifest a digest (or a tag) names, hashed; by digest it is asked once a run.
 
@@ -455,6 +456,7 @@ class RegistryClient:
             self._remember(registry, ref, got)
         return FetchedManifest(got.digest, got.media_type, got.body)
 
+    @_contains_failures
     async def blob(self, ref: ImageReference, digest: str, *, size: int, max_bytes: int) -> bytes:
         """GET the blob `digest` names, refused unless it is exactly `size` bytes and at most
         `max_bytes`; the bytes are hashed to `digest`."""
@@ -468,6 +470,7 @@ class RegistryClient:
             raise RegistryError(registry.name, f"{what}: {len(body)} bytes, descriptor says {size}")
         return body
 
+    @_contains_failures
     async def referrers(self, ref: ImageReference, digest: str) -> FetchedManifest | None:
         """The OCI 1.1 referrers index of `digest`, or None when the registry has no referrers
         API (404, or 400/405/501 from some; it may still keep a referrers tag, `sha256-<hex>`)."""

@@ -10,6 +10,7 @@ problem in the findings, never an exception.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -30,6 +31,8 @@ from pinbot.supplychain.referrers import (
     tag_for,
 )
 from pinbot.supplychain.sbom import PackageSet, parse_sbom
+
+log = logging.getLogger(__name__)
 
 #: Caps per blob kind: SBOMs of large images run to tens of MiB, provenance to a few.
 MAX_SBOM_BYTES = 32 * 1024 * 1024
@@ -68,6 +71,15 @@ class SupplyChainReader:
         return await asyncio.shield(future)
 
     async def _read(
+        self, ref: ImageReference, digest: str, signatures: bool, children: bool
+    ) -> ImageFindings:
+        try:
+            return await self._read_now(ref, digest, signatures, children)
+        except Exception as exc:  # a bug here must cost the note, not the update
+            log.warning("reading supply-chain data of %s failed", digest, exc_info=True)
+            return ImageFindings(digest, problems=(f"unexpected {type(exc).__name__}",))
+
+    async def _read_now(
         self, ref: ImageReference, digest: str, signatures: bool, children: bool
     ) -> ImageFindings:
         findings = ImageFindings(digest)

@@ -158,12 +158,15 @@ class PublicKey:
 
 def load_key(key: PublicKey) -> PublicKeyTypes:
     """The key as `cryptography` holds it; `SupplyChainError` when it is not a usable key."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-
+    try:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+    except ImportError as exc:  # pragma: no cover - a dependency, but fail closed all the same
+        raise SupplyChainError("signatures cannot be checked: cryptography is missing") from exc
     try:
         loaded = serialization.load_pem_public_key(key.pem)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise SupplyChainError(f"{key.name} is not a PEM public key") from exc
     if not isinstance(
         loaded, ec.EllipticCurvePublicKey | rsa.RSAPublicKey | ed25519.Ed25519PublicKey

@@ -107,3 +107,17 @@ def test_from_config_reads_the_key_and_refuses_what_is_not_one(tmp_path: Path) -
             TrustPolicy.from_config(["*"], ["signature"], key_file=path)
     with pytest.raises(SupplyChainError, match="unknown requirement"):
         TrustPolicy.from_config(["*"], ["signed"])
+
+
+def test_a_key_of_another_kind_fails_closed() -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import dsa, x25519
+
+    for private in (x25519.X25519PrivateKey.generate(), dsa.generate_private_key(2048)):
+        pem = private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        policy = TrustPolicy(("*",), frozenset({Requirement.SIGNATURE}), key=PublicKey(pem, "k"))
+        verdict = evaluate(policy, findings(cosign(DIGEST)))
+        assert verdict.rule is Rule.SIGNATURE_INVALID
+        assert "only ECDSA, RSA and Ed25519" in verdict.reason

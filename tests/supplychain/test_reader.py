@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from pinbot.registry import RegistryClient
 from pinbot.supplychain.findings import ImageFindings
 from pinbot.supplychain.provenance import BaseImage
@@ -201,3 +203,18 @@ def test_cosign_attestation_tag_gives_provenance_for_a_single_image(
     findings = read(registry_http, tmp_path, repo, pushed.digest)
     assert findings.provenance is not None and findings.provenance.commit == COMMIT
     assert not findings.is_index
+
+
+def test_a_bug_while_reading_costs_the_note_not_the_update(
+    registry_http: RunningRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import pinbot.supplychain.reader as reader_module
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(reader_module, "parse_provenance", broken)
+    repo = unique("bug")
+    image = push_attested_index(registry_http, repo, None, provenance=slsa_v02())
+    findings = read(registry_http, tmp_path, repo, image.digest)
+    assert findings == ImageFindings(image.digest, problems=("unexpected RuntimeError",))
