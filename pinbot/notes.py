@@ -183,12 +183,33 @@ def describe(
     new: ImageMetadata | None,
     *,
     old_digest: str | None = None,
+    extra: Sequence[str] = (),
 ) -> str:
     """Markdown `<details>` block saying what changed in `image:tag` between two builds.
 
     `old` is None for a first pin; for a bump whose old digest the registry no longer
     describes, pass `old_digest` so the note says so instead of reading like a first pin.
+    `extra` lines (already Markdown, e.g. `pinbot.supplychain.review.bump_lines`) close the
+    block.
     """
+    return _with_extra(_describe(image, tag, old, new, old_digest=old_digest), extra)
+
+
+def _with_extra(block: str, extra: Sequence[str]) -> str:
+    if not extra:
+        return block
+    head, _, tail = block.rpartition("\n\n</details>")
+    return head + "".join(f"\n- {line}" for line in extra) + "\n\n</details>" + tail
+
+
+def _describe(
+    image: str,
+    tag: str | None,
+    old: ImageMetadata | None,
+    new: ImageMetadata | None,
+    *,
+    old_digest: str | None,
+) -> str:
     title = _title(image, tag)
     if new is None:
         return _details(title, ["the registry gave no metadata for the new digest"])

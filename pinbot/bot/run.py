@@ -38,6 +38,8 @@ from pinbot.pipeline import look_up
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.scanners import Occurrence
+from pinbot.supplychain.reader import SupplyChainReader
+from pinbot.supplychain.review import bump_lines
 
 T = TypeVar("T")
 
@@ -83,6 +85,7 @@ class RegistrySession:
     def __init__(self, config: Config) -> None:
         self._runner = asyncio.Runner()
         self.client = RegistryClient(config)
+        self.supply_chain = SupplyChainReader(self.client)
 
     def __enter__(self) -> RegistrySession:
         self.run(self.client.__aenter__())
@@ -126,7 +129,13 @@ class RegistrySession:
         for edit in sorted(seen.values(), key=lambda e: (e.image, e.tag or "")):
             old = await self._metadata(edit, edit.old_digest)
             new = await self._metadata(edit, edit.new_digest)
-            blocks.append(describe(edit.image, edit.tag, old, new, old_digest=edit.old_digest))
+            assert edit.occurrence.reference is not None
+            extra = await bump_lines(
+                self.supply_chain, edit.occurrence.reference, edit.old_digest, edit.new_digest
+            )
+            blocks.append(
+                describe(edit.image, edit.tag, old, new, old_digest=edit.old_digest, extra=extra)
+            )
         return blocks
 
 

@@ -7,6 +7,7 @@ the note, the verdict and the Markdown lines for the pull request.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from pinbot.reference import ImageReference
 from pinbot.supplychain.gate import Requirement, TrustPolicy, Verdict, evaluate, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
 from pinbot.supplychain.reader import SupplyChainReader
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,25 @@ async def review(
         note=compare(old, new, key),
         verdict=evaluate(policy, new),
     )
+
+
+async def bump_lines(
+    reader: SupplyChainReader,
+    ref: ImageReference,
+    old_digest: str | None,
+    new_digest: str,
+    policies: Sequence[TrustPolicy] = (),
+) -> list[str]:
+    """The supply-chain lines for the notes block of a digest bump.
+
+    None for a first pin (no old build to compare with; its reads would cost registry pulls
+    for every image pinned) or an unchanged digest. Never raises: notes are best effort.
+    """
+    if old_digest is None:
+        return []
+    try:
+        result = await review(reader, ref, old_digest, new_digest, policies)
+    except Exception:  # the notes must not cost the pull request
+        log.warning("supply-chain review of %s failed", ref, exc_info=True)
+        return []
+    return result.lines if result is not None else []
