@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
+from typing import Protocol
 
 from pinbot.supplychain._fields import SupplyChainError
 from pinbot.supplychain.findings import ImageFindings, signature_check
@@ -32,6 +33,23 @@ class Rule(enum.StrEnum):
     UNSIGNED = "unsigned"
     SIGNATURE_INVALID = "signature-invalid"
     PROVENANCE_MISMATCH = "provenance-mismatch"
+
+
+class VerifyEntry(Protocol):
+    """A `verify:` entry as the config declares it."""
+
+    @property
+    def images(self) -> Sequence[str]: ...
+    @property
+    def require(self) -> Collection[str]: ...
+    @property
+    def public_key(self) -> Path | None: ...
+    @property
+    def identity(self) -> str | None: ...
+    @property
+    def issuer(self) -> str | None: ...
+    @property
+    def source(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -71,6 +89,18 @@ class TrustPolicy:
             identity=identity,
             issuer=issuer,
             source=source,
+        )
+
+    @classmethod
+    def from_entry(cls, entry: VerifyEntry) -> TrustPolicy:
+        """A `verify:` entry of the config (its key file read now)."""
+        return cls.from_config(
+            entry.images,
+            entry.require,
+            key_file=entry.public_key,
+            identity=entry.identity,
+            issuer=entry.issuer,
+            source=entry.source,
         )
 
     def applies_to(self, image: str) -> bool:

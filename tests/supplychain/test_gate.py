@@ -121,3 +121,29 @@ def test_a_key_of_another_kind_fails_closed() -> None:
         verdict = evaluate(policy, findings(cosign(DIGEST)))
         assert verdict.rule is Rule.SIGNATURE_INVALID
         assert "only ECDSA, RSA and Ed25519" in verdict.reason
+
+
+def test_a_config_entry_becomes_a_policy(tmp_path: Path) -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Entry:  # the shape of the config's `verify:` entry
+        images: tuple[str, ...]
+        require: tuple[str, ...]
+        public_key: Path | None = None
+        identity: str | None = None
+        issuer: str | None = None
+        source: str | None = None
+
+    key_file = tmp_path / "cosign.pub"
+    key_file.write_bytes(SIGNER.public_pem)
+    entry = Entry(
+        ("ghcr.io/acme/*",),
+        ("signature", "provenance"),
+        key_file,
+        source="https://github.com/acme/*",
+    )
+    policy = TrustPolicy.from_entry(entry)
+    assert policy.require == {Requirement.SIGNATURE, Requirement.PROVENANCE}
+    assert evaluate(policy, findings(cosign(DIGEST))).allowed
+    assert not evaluate(policy, findings(cosign(DIGEST), source="https://github.com/x/y")).allowed
