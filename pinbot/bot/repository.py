@@ -38,7 +38,7 @@ def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> Scann
     outcomes = scan_files(snapshot.files, ignore_images=config.scan.ignore_images)
     for outcome in outcomes.values():
         occurrences.extend(outcome.occurrences)
-        errors.extend(outcome.errors)
+        errors.extend(str(problem) for problem in outcome.errors)
     return ScannedRepository(repo, snapshot, occurrences, errors, config=config)
 
 

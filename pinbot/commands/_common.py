@@ -35,6 +35,6 @@ def scan_folder(command: str, root: Path, config: Config) -> TreeScan:
     scanned = scan_tree(
         root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
     )
-    for error in scanned.errors:
-        print(f"warning: {error}", file=sys.stderr)
+    for problem in scanned.errors:
+        print(f"warning: {problem}", file=sys.stderr)
     return scanned

@@ -2,7 +2,8 @@
 
 Each file's scanners run in registry order (the first to report a span names its kind); the
 linking scanners then read the set together. A scanner's `ScanError` costs that scanner's
-findings in that file, never the run: it is reported as an error of the outcome.
+findings in that file, never the run: it is reported as a `Problem` of the outcome
+(`unreadable-file`, with the file and the line where known).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from pinbot.errors import Problem, ProblemKind
 from pinbot.scanners._occurrence import LineIndex, occurrence
 from pinbot.scanners.interface import (
     Finding,
@@ -19,7 +21,15 @@ from pinbot.scanners.interface import (
     Scanner,
 )
 
-__all__ = ["ScanOutcome", "all_scanners", "scan_bytes", "scan_files", "scan_text", "scanners_for"]
+__all__ = [
+    "ScanOutcome",
+    "all_scanners",
+    "scan_bytes",
+    "scan_files",
+    "scan_text",
+    "scanners_for",
+    "unreadable",
+]
 
 
 def all_scanners() -> list[Scanner]:
@@ -41,17 +51,24 @@ class ScanOutcome:
     """What scanning one file gave: occurrences, and problems that stopped a scanner."""
 
     occurrences: list[Occurrence] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+
+
+def unreadable(path: str, message: str, line: int | None = None) -> Problem:
+    """A file, or part of one, that could not be read for references."""
+    return Problem(ProblemKind.UNREADABLE_FILE, message, file=path, line=line)
 
 
 # What a scanner reported, with the kind that names it.
 _KindFindings = list[tuple[str, Finding]]
 
 
-def _scan_one(path: str, text: str, scanners: Iterable[Scanner]) -> tuple[_KindFindings, list[str]]:
-    """Each scanner's findings in one file, and the errors of those that failed."""
+def _scan_one(
+    path: str, text: str, scanners: Iterable[Scanner]
+) -> tuple[_KindFindings, list[Problem]]:
+    """Each scanner's findings in one file, and the problems of those that failed."""
     found: _KindFindings = []
-    errors: list[str] = []
+    errors: list[Problem] = []
     failed_at: set[int | None] = set()
     for scanner in scanners:
         try:
@@ -59,8 +76,7 @@ def _scan_one(path: str, text: str, scanners: Iterable[Scanner]) -> tuple[_KindF
         except ScanError as exc:
             if exc.line not in failed_at:  # two YAML scanners fail on the same broken line
                 failed_at.add(exc.line)
-                where = f"{path}:{exc.line}" if exc.line else path
-                errors.append(f"{where}: {exc.message}; file left unchanged")
+                errors.append(unreadable(path, f"{exc.message}; file left unchanged", exc.line))
             continue
         found.extend((scanner.kind, finding) for finding in findings)
     return found, errors
@@ -85,7 +101,11 @@ def _link(
 
 
 def _outcome(
-    path: str, text: str, found: _KindFindings, errors: list[str], ignore_images: Sequence[str]
+    path: str,
+    text: str,
+    found: _KindFindings,
+    errors: list[Problem],
+    ignore_images: Sequence[str],
 ) -> ScanOutcome:
     """Occurrences from findings in the order given; a span already reported is skipped."""
     outcome = ScanOutcome(errors=errors)
@@ -129,7 +149,7 @@ def _decode(path: str, data: bytes) -> str | ScanOutcome:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        return ScanOutcome(errors=[f"{path}:{line}: not UTF-8 text; file left unchanged"])
+        return ScanOutcome(errors=[unreadable(path, "not UTF-8 text; file left unchanged", line)])
 
 
 def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> ScanOutcome:

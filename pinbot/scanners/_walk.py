@@ -1,18 +1,20 @@
 """Walk a folder for the files some scanner reads, and scan them as one set.
 
 Folders that never hold a project's own image references are skipped; a file too big to be
-a configuration file is not read.
+a configuration file, or one that cannot be read, is reported as a `Problem`, not read.
 """
 
 from __future__ import annotations
 
 import fnmatch
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pinbot.scanners._driver import scan_files, scanners_for
+from pinbot.errors import Problem
+from pinbot.scanners._driver import scan_files, scanners_for, unreadable
 from pinbot.scanners.interface import Occurrence
 
 __all__ = ["MAX_FILE_BYTES", "SKIPPED_DIRS", "TreeScan", "candidate_paths", "scan_tree"]
@@ -27,7 +29,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 @dataclass
 class TreeScan:
     occurrences: list[Occurrence] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
     files_scanned: int = 0
     # The bytes each file had when it was scanned: `pin` writes only over these.
     contents: dict[str, bytes] = field(default_factory=dict)
@@ -48,26 +50,47 @@ def candidate_paths(root: Path, ignore_paths: Sequence[str] = ()) -> list[str]:
     return sorted(found)
 
 
+def read_candidate(path: Path, relative: str) -> bytes | Problem:
+    """A file's bytes, or the problem that kept them from being read (reported as `relative`)."""
+    try:
+        # Without blocking: opening a FIFO for reading would wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        return unreadable(relative, f"cannot read: {exc.strerror}")
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return unreadable(relative, "not a regular file; not read")
+        try:
+            data = file.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            return unreadable(relative, f"cannot read: {exc.strerror}")
+    if len(data) > MAX_FILE_BYTES:
+        return unreadable(relative, f"larger than {MAX_FILE_BYTES // 2**20} MiB; not read")
+    return data
+
+
 def scan_tree(
     root: Path, *, ignore_paths: Sequence[str] = (), ignore_images: Sequence[str] = ()
 ) -> TreeScan:
-    """Scan every candidate file under `root`, as one set (see `scan_files`)."""
+    """Scan every candidate file under `root`, as one set (see `scan_files`).
+
+    A file that cannot be read (permissions, not a regular file, over `MAX_FILE_BYTES`) is a
+    problem of the result, like one that cannot be decoded or parsed.
+    """
     result = TreeScan()
     files: dict[str, bytes] = {}
-    unreadable: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for relative in candidate_paths(root, ignore_paths):
-        file_path = root / relative
-        try:
-            if file_path.stat().st_size > MAX_FILE_BYTES or not file_path.is_file():
-                continue
-            files[relative] = file_path.read_bytes()
-        except OSError as exc:
-            unreadable[relative] = f"{relative}: cannot read: {exc.strerror}"
+        read = read_candidate(root / relative, relative)
+        if isinstance(read, Problem):
+            problems[relative] = read
+        else:
+            files[relative] = read
     outcomes = scan_files(files, ignore_images=ignore_images)
     result.contents = files
-    for relative in sorted((*outcomes, *unreadable)):
-        if relative in unreadable:
-            result.errors.append(unreadable[relative])
+    for relative in sorted((*outcomes, *problems)):
+        if relative in problems:
+            result.errors.append(problems[relative])
             continue
         outcome = outcomes[relative]
         result.files_scanned += 1

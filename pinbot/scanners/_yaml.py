@@ -98,25 +98,30 @@ def _nesting_bound(text: str) -> int:
     return 2 * (longest + 1) + text.count("[") + text.count("{")
 
 
-def _parsed_depth(text: str) -> int:
-    """How deep the collections of `text` nest, read from libyaml's events (no recursion)."""
-    loader: Any = _FastLoader(text)
-    depth = deepest = 0
+def _too_deep_at(events: Iterator[Any]) -> int | None:
+    """The 1-based line where collections first nest deeper than `MAX_DEPTH`, read from parser
+    events (which keep their own stack, unlike the composers); None if they never do."""
+    depth = 0
     try:
-        while loader.check_event():
-            event = loader.get_event()
+        for event in events:
             if isinstance(event, CollectionStartEvent):
                 depth += 1
-                deepest = max(deepest, depth)
-                if deepest > MAX_DEPTH:
-                    break
+                if depth > MAX_DEPTH:
+                    return int(event.start_mark.line) + 1
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
     except YAMLError:
         pass  # composing reports the error where it is
+    return None
+
+
+def _fast_events(text: str) -> Iterator[Any]:
+    loader: Any = _FastLoader(text)
+    try:
+        while loader.check_event():
+            yield loader.get_event()
     finally:
         loader.dispose()
-    return deepest
 
 
 def _children(node: Node) -> list[Node]:
@@ -157,6 +162,12 @@ def _check_shape(documents: Iterable[Node]) -> None:
             on_path.add(id(child))
 
 
+def _pure_events(text: str) -> Iterator[Any]:
+    from ruamel.yaml import YAML
+
+    return iter(YAML(typ="safe", pure=True).parse(text))
+
+
 def _compose_pure(text: str) -> list[Node]:
     from ruamel.yaml import YAML
 
@@ -181,8 +192,10 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
 
 def _compose(body: str) -> list[Node]:
     if _FastLoader is not None:
-        if _nesting_bound(body) > _COMPOSE_SAFELY and _parsed_depth(body) > MAX_DEPTH:
-            raise ScanError("nested too deeply")
+        if _nesting_bound(body) > _COMPOSE_SAFELY:
+            line = _too_deep_at(_fast_events(body))
+            if line is not None:
+                raise ScanError("nested too deeply", line)
         try:
             return _compose_fast(body)
         except YAMLError:
@@ -192,7 +205,7 @@ def _compose(body: str) -> list[Node]:
     try:
         return _compose_pure(body)
     except RecursionError:
-        raise ScanError("nested too deeply") from None
+        raise ScanError("nested too deeply", _too_deep_at(_pure_events(body))) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

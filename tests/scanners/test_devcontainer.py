@@ -55,7 +55,7 @@ def test_tagged_feature_is_not_rewritable_but_untagged_and_digest_ones_are() -> 
 def test_driver_reports_malformed_file_and_statuses() -> None:
     outcome = scan_text(PATH, '{"image": }')
     assert outcome.occurrences == [] and len(outcome.errors) == 1
-    assert PATH in outcome.errors[0] and "devcontainer" in outcome.errors[0]
+    assert outcome.errors[0].file == PATH and "devcontainer" in str(outcome.errors[0])
     outcome = scan_text(PATH, '\ufeff{"image": "alpine:3.19@sha256:' + "c" * 64 + '"}\r\n')
     assert [(o.status, o.line, o.column) for o in outcome.occurrences] == [
         (Status.PINNED, 1, 13)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import pinbot.scanners._registry
+from pinbot.errors import Problem, ProblemKind
 from pinbot.scanners import (
     Finding,
     LinkingScanner,
@@ -77,17 +78,54 @@ def test_positions_in_characters_and_bytes() -> None:
     assert o.location == "Dockerfile:2:7"
 
 
-def test_files_that_are_not_utf8_are_reported_and_skipped() -> None:
-    outcome = scan_bytes("Dockerfile", b"FROM a:1\n# \xff\n")
+def unreadable(file: str, line: int | None, message: str) -> Problem:
+    return Problem(ProblemKind.UNREADABLE_FILE, message, file=file, line=line)
+
+
+@pytest.mark.parametrize(
+    ("data", "line"),
+    [
+        (b"FROM a:1\n# caf\xe9 (Latin-1)\n", 2),
+        ("FROM alpine:3\n".encode("utf-16"), 1),
+        (b"FROM a:1\nFROM b:2\n\n# \xff\n", 4),
+    ],
+    ids=["latin-1", "utf-16", "stray-byte"],
+)
+def test_a_file_that_is_not_utf8_is_a_problem_at_its_line(data: bytes, line: int) -> None:
+    outcome = scan_bytes("Dockerfile", data)
     assert outcome.occurrences == []
-    assert outcome.errors == ["Dockerfile:2: not UTF-8 text; file left unchanged"]
+    problem = unreadable("Dockerfile", line, "not UTF-8 text; file left unchanged")
+    assert outcome.errors == [problem]
+    assert str(problem) == f"Dockerfile:{line}: not UTF-8 text; file left unchanged"
 
 
-def test_a_broken_yaml_file_is_reported_once_with_its_line() -> None:
+def test_a_broken_yaml_file_is_one_problem_at_its_line() -> None:
     outcome = scan_text("compose.yaml", "services:\n  web:\n    image: [nginx\n")
-    assert len(outcome.errors) == 1
-    assert outcome.errors[0].startswith("compose.yaml:")
-    assert "file left unchanged" in outcome.errors[0]
+    (problem,) = outcome.errors
+    assert (problem.kind, problem.file, problem.line) == (ProblemKind.UNREADABLE_FILE, "compose.yaml", 4)
+    assert problem.message.endswith("; file left unchanged")
+    assert str(problem).startswith("compose.yaml:4: cannot parse YAML: ")
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "line"),
+    [
+        ("compose.yaml", "services:\n  web:\n    image: " + "[" * 300 + "]" * 300 + "\n", 3),
+        # past what libyaml's composer may recurse into: measured from the parser's events
+        ("compose.yaml", "a: 1\nb:\n  c: " + "[" * 6000 + "]" * 6000 + "\n", 3),
+        # libyaml refuses `acme/api:cache` in a flow; the pure composer recurses past its limit
+        ("compose.yaml", "a: 1\nb:\n  c: " + "[" * 500 + "acme/api:cache" + "]" * 500 + "\n", 3),
+        ("compose.yaml", "x: 1\ny:\n" + "".join("  " * i + "- \n" for i in range(1, 300)), 202),
+        (".devcontainer/devcontainer.json", '{\n"a":\n' + "[" * 300, 3),
+        ("docker-bake.hcl", 'target "a" {\n' + "x {\n" * 150, 101),
+        ("jobs/web.nomad", 'job "a" {\n' + "x {\n" * 150, 101),
+    ],
+    ids=["yaml-flow", "yaml-flow-past-libyaml", "yaml-pure", "yaml-block", "jsonc", "bake", "nomad"],
+)
+def test_nesting_too_deep_is_a_problem_at_its_line(path: str, text: str, line: int) -> None:
+    (problem,) = scan_text(path, text).errors
+    assert (problem.kind, problem.file, problem.line) == (ProblemKind.UNREADABLE_FILE, path, line)
+    assert "nested too deeply" in problem.message
 
 
 def test_tree_walk_skips_vendored_folders_and_ignored_paths(tmp_path: Path) -> None:
@@ -142,7 +180,9 @@ def test_files_scanned_together_get_the_links_and_a_span_is_reported_once(pairin
     files = {"two.pair": b"a:1 b:1\n", "one.pair": b"a:1 b:1 c:1\n", "bad.pair": b"b:1 \xff\n"}
     outcomes = scan_files(files)
     assert list(outcomes) == ["bad.pair", "one.pair", "two.pair"]
-    assert outcomes["bad.pair"].errors == ["bad.pair:1: not UTF-8 text; file left unchanged"]
+    assert [str(e) for e in outcomes["bad.pair"].errors] == [
+        "bad.pair:1: not UTF-8 text; file left unchanged"
+    ]
     for path in ("one.pair", "two.pair"):
         found = [(o.text, o.context) for o in outcomes[path].occurrences]
         assert found == [("a:1", "own"), ("b:1", "shared")]
