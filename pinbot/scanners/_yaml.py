@@ -20,7 +20,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners.interface import DigestSlot, Dismissal, Finding, ScanError
 
 __all__ = [
     "NOT_SPLICEABLE",
@@ -36,6 +36,7 @@ __all__ = [
     "is_manifest",
     "map_get",
     "map_items",
+    "scalar_dismissal",
     "scalar_finding",
     "scalar_or_key_finding",
     "scalar_span",
@@ -385,6 +386,19 @@ def scalar_finding(
             note=NOT_SPLICEABLE,
         )
     return Finding(span[0] + len(prefix), span[1], context, templated=templated, note=note)
+
+
+def scalar_dismissal(
+    node: Node | None, text: str, offset: int, context: str, reason: str
+) -> Dismissal | None:
+    """A dismissal of a non-empty scalar (text that is not a reference to pin), where it is
+    written; None for anything else."""
+    value = scalar_value(node)
+    if value is None or not value.strip():
+        return None
+    assert isinstance(node, ScalarNode)
+    span = scalar_span(node, text, offset) or written_span(node, text, offset)
+    return Dismissal(*span, context, reason)
 
 
 def scalar_or_key_finding(

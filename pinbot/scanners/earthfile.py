@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from pinbot.scanners.interface import Finding
+from pinbot.scanners.interface import Dismissal, Finding
 
 __all__ = ["SCANNER", "EarthfileScanner"]
 
@@ -136,6 +136,20 @@ class EarthfileScanner:
             else:
                 findings.append(Finding(default.start, default.end, context))
         return iter(sorted(findings, key=lambda f: f.start))
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        """`FROM +target` (an Earthly target) and `SAVE IMAGE` names (what the target makes)."""
+        for _line, words in _logical_lines(text):
+            keyword = words[0].text.upper()
+            arguments = [w for w in words[1:] if not w.text.startswith("--")]
+            if keyword == "FROM" and arguments and "+" in arguments[0].text:
+                target = arguments[0]
+                reason = "an Earthly target, built by this run: not an image"
+                yield Dismissal(target.start, target.end, "FROM", reason)
+            elif keyword == "SAVE" and arguments and arguments[0].text.upper() == "IMAGE":
+                for name in arguments[1:]:
+                    reason = "the image this target makes (an output), not one it pulls"
+                    yield Dismissal(name.start, name.end, "SAVE IMAGE", reason)
 
     @staticmethod
     def _arg(arguments: list[_Word], in_base: bool, defaults: dict[str, _Default]) -> None:

@@ -5,6 +5,12 @@ top level, and the variables and component inputs those keys name.
 CI; any other YAML only when a document has the shape of one (jobs with `script`, `extends`, …).
 Read with the other files of a pipeline (`link`), a top-level variable that another file's
 image key names is reported where it is defined.
+
+An image pulled through GitLab's Dependency Proxy (`${CI_DEPENDENCY_PROXY_GROUP_IMAGE_PREFIX}/
+nginx:1.27`, or the `…DIRECT_GROUP…` prefix) is the Docker Hub image after the prefix: the
+proxy fetches `library/nginx` (a name without `/` is an official image) from Docker Hub and
+serves its manifest unchanged, by tag or by digest. It is reported from the character after
+the prefix, so a pin writes the digest in place and keeps the prefix.
 """
 
 from __future__ import annotations
@@ -53,6 +59,15 @@ FOREIGN_KEYS = frozenset({"apiVersion", "kind", "pipelines", "steps", "orbs", "o
 
 REFERENCE_TAG = "!reference"
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
+# GitLab's predefined Dependency Proxy prefixes (`host:port/group/dependency_proxy/containers`),
+# with or without braces, and the `/` after them.
+_PROXY_PREFIX = re.compile(
+    r"\$(?:\{(CI_DEPENDENCY_PROXY_(?:DIRECT_)?GROUP_IMAGE_PREFIX)\}"
+    r"|(CI_DEPENDENCY_PROXY_(?:DIRECT_)?GROUP_IMAGE_PREFIX)\b)/"
+)
+# A first path part that reads as a host (Docker's rule: `.` or `:` in it, or localhost, and a
+# `/` after it) names another registry, which the proxy cannot reach.
+_HOST_LIKE = re.compile(r"(?:localhost|[^/]*[.:][^/]*)/")
 _INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 
 
@@ -60,6 +75,25 @@ def _variable_uses(name: str, text: str) -> int:
     """How often the file expands variable `name` (`$X`, `${X}`, and Windows `$env:X`, `%X%`)."""
     escaped = re.escape(name)
     return len(re.findall(rf"\$\{{?{escaped}\b|\$env:{escaped}\b|%{escaped}%", text))
+
+
+def through_dependency_proxy(found: Finding, text: str) -> Finding:
+    """A finding whose value is a Dependency Proxy prefix and a Docker Hub image, moved to the
+    image after the prefix; any other finding as it was."""
+    if found.reference_text is not None or not found.rewritable:
+        return found
+    prefix = _PROXY_PREFIX.match(text, found.start, found.end)
+    if prefix is None:
+        return found
+    image = text[prefix.end() : found.end]
+    if not image or "$" in image or "{" in image or _HOST_LIKE.match(image):
+        return found  # templated, or not a Docker Hub path: reported whole, as written
+    variable = prefix.group(1) or prefix.group(2)
+    return replace(
+        found,
+        start=prefix.end(),
+        context=f"{found.context} (Docker Hub through ${variable})",
+    )
 
 
 def looks_like_gitlab(document: Node) -> bool:
@@ -135,7 +169,8 @@ class GitLabCIScanner:
         for document in documents:
             for finding in self._definitions(document, text, offset, variables, inputs):
                 findings.setdefault((finding.start, finding.end), finding)
-        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+        proxied = (through_dependency_proxy(finding, text) for finding in findings.values())
+        yield from sorted(proxied, key=lambda f: (f.start, f.end))
 
     def link(self, files: Mapping[str, str], paths: Collection[str]) -> dict[str, list[Finding]]:
         """Top-level variables in `paths` whose value another file's image key is (`include:`).
@@ -221,7 +256,9 @@ class GitLabCIScanner:
                 variable = _VARIABLE.fullmatch(written)
                 if variable is not None:
                     use = _ImageUse(path, text.count("\n", 0, finding.start) + 1)
-                    read.image_uses.setdefault(variable.group(1) or variable.group(2), []).append(use)
+                    read.image_uses.setdefault(variable.group(1) or variable.group(2), []).append(
+                        use
+                    )
             for key, _key_node, scope in entries(document):  # `default` and jobs
                 if key != "variables":
                     variables = entries(map_get(scope, "variables"))
@@ -230,7 +267,7 @@ class GitLabCIScanner:
                 read.defined[name] += 1
                 found = scalar_or_key_finding(value, "value", text, offset, f"variables.{name}")
                 if found is not None:
-                    read.top_level.setdefault(name, found)
+                    read.top_level.setdefault(name, through_dependency_proxy(found, text))
         return read
 
     @staticmethod

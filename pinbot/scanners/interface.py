@@ -107,6 +107,23 @@ class Scanner(Protocol):
 
 
 @runtime_checkable
+class ExplainingScanner(Protocol):
+    """A scanner that can also say what it saw and did not report (`scan --explain`).
+
+    `dismissals` reads the file as `scan` does and returns the image-like text it passed
+    over, with the reason; it is only asked when a person wants the reasons.
+    """
+
+    kind: str
+
+    def matches(self, path: str) -> bool: ...
+
+    def scan(self, path: str, text: str) -> Iterable[Finding]: ...
+
+    def dismissals(self, path: str, text: str) -> Iterable[Dismissal]: ...
+
+
+@runtime_checkable
 class LinkingScanner(Protocol):
     """A scanner that also reads a set of files together.
 

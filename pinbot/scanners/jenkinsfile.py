@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners.interface import Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "JenkinsfileScanner", "is_jenkinsfile_name"]
 
@@ -139,6 +139,7 @@ class _Reader:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens = _tokens(text)
+        self.dismissed: list[Dismissal] = []  # what `scan --explain` lists as not pulled
 
     def at(self, index: int, kind: str, text: str | None = None) -> bool:
         if index >= len(self.tokens):
@@ -158,6 +159,14 @@ class _Reader:
                 and self.at(index + 2, "ident", "image")
             ):
                 yield from self.scripted(index + 3)
+            elif (
+                token.text == "docker"
+                and self.at(index + 1, "punct", ".")
+                and self.at(index + 2, "ident", "build")
+                and self.at(index + 3, "punct", "(")
+                and self.at(index + 4, "string")
+            ):
+                self.dismiss(self.tokens[index + 4], "docker.build", "the image this build makes")
             elif token.text == "containerTemplate" and self.at(index + 1, "punct", "("):
                 yield from self.named_argument(index + 2, "image", "containerTemplate image")
 
@@ -197,7 +206,12 @@ class _Reader:
         if self.at(after, "punct", ".") and (
             self.at(after + 1, "ident", "push") or self.at(after + 1, "ident", "tag")
         ):
-            return  # an image this build made, pushed or tagged under another name
+            # An image this build made, pushed or tagged under another name.
+            if self.at(index + 1, "string"):
+                self.dismiss(
+                    self.tokens[index + 1], "docker.image", "pushed or tagged by the build"
+                )
+            return
         if self.at(index + 1, "string"):
             found = self.finding(self.tokens[index + 1], "docker.image")
             if found is not None:
@@ -224,6 +238,11 @@ class _Reader:
                 if found is not None:
                     yield found
                 return
+
+    def dismiss(self, token: _Token, context: str, what: str) -> None:
+        width = len(token.quote)
+        reason = f"{what}: an output, not an image the build pulls"
+        self.dismissed.append(Dismissal(token.start + width, token.end - width, context, reason))
 
     def finding(self, token: _Token, context: str) -> Finding | None:
         width = len(token.quote)
@@ -253,6 +272,12 @@ class JenkinsfileScanner:
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         return iter(list(_Reader(text).read()))
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        reader = _Reader(text)
+        for _ in reader.read():
+            pass
+        return iter(reader.dismissed)
 
 
 SCANNER = JenkinsfileScanner()

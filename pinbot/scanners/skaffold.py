@@ -17,10 +17,11 @@ from pinbot.scanners._yaml import (
     SequenceNode,
     compose_documents,
     map_get,
+    scalar_dismissal,
     scalar_finding,
     scalar_value,
 )
-from pinbot.scanners.interface import Finding
+from pinbot.scanners.interface import Dismissal, Finding
 
 GOOGLE_CLOUD_BUILD_IMAGES = (
     "dockerImage",
@@ -39,8 +40,26 @@ ARTIFACT_IMAGES: tuple[tuple[str, str], ...] = (
     ("ko", "fromImage"),
 )
 
+_OUTPUT = "an image this project builds (an output), not one it pulls"
+
+
 def _items(node: Node | None) -> list[Node]:
     return list(node.value) if isinstance(node, SequenceNode) else []
+
+
+def _configs(text: str) -> Iterator[tuple[str, Node, int]]:
+    """(context prefix, config, mark offset) of the top level and every profile of each
+    Skaffold document."""
+    documents, offset = compose_documents(text)
+    for document in documents:
+        if not isinstance(document, MappingNode):
+            continue
+        api = scalar_value(map_get(document, "apiVersion")) or ""
+        if not api.startswith("skaffold/"):
+            continue
+        yield "", document, offset
+        for index, profile in enumerate(_items(map_get(document, "profiles"))):
+            yield f"profiles[{index}].", profile, offset
 
 
 class SkaffoldScanner:
@@ -51,23 +70,30 @@ class SkaffoldScanner:
         return name.startswith("skaffold") and name.endswith((".yaml", ".yml"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
         findings: dict[tuple[int, int], Finding] = {}
-        for document in documents:
-            if not isinstance(document, MappingNode):
-                continue
-            api = scalar_value(map_get(document, "apiVersion")) or ""
-            if not api.startswith("skaffold/"):
-                continue
-            configs: list[tuple[str, Node]] = [("", document)]
-            configs += [
-                (f"profiles[{index}].", profile)
-                for index, profile in enumerate(_items(map_get(document, "profiles")))
-            ]
-            for here, config in configs:
-                for finding in self._config(config, here, text, offset):
-                    findings.setdefault((finding.start, finding.end), finding)
+        for here, config, offset in _configs(text):
+            for finding in self._config(config, here, text, offset):
+                findings.setdefault((finding.start, finding.end), finding)
         yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        """The images the project builds: outputs, named where they are written."""
+        for here, config, offset in _configs(text):
+            outputs: list[tuple[Node | None, str]] = []
+            build = map_get(config, "build")
+            for index, artifact in enumerate(_items(map_get(build, "artifacts"))):
+                outputs.append(
+                    (map_get(artifact, "image"), f"{here}build.artifacts[{index}].image")
+                )
+            for index, test in enumerate(_items(map_get(config, "test"))):
+                outputs.append((map_get(test, "image"), f"{here}test[{index}].image"))
+            docker = map_get(map_get(config, "deploy"), "docker")
+            for index, image in enumerate(_items(map_get(docker, "images"))):
+                outputs.append((image, f"{here}deploy.docker.images[{index}]"))
+            for node, context in outputs:
+                found = scalar_dismissal(node, text, offset, context, _OUTPUT)
+                if found is not None:
+                    yield found
 
     def _config(self, config: Node, here: str, text: str, offset: int) -> Iterator[Finding]:
         if not isinstance(config, MappingNode):

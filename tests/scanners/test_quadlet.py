@@ -31,9 +31,14 @@ from pathlib import Path
 
 import pytest
 
+from pinbot.cli import build_parser
+from pinbot.commands.audit import execute
+from pinbot.config import load_config
+from pinbot.forge.github import Credentials
 from pinbot.scanners import Status, scan_text
 from pinbot.scanners.interface import ScanError
 from pinbot.scanners.quadlet import SCANNER, unit_group
+from tests.support.github_fake import GitHubFake
 from tests.support.roundtrip import pin_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -373,3 +378,17 @@ def test_scan_and_check_report_quadlet_units(tmp_path: Path) -> None:
     )  # fmt: skip
     assert checked.returncode == 1
     assert "quadlet/web.container:2:7" in checked.stdout
+
+
+def test_audit_reads_quadlet_units_from_a_repository() -> None:
+    with GitHubFake() as fake:
+        fake.create_org("acme")
+        files = {"deploy/web.container": b"[Container]\nImage=quay.io/acme/web:2.4\n"}
+        fake.create_repo("acme", "edge", files)
+        args = build_parser().parse_args(["audit", "--org", "acme"])
+        config = load_config(None)
+        report = execute(args, config, Credentials(token=fake.token, api_url=fake.url))
+    [repository] = report.repositories
+    assert [(o.file, o.kind, o.text, o.status) for o in repository.occurrences] == [
+        ("deploy/web.container", "quadlet", "quay.io/acme/web:2.4", Status.UNPINNED)
+    ]
