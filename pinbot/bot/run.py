@@ -11,23 +11,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from github import GithubException
+from github.Repository import Repository
 
 from pinbot.bot.reconcile import Reconciler
 from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
-from pinbot.bot.result import RepositoryResult
+from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
 from pinbot.forge.cache import ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
     Credentials,
-    ForgeError,
     GitHubForge,
     Pacing,
     RepositorySelection,
@@ -130,46 +130,94 @@ class RegistrySession:
         return blocks
 
 
-def _unexpected(name: str, exc: Exception) -> str:
-    return f"{name}: unexpected {type(exc).__name__}: {exc}"
+@contextmanager
+def contained(
+    name: str, failures: list[RepositoryResult], calls: ApiCalls | None = None
+) -> Iterator[None]:
+    """Whatever the block raises becomes repository `name`'s failure, with its reason, and
+    the run goes on; GitHub requests made in it are counted against `name`."""
+    with calls.scoped(name) if calls is not None else nullcontext():
+        try:
+            yield
+        except Exception as exc:  # one repository must not stop the run
+            failures.append(RepositoryResult.failed(name, failure_reason(name, exc)))
 
 
 def _read_all(
-    forge: GitHubForge,
-    chosen: Sequence[tuple[str, Any]],
-    config: Config,
+    forge: GitHubForge, chosen: Sequence[tuple[str, Repository | None]], config: Config
 ) -> tuple[list[ScannedRepository], list[RepositoryResult]]:
     """Every chosen repository read and scanned; those that could not be, as failures."""
     scanned: list[ScannedRepository] = []
     failed: list[RepositoryResult] = []
     for name, repo in chosen:
-        with forge.calls.scoped(name):
-            try:
-                repo = repo or forge.repository(name)
-                scanned.append(read_repository(forge, repo, config))
-            except ForgeError as exc:
-                failed.append(RepositoryResult(name, failure=str(exc)))
-            except GithubException as exc:
-                failed.append(RepositoryResult(name, failure=f"{name}: HTTP {exc.status}"))
-            except Exception as exc:  # one repository must not stop the run
-                failed.append(RepositoryResult(name, failure=_unexpected(name, exc)))
+        with contained(name, failed, forge.calls):
+            scanned.append(read_repository(forge, repo or forge.repository(name), config))
     return scanned, failed
 
 
-def _reconcile(
-    reconciler: Reconciler, item: ScannedRepository, lookups: dict[str, Lookup]
-) -> RepositoryResult:
-    with reconciler.forge.calls.scoped(item.name):
-        try:
-            return reconciler.reconcile(item, lookups)
-        except GithubException as exc:
-            return RepositoryResult(item.name, failure=f"{item.name}: HTTP {exc.status}")
-        except Exception as exc:  # one repository must not stop the run
-            return RepositoryResult(item.name, failure=_unexpected(item.name, exc))
+def _reconcile_all(
+    reconciler: Reconciler, scanned: Sequence[ScannedRepository], lookups: dict[str, Lookup]
+) -> list[RepositoryResult]:
+    results: list[RepositoryResult] = []
+    for item in scanned:
+        with contained(item.name, results, reconciler.forge.calls):
+            results.append(reconciler.reconcile(item, lookups))
+    return results
+
+
+def _look_up(
+    registry: RegistrySession,
+    scanned: Sequence[ScannedRepository],
+    config: Config,
+    failed: list[RepositoryResult],
+) -> tuple[dict[str, Lookup], list[ScannedRepository]]:
+    """One registry lookup per tag for the whole run, whatever each repository's settings;
+    and the repositories still to reconcile.
+
+    Should one reference break the shared lookups, each repository is looked up on its own
+    (the client remembers what it already asked), so the reference costs only the repository
+    that holds it.
+    """
+    pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
+    occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
+    try:
+        return registry.run(look_up(registry.client, occurrences, pin)), list(scanned)
+    except Exception:  # contained below, repository by repository
+        pass
+    lookups: dict[str, Lookup] = {}
+    kept: list[ScannedRepository] = []
+    for item in scanned:
+        with contained(item.name, failed):
+            lookups.update(registry.run(look_up(registry.client, item.occurrences, pin)))
+            kept.append(item)
+    return lookups, kept
+
+
+def _run(
+    forge: GitHubForge,
+    registry: RegistrySession,
+    config: Config,
+    options: RunOptions,
+    summary: RunSummary,
+) -> None:
+    chosen, summary.skipped = forge.choose_repositories(options.selection)
+    scanned, failed = _read_all(forge, chosen, config)
+    lookups, scanned = _look_up(registry, scanned, config, failed)
+    summary.unique_tags = len(lookups)
+    reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
+    results = [*_reconcile_all(reconciler, scanned, lookups), *failed]
+    summary.results = sorted(results, key=lambda r: r.repository.lower())
+    summary.registry_requests = registry.client.stats.count()
+    summary.registry_quota = registry.client.stats.quota_report()
 
 
 def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> RunSummary:
-    """The whole run; returns its summary."""
+    """The whole run; returns its summary.
+
+    Raises `ForgeError` when there is nothing to run over (the organisation cannot be
+    listed, the GitHub App is not installed); any failure within one repository is that
+    repository's, in the summary.
+    """
     started = time.monotonic()
     summary = RunSummary()
     github, calls = connect(
@@ -179,22 +227,9 @@ def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> Ru
         installation_owner=options.selection.installation_owner,
     )
     cache = ResponseCache(options.cache_dir) if options.cache_dir is not None else None
-    forge = GitHubForge(github, calls, cache)
     try:
         with RegistrySession(config) as registry:
-            chosen, summary.skipped = forge.choose_repositories(options.selection)
-            scanned, failed = _read_all(forge, chosen, config)
-            occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-            # One registry lookup per tag for the whole run, whatever each repository's settings.
-            pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
-            lookups = registry.run(look_up(registry.client, occurrences, pin))
-            summary.unique_tags = len(lookups)
-            reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
-            summary.results = [_reconcile(reconciler, item, lookups) for item in scanned]
-            summary.results.extend(failed)
-            summary.results.sort(key=lambda r: r.repository.lower())
-            summary.registry_requests = registry.client.stats.count()
-            summary.registry_quota = registry.client.stats.quota_report()
+            _run(GitHubForge(github, calls, cache), registry, config, options, summary)
         if cache is not None:
             cache.prune()
     finally:

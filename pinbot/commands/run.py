@@ -15,7 +15,8 @@ from pathlib import Path
 from pinbot.bot.run import RunOptions, RunSummary, run_bot
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.commands._github import add_cache_argument, add_repository_arguments, selection
-from pinbot.forge.github import Credentials, ForgeError, Pacing
+from pinbot.errors import PinbotError
+from pinbot.forge.github import Credentials, CredentialsError, Pacing
 from pinbot.report import run_summary
 
 HELP = "Open and maintain digest pull requests on GitHub repositories (one, several or an organisation)."
@@ -73,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         summary = run_bot(config, credentials, run_options(args))
-    except ForgeError as exc:
+    except CredentialsError as exc:  # a GitHub App with no installation to use
+        print(f"pinbot run: {exc}", file=sys.stderr)
+        return 2
+    except PinbotError as exc:  # nothing to run over: the organisation could not be listed
         print(f"pinbot run: {exc}", file=sys.stderr)
         return 1
     report(summary)

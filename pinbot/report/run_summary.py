@@ -7,11 +7,11 @@ repositories, registries): each goes through `pinbot.report.escape` for its targ
 
 from __future__ import annotations
 
-from pinbot.bot.result import RepositoryResult
+from pinbot.bot.result import PlannedWrite, RepositoryResult
 from pinbot.bot.run import RunSummary
 from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
 
-__all__ = ["headline", "markdown", "text", "workflow_warnings"]
+__all__ = ["headline", "markdown", "planned_text", "text", "workflow_warnings"]
 
 
 def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
@@ -51,6 +51,19 @@ def _status(result: RepositoryResult) -> str:
     return "ok"
 
 
+def planned_text(planned: PlannedWrite) -> str:
+    """What a dry run would write: a title line, then the comment, table and diff."""
+    number = f" #{planned.number}" if planned.number is not None else ""
+    where = f"pull request{number} on {planned.branch}"
+    if planned.verb == "close":
+        return f"would close {where}: {planned.reason}"
+    said = f"and comment:\n{planned.comment}\n\n" if planned.comment else ""
+    return (
+        f"would {planned.verb} {where}: {planned.title}\n\n"
+        f"{said}{planned.table}\n\n{planned.diff}"
+    )
+
+
 def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str]:
     name = result.repository
     calls, writes = summary.calls.counted(name), summary.calls.writes[name]
@@ -58,17 +71,17 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
         f"{name}: {_status(result)}; {calls} API calls ({writes} writes"
         f"{_free(summary, '; {}', name)})"
     ]
-    for label, items in (
+    for label, actions in (
         ("opened", result.opened),
         ("updated", result.updated),
         ("closed", result.closed),
         ("current", result.current),
-        ("declined earlier", result.declined),
     ):
-        lines.extend(f"  {label}: {item}" for item in items)
-    for item in result.planned:  # a title, a table and a diff: indent every line
-        lines.extend(f"  {line}" if line else "" for line in item.splitlines())
-    lines.extend(f"  warning: {warning}" for warning in result.warnings)
+        lines.extend(f"  {label}: {action.url}" for action in actions)
+    lines.extend(f"  declined earlier: {declined}" for declined in result.declined)
+    for planned in result.planned:  # a title, a table and a diff: indent every line
+        lines.extend(f"  {line}" if line else "" for line in planned_text(planned).splitlines())
+    lines.extend(f"  {problem.kind}: {problem}" for problem in result.problems)
     if result.failure:
         lines.append(f"  failure: {result.failure}")
     return lines
@@ -90,11 +103,11 @@ def _calls_cell(summary: RunSummary, scope: str) -> str:
 
 def _result_cell(result: RepositoryResult) -> str:
     if result.failure:
-        return f"failed: {text_cell(result.failure)}"
+        return f"failed: {text_cell(str(result.failure))}"
     if result.skipped:
         return f"skipped: {text_cell(result.skipped)}"
-    if result.warnings:
-        return f"ok ({len(result.warnings)} warnings)"
+    if result.problems:
+        return f"ok ({len(result.problems)} warnings)"
     return "ok"
 
 
@@ -114,7 +127,7 @@ def markdown(summary: RunSummary) -> str:
             f"{len(result.closed)} | {_calls_cell(summary, result.repository)} | "
             f"{_result_cell(result)} |"
         )
-    links = [url for r in summary.results for url in (*r.opened, *r.updated)]
+    links = [action.url for r in summary.results for action in (*r.opened, *r.updated)]
     if links:
         lines += ["", "Pull requests opened or updated:", ""]
         lines += [f"- {autolink(url)}" for url in links]
@@ -127,8 +140,8 @@ def workflow_warnings(summary: RunSummary) -> list[str]:
     for result in summary.results:
         if result.failure:
             title = workflow_command(f"pinbot {result.repository} failed", property_value=True)
-            out.append(f"::warning title={title}::{workflow_command(result.failure)}")
-        for warning in result.warnings:
+            out.append(f"::warning title={title}::{workflow_command(str(result.failure))}")
+        for problem in result.problems:
             title = workflow_command(f"pinbot {result.repository}", property_value=True)
-            out.append(f"::warning title={title}::{workflow_command(warning)}")
+            out.append(f"::warning title={title}::{workflow_command(str(problem))}")
     return out

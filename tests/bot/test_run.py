@@ -17,6 +17,7 @@ from pinbot.bot.run import run_bot as run_library
 from pinbot.cli import build_parser
 from pinbot.commands.run import report, run_options
 from pinbot.config import Config, load_config
+from pinbot.errors import ProblemKind
 from pinbot.forge.github import Credentials
 from pinbot.notes import timestamp
 from pinbot.prbody import parse_state, parse_time
@@ -296,8 +297,8 @@ def test_one_repository_failing_does_not_stop_the_others(
     by_name = {r.repository: r for r in summary.results}
     assert by_name[good.full_name].opened
     assert by_name[frozen.full_name].failure is not None
-    assert "403" in by_name[frozen.full_name].failure
-    assert by_name["acme/missing"].failure is not None and "404" in by_name["acme/missing"].failure
+    assert "403" in str(by_name[frozen.full_name].failure)
+    assert by_name["acme/missing"].failure is not None and "404" in str(by_name["acme/missing"].failure)
     assert len(summary.failures) == 2
 
     step = tmp_path / "summary.md"
@@ -325,7 +326,10 @@ def test_unreachable_registry_for_one_repository_is_a_warning_and_others_proceed
     summary = run_bot(fake, config, "--repo", "acme/offline", "--repo", good.full_name)
     by_name = {r.repository: r for r in summary.results}
     assert by_name[good.full_name].opened
-    assert by_name["acme/offline"].warnings and not by_name["acme/offline"].opened
+    offline = by_name["acme/offline"]
+    assert offline.failure is None and not offline.opened
+    [problem] = offline.problems
+    assert problem.kind is ProblemKind.LOOKUP_FAILED and problem.file == "Dockerfile"
 
 
 def test_shard_splits_a_fifty_repository_organisation_without_overlap_or_gap(
@@ -361,7 +365,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_open(
     world = World(fake, registry_http)
     summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
     assert fake.write_calls() == []
-    [planned] = summary.results[0].planned
+    [planned] = map(run_summary.planned_text, summary.results[0].planned)
     assert planned.startswith(f"would open pull request on {BRANCH}: Pin image digests")
     assert "+FROM " in planned
 
@@ -400,7 +404,7 @@ def test_commits_a_human_pushes_to_the_bot_branch_are_never_overwritten(
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert fake.write_calls() == []
     assert fake.repo("acme", world.name).refs[BRANCH] == human
-    assert any("commits pinbot did not make" in w for w in summary.results[0].warnings)
+    assert any("commits pinbot did not make" in str(p) for p in summary.results[0].problems)
 
 
 def test_the_command_exits_non_zero_when_a_repository_fails_and_writes_the_job_summary(
@@ -497,7 +501,7 @@ def test_a_refused_reviewer_is_a_warning_and_the_labels_and_assignees_still_appl
     [result] = summary.results
     assert result.failure is None and not summary.failures, run_summary.text(summary)
     assert len(result.opened) == 1
-    [warning] = [w for w in result.warnings if "refused" in w]
+    [warning] = [str(p) for p in result.problems if "refused" in p.message]
     assert "#1: GitHub refused the reviewers (ghost): HTTP 422" in warning
     reviewer_calls = [c for c in fake.calls if c.path.endswith("/requested_reviewers")]
     assert [c.status for c in reviewer_calls] == [422]
@@ -556,7 +560,7 @@ def test_a_repository_file_sets_its_own_pin_style_and_labels_and_a_sibling_keeps
     assert not summary.failures, run_summary.text(summary)
     by_name = {r.repository: r for r in summary.results}
     assert by_name[tuned.full_name].opened and by_name[sibling.full_name].opened
-    assert not by_name[tuned.full_name].warnings, by_name[tuned.full_name].warnings
+    assert not by_name[tuned.full_name].problems, by_name[tuned.full_name].problems
 
     [pull] = tuned.pulls()
     name = f"{registry_http.host}/{tuned.image}"
@@ -636,10 +640,10 @@ def test_an_unusable_settings_file_is_a_warning_and_the_run_configuration_applie
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert not summary.failures, run_summary.text(summary)
     [result] = summary.results
-    [warning] = [w for w in result.warnings if w.startswith(SETTINGS)]
+    [warning] = [str(p) for p in result.problems if str(p).startswith(SETTINGS)]
     assert warning.startswith(f"{SETTINGS}:{line}: {key}: ")
     assert warning.endswith("(this repository uses the run's configuration)")
-    assert len(result.warnings) == 1  # the file is not also reported by a scanner
+    assert len(result.problems) == 1  # the file is not also reported by a scanner
     assert len(result.opened) == 1
     ref = registry_http.ref(world.image, "1.0")
     assert f"FROM {ref}@{world.digest()} AS base" in world.file_at(BRANCH, "Dockerfile").decode()
@@ -655,7 +659,7 @@ def test_ignore_paths_in_a_root_settings_file_keep_a_path_out_of_the_pull_reques
     fake.reset_calls()
     summary = run_bot(fake, config, "--repo", world.full_name)
     [result] = summary.results
-    assert result.opened and not result.warnings, run_summary.text(summary)
+    assert result.opened and not result.problems, run_summary.text(summary)
     state = parse_state(world.pulls()[0].body or "")
     assert state is not None and {u.file for u in state.updates} == {"Dockerfile"}
     assert world.file_at(BRANCH, "deploy/app.yaml") == world.files["deploy/app.yaml"]
@@ -725,7 +729,7 @@ def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying
     second = world.move_tag("moved-while-open")
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert summary.results[0].updated and not summary.results[0].opened
-    assert not summary.results[0].warnings, summary.results[0].warnings
+    assert not summary.results[0].problems, summary.results[0].problems
     [pull] = world.pulls()
     assert pull.number == opened.number and pull.state == "open"
     name = f"{registry_http.host}/{world.image}:1.0"
@@ -831,7 +835,7 @@ def test_dry_run_says_the_comment_it_would_post_and_writes_nothing(
     fake.reset_calls()
     summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
     assert fake.write_calls() == []
-    [planned] = summary.results[0].planned
+    [planned] = map(run_summary.planned_text, summary.results[0].planned)
     assert planned.startswith(f"would update pull request #1 on {BRANCH}: Pin image digests")
     assert f"and comment:\nUpdated: `{registry_http.host}/{world.image}:1.0` moved again" in planned
     assert f"`{_short(first)}` → `{_short(second)}`" in planned
@@ -879,7 +883,7 @@ def test_a_title_prefix_goes_before_the_title_and_the_commit_subject(
     settings = b'github:\n  title-prefix: "chore(deps): "\n'
     world = World(fake, registry_http, extra={SETTINGS: settings})
     summary = run_bot(fake, config, "--repo", world.full_name)
-    assert summary.results[0].opened and not summary.results[0].warnings, run_summary.text(summary)
+    assert summary.results[0].opened and not summary.results[0].problems, run_summary.text(summary)
     [pull] = world.pulls()
     assert pull.title == f"chore(deps): pin image digests: {registry_http.host}/{world.image} 1.0"
     assert _head_message(fake, world).startswith(pull.title + "\n\n")
@@ -953,7 +957,7 @@ def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
     [result] = summary.results
     assert len(result.opened) == 2 and result.held_back == [held]
     assert _open_heads(fake, "capped") == [branch + "a", branch + "b"]
-    assert result.warnings == [
+    assert [str(p) for p in result.problems] == [
         f"1 new pull request held back ({held}): github.max-open-pulls allows 2 open at once; "
         "later runs open them as open ones are merged or closed"
     ]
@@ -971,7 +975,7 @@ def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
     fake.close_pull("acme", "capped", first.number)
     summary = run_bot(fake, config, "--repo", "acme/capped")
     [result] = summary.results
-    assert len(result.opened) == 1 and not result.held_back and not result.warnings
+    assert len(result.opened) == 1 and not result.held_back and not result.problems
     assert _open_heads(fake, "capped") == [branch + "b", branch + "c"]
     assert "held back" not in run_summary.headline(summary)
 
@@ -1003,7 +1007,7 @@ def test_max_open_pulls_zero_is_no_limit(
     _three_images(fake, registry_http, "unlimited")
     summary = run_bot(fake, _capped(registry_http, tmp_path, 0), "--repo", "acme/unlimited")
     [result] = summary.results
-    assert len(result.opened) == 3 and not result.held_back and not result.warnings
+    assert len(result.opened) == 3 and not result.held_back and not result.problems
 
 
 def test_the_run_summary_reports_a_registry_pull_quota(
@@ -1057,3 +1061,40 @@ def test_a_gitlab_variable_an_included_file_uses_as_an_image_is_pinned_where_it_
     assert world.file_at(BRANCH, ".gitlab/ci/qa.gitlab-ci.yml") == jobs
     assert world.file_at(BRANCH, "Dockerfile") != world.files["Dockerfile"]
     assert pull.body is not None and "| `.gitlab/ci/_common.gitlab-ci.yml:2` |" in pull.body
+
+
+# --- containment: one repository's failure is its own -------------------------------------
+
+
+def test_a_repository_github_answers_strangely_fails_alone_with_its_reason(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    good, odd = World(fake, registry_http), World(fake, registry_http)
+    with FaultProxy(fake.url) as proxy:
+        proxy.inject(f"/repos/{odd.full_name}/git/trees/", status=200, body=b"[]", times=5)
+        args = build_parser().parse_args(
+            ["run", "--repo", odd.full_name, "--repo", good.full_name, "--dry-run"]
+        )
+        credentials = Credentials(token=fake.token, api_url=proxy.url)
+        summary = run_library(config, credentials, run_options(args))
+    by_name = {r.repository: r for r in summary.results}
+    failure = by_name[odd.full_name].failure
+    assert failure is not None and failure.kind is ProblemKind.REPOSITORY_FAILED
+    assert str(failure).startswith(
+        f"{odd.full_name}: reading branch main: an answer GitHub does not document: "
+    )
+    assert by_name[good.full_name].failure is None and by_name[good.full_name].planned
+
+
+def test_a_reference_that_breaks_the_lookups_costs_only_its_repository(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    good = World(fake, registry_http)
+    fake.create_repo("acme", "hostile", {"Dockerfile": b"FROM [:::::]:5000/x:1\n"})
+    summary = run_bot(fake, config, "--repo", "acme/hostile", "--repo", good.full_name)
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name[good.full_name].opened and by_name[good.full_name].failure is None
+    hostile = by_name["acme/hostile"]
+    assert not hostile.opened
+    # Failed with the reason, or (references checked at parse time) reported, never silent.
+    assert hostile.failure is not None or hostile.unchecked, run_summary.text(summary)
