@@ -166,31 +166,13 @@ def _reconcile_all(
 
 
 def _look_up(
-    registry: RegistrySession,
-    scanned: Sequence[ScannedRepository],
-    config: Config,
-    failed: list[RepositoryResult],
-) -> tuple[dict[str, Lookup], list[ScannedRepository]]:
-    """One registry lookup per tag for the whole run, whatever each repository's settings;
-    and the repositories still to reconcile.
-
-    Should one reference break the shared lookups, each repository is looked up on its own
-    (the client remembers what it already asked), so the reference costs only the repository
-    that holds it.
-    """
+    registry: RegistrySession, scanned: Sequence[ScannedRepository], config: Config
+) -> dict[str, Lookup]:
+    """One registry lookup per tag for the whole run, whatever each repository's settings
+    (a lookup that fails is that reference's error, see `pipeline.look_up`)."""
     pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
     occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-    try:
-        return registry.run(look_up(registry.client, occurrences, pin)), list(scanned)
-    except Exception:  # contained below, repository by repository
-        pass
-    lookups: dict[str, Lookup] = {}
-    kept: list[ScannedRepository] = []
-    for item in scanned:
-        with contained(item.name, failed):
-            lookups.update(registry.run(look_up(registry.client, item.occurrences, pin)))
-            kept.append(item)
-    return lookups, kept
+    return registry.run(look_up(registry.client, occurrences, pin))
 
 
 def _run(
@@ -202,7 +184,7 @@ def _run(
 ) -> None:
     chosen, summary.skipped = forge.choose_repositories(options.selection)
     scanned, failed = _read_all(forge, chosen, config)
-    lookups, scanned = _look_up(registry, scanned, config, failed)
+    lookups = _look_up(registry, scanned, config)
     summary.unique_tags = len(lookups)
     reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
     results = [*_reconcile_all(reconciler, scanned, lookups), *failed]
