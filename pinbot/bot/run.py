@@ -24,6 +24,7 @@ from pinbot.bot.reconcile import Reconciler
 from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
 from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
+from pinbot.errors import Problem
 from pinbot.forge.cache import ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
@@ -75,6 +76,12 @@ class RunSummary:
 
     def count(self, what: str) -> int:
         return sum(len(getattr(r, what)) for r in self.results)
+
+    @property
+    def unchecked(self) -> list[Problem]:
+        """What the run could not check in the repositories it handled: lookups that failed,
+        files it could not read, edits that failed their check."""
+        return [p for r in self.results if r.failure is None for p in r.unchecked]
 
 
 class RegistrySession:

@@ -1,8 +1,8 @@
 """`pinbot run`: the bot over GitHub repositories, opening and keeping pull requests.
 
 Parses the arguments, runs `pinbot.bot.run.run_bot`, prints its summary (and in GitHub
-Actions writes the job summary and `::warning` annotations), and exits 1 when a repository
-failed.
+Actions writes the job summary and `::warning` annotations), and exits with a status that
+says whether a repository failed or something could not be checked.
 """
 
 from __future__ import annotations
@@ -18,6 +18,11 @@ from pinbot.commands._github import add_cache_argument, add_repository_arguments
 from pinbot.errors import PinbotError
 from pinbot.forge.github import Credentials, CredentialsError, Pacing
 from pinbot.report import run_summary
+
+#: Exit statuses, most serious first (README, `pinbot run`).
+REPOSITORY_FAILED = 1  # a repository failed, or there was nothing to run over
+USAGE = 2  # bad arguments, configuration or credentials
+NOT_ALL_CHECKED = 4  # every repository handled, but a lookup failed, a file went unread, ...
 
 HELP = "Open and maintain digest pull requests on GitHub repositories (one, several or an organisation)."
 
@@ -62,23 +67,30 @@ def report(summary: RunSummary, environ: dict[str, str] | os._Environ[str] = os.
                 stream.write(run_summary.markdown(summary))
 
 
+def exit_status(summary: RunSummary) -> int:
+    """1 when a repository failed; else 4 when something could not be checked; else 0."""
+    if summary.failures:
+        return REPOSITORY_FAILED
+    return NOT_ALL_CHECKED if summary.unchecked else 0
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     if not args.org and (args.include or args.exclude or args.topic):
         print("pinbot run: --include, --exclude and --topic need --org", file=sys.stderr)
-        return 2
+        return USAGE
     try:
         credentials = Credentials.from_environment()
     except (ValueError, OSError) as exc:
         print(f"pinbot run: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     try:
         summary = run_bot(config, credentials, run_options(args))
     except CredentialsError as exc:  # a GitHub App with no installation to use
         print(f"pinbot run: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     except PinbotError as exc:  # nothing to run over: the organisation could not be listed
         print(f"pinbot run: {exc}", file=sys.stderr)
-        return 1
+        return REPOSITORY_FAILED
     report(summary)
-    return 1 if summary.failures else 0
+    return exit_status(summary)

@@ -7,8 +7,11 @@ repositories, registries): each goes through `pinbot.report.escape` for its targ
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pinbot.bot.result import PlannedWrite, RepositoryResult
 from pinbot.bot.run import RunSummary
+from pinbot.errors import Problem, ProblemKind
 from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
 
 __all__ = ["headline", "markdown", "planned_text", "text", "workflow_warnings"]
@@ -27,17 +30,38 @@ def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
     return template.format(f"{not_modified} more answered 304, {cached} read from the cache")
 
 
+#: How the headline and a repository's status count what could not be checked.
+_UNCHECKED = (
+    (ProblemKind.LOOKUP_FAILED, "reference whose lookup failed", "references whose lookup failed"),
+    (ProblemKind.UNREADABLE_FILE, "file unreadable", "files unreadable"),
+    (ProblemKind.WRITE_REFUSED, "edit refused", "edits refused"),
+)
+
+
+def unchecked_counts(problems: Sequence[Problem]) -> str:
+    """`2 references whose lookup failed, 1 file unreadable`: what could not be checked, by kind ("" if none)."""
+    parts = []
+    for kind, one, many in _UNCHECKED:
+        count = sum(problem.kind is kind for problem in problems)
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return ", ".join(parts)
+
+
 def headline(summary: RunSummary) -> str:
-    """One sentence: repositories, pull requests opened, updated and closed, failures, cost."""
+    """One sentence: repositories, pull requests opened, updated and closed, failures, what
+    could not be checked, cost."""
     left_alone = len(summary.left_alone)
     skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
     held_back = summary.count("held_back")
     held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
+    unchecked = unchecked_counts(summary.unchecked)
     return (
         f"{len(summary.results) - left_alone} repositories scanned{skipped}, "
         f"{summary.count('opened')} pull requests opened, "
         f"{summary.count('updated')} updated, {summary.count('closed')} closed{held}, "
-        f"{len(summary.failures)} failed; {summary.unique_tags} tags looked up; "
+        f"{len(summary.failures)} failed{', ' + unchecked if unchecked else ''}; "
+        f"{summary.unique_tags} tags looked up; "
         f"{summary.calls.counted()} GitHub API calls counted against the rate limit"
         f"{_free(summary, ' ({})')} in {summary.seconds:.1f} s"
     )
@@ -48,6 +72,8 @@ def _status(result: RepositoryResult) -> str:
         return "FAILED"
     if result.skipped:
         return f"skipped ({result.skipped})"
+    if result.unchecked:
+        return f"INCOMPLETE ({unchecked_counts(result.unchecked)})"
     return "ok"
 
 
@@ -106,6 +132,8 @@ def _result_cell(result: RepositoryResult) -> str:
         return f"failed: {text_cell(str(result.failure))}"
     if result.skipped:
         return f"skipped: {text_cell(result.skipped)}"
+    if result.unchecked:
+        return f"incomplete: {unchecked_counts(result.unchecked)}"
     if result.problems:
         return f"ok ({len(result.problems)} warnings)"
     return "ok"

@@ -1096,3 +1096,82 @@ def test_references_no_registry_could_serve_cost_only_themselves(
     by_name = {r.repository: r for r in summary.results}
     assert by_name[good.full_name].opened and not summary.failures, run_summary.text(summary)
     assert not by_name["acme/hostile"].opened
+
+
+# --- exit status: a run that could not check everything is not "ok" --------------------------
+
+
+def _command(
+    fake: GitHubFake, monkeypatch: pytest.MonkeyPatch, config_path: Path, *argv: str
+) -> int:
+    from pinbot.cli import main
+
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    return main(["run", *argv, "--write-interval", "0", "--config", str(config_path)])
+
+
+def _unpinned_repository(fake: GitHubFake, name: str, *images: str) -> str:
+    dockerfile = "".join(f"FROM {image}\n" for image in images).encode()
+    fake.create_repo("acme", name, {"Dockerfile": dockerfile})
+    return f"acme/{name}"
+
+
+def test_every_lookup_failing_because_the_registry_is_down_exits_4_and_says_so(
+    fake: GitHubFake,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert config.source is not None
+    down = _unpinned_repository(fake, "down", "127.0.0.1:9/acme/web:1.0", "127.0.0.1:9/acme/api:2")
+    assert _command(fake, monkeypatch, config.source, "--repo", down) == 4
+    out = capsys.readouterr().out
+    assert ", 0 failed, 2 references whose lookup failed; " in out.splitlines()[0]
+    assert f"{down}: INCOMPLETE (2 references whose lookup failed); " in out
+    assert "  lookup-failed: Dockerfile:1:6: 127.0.0.1:9/acme/web:1.0: " in out
+    assert fake.pulls("acme", "down") == []
+
+
+def test_every_lookup_refused_for_bad_credentials_exits_4(
+    fake: GitHubFake,
+    registry_basic: RunningRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry_basic.push_image("acme/locked", "1", seed="locked")
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f'registries:\n  "{registry_basic.host}":\n    ca-file: "{registry_basic.ca_file}"\n'
+        "    username-env: PINBOT_TEST_USER\n    password-env: PINBOT_TEST_PASS\n",
+        encoding="utf-8",
+    )
+    assert registry_basic.username is not None
+    monkeypatch.setenv("PINBOT_TEST_USER", registry_basic.username)
+    monkeypatch.setenv("PINBOT_TEST_PASS", "not-the-password")
+    locked = _unpinned_repository(fake, "locked", registry_basic.ref("acme/locked", "1"))
+    assert _command(fake, monkeypatch, path, "--repo", locked) == 4
+    out = capsys.readouterr().out
+    assert f"{locked}: INCOMPLETE (1 reference whose lookup failed)" in out
+    assert "not-the-password" not in out
+    assert fake.pulls("acme", "locked") == []
+
+
+def test_a_failed_repository_outranks_failed_lookups_and_a_clean_run_exits_0(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert config.source is not None
+    world = World(fake, registry_http)
+    down = _unpinned_repository(fake, "down-too", "127.0.0.1:9/acme/web:1.0")
+    assert _command(fake, monkeypatch, config.source, "--repo", world.full_name) == 0
+    argv = ("--repo", world.full_name, "--repo", down, "--repo", "acme/gone")
+    assert _command(fake, monkeypatch, config.source, *argv) == 1
+    headlines = [line for line in capsys.readouterr().out.splitlines() if "pinbot run: " in line]
+    headline = headlines[-1]
+    assert ", 1 failed, 1 reference whose lookup failed; " in headline
