@@ -16,7 +16,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from github.Repository import Repository
 
@@ -41,6 +41,30 @@ from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.scanners import Occurrence
 
 T = TypeVar("T")
+
+
+class RunObserver(Protocol):
+    """Told how a run gets on, as it goes (a progress display, a log)."""
+
+    def started(self, repositories: int) -> None:
+        """The repositories to work on are known."""
+
+    def stage(self, text: str) -> None:
+        """A step that is not one repository (`looking up 40 tags`)."""
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        """One repository is done (or failed); `calls` counted against the rate limit."""
+
+
+class _Unobserved:
+    def started(self, repositories: int) -> None:
+        pass
+
+    def stage(self, text: str) -> None:
+        pass
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -151,24 +175,35 @@ def contained(
 
 
 def _read_all(
-    forge: GitHubForge, chosen: Sequence[tuple[str, Repository | None]], config: Config
+    forge: GitHubForge,
+    chosen: Sequence[tuple[str, Repository | None]],
+    config: Config,
+    observer: RunObserver,
 ) -> tuple[list[ScannedRepository], list[RepositoryResult]]:
-    """Every chosen repository read and scanned; those that could not be, as failures."""
+    """Every chosen repository read and scanned; those that could not be, as failures (and
+    finished: the observer hears of them at once)."""
     scanned: list[ScannedRepository] = []
     failed: list[RepositoryResult] = []
     for name, repo in chosen:
         with contained(name, failed, forge.calls):
             scanned.append(read_repository(forge, repo or forge.repository(name), config))
+        if failed and failed[-1].repository == name:
+            observer.finished(failed[-1], forge.calls.counted(name))
     return scanned, failed
 
 
 def _reconcile_all(
-    reconciler: Reconciler, scanned: Sequence[ScannedRepository], lookups: dict[str, Lookup]
+    reconciler: Reconciler,
+    scanned: Sequence[ScannedRepository],
+    lookups: dict[str, Lookup],
+    observer: RunObserver,
 ) -> list[RepositoryResult]:
     results: list[RepositoryResult] = []
+    calls = reconciler.forge.calls
     for item in scanned:
-        with contained(item.name, results, reconciler.forge.calls):
+        with contained(item.name, results, calls):
             results.append(reconciler.reconcile(item, lookups))
+        observer.finished(results[-1], calls.counted(item.name))
     return results
 
 
@@ -188,20 +223,28 @@ def _run(
     config: Config,
     options: RunOptions,
     summary: RunSummary,
+    observer: RunObserver,
 ) -> None:
     chosen, summary.skipped = forge.choose_repositories(options.selection)
-    scanned, failed = _read_all(forge, chosen, config)
+    observer.started(len(chosen))
+    scanned, failed = _read_all(forge, chosen, config, observer)
+    observer.stage(f"looking up the tags of {len(scanned)} repositories read")
     lookups = _look_up(registry, scanned, config)
     summary.unique_tags = len(lookups)
     reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
-    results = [*_reconcile_all(reconciler, scanned, lookups), *failed]
+    results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())
     summary.registry_requests = registry.client.stats.count()
     summary.registry_quota = registry.client.stats.quota_report()
 
 
-def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> RunSummary:
-    """The whole run; returns its summary.
+def run_bot(
+    config: Config,
+    credentials: Credentials,
+    options: RunOptions,
+    observer: RunObserver | None = None,
+) -> RunSummary:
+    """The whole run; returns its summary. `observer` hears of each repository as it finishes.
 
     Raises `ForgeError` when there is nothing to run over (the organisation cannot be
     listed, the GitHub App is not installed); any failure within one repository is that
@@ -218,7 +261,8 @@ def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> Ru
     cache = ResponseCache(options.cache_dir) if options.cache_dir is not None else None
     try:
         with RegistrySession(config) as registry:
-            _run(GitHubForge(github, calls, cache), registry, config, options, summary)
+            forge = GitHubForge(github, calls, cache)
+            _run(forge, registry, config, options, summary, observer or _Unobserved())
         if cache is not None:
             cache.prune()
     finally:

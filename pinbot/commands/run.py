@@ -12,11 +12,13 @@ import os
 import sys
 from pathlib import Path
 
+from pinbot.bot.result import RepositoryResult
 from pinbot.bot.run import RunOptions, RunSummary, run_bot
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.commands._github import add_cache_argument, add_repository_arguments, selection
 from pinbot.errors import PinbotError
 from pinbot.forge.github import Credentials, CredentialsError, Pacing
+from pinbot.progress import Progress
 from pinbot.report import run_summary
 
 #: Exit statuses, most serious first (README, `pinbot run`).
@@ -44,7 +46,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="pause between GitHub write requests (default 1, as GitHub asks)",
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default one line per repository as it finishes)",
+    )
     add_config_argument(parser)
+
+
+class RunProgress:
+    """The run's progress on stderr (see `pinbot.progress`): a line per repository."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.display = Progress(quiet=quiet)
+
+    def started(self, repositories: int) -> None:
+        self.display.total = repositories
+
+    def stage(self, text: str) -> None:
+        self.display.note(text)
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        self.display.finish(run_summary.progress_line(result, calls))
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -84,13 +108,16 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"pinbot run: {exc}", file=sys.stderr)
         return USAGE
+    progress = RunProgress(quiet=args.quiet)
     try:
-        summary = run_bot(config, credentials, run_options(args))
+        summary = run_bot(config, credentials, run_options(args), progress)
     except CredentialsError as exc:  # a GitHub App with no installation to use
         print(f"pinbot run: {exc}", file=sys.stderr)
         return USAGE
     except PinbotError as exc:  # nothing to run over: the organisation could not be listed
         print(f"pinbot run: {exc}", file=sys.stderr)
         return REPOSITORY_FAILED
+    finally:
+        progress.display.close()
     report(summary)
     return exit_status(summary)

@@ -14,7 +14,15 @@ from pinbot.bot.run import RunSummary
 from pinbot.errors import Problem, ProblemKind
 from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
 
-__all__ = ["headline", "markdown", "planned_text", "text", "workflow_warnings"]
+__all__ = [
+    "headline",
+    "markdown",
+    "planned_text",
+    "progress_line",
+    "text",
+    "unchecked_counts",
+    "workflow_warnings",
+]
 
 
 def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
@@ -85,8 +93,7 @@ def planned_text(planned: PlannedWrite) -> str:
         return f"would close {where}: {planned.reason}"
     said = f"and comment:\n{planned.comment}\n\n" if planned.comment else ""
     return (
-        f"would {planned.verb} {where}: {planned.title}\n\n"
-        f"{said}{planned.table}\n\n{planned.diff}"
+        f"would {planned.verb} {where}: {planned.title}\n\n{said}{planned.table}\n\n{planned.diff}"
     )
 
 
@@ -119,6 +126,37 @@ def text(summary: RunSummary) -> str:
     for result in summary.results:
         lines.extend(_repository_lines(summary, result))
     return "".join(terminal(line) + "\n" for line in lines)
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def progress_line(result: RepositoryResult, calls: int) -> str:
+    """One plain line for a repository as it finishes:
+    `acme/web: 1 PR updated, 12 references, 4 calls`."""
+    name = result.repository
+    if result.failure is not None:
+        return f"{name}: FAILED: {str(result.failure).removeprefix(f'{name}: ')}"
+    if result.skipped is not None:
+        return f"{name}: skipped ({result.skipped})"
+    parts = [
+        _count(len(actions), f"PR {verb}", f"PRs {verb}")
+        for verb, actions in (
+            ("opened", result.opened),
+            ("updated", result.updated),
+            ("closed", result.closed),
+            ("held back", result.held_back),
+            ("planned", result.planned),
+        )
+        if actions
+    ]
+    unchecked = unchecked_counts(result.unchecked)
+    parts += [
+        _count(result.references, "reference", "references"),
+        *([unchecked] if unchecked else []),
+    ]
+    return f"{name}: {', '.join(parts)}, {_count(calls, 'call', 'calls')}"
 
 
 def _calls_cell(summary: RunSummary, scope: str) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +30,7 @@ from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
 _names = itertools.count()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -1175,3 +1179,63 @@ def test_a_failed_repository_outranks_failed_lookups_and_a_clean_run_exits_0(
     headlines = [line for line in capsys.readouterr().out.splitlines() if "pinbot run: " in line]
     headline = headlines[-1]
     assert ", 1 failed, 1 reference whose lookup failed; " in headline
+
+
+# --- progress: one plain line per repository as it finishes ----------------------------------
+
+
+def _pinbot_run(
+    fake: GitHubFake, config: Config, tmp_path: Path, *argv: str
+) -> subprocess.Popen[str]:
+    assert config.source is not None
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("GITHUB_")}
+    environ.update(
+        {"GITHUB_TOKEN": fake.token, "GITHUB_API_URL": fake.url, "PYTHONPATH": str(ROOT)}
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "pinbot", "run", *argv, "--config", str(config.source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+    )
+
+
+def test_each_repository_is_one_line_on_stderr_as_it_finishes_and_quiet_says_nothing(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    one, two = World(fake, registry_http), World(fake, registry_http)
+    repos = ("--repo", one.full_name, "--repo", two.full_name, "--repo", "acme/gone")
+    done = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0")
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 1, err
+    lines = err.splitlines()
+    assert lines[0] == "acme/gone: FAILED: reading the repository: HTTP 404: Not Found"
+    assert lines[1] == "looking up the tags of 2 repositories read"
+    assert re.fullmatch(rf"{one.full_name}: 1 PR opened, 2 references, \d+ calls", lines[2])
+    assert re.fullmatch(rf"{two.full_name}: 1 PR opened, 2 references, \d+ calls", lines[3])
+    assert len(lines) == 4 and out.startswith("pinbot run: 3 repositories scanned")
+
+    quiet = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0", "-q")
+    _, err = quiet.communicate(timeout=120)
+    assert quiet.returncode == 1 and err == ""
+
+
+def test_a_run_killed_part_way_has_said_which_repositories_it_finished(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    first, second = World(fake, registry_http, name="a-first"), World(fake, registry_http)
+    # Paced writes: the second repository's pull request takes seconds to open.
+    repos = ("--repo", first.full_name, "--repo", second.full_name)
+    running = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0.3")
+    try:
+        assert running.stderr is not None
+        assert running.stderr.readline().startswith("looking up the tags")
+        line = running.stderr.readline()
+        running.kill()
+    finally:
+        running.wait(timeout=30)
+    assert re.fullmatch(rf"{first.full_name}: 1 PR opened, 2 references, \d+ calls\n", line)
+    assert running.stdout is not None and running.stdout.read() == ""  # no summary: killed
+    assert [p.state for p in first.pulls()] == ["open"]

@@ -66,3 +66,24 @@ def test_workflow_warnings_cannot_start_another_command() -> None:
     # The runner reads a command only at the start of a line: the rest is one escaped message.
     assert "%0A::error file=a::forged%0D" in lines[0]
     assert lines[1].endswith("::a%0A::stop-commands::x")
+
+
+def test_progress_line_says_what_a_repository_run_did_in_one_line() -> None:
+    updated = RepositoryResult(
+        "acme/web",
+        actions=[PullAction(PullActionKind.UPDATED, 3, "https://github.test/acme/web/pull/3", "b")],
+        references=12,
+    )
+    assert run_summary.progress_line(updated, 4) == "acme/web: 1 PR updated, 12 references, 4 calls"
+    quiet = RepositoryResult("acme/api", references=1)
+    assert run_summary.progress_line(quiet, 1) == "acme/api: 1 reference, 1 call"
+    lookups = RepositoryResult(
+        "acme/db",
+        references=2,
+        problems=[Problem(ProblemKind.LOOKUP_FAILED, "down")] * 2 + [warning("a warning")],
+    )
+    assert run_summary.progress_line(lookups, 3) == (
+        "acme/db: 2 references, 2 references whose lookup failed, 3 calls"
+    )
+    failed = RepositoryResult("acme/gone", failure=failure("acme/gone: reading: HTTP 404"))
+    assert run_summary.progress_line(failed, 1) == "acme/gone: FAILED: reading: HTTP 404"
