@@ -23,10 +23,18 @@ from pinbot.bot.decide import (
     LeavePull,
     LeaveReason,
     OpenPull,
+    RebuildPull,
     UpdatePull,
 )
-from pinbot.bot.result import RepositoryResult
+from pinbot.bot.result import (
+    DeclinedUpdate,
+    PlannedWrite,
+    PullAction,
+    PullActionKind,
+    RepositoryResult,
+)
 from pinbot.config import GithubConfig
+from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
 from pinbot.notes import add_lines, moved_line
 from pinbot.plan import Edit
@@ -68,18 +76,32 @@ def carry_out(decisions: Sequence[Decision], executor: Executor, result: Reposit
         elif isinstance(decision, Decline):
             edit = decision.edit
             result.declined.append(
-                f"{edit.occurrence.location}: {edit.image}:{edit.tag} {edit.new_digest} "
-                f"(closed unmerged in #{decision.pull_number})"
+                DeclinedUpdate(
+                    edit.occurrence.location,
+                    f"{edit.image}:{edit.tag}",
+                    edit.new_digest,
+                    decision.pull_number,
+                )
             )
 
 
+def warning(message: str) -> Problem:
+    return Problem(ProblemKind.WARNING, message)
+
+
 def _record_left(decision: LeavePull, result: RepositoryResult) -> None:
+    pull = decision.pull
     if decision.reason is LeaveReason.FOREIGN_COMMITS:
-        result.warnings.append(
-            f"#{decision.pull.number}: branch {decision.branch} has commits pinbot did not "
-            "make; left as it is"
+        result.problems.append(
+            warning(
+                f"#{pull.number}: branch {decision.branch} has commits pinbot did not make; "
+                "left as it is"
+            )
         )
-    result.current.append(decision.pull.url)
+    action = PullAction(
+        PullActionKind.LEFT, pull.number, pull.url, decision.branch, decision.reason
+    )
+    result.actions.append(action)
 
 
 def _title(decision: OpenPull | UpdatePull, github: GithubConfig) -> str:
@@ -125,25 +147,28 @@ class DryRunExecutor:
         self.result = result
 
     def open(self, decision: OpenPull) -> None:
-        self._describe("open pull request", decision, "")
+        self.result.planned.append(self._describe("open", None, decision))
 
     def update(self, decision: UpdatePull) -> None:
-        what = f"update pull request #{decision.pull.number}"
-        self._describe(what, decision, _moved_comment(decision))
+        planned = self._describe("update", decision.pull.number, decision)
+        self.result.planned.append(replace(planned, comment=_moved_comment(decision)))
 
-    def _describe(self, what: str, decision: OpenPull | UpdatePull, comment: str) -> None:
+    def _describe(
+        self, verb: str, number: int | None, decision: OpenPull | UpdatePull
+    ) -> PlannedWrite:
         proposal = decision.proposal
-        diff = "".join(change.diff() for change in proposal.changes)
-        said = f"and comment:\n{comment}\n\n" if comment else ""
-        self.result.planned.append(
-            f"would {what} on {decision.branch}: {_title(decision, self.github)}\n\n"
-            f"{said}{prbody.table(proposal.updates)}\n\n{diff}"
+        return PlannedWrite(
+            verb,
+            decision.branch,
+            number,
+            title=_title(decision, self.github),
+            table=prbody.table(proposal.updates),
+            diff="".join(change.diff() for change in proposal.changes),
         )
 
     def close(self, decision: ClosePull) -> None:
         self.result.planned.append(
-            f"would close pull request #{decision.pull.number} on {decision.branch}: "
-            f"{decision.reason}"
+            PlannedWrite("close", decision.branch, decision.pull.number, reason=decision.reason)
         )
 
 
@@ -197,25 +222,29 @@ class ForgeExecutor:
             body=body,
             draft=self.github.draft,
         )
-        self.result.opened.append(pull.url)
-        # The pull request is open whatever happens next: a refusal here is only a warning.
-        self.result.warnings.extend(
-            self.forge.decorate(
-                self.repo,
-                pull,
-                labels=self.github.labels,
-                reviewers=self.github.reviewers,
-                team_reviewers=self.github.team_reviewers,
-                assignees=self.github.assignees,
-            )
+        self.result.actions.append(
+            PullAction(PullActionKind.OPENED, pull.number, pull.url, decision.branch)
         )
+        # The pull request is open whatever happens next: a refusal here is only a warning.
+        refused = self.forge.decorate(
+            self.repo,
+            pull,
+            labels=self.github.labels,
+            reviewers=self.github.reviewers,
+            team_reviewers=self.github.team_reviewers,
+            assignees=self.github.assignees,
+        )
+        self.result.problems.extend(warning(message) for message in refused)
 
     def update(self, decision: UpdatePull) -> None:
         commit, body = self._commit_and_body(decision)
         pull = decision.pull
         self.forge.move_branch(self.repo, decision.branch, commit, exists=True)
         self.forge.edit_pull(self.repo, pull, title=_title(decision, self.github), body=body)
-        self.result.updated.append(pull.url)
+        kind = (
+            PullActionKind.REBUILT if isinstance(decision, RebuildPull) else PullActionKind.UPDATED
+        )
+        self.result.actions.append(PullAction(kind, pull.number, pull.url, decision.branch))
         comment = _moved_comment(decision)
         if not comment:
             return
@@ -223,8 +252,8 @@ class ForgeExecutor:
         try:
             self.forge.comment(self.repo, pull, comment)
         except ForgeError as exc:
-            self.result.warnings.append(
-                f"#{pull.number}: the comment saying what moved was refused: {exc}"
+            self.result.problems.append(
+                warning(f"#{pull.number}: the comment saying what moved was refused: {exc}")
             )
 
     def close(self, decision: ClosePull) -> None:
@@ -236,4 +265,9 @@ class ForgeExecutor:
         body = closing_body(decision.pull, decision.state, decision.reason)
         self.forge.close_pull(self.repo, decision.pull, comment=comment, body=body)
         self.forge.delete_branch(self.repo, decision.branch)
-        self.result.closed.append(decision.pull.url)
+        pull = decision.pull
+        self.result.actions.append(
+            PullAction(
+                PullActionKind.CLOSED, pull.number, pull.url, decision.branch, decision.reason
+            )
+        )

@@ -31,12 +31,26 @@ from pinbot.bot.execute import (
     carry_out,
     utc_now,
 )
-from pinbot.bot.repository import ScannedRepository
-from pinbot.bot.result import RepositoryResult
+from pinbot.bot.repository import ScannedRepository, as_problem
+from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
-from pinbot.forge.github import ForgeError, GitHubForge
+from pinbot.errors import Problem, ProblemKind
+from pinbot.forge.github import GitHubForge
 from pinbot.pipeline import plan_and_apply
-from pinbot.plan import Lookup, NoticeKind
+from pinbot.plan import Lookup, Notice, NoticeKind
+
+
+def lookup_problem(notice: Notice) -> Problem:
+    """A reference the registry did not answer for (or not verifiably), where it is."""
+    occurrence = notice.occurrence
+    return Problem(
+        ProblemKind.LOOKUP_FAILED,
+        f"{occurrence.text}: {notice.message}",
+        occurrence.file,
+        occurrence.line,
+        occurrence.column,
+        occurrence.text,
+    )
 
 
 class Reconciler:
@@ -63,17 +77,18 @@ class Reconciler:
         result = RepositoryResult(scanned.name)
         result.files = len(scanned.snapshot.files)
         result.references = len(scanned.occurrences)
-        result.warnings.extend(scanned.errors)
+        result.problems.extend(scanned.problems)
         if scanned.skipped is not None:
             # Left alone entirely: no pull request is read, opened, updated or closed.
             result.skipped = scanned.skipped
             return result
         try:
             decisions = self.decide(scanned, lookups, result)
-            result.warnings.extend(str(problem) for problem in decisions.problems)
+            result.problems.extend(decisions.problems)
             carry_out(decisions.decisions, self._executor(scanned, result), result)
-        except ForgeError as exc:
-            result.failure = str(exc)
+        except Exception as exc:  # what was done so far stays in the result
+            reason = failure_reason(scanned.name, exc)
+            result.failure = Problem(ProblemKind.REPOSITORY_FAILED, reason)
         return result
 
     def _config(self, scanned: ScannedRepository) -> Config:
@@ -89,10 +104,12 @@ class Reconciler:
         snapshot = scanned.snapshot
         config = self._config(scanned)
         outcome = plan_and_apply(snapshot.files, scanned.occurrences, lookups, config)
-        result.warnings.extend(outcome.errors)
-        for notice in outcome.plan.notices:
-            if notice.kind in (NoticeKind.LOOKUP_FAILED, NoticeKind.NOT_VERIFIED):
-                result.warnings.append(str(notice))
+        result.problems.extend(as_problem(e, ProblemKind.WRITE_REFUSED) for e in outcome.errors)
+        result.problems.extend(
+            lookup_problem(notice)
+            for notice in outcome.plan.notices
+            if notice.kind in (NoticeKind.LOOKUP_FAILED, NoticeKind.NOT_VERIFIED)
+        )
         # Only edits that apply cleanly are proposed; a file that failed its check is a warning.
         applied = {change.path for change in outcome.changes}
         edits = [edit for edit in outcome.plan.edits if edit.file in applied]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from github.Repository import Repository
 
 from pinbot.config import Config, ConfigError, PinConfig, RepositoryConfig, load_repository_config
+from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import GitHubForge, Snapshot
 from pinbot.scanners import Occurrence, scan_files
 
@@ -22,7 +23,7 @@ class ScannedRepository:
     repo: Repository
     snapshot: Snapshot
     occurrences: list[Occurrence]
-    errors: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     config: Config | None = None  # the run's, merged with the repository's own settings
     skipped: str | None = None  # why the repository's settings say to leave it alone
 
@@ -30,16 +31,26 @@ class ScannedRepository:
     def name(self) -> str:
         return self.snapshot.repository
 
+    @property
+    def errors(self) -> list[str]:
+        """The problems as text, one line each."""
+        return [str(problem) for problem in self.problems]
+
+
+def as_problem(found: str | Problem, kind: ProblemKind) -> Problem:
+    """A stage's problem as a `Problem` (of `kind` when the stage still reports text)."""
+    return found if isinstance(found, Problem) else Problem(kind, found)
+
 
 def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> ScannedRepository:
     """Scan the candidate files a snapshot read; scan problems are kept, not raised."""
     occurrences: list[Occurrence] = []
-    errors: list[str] = list(snapshot.skipped)
+    problems: list[Problem] = list(snapshot.skipped)
     outcomes = scan_files(snapshot.files, ignore_images=config.scan.ignore_images)
     for outcome in outcomes.values():
         occurrences.extend(outcome.occurrences)
-        errors.extend(str(problem) for problem in outcome.errors)
-    return ScannedRepository(repo, snapshot, occurrences, errors, config=config)
+        problems.extend(as_problem(error, ProblemKind.UNREADABLE_FILE) for error in outcome.errors)
+    return ScannedRepository(repo, snapshot, occurrences, problems, config=config)
 
 
 def settings_file(paths: Iterable[str]) -> tuple[str | None, list[str]]:
@@ -58,21 +69,23 @@ def settings_file(paths: Iterable[str]) -> tuple[str | None, list[str]]:
 
 def repository_settings(
     forge: GitHubForge, repo: Repository, snapshot: Snapshot, config: Config
-) -> tuple[RepositoryConfig, list[str]]:
+) -> tuple[RepositoryConfig, list[Problem]]:
     """The run's configuration with the repository's own settings file merged over it.
 
     The file is in the tree already read, so this costs one blob read when there is one
     (none with the response cache once it has been read) and nothing when there is none.
     A file pinbot cannot use is a warning, and the repository gets the run's configuration.
     """
-    path, warnings = settings_file(snapshot.entries)
+    path, passed_over = settings_file(snapshot.entries)
+    warnings = [Problem(ProblemKind.WARNING, message) for message in passed_over]
     if path is None:
         return RepositoryConfig(config), warnings
     data = forge.read_file(repo, snapshot, path)
     try:
         return load_repository_config(data, path, config), warnings
     except ConfigError as exc:
-        warnings.append(f"{exc} (this repository uses the run's configuration)")
+        message = f"{exc} (this repository uses the run's configuration)"
+        warnings.append(Problem(ProblemKind.WARNING, message))
         return RepositoryConfig(config, source=path), warnings
 
 
@@ -90,7 +103,7 @@ def read_repository(forge: GitHubForge, repo: Repository, config: Config) -> Sca
     ignore = (*settings.config.scan.ignore_paths, *SETTINGS_FILES)
     forge.read_candidates(repo, snapshot, ignore)
     scanned = scan_snapshot(repo, snapshot, settings.config)
-    scanned.errors[:0] = warnings
+    scanned.problems[:0] = warnings
     return scanned
 
 

@@ -1,8 +1,68 @@
-"""What one repository's run did, for the run summary."""
+"""What one repository's run did, as values: pull request actions, what a dry run would
+write, what was declined or held back, and the problems met (a `Problem` each)."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
+
+from pinbot.errors import PinbotError, Problem, ProblemKind
+
+
+def failure_reason(repository: str, exc: Exception) -> str:
+    """Why a repository failed: pinbot's own errors say it; anything else is named as such."""
+    if isinstance(exc, PinbotError):
+        return str(exc)
+    return f"{repository}: unexpected {type(exc).__name__}: {exc}"
+
+
+class PullActionKind(enum.StrEnum):
+    OPENED = "opened"
+    UPDATED = "updated"  # new digests
+    REBUILT = "rebuilt"  # the same digests on a base that changed the files under them
+    CLOSED = "closed"
+    LEFT = "left"  # already right, or not pinbot's to touch (`reason` says which)
+
+
+@dataclass(frozen=True)
+class PullAction:
+    """What happened to one pull request."""
+
+    kind: PullActionKind
+    number: int
+    url: str
+    branch: str
+    reason: str = ""  # why it was closed or left
+
+
+@dataclass(frozen=True)
+class DeclinedUpdate:
+    """An update not proposed because a person closed a pull request that proposed it."""
+
+    location: str  # file:line:column
+    reference: str  # image:tag
+    digest: str
+    pull_number: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location}: {self.reference} {self.digest} "
+            f"(closed unmerged in #{self.pull_number})"
+        )
+
+
+@dataclass(frozen=True)
+class PlannedWrite:
+    """On a dry run, a write that would be made: open, update or close a pull request."""
+
+    verb: str  # "open", "update" or "close"
+    branch: str
+    number: int | None = None  # the pull request, unless it is a new one
+    title: str = ""
+    comment: str = ""  # the comment an update would post
+    table: str = ""  # the body's table of updates
+    diff: str = ""  # unified diff of the files it would change
+    reason: str = ""  # why it would close
 
 
 @dataclass
@@ -10,15 +70,47 @@ class RepositoryResult:
     """What one repository's run did, for the run summary."""
 
     repository: str
-    opened: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    closed: list[str] = field(default_factory=list)
-    current: list[str] = field(default_factory=list)  # open PRs already right
-    declined: list[str] = field(default_factory=list)  # updates a person closed before
+    actions: list[PullAction] = field(default_factory=list)
+    declined: list[DeclinedUpdate] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)  # new PRs over github.max-open-pulls
-    planned: list[str] = field(default_factory=list)  # --dry-run: what would be written
-    warnings: list[str] = field(default_factory=list)
-    failure: str | None = None
-    skipped: str | None = None
+    planned: list[PlannedWrite] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    failure: Problem | None = None
+    skipped: str | None = None  # why the repository's own settings leave it alone
     references: int = 0
     files: int = 0
+
+    @classmethod
+    def failed(cls, repository: str, reason: str) -> RepositoryResult:
+        return cls(repository, failure=Problem(ProblemKind.REPOSITORY_FAILED, reason))
+
+    def _of(self, *kinds: PullActionKind) -> list[PullAction]:
+        return [action for action in self.actions if action.kind in kinds]
+
+    @property
+    def opened(self) -> list[PullAction]:
+        return self._of(PullActionKind.OPENED)
+
+    @property
+    def updated(self) -> list[PullAction]:
+        """Pull requests rewritten: new digests, or rebuilt on a changed base."""
+        return self._of(PullActionKind.UPDATED, PullActionKind.REBUILT)
+
+    @property
+    def closed(self) -> list[PullAction]:
+        return self._of(PullActionKind.CLOSED)
+
+    @property
+    def current(self) -> list[PullAction]:
+        """Open pull requests left as they are."""
+        return self._of(PullActionKind.LEFT)
+
+    @property
+    def lookups_failed(self) -> list[Problem]:
+        """What the registries did not answer (or not verifiably) for this repository."""
+        return [p for p in self.problems if p.kind is ProblemKind.LOOKUP_FAILED]
+
+    @property
+    def unchecked(self) -> list[Problem]:
+        """Problems that leave something unchecked: everything but plain warnings."""
+        return [p for p in self.problems if p.fails]

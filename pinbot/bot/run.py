@@ -11,23 +11,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from github import GithubException
+from github.Repository import Repository
 
 from pinbot.bot.reconcile import Reconciler
 from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
-from pinbot.bot.result import RepositoryResult
+from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
+from pinbot.errors import Problem
 from pinbot.forge.cache import ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
     Credentials,
-    ForgeError,
     GitHubForge,
     Pacing,
     RepositorySelection,
@@ -42,6 +43,30 @@ from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
 
 T = TypeVar("T")
+
+
+class RunObserver(Protocol):
+    """Told how a run gets on, as it goes (a progress display, a log)."""
+
+    def started(self, repositories: int) -> None:
+        """The repositories to work on are known."""
+
+    def stage(self, text: str) -> None:
+        """A step that is not one repository (`looking up 40 tags`)."""
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        """One repository is done (or failed); `calls` counted against the rate limit."""
+
+
+class _Unobserved:
+    def started(self, repositories: int) -> None:
+        pass
+
+    def stage(self, text: str) -> None:
+        pass
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        pass
 
 
 @dataclass(frozen=True)
@@ -77,6 +102,12 @@ class RunSummary:
 
     def count(self, what: str) -> int:
         return sum(len(getattr(r, what)) for r in self.results)
+
+    @property
+    def unchecked(self) -> list[Problem]:
+        """What the run could not check in the repositories it handled: lookups that failed,
+        files it could not read, edits that failed their check."""
+        return [p for r in self.results if r.failure is None for p in r.unchecked]
 
 
 class RegistrySession:
@@ -139,46 +170,95 @@ class RegistrySession:
         return blocks
 
 
-def _unexpected(name: str, exc: Exception) -> str:
-    return f"{name}: unexpected {type(exc).__name__}: {exc}"
+@contextmanager
+def contained(
+    name: str, failures: list[RepositoryResult], calls: ApiCalls | None = None
+) -> Iterator[None]:
+    """Whatever the block raises becomes repository `name`'s failure, with its reason, and
+    the run goes on; GitHub requests made in it are counted against `name`."""
+    with calls.scoped(name) if calls is not None else nullcontext():
+        try:
+            yield
+        except Exception as exc:  # one repository must not stop the run
+            failures.append(RepositoryResult.failed(name, failure_reason(name, exc)))
 
 
 def _read_all(
     forge: GitHubForge,
-    chosen: Sequence[tuple[str, Any]],
+    chosen: Sequence[tuple[str, Repository | None]],
     config: Config,
+    observer: RunObserver,
 ) -> tuple[list[ScannedRepository], list[RepositoryResult]]:
-    """Every chosen repository read and scanned; those that could not be, as failures."""
+    """Every chosen repository read and scanned; those that could not be, as failures (and
+    finished: the observer hears of them at once)."""
     scanned: list[ScannedRepository] = []
     failed: list[RepositoryResult] = []
     for name, repo in chosen:
-        with forge.calls.scoped(name):
-            try:
-                repo = repo or forge.repository(name)
-                scanned.append(read_repository(forge, repo, config))
-            except ForgeError as exc:
-                failed.append(RepositoryResult(name, failure=str(exc)))
-            except GithubException as exc:
-                failed.append(RepositoryResult(name, failure=f"{name}: HTTP {exc.status}"))
-            except Exception as exc:  # one repository must not stop the run
-                failed.append(RepositoryResult(name, failure=_unexpected(name, exc)))
+        with contained(name, failed, forge.calls):
+            scanned.append(read_repository(forge, repo or forge.repository(name), config))
+        if failed and failed[-1].repository == name:
+            observer.finished(failed[-1], forge.calls.counted(name))
     return scanned, failed
 
 
-def _reconcile(
-    reconciler: Reconciler, item: ScannedRepository, lookups: dict[str, Lookup]
-) -> RepositoryResult:
-    with reconciler.forge.calls.scoped(item.name):
-        try:
-            return reconciler.reconcile(item, lookups)
-        except GithubException as exc:
-            return RepositoryResult(item.name, failure=f"{item.name}: HTTP {exc.status}")
-        except Exception as exc:  # one repository must not stop the run
-            return RepositoryResult(item.name, failure=_unexpected(item.name, exc))
+def _reconcile_all(
+    reconciler: Reconciler,
+    scanned: Sequence[ScannedRepository],
+    lookups: dict[str, Lookup],
+    observer: RunObserver,
+) -> list[RepositoryResult]:
+    results: list[RepositoryResult] = []
+    calls = reconciler.forge.calls
+    for item in scanned:
+        with contained(item.name, results, calls):
+            results.append(reconciler.reconcile(item, lookups))
+        observer.finished(results[-1], calls.counted(item.name))
+    return results
 
 
-def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> RunSummary:
-    """The whole run; returns its summary."""
+def _look_up(
+    registry: RegistrySession, scanned: Sequence[ScannedRepository], config: Config
+) -> dict[str, Lookup]:
+    """One registry lookup per tag for the whole run, whatever each repository's settings
+    (a lookup that fails is that reference's error, see `pipeline.look_up`)."""
+    pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
+    occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
+    return registry.run(look_up(registry.client, occurrences, pin))
+
+
+def _run(
+    forge: GitHubForge,
+    registry: RegistrySession,
+    config: Config,
+    options: RunOptions,
+    summary: RunSummary,
+    observer: RunObserver,
+) -> None:
+    chosen, summary.skipped = forge.choose_repositories(options.selection)
+    observer.started(len(chosen))
+    scanned, failed = _read_all(forge, chosen, config, observer)
+    observer.stage(f"looking up the tags of {len(scanned)} repositories read")
+    lookups = _look_up(registry, scanned, config)
+    summary.unique_tags = len(lookups)
+    reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
+    results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
+    summary.results = sorted(results, key=lambda r: r.repository.lower())
+    summary.registry_requests = registry.client.stats.count()
+    summary.registry_quota = registry.client.stats.quota_report()
+
+
+def run_bot(
+    config: Config,
+    credentials: Credentials,
+    options: RunOptions,
+    observer: RunObserver | None = None,
+) -> RunSummary:
+    """The whole run; returns its summary. `observer` hears of each repository as it finishes.
+
+    Raises `ForgeError` when there is nothing to run over (the organisation cannot be
+    listed, the GitHub App is not installed); any failure within one repository is that
+    repository's, in the summary.
+    """
     started = time.monotonic()
     summary = RunSummary()
     github, calls = connect(
@@ -188,22 +268,10 @@ def run_bot(config: Config, credentials: Credentials, options: RunOptions) -> Ru
         installation_owner=options.selection.installation_owner,
     )
     cache = ResponseCache(options.cache_dir) if options.cache_dir is not None else None
-    forge = GitHubForge(github, calls, cache)
     try:
         with RegistrySession(config) as registry:
-            chosen, summary.skipped = forge.choose_repositories(options.selection)
-            scanned, failed = _read_all(forge, chosen, config)
-            occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-            # One registry lookup per tag for the whole run, whatever each repository's settings.
-            pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
-            lookups = registry.run(look_up(registry.client, occurrences, pin))
-            summary.unique_tags = len(lookups)
-            reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
-            summary.results = [_reconcile(reconciler, item, lookups) for item in scanned]
-            summary.results.extend(failed)
-            summary.results.sort(key=lambda r: r.repository.lower())
-            summary.registry_requests = registry.client.stats.count()
-            summary.registry_quota = registry.client.stats.quota_report()
+            forge = GitHubForge(github, calls, cache)
+            _run(forge, registry, config, options, summary, observer or _Unobserved())
         if cache is not None:
             cache.prune()
     finally:

@@ -1,8 +1,8 @@
 """`pinbot run`: the bot over GitHub repositories, opening and keeping pull requests.
 
 Parses the arguments, runs `pinbot.bot.run.run_bot`, prints its summary (and in GitHub
-Actions writes the job summary and `::warning` annotations), and exits 1 when a repository
-failed.
+Actions writes the job summary and `::warning` annotations), and exits with a status that
+says whether a repository failed or something could not be checked.
 """
 
 from __future__ import annotations
@@ -12,11 +12,19 @@ import os
 import sys
 from pathlib import Path
 
+from pinbot.bot.result import RepositoryResult
 from pinbot.bot.run import RunOptions, RunSummary, run_bot
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.commands._github import add_cache_argument, add_repository_arguments, selection
-from pinbot.forge.github import Credentials, ForgeError, Pacing
+from pinbot.errors import PinbotError
+from pinbot.forge.github import Credentials, CredentialsError, Pacing
+from pinbot.progress import Progress
 from pinbot.report import run_summary
+
+#: Exit statuses, most serious first (README, `pinbot run`).
+REPOSITORY_FAILED = 1  # a repository failed, or there was nothing to run over
+USAGE = 2  # bad arguments, configuration or credentials
+NOT_ALL_CHECKED = 4  # every repository handled, but a lookup failed, a file went unread, ...
 
 HELP = "Open and maintain digest pull requests on GitHub repositories (one, several or an organisation)."
 
@@ -38,7 +46,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="pause between GitHub write requests (default 1, as GitHub asks)",
     )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default one line per repository as it finishes)",
+    )
     add_config_argument(parser)
+
+
+class RunProgress:
+    """The run's progress on stderr (see `pinbot.progress`): a line per repository."""
+
+    def __init__(self, *, quiet: bool) -> None:
+        self.display = Progress(quiet=quiet)
+
+    def started(self, repositories: int) -> None:
+        self.display.total = repositories
+
+    def stage(self, text: str) -> None:
+        self.display.note(text)
+
+    def finished(self, result: RepositoryResult, calls: int) -> None:
+        self.display.finish(run_summary.progress_line(result, calls))
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -61,20 +91,33 @@ def report(summary: RunSummary, environ: dict[str, str] | os._Environ[str] = os.
                 stream.write(run_summary.markdown(summary))
 
 
+def exit_status(summary: RunSummary) -> int:
+    """1 when a repository failed; else 4 when something could not be checked; else 0."""
+    if summary.failures:
+        return REPOSITORY_FAILED
+    return NOT_ALL_CHECKED if summary.unchecked else 0
+
+
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     if not args.org and (args.include or args.exclude or args.topic):
         print("pinbot run: --include, --exclude and --topic need --org", file=sys.stderr)
-        return 2
+        return USAGE
     try:
         credentials = Credentials.from_environment()
     except (ValueError, OSError) as exc:
         print(f"pinbot run: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
+    progress = RunProgress(quiet=args.quiet)
     try:
-        summary = run_bot(config, credentials, run_options(args))
-    except ForgeError as exc:
+        summary = run_bot(config, credentials, run_options(args), progress)
+    except CredentialsError as exc:  # a GitHub App with no installation to use
         print(f"pinbot run: {exc}", file=sys.stderr)
-        return 1
+        return USAGE
+    except PinbotError as exc:  # nothing to run over: the organisation could not be listed
+        print(f"pinbot run: {exc}", file=sys.stderr)
+        return REPOSITORY_FAILED
+    finally:
+        progress.display.close()
     report(summary)
-    return 1 if summary.failures else 0
+    return exit_status(summary)

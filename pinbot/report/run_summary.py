@@ -7,11 +7,22 @@ repositories, registries): each goes through `pinbot.report.escape` for its targ
 
 from __future__ import annotations
 
-from pinbot.bot.result import RepositoryResult
+from collections.abc import Sequence
+
+from pinbot.bot.result import PlannedWrite, RepositoryResult
 from pinbot.bot.run import RunSummary
+from pinbot.errors import Problem, ProblemKind
 from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
 
-__all__ = ["headline", "markdown", "text", "workflow_warnings"]
+__all__ = [
+    "headline",
+    "markdown",
+    "planned_text",
+    "progress_line",
+    "text",
+    "unchecked_counts",
+    "workflow_warnings",
+]
 
 
 def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
@@ -27,17 +38,38 @@ def _free(summary: RunSummary, template: str, scope: str | None = None) -> str:
     return template.format(f"{not_modified} more answered 304, {cached} read from the cache")
 
 
+#: How the headline and a repository's status count what could not be checked.
+_UNCHECKED = (
+    (ProblemKind.LOOKUP_FAILED, "reference whose lookup failed", "references whose lookup failed"),
+    (ProblemKind.UNREADABLE_FILE, "file unreadable", "files unreadable"),
+    (ProblemKind.WRITE_REFUSED, "edit refused", "edits refused"),
+)
+
+
+def unchecked_counts(problems: Sequence[Problem]) -> str:
+    """`2 references whose lookup failed, 1 file unreadable`: what could not be checked, by kind ("" if none)."""
+    parts = []
+    for kind, one, many in _UNCHECKED:
+        count = sum(problem.kind is kind for problem in problems)
+        if count:
+            parts.append(f"{count} {one if count == 1 else many}")
+    return ", ".join(parts)
+
+
 def headline(summary: RunSummary) -> str:
-    """One sentence: repositories, pull requests opened, updated and closed, failures, cost."""
+    """One sentence: repositories, pull requests opened, updated and closed, failures, what
+    could not be checked, cost."""
     left_alone = len(summary.left_alone)
     skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
     held_back = summary.count("held_back")
     held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
+    unchecked = unchecked_counts(summary.unchecked)
     return (
         f"{len(summary.results) - left_alone} repositories scanned{skipped}, "
         f"{summary.count('opened')} pull requests opened, "
         f"{summary.count('updated')} updated, {summary.count('closed')} closed{held}, "
-        f"{len(summary.failures)} failed; {summary.unique_tags} tags looked up; "
+        f"{len(summary.failures)} failed{', ' + unchecked if unchecked else ''}; "
+        f"{summary.unique_tags} tags looked up; "
         f"{summary.calls.counted()} GitHub API calls counted against the rate limit"
         f"{_free(summary, ' ({})')} in {summary.seconds:.1f} s"
     )
@@ -48,7 +80,21 @@ def _status(result: RepositoryResult) -> str:
         return "FAILED"
     if result.skipped:
         return f"skipped ({result.skipped})"
+    if result.unchecked:
+        return f"INCOMPLETE ({unchecked_counts(result.unchecked)})"
     return "ok"
+
+
+def planned_text(planned: PlannedWrite) -> str:
+    """What a dry run would write: a title line, then the comment, table and diff."""
+    number = f" #{planned.number}" if planned.number is not None else ""
+    where = f"pull request{number} on {planned.branch}"
+    if planned.verb == "close":
+        return f"would close {where}: {planned.reason}"
+    said = f"and comment:\n{planned.comment}\n\n" if planned.comment else ""
+    return (
+        f"would {planned.verb} {where}: {planned.title}\n\n{said}{planned.table}\n\n{planned.diff}"
+    )
 
 
 def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str]:
@@ -58,17 +104,17 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
         f"{name}: {_status(result)}; {calls} API calls ({writes} writes"
         f"{_free(summary, '; {}', name)})"
     ]
-    for label, items in (
+    for label, actions in (
         ("opened", result.opened),
         ("updated", result.updated),
         ("closed", result.closed),
         ("current", result.current),
-        ("declined earlier", result.declined),
     ):
-        lines.extend(f"  {label}: {item}" for item in items)
-    for item in result.planned:  # a title, a table and a diff: indent every line
-        lines.extend(f"  {line}" if line else "" for line in item.splitlines())
-    lines.extend(f"  warning: {warning}" for warning in result.warnings)
+        lines.extend(f"  {label}: {action.url}" for action in actions)
+    lines.extend(f"  declined earlier: {declined}" for declined in result.declined)
+    for planned in result.planned:  # a title, a table and a diff: indent every line
+        lines.extend(f"  {line}" if line else "" for line in planned_text(planned).splitlines())
+    lines.extend(f"  {problem.kind}: {problem}" for problem in result.problems)
     if result.failure:
         lines.append(f"  failure: {result.failure}")
     return lines
@@ -82,6 +128,37 @@ def text(summary: RunSummary) -> str:
     return "".join(terminal(line) + "\n" for line in lines)
 
 
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def progress_line(result: RepositoryResult, calls: int) -> str:
+    """One plain line for a repository as it finishes:
+    `acme/web: 1 PR updated, 12 references, 4 calls`."""
+    name = result.repository
+    if result.failure is not None:
+        return f"{name}: FAILED: {str(result.failure).removeprefix(f'{name}: ')}"
+    if result.skipped is not None:
+        return f"{name}: skipped ({result.skipped})"
+    parts = [
+        _count(len(actions), f"PR {verb}", f"PRs {verb}")
+        for verb, actions in (
+            ("opened", result.opened),
+            ("updated", result.updated),
+            ("closed", result.closed),
+            ("held back", result.held_back),
+            ("planned", result.planned),
+        )
+        if actions
+    ]
+    unchecked = unchecked_counts(result.unchecked)
+    parts += [
+        _count(result.references, "reference", "references"),
+        *([unchecked] if unchecked else []),
+    ]
+    return f"{name}: {', '.join(parts)}, {_count(calls, 'call', 'calls')}"
+
+
 def _calls_cell(summary: RunSummary, scope: str) -> str:
     free = summary.calls.not_modified[scope] + summary.calls.cached[scope]
     counted = summary.calls.counted(scope)
@@ -90,11 +167,13 @@ def _calls_cell(summary: RunSummary, scope: str) -> str:
 
 def _result_cell(result: RepositoryResult) -> str:
     if result.failure:
-        return f"failed: {text_cell(result.failure)}"
+        return f"failed: {text_cell(str(result.failure))}"
     if result.skipped:
         return f"skipped: {text_cell(result.skipped)}"
-    if result.warnings:
-        return f"ok ({len(result.warnings)} warnings)"
+    if result.unchecked:
+        return f"incomplete: {unchecked_counts(result.unchecked)}"
+    if result.problems:
+        return f"ok ({len(result.problems)} warnings)"
     return "ok"
 
 
@@ -114,7 +193,7 @@ def markdown(summary: RunSummary) -> str:
             f"{len(result.closed)} | {_calls_cell(summary, result.repository)} | "
             f"{_result_cell(result)} |"
         )
-    links = [url for r in summary.results for url in (*r.opened, *r.updated)]
+    links = [action.url for r in summary.results for action in (*r.opened, *r.updated)]
     if links:
         lines += ["", "Pull requests opened or updated:", ""]
         lines += [f"- {autolink(url)}" for url in links]
@@ -127,8 +206,8 @@ def workflow_warnings(summary: RunSummary) -> list[str]:
     for result in summary.results:
         if result.failure:
             title = workflow_command(f"pinbot {result.repository} failed", property_value=True)
-            out.append(f"::warning title={title}::{workflow_command(result.failure)}")
-        for warning in result.warnings:
+            out.append(f"::warning title={title}::{workflow_command(str(result.failure))}")
+        for problem in result.problems:
             title = workflow_command(f"pinbot {result.repository}", property_value=True)
-            out.append(f"::warning title={title}::{workflow_command(warning)}")
+            out.append(f"::warning title={title}::{workflow_command(str(problem))}")
     return out

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import html
 import itertools
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +20,7 @@ from pinbot.bot.run import run_bot as run_library
 from pinbot.cli import build_parser
 from pinbot.commands.run import report, run_options
 from pinbot.config import Config, load_config
+from pinbot.errors import ProblemKind
 from pinbot.forge.github import Credentials
 from pinbot.notes import timestamp
 from pinbot.prbody import parse_state, parse_time
@@ -26,6 +30,7 @@ from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
 _names = itertools.count()
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -296,8 +301,8 @@ def test_one_repository_failing_does_not_stop_the_others(
     by_name = {r.repository: r for r in summary.results}
     assert by_name[good.full_name].opened
     assert by_name[frozen.full_name].failure is not None
-    assert "403" in by_name[frozen.full_name].failure
-    assert by_name["acme/missing"].failure is not None and "404" in by_name["acme/missing"].failure
+    assert "403" in str(by_name[frozen.full_name].failure)
+    assert by_name["acme/missing"].failure is not None and "404" in str(by_name["acme/missing"].failure)
     assert len(summary.failures) == 2
 
     step = tmp_path / "summary.md"
@@ -325,7 +330,10 @@ def test_unreachable_registry_for_one_repository_is_a_warning_and_others_proceed
     summary = run_bot(fake, config, "--repo", "acme/offline", "--repo", good.full_name)
     by_name = {r.repository: r for r in summary.results}
     assert by_name[good.full_name].opened
-    assert by_name["acme/offline"].warnings and not by_name["acme/offline"].opened
+    offline = by_name["acme/offline"]
+    assert offline.failure is None and not offline.opened
+    [problem] = offline.problems
+    assert problem.kind is ProblemKind.LOOKUP_FAILED and problem.file == "Dockerfile"
 
 
 def test_shard_splits_a_fifty_repository_organisation_without_overlap_or_gap(
@@ -361,7 +369,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_open(
     world = World(fake, registry_http)
     summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
     assert fake.write_calls() == []
-    [planned] = summary.results[0].planned
+    [planned] = map(run_summary.planned_text, summary.results[0].planned)
     assert planned.startswith(f"would open pull request on {BRANCH}: Pin image digests")
     assert "+FROM " in planned
 
@@ -400,7 +408,7 @@ def test_commits_a_human_pushes_to_the_bot_branch_are_never_overwritten(
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert fake.write_calls() == []
     assert fake.repo("acme", world.name).refs[BRANCH] == human
-    assert any("commits pinbot did not make" in w for w in summary.results[0].warnings)
+    assert any("commits pinbot did not make" in str(p) for p in summary.results[0].problems)
 
 
 def test_the_command_exits_non_zero_when_a_repository_fails_and_writes_the_job_summary(
@@ -497,7 +505,7 @@ def test_a_refused_reviewer_is_a_warning_and_the_labels_and_assignees_still_appl
     [result] = summary.results
     assert result.failure is None and not summary.failures, run_summary.text(summary)
     assert len(result.opened) == 1
-    [warning] = [w for w in result.warnings if "refused" in w]
+    [warning] = [str(p) for p in result.problems if "refused" in p.message]
     assert "#1: GitHub refused the reviewers (ghost): HTTP 422" in warning
     reviewer_calls = [c for c in fake.calls if c.path.endswith("/requested_reviewers")]
     assert [c.status for c in reviewer_calls] == [422]
@@ -556,7 +564,7 @@ def test_a_repository_file_sets_its_own_pin_style_and_labels_and_a_sibling_keeps
     assert not summary.failures, run_summary.text(summary)
     by_name = {r.repository: r for r in summary.results}
     assert by_name[tuned.full_name].opened and by_name[sibling.full_name].opened
-    assert not by_name[tuned.full_name].warnings, by_name[tuned.full_name].warnings
+    assert not by_name[tuned.full_name].problems, by_name[tuned.full_name].problems
 
     [pull] = tuned.pulls()
     name = f"{registry_http.host}/{tuned.image}"
@@ -636,10 +644,10 @@ def test_an_unusable_settings_file_is_a_warning_and_the_run_configuration_applie
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert not summary.failures, run_summary.text(summary)
     [result] = summary.results
-    [warning] = [w for w in result.warnings if w.startswith(SETTINGS)]
+    [warning] = [str(p) for p in result.problems if str(p).startswith(SETTINGS)]
     assert warning.startswith(f"{SETTINGS}:{line}: {key}: ")
     assert warning.endswith("(this repository uses the run's configuration)")
-    assert len(result.warnings) == 1  # the file is not also reported by a scanner
+    assert len(result.problems) == 1  # the file is not also reported by a scanner
     assert len(result.opened) == 1
     ref = registry_http.ref(world.image, "1.0")
     assert f"FROM {ref}@{world.digest()} AS base" in world.file_at(BRANCH, "Dockerfile").decode()
@@ -655,7 +663,7 @@ def test_ignore_paths_in_a_root_settings_file_keep_a_path_out_of_the_pull_reques
     fake.reset_calls()
     summary = run_bot(fake, config, "--repo", world.full_name)
     [result] = summary.results
-    assert result.opened and not result.warnings, run_summary.text(summary)
+    assert result.opened and not result.problems, run_summary.text(summary)
     state = parse_state(world.pulls()[0].body or "")
     assert state is not None and {u.file for u in state.updates} == {"Dockerfile"}
     assert world.file_at(BRANCH, "deploy/app.yaml") == world.files["deploy/app.yaml"]
@@ -725,7 +733,7 @@ def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying
     second = world.move_tag("moved-while-open")
     summary = run_bot(fake, config, "--repo", world.full_name)
     assert summary.results[0].updated and not summary.results[0].opened
-    assert not summary.results[0].warnings, summary.results[0].warnings
+    assert not summary.results[0].problems, summary.results[0].problems
     [pull] = world.pulls()
     assert pull.number == opened.number and pull.state == "open"
     name = f"{registry_http.host}/{world.image}:1.0"
@@ -831,7 +839,7 @@ def test_dry_run_says_the_comment_it_would_post_and_writes_nothing(
     fake.reset_calls()
     summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
     assert fake.write_calls() == []
-    [planned] = summary.results[0].planned
+    [planned] = map(run_summary.planned_text, summary.results[0].planned)
     assert planned.startswith(f"would update pull request #1 on {BRANCH}: Pin image digests")
     assert f"and comment:\nUpdated: `{registry_http.host}/{world.image}:1.0` moved again" in planned
     assert f"`{_short(first)}` → `{_short(second)}`" in planned
@@ -879,7 +887,7 @@ def test_a_title_prefix_goes_before_the_title_and_the_commit_subject(
     settings = b'github:\n  title-prefix: "chore(deps): "\n'
     world = World(fake, registry_http, extra={SETTINGS: settings})
     summary = run_bot(fake, config, "--repo", world.full_name)
-    assert summary.results[0].opened and not summary.results[0].warnings, run_summary.text(summary)
+    assert summary.results[0].opened and not summary.results[0].problems, run_summary.text(summary)
     [pull] = world.pulls()
     assert pull.title == f"chore(deps): pin image digests: {registry_http.host}/{world.image} 1.0"
     assert _head_message(fake, world).startswith(pull.title + "\n\n")
@@ -953,7 +961,7 @@ def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
     [result] = summary.results
     assert len(result.opened) == 2 and result.held_back == [held]
     assert _open_heads(fake, "capped") == [branch + "a", branch + "b"]
-    assert result.warnings == [
+    assert [str(p) for p in result.problems] == [
         f"1 new pull request held back ({held}): github.max-open-pulls allows 2 open at once; "
         "later runs open them as open ones are merged or closed"
     ]
@@ -971,7 +979,7 @@ def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
     fake.close_pull("acme", "capped", first.number)
     summary = run_bot(fake, config, "--repo", "acme/capped")
     [result] = summary.results
-    assert len(result.opened) == 1 and not result.held_back and not result.warnings
+    assert len(result.opened) == 1 and not result.held_back and not result.problems
     assert _open_heads(fake, "capped") == [branch + "b", branch + "c"]
     assert "held back" not in run_summary.headline(summary)
 
@@ -1003,7 +1011,7 @@ def test_max_open_pulls_zero_is_no_limit(
     _three_images(fake, registry_http, "unlimited")
     summary = run_bot(fake, _capped(registry_http, tmp_path, 0), "--repo", "acme/unlimited")
     [result] = summary.results
-    assert len(result.opened) == 3 and not result.held_back and not result.warnings
+    assert len(result.opened) == 3 and not result.held_back and not result.problems
 
 
 def test_the_run_summary_reports_a_registry_pull_quota(
@@ -1057,3 +1065,177 @@ def test_a_gitlab_variable_an_included_file_uses_as_an_image_is_pinned_where_it_
     assert world.file_at(BRANCH, ".gitlab/ci/qa.gitlab-ci.yml") == jobs
     assert world.file_at(BRANCH, "Dockerfile") != world.files["Dockerfile"]
     assert pull.body is not None and "| `.gitlab/ci/_common.gitlab-ci.yml:2` |" in pull.body
+
+
+# --- containment: one repository's failure is its own -------------------------------------
+
+
+def test_a_repository_github_answers_strangely_fails_alone_with_its_reason(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    good, odd = World(fake, registry_http), World(fake, registry_http)
+    with FaultProxy(fake.url) as proxy:
+        proxy.inject(f"/repos/{odd.full_name}/git/trees/", status=200, body=b"[]", times=5)
+        args = build_parser().parse_args(
+            ["run", "--repo", odd.full_name, "--repo", good.full_name, "--dry-run"]
+        )
+        credentials = Credentials(token=fake.token, api_url=proxy.url)
+        summary = run_library(config, credentials, run_options(args))
+    by_name = {r.repository: r for r in summary.results}
+    failure = by_name[odd.full_name].failure
+    assert failure is not None and failure.kind is ProblemKind.REPOSITORY_FAILED
+    assert str(failure).startswith(
+        f"{odd.full_name}: reading branch main: an answer GitHub does not document: "
+    )
+    assert by_name[good.full_name].failure is None and by_name[good.full_name].planned
+
+
+def test_references_no_registry_could_serve_cost_only_themselves(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry
+) -> None:
+    good = World(fake, registry_http)
+    dockerfile = b"FROM [:::::]:5000/x:1\nFROM 127.0.0.1:99999/x:1\n"
+    fake.create_repo("acme", "hostile", {"Dockerfile": dockerfile})
+    summary = run_bot(fake, config, "--repo", "acme/hostile", "--repo", good.full_name)
+    by_name = {r.repository: r for r in summary.results}
+    assert by_name[good.full_name].opened and not summary.failures, run_summary.text(summary)
+    assert not by_name["acme/hostile"].opened
+
+
+# --- exit status: a run that could not check everything is not "ok" --------------------------
+
+
+def _command(
+    fake: GitHubFake, monkeypatch: pytest.MonkeyPatch, config_path: Path, *argv: str
+) -> int:
+    from pinbot.cli import main
+
+    monkeypatch.setenv("GITHUB_TOKEN", fake.token)
+    monkeypatch.setenv("GITHUB_API_URL", fake.url)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    return main(["run", *argv, "--write-interval", "0", "--config", str(config_path)])
+
+
+def _unpinned_repository(fake: GitHubFake, name: str, *images: str) -> str:
+    dockerfile = "".join(f"FROM {image}\n" for image in images).encode()
+    fake.create_repo("acme", name, {"Dockerfile": dockerfile})
+    return f"acme/{name}"
+
+
+def test_every_lookup_failing_because_the_registry_is_down_exits_4_and_says_so(
+    fake: GitHubFake,
+    config: Config,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert config.source is not None
+    down = _unpinned_repository(fake, "down", "127.0.0.1:9/acme/web:1.0", "127.0.0.1:9/acme/api:2")
+    assert _command(fake, monkeypatch, config.source, "--repo", down) == 4
+    out = capsys.readouterr().out
+    assert ", 0 failed, 2 references whose lookup failed; " in out.splitlines()[0]
+    assert f"{down}: INCOMPLETE (2 references whose lookup failed); " in out
+    assert "  lookup-failed: Dockerfile:1:6: 127.0.0.1:9/acme/web:1.0: " in out
+    assert fake.pulls("acme", "down") == []
+
+
+def test_every_lookup_refused_for_bad_credentials_exits_4(
+    fake: GitHubFake,
+    registry_basic: RunningRegistry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    registry_basic.push_image("acme/locked", "1", seed="locked")
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(
+        f'registries:\n  "{registry_basic.host}":\n    ca-file: "{registry_basic.ca_file}"\n'
+        "    username-env: PINBOT_TEST_USER\n    password-env: PINBOT_TEST_PASS\n",
+        encoding="utf-8",
+    )
+    assert registry_basic.username is not None
+    monkeypatch.setenv("PINBOT_TEST_USER", registry_basic.username)
+    monkeypatch.setenv("PINBOT_TEST_PASS", "not-the-password")
+    locked = _unpinned_repository(fake, "locked", registry_basic.ref("acme/locked", "1"))
+    assert _command(fake, monkeypatch, path, "--repo", locked) == 4
+    out = capsys.readouterr().out
+    assert f"{locked}: INCOMPLETE (1 reference whose lookup failed)" in out
+    assert "not-the-password" not in out
+    assert fake.pulls("acme", "locked") == []
+
+
+def test_a_failed_repository_outranks_failed_lookups_and_a_clean_run_exits_0(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert config.source is not None
+    world = World(fake, registry_http)
+    down = _unpinned_repository(fake, "down-too", "127.0.0.1:9/acme/web:1.0")
+    assert _command(fake, monkeypatch, config.source, "--repo", world.full_name) == 0
+    argv = ("--repo", world.full_name, "--repo", down, "--repo", "acme/gone")
+    assert _command(fake, monkeypatch, config.source, *argv) == 1
+    headlines = [line for line in capsys.readouterr().out.splitlines() if "pinbot run: " in line]
+    headline = headlines[-1]
+    assert ", 1 failed, 1 reference whose lookup failed; " in headline
+
+
+# --- progress: one plain line per repository as it finishes ----------------------------------
+
+
+def _pinbot_run(
+    fake: GitHubFake, config: Config, tmp_path: Path, *argv: str
+) -> subprocess.Popen[str]:
+    assert config.source is not None
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("GITHUB_")}
+    environ.update(
+        {"GITHUB_TOKEN": fake.token, "GITHUB_API_URL": fake.url, "PYTHONPATH": str(ROOT)}
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "pinbot", "run", *argv, "--config", str(config.source)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environ,
+        cwd=tmp_path,
+    )
+
+
+def test_each_repository_is_one_line_on_stderr_as_it_finishes_and_quiet_says_nothing(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    one, two = World(fake, registry_http), World(fake, registry_http)
+    repos = ("--repo", one.full_name, "--repo", two.full_name, "--repo", "acme/gone")
+    done = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0")
+    out, err = done.communicate(timeout=120)
+    assert done.returncode == 1, err
+    lines = err.splitlines()
+    assert lines[0] == "acme/gone: FAILED: reading the repository: HTTP 404: Not Found"
+    assert lines[1] == "looking up the tags of 2 repositories read"
+    assert re.fullmatch(rf"{one.full_name}: 1 PR opened, 2 references, \d+ calls", lines[2])
+    assert re.fullmatch(rf"{two.full_name}: 1 PR opened, 2 references, \d+ calls", lines[3])
+    assert len(lines) == 4 and out.startswith("pinbot run: 3 repositories scanned")
+
+    quiet = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0", "-q")
+    _, err = quiet.communicate(timeout=120)
+    assert quiet.returncode == 1 and err == ""
+
+
+def test_a_run_killed_part_way_has_said_which_repositories_it_finished(
+    fake: GitHubFake, config: Config, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    first, second = World(fake, registry_http, name="a-first"), World(fake, registry_http)
+    # Paced writes: the second repository's pull request takes seconds to open.
+    repos = ("--repo", first.full_name, "--repo", second.full_name)
+    running = _pinbot_run(fake, config, tmp_path, *repos, "--write-interval", "0.3")
+    try:
+        assert running.stderr is not None
+        assert running.stderr.readline().startswith("looking up the tags")
+        line = running.stderr.readline()
+        running.kill()
+    finally:
+        running.wait(timeout=30)
+    assert re.fullmatch(rf"{first.full_name}: 1 PR opened, 2 references, \d+ calls\n", line)
+    assert running.stdout is not None and running.stdout.read() == ""  # no summary: killed
+    assert [p.state for p in first.pulls()] == ["open"]

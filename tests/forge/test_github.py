@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,19 +12,24 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from github.Repository import Repository
 
 from pinbot.forge.cache import CachedAnswer, ResponseCache
 from pinbot.forge.github import (
     ApiCalls,
     Credentials,
+    CredentialsError,
+    ForgeError,
     GitHubForge,
     Pacing,
     RepositoryFilter,
+    Snapshot,
     connect,
     git_blob_id,
     is_candidate,
     shard_of,
 )
+from tests.support.fault_proxy import FaultProxy
 from tests.support.github_fake import GitHubFake
 
 FAST = Pacing(between_requests=0.0, between_writes=0.0)
@@ -308,3 +314,78 @@ def test_forge_doctests() -> None:
     import pinbot.forge.github
 
     assert doctest.testmod(pinbot.forge.github).failed == 0
+
+
+# --- every failure is a ForgeError ------------------------------------------------------------
+
+
+def _proxied_forge(fake: GitHubFake, proxy: FaultProxy) -> GitHubForge:
+    # No retries: a dropped connection fails at once instead of after backing off.
+    github, calls = connect(
+        Credentials(token=fake.token, api_url=proxy.url), pacing=Pacing(0.0, 0.0, attempts=0)
+    )
+    return GitHubForge(github, calls)
+
+
+def test_an_answer_github_does_not_document_is_a_forge_error(fake: GitHubFake) -> None:
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx:1\n"})
+    with FaultProxy(fake.url) as proxy:
+        forge = _proxied_forge(fake, proxy)
+        repo = forge.repository("acme/web")
+        proxy.inject(path_contains="/git/trees/", status=200, body=b"[]")
+        with pytest.raises(ForgeError, match=r"^acme/web: reading branch main: an answer GitHub"):
+            forge.read_tree(repo)
+        proxy.inject(path_contains="/git/blobs/", status=200, body=b'{"content": "not base64!"}')
+        snapshot = forge.read_tree(repo)
+        with pytest.raises(ForgeError, match="reading Dockerfile on main"):
+            forge.read_file(repo, snapshot, "Dockerfile")
+
+
+def _closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_github_not_answering_is_a_forge_error() -> None:
+    api = _closed_port()
+    github, calls = connect(
+        Credentials(token="t", api_url=api), pacing=Pacing(0.0, 0.0, attempts=0)
+    )
+    forge = GitHubForge(github, calls)
+    with pytest.raises(ForgeError, match="reading the repository: no answer from GitHub"):
+        forge.repository("acme/web")
+    raw = {"url": f"{api}/repos/acme/web", "full_name": "acme/web", "owner": {"login": "acme"}}
+    repo = github.create_from_raw_data(Repository, raw)
+    snapshot = Snapshot("acme/web", "main", "c" * 40, "t" * 40, {})
+    with pytest.raises(ForgeError, match="writing the commit: no answer from GitHub"):
+        forge.commit(repo, snapshot, {"Dockerfile": b"FROM nginx:2\n"}, "pin")
+    with pytest.raises(ForgeError, match="listing pull requests: no answer from GitHub"):
+        forge.pulls_for_branch(repo, "pinbot/image-digests")
+    ownerless = github.create_from_raw_data(Repository, {**raw, "owner": None})
+    with pytest.raises(ForgeError, match="listing pull requests: an answer GitHub does not"):
+        forge.pulls_for_branch(ownerless, "pinbot/image-digests")
+
+
+def test_an_answer_whose_urls_point_elsewhere_is_a_forge_error(fake: GitHubFake) -> None:
+    fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx:1\n"})
+    with FaultProxy(fake.url) as proxy:
+        # Asked through the proxy, the fake answers with URLs on its own port.
+        forge = _proxied_forge(fake, proxy)
+        repo = forge.repository("acme/web")
+        assert not repo.url.startswith(proxy.url)
+        with pytest.raises(ForgeError, match="writing the commit: an answer GitHub does not"):
+            forge.commit(repo, forge.read_tree(repo), {"Dockerfile": b"FROM nginx:2\n"}, "x")
+
+
+def test_credentials_that_cannot_be_used_are_a_forge_error_and_a_value_error(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        Credentials.from_environment(
+            {"PINBOT_APP_ID": "1", "PINBOT_APP_PRIVATE_KEY_FILE": str(tmp_path / "missing.pem")}
+        )
+    assert isinstance(caught.value, ForgeError) and isinstance(caught.value, ValueError)
+    assert "PINBOT_APP_PRIVATE_KEY_FILE cannot be read" in str(caught.value)
+    with pytest.raises(CredentialsError, match="no GitHub credentials"):
+        connect(Credentials())
