@@ -46,7 +46,7 @@ def blob_limit(size: int, *, cap: int = CONFIG_BLOB_CAP) -> BodyLimit:
     """The limit for a blob whose descriptor says `size` bytes: that size, at most `cap`."""
     if size > cap:
         return BodyLimit(cap, "a blob of this kind")
-    return BodyLimit(max(0, size), "this blob (the size its descriptor gives)")
+    return BodyLimit(max(0, size), "this blob, the size its descriptor says")
 
 
 def _size(size: int) -> str:
