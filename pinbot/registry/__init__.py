@@ -4,13 +4,7 @@
 manifest bytes before a digest is written, and reads image metadata for notes.
 """
 
-from pinbot.registry.client import (
-    FetchedManifest,
-    RegistryClient,
-    RequestStats,
-    Resolution,
-    resolve_many,
-)
+from pinbot.registry.client import FetchedManifest, RegistryClient, Resolution, resolve_many
 from pinbot.registry.credentials import Credential, CredentialFinder, CredentialLookup
 from pinbot.registry.errors import (
     DigestMismatch,
@@ -20,12 +14,14 @@ from pinbot.registry.errors import (
     RegistryError,
     RegistryTLSError,
     RegistryUnavailable,
+    ResponseTooLarge,
     TagNotFound,
     Unauthorized,
     UnexpectedError,
 )
 from pinbot.registry.manifest import ImageMetadata, Platform
 from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
+from pinbot.registry.transport import RequestStats
 
 __all__ = [
     "Credential",
@@ -46,6 +42,7 @@ __all__ = [
     "RegistryUnavailable",
     "RequestStats",
     "Resolution",
+    "ResponseTooLarge",
     "TagNotFound",
     "Unauthorized",
     "UnexpectedError",

@@ -20,6 +20,7 @@ import httpx
 
 from pinbot.registry.credentials import Credential, CredentialLookup
 from pinbot.registry.errors import RegistryError, Unauthorized
+from pinbot.registry.transport import Answer
 
 log = logging.getLogger(__name__)
 
@@ -275,7 +276,7 @@ class TokenSender(Protocol):
         *,
         headers: Mapping[str, str],
         data: Mapping[str, str] | None = None,
-    ) -> Awaitable[httpx.Response]: ...
+    ) -> Awaitable[Answer]: ...
 
 
 class RegistryAuth:
@@ -357,7 +358,7 @@ class RegistryAuth:
         token = await self._token(chosen, wanted)
         return f"Bearer {token}"
 
-    async def refused(self, response: httpx.Response, scope: str | None, what: str) -> Unauthorized:
+    async def refused(self, response: Answer, scope: str | None, what: str) -> Unauthorized:
         """The error for a second 401 (after answering the challenge) or a 403."""
         lookup = await self._credentials()
         challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
@@ -446,7 +447,7 @@ class RegistryAuth:
         scope: str | None,
         cred: Credential,
         lookup: CredentialLookup,
-    ) -> httpx.Response:
+    ) -> Answer:
         """Exchange an identity token (OAuth2 refresh token) for an access token.
 
         The OAuth2 POST comes first; token servers that only speak the GET flow (404/405
@@ -471,10 +472,10 @@ class RegistryAuth:
         }
         return await self._send("GET", url, headers=headers)
 
-    def _read_token(self, response: httpx.Response, where: str) -> tuple[str, float]:
+    def _read_token(self, response: Answer, where: str) -> tuple[str, float]:
         try:
             answer = json.loads(response.content)
-        except ValueError:
+        except (ValueError, RecursionError):
             answer = None
         if not isinstance(answer, dict):
             raise RegistryError(self.registry, f"token server {where} sent no JSON object")

@@ -9,17 +9,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import ssl
-from collections import Counter
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, Literal, ParamSpec, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
 from pinbot.reference import ImageReference
 from pinbot.registry import manifest as mf
@@ -29,17 +26,30 @@ from pinbot.registry.errors import (
     DigestMismatch,
     NotARegistry,
     PlatformNotFound,
-    RateLimited,
     RegistryError,
-    RegistryTLSError,
     RegistryUnavailable,
     TagNotFound,
     contained,
 )
+from pinbot.registry.limits import (
+    LOOKUP_DEADLINE,
+    MANIFEST_LIMIT,
+    REQUEST_DEADLINE,
+    TOKEN_LIMIT,
+    BodyLimit,
+    blob_limit,
+)
 from pinbot.registry.manifest import ImageMetadata, Platform
-from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
-from pinbot.registry.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
-from pinbot.registry.tls import DOCKER_CERTS_D, ssl_context
+from pinbot.registry.tls import DOCKER_CERTS_D
+from pinbot.registry.transport import (
+    Answer,
+    Endpoint,
+    EndpointSettings,
+    RequestStats,
+    Transport,
+    lookup_budget,
+    origin,
+)
 
 if TYPE_CHECKING:
     from pinbot.config import Config
@@ -51,10 +61,9 @@ P = ParamSpec("P")
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io"})
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"
-USER_AGENT = "pinbot (+https://github.com/pinbot)"
 MAX_REDIRECTS = 5
-#: Manifests larger than this are refused: real ones are a few KiB, this is 4 MiB.
-MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+#: Manifests larger than this are refused: real ones are a few KiB (see `limits`).
+MAX_MANIFEST_BYTES = MANIFEST_LIMIT.size
 
 
 @dataclass(frozen=True)
@@ -79,58 +88,6 @@ class FetchedManifest:
     body: bytes
 
 
-@dataclass
-class RequestStats:
-    """Requests sent, per (registry host, kind); kinds are `ping`, `manifest_head`,
-    `manifest_get`, `token`, `blob`, `referrers`. Retries count as requests.
-
-    `quotas` holds, per registry, the pull quota its answers reported (the lowest remaining
-    seen). Docker Hub counts manifest GETs as pulls, HEADs not.
-    """
-
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    quotas: dict[str, PullQuota] = field(default_factory=dict)
-
-    def add(self, host: str, kind: str) -> None:
-        self.counts[(host, kind)] += 1
-
-    def observe_quota(self, host: str, endpoint: str, reading: QuotaReading) -> None:
-        quota = self.quotas.get(host)
-        if quota is None:
-            self.quotas[host] = PullQuota(endpoint, reading)
-        else:
-            quota.observe(reading)
-
-    def quota_report(self) -> list[str]:
-        """One line per registry that reported a quota, with the manifest GETs of this run."""
-        return [
-            self.quotas[host].describe(self.count("manifest_get", host=host))
-            for host in sorted(self.quotas)
-        ]
-
-    def count(self, kind: str | None = None, host: str | None = None) -> int:
-        return sum(
-            n
-            for (h, k), n in self.counts.items()
-            if (kind is None or k == kind) and (host is None or h == host)
-        )
-
-    @property
-    def manifest_requests(self) -> int:
-        return self.count("manifest_head") + self.count("manifest_get")
-
-    def __str__(self) -> str:
-        parts = [f"{host} {kind}={n}" for (host, kind), n in sorted(self.counts.items())]
-        return ", ".join(parts) or "no requests"
-
-
-@dataclass(frozen=True)
-class _Settings:
-    insecure: bool = False
-    ca_file: Path | None = None
-    names: EnvCredentialNames | None = None
-
-
 @dataclass(frozen=True)
 class _Manifest:
     digest: str
@@ -152,58 +109,23 @@ class _Head:
     manifest: _Manifest | None = None
 
 
-class _Transient(Exception):
-    """A response or failure worth retrying; carries what to say if retries run out."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        quota: QuotaReading | None = None,
-        final: bool = False,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.retry_after = retry_after
-        self.quota = quota
-        #: Not worth retrying after all: a pull quota used up with no word on when it resets.
-        self.final = final
-
-
-def _worth_retrying(exc: BaseException) -> bool:
-    return isinstance(exc, _Transient) and not exc.final
-
-
 class _Registry:
-    """Per-registry state: connection pool, trust, concurrency limit and auth."""
+    """Per-registry state: the transport's endpoint, credentials, ping and auth."""
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        http: httpx.AsyncClient,
-        base_url: str,
-        semaphore: asyncio.Semaphore,
-        settings: _Settings,
-    ) -> None:
-        self.name = name
-        self.http = http
-        self.base_url = base_url
-        self.semaphore = semaphore
-        self.settings = settings
-        self.endpoint = urlsplit(base_url).netloc
+    def __init__(self, endpoint: Endpoint, names: EnvCredentialNames | None) -> None:
+        self.endpoint = endpoint
+        self.name = endpoint.name
+        self.base_url = endpoint.base_url
+        self.names = names
         self.auth: RegistryAuth | None = None
         self.ping: asyncio.Future[bool] | None = None
         self.credentials: asyncio.Future[CredentialLookup] | None = None
 
     def url(self, path: str) -> str:
-        return self.base_url + path
+        return self.endpoint.url(path)
 
     def __repr__(self) -> str:
-        return f"<registry {self.name} at {self.base_url}>"
+        return repr(self.endpoint)
 
 
 def _endpoint_host(domain: str) -> str:
@@ -214,46 +136,18 @@ def _registry_name(ref: ImageReference) -> str:
     return ref.domain or "docker.io"
 
 
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    netloc = (parts.hostname or "").lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, f"{netloc}:{port}"
-
-
-def _tls_cause(exc: BaseException) -> ssl.SSLError | None:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ssl.SSLError):
-            return current
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def _describe_transport(exc: httpx.TransportError, timeout: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer within {timeout:g} s ({type(exc).__name__})"
-    if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect ({exc})" if str(exc) else "cannot connect"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        return "connection dropped before a complete answer"
-    return f"connection failed ({type(exc).__name__})"
-
-
 def _contains_failures(
     method: Callable[Concatenate[RegistryClient, ImageReference, P], Awaitable[T]],
 ) -> Callable[Concatenate[RegistryClient, ImageReference, P], Awaitable[T]]:
-    """Whatever goes wrong while looking up one reference is raised as its `RegistryError`."""
+    """A lookup within its deadline, whatever goes wrong raised as the reference's error."""
 
     @functools.wraps(method)
     async def contained_method(
         self: RegistryClient, ref: ImageReference, /, *args: P.args, **kwargs: P.kwargs
     ) -> T:
         try:
-            return await method(self, ref, *args, **kwargs)
+            with lookup_budget(self.lookup_deadline):
+                return await method(self, ref, *args, **kwargs)
         except RegistryError:
             raise
         except Exception as exc:
@@ -278,6 +172,8 @@ class RegistryClient:
         max_attempts: int = 5,
         max_wait: float = 60.0,
         timeout: float = 30.0,
+        request_deadline: float = REQUEST_DEADLINE,
+        lookup_deadline: float = LOOKUP_DEADLINE,
         per_registry_concurrency: int = 8,
         docker_config_dir: Path | None = None,
         certs_d: Path = DOCKER_CERTS_D,
@@ -288,15 +184,20 @@ class RegistryClient:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.config = config
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
-        self.timeout = timeout
-        self.per_registry_concurrency = per_registry_concurrency
-        self.certs_d = certs_d
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self._environ = environ
+        self.lookup_deadline = lookup_deadline
         self.stats = RequestStats()
+        self._transport = Transport(
+            stats=self.stats,
+            max_attempts=max_attempts,
+            max_wait=max_wait,
+            timeout=timeout,
+            request_deadline=request_deadline,
+            per_registry_concurrency=per_registry_concurrency,
+            backoff=backoff,
+            max_backoff=max_backoff,
+            certs_d=certs_d,
+            environ=environ,
+        )
         self._finder = CredentialFinder(docker_config_dir=docker_config_dir, environ=environ)
         self._tokens = TokenCache()
         self._registries: dict[str, _Registry] = {}
@@ -336,7 +237,7 @@ class RegistryClient:
                 if not future.done():
                     future.cancel()
         for registry in self._registries.values():
-            await registry.http.aclose()
+            await registry.endpoint.http.aclose()
         self._registries.clear()
 
     # --- public API -----------------------------------------------------------------------
@@ -425,7 +326,7 @@ class RegistryClient:
             except mf.ManifestError as exc:
                 raise RegistryError(registry.name, f"manifest {image.digest}: {exc}") from exc
             if config is not None:
-                blob = await self._blob(registry, ref, config.digest)
+                blob = await self._blob(registry, ref, config.digest, blob_limit(config.size))
                 try:
                     config_doc = mf.parse_json(blob)
                 except mf.ManifestError as exc:
@@ -465,7 +366,7 @@ class RegistryClient:
         what = f'blob {digest} of "{ref.path}"'
         if size < 0 or size > max_bytes:
             raise RegistryError(registry.name, f"{what}: {size} bytes is over the cap {max_bytes}")
-        body = await self._blob(registry, ref, digest)
+        body = await self._blob(registry, ref, digest, blob_limit(size, cap=max_bytes))
         if len(body) != size:
             raise RegistryError(registry.name, f"{what}: {len(body)} bytes, descriptor says {size}")
         return body
@@ -485,14 +386,13 @@ class RegistryClient:
             kind="referrers",
             what=what,
             headers={"Accept": mf.OCI_INDEX},
+            limit=MANIFEST_LIMIT,
         )
         if response.status_code in (400, 404, 405, 501):
             return None  # no such API here (distribution 2.8 answers 404)
         if response.status_code != 200:
             raise self._unexpected(registry, response, what)
         body = response.content
-        if len(body) > MAX_MANIFEST_BYTES:
-            raise RegistryError(registry.name, f"{what}: larger than {MAX_MANIFEST_BYTES} bytes")
         return FetchedManifest(mf.digest_of(body), mf.OCI_INDEX, body)
 
     # --- resolution -----------------------------------------------------------------------
@@ -563,7 +463,7 @@ class RegistryClient:
         if config is None:
             return None
         try:
-            return Platform.from_json(mf.parse_json(await self._blob(registry, ref, config.digest)))
+            return Platform.from_json(mf.parse_json(await self._blob(registry, ref, config.digest, blob_limit(config.size))))
         except mf.ManifestError:
             return None
 
@@ -625,10 +525,6 @@ class RegistryClient:
         if response.status_code != 200:
             raise self._unexpected(registry, response, what)
         body = response.content
-        if len(body) > MAX_MANIFEST_BYTES:
-            raise RegistryError(
-                registry.name, f"{what}: manifest larger than {MAX_MANIFEST_BYTES} bytes"
-            )
         media_type = self._check_content_type(registry, response, what, body)
         is_digest = mf.is_digest(tag_or_digest)
         claimed = tag_or_digest if is_digest else response.headers.get("docker-content-digest", "")
@@ -658,11 +554,17 @@ class RegistryClient:
             return False
         raise self._unexpected(registry, response, what)
 
-    async def _blob(self, registry: _Registry, ref: ImageReference, digest: str) -> bytes:
+    async def _blob(
+        self, registry: _Registry, ref: ImageReference, digest: str, limit: BodyLimit
+    ) -> bytes:
         key = (registry.name, ref.path, digest)
-        return await self._memo(self._blobs, key, lambda: self._get_blob(registry, ref, digest))
+        return await self._memo(
+            self._blobs, key, lambda: self._get_blob(registry, ref, digest, limit)
+        )
 
-    async def _get_blob(self, registry: _Registry, ref: ImageReference, digest: str) -> bytes:
+    async def _get_blob(
+        self, registry: _Registry, ref: ImageReference, digest: str, limit: BodyLimit
+    ) -> bytes:
         what = f'blob {digest} of "{ref.path}"'
         response = await self._request(
             registry,
@@ -672,6 +574,7 @@ class RegistryClient:
             kind="blob",
             what=what,
             follow_redirects=True,
+            limit=limit,
         )
         if response.status_code == 404:
             raise TagNotFound(registry.name, f"{what} not found", reference=str(ref))
@@ -697,7 +600,7 @@ class RegistryClient:
         ref: ImageReference,
         tag_or_digest: str,
         what: str,
-    ) -> httpx.Response:
+    ) -> Answer:
         """HEAD or GET of a manifest, accepting every manifest type pinbot reads."""
         return await self._request(
             registry,
@@ -707,6 +610,7 @@ class RegistryClient:
             kind="manifest_head" if method == "HEAD" else "manifest_get",
             what=what,
             headers={"Accept": mf.ACCEPT},
+            limit=MANIFEST_LIMIT,
         )
 
     async def _request(
@@ -720,7 +624,8 @@ class RegistryClient:
         what: str,
         headers: Mapping[str, str] | None = None,
         follow_redirects: bool = False,
-    ) -> httpx.Response:
+        limit: BodyLimit | None = None,
+    ) -> Answer:
         """One registry API request with auth: up-front from what is known, else by challenge."""
         await self._ping(registry)
         auth = self._auth(registry)
@@ -729,12 +634,16 @@ class RegistryClient:
         if sent is not None:
             request_headers["Authorization"] = sent
         url = registry.url(path)
-        response = await self._send(registry, method, url, kind=kind, headers=request_headers)
+        response = await self._send(
+            registry, method, url, kind=kind, headers=request_headers, limit=limit
+        )
         if response.status_code == 401:
             challenges = parse_www_authenticate(response.headers.get_list("www-authenticate"))
             answer = await auth.respond(challenges, scope, sent, what)
             request_headers["Authorization"] = answer
-            response = await self._send(registry, method, url, kind=kind, headers=request_headers)
+            response = await self._send(
+                registry, method, url, kind=kind, headers=request_headers, limit=limit
+            )
             if response.status_code == 401:
                 raise await auth.refused(response, scope, what)
         if response.status_code == 403:
@@ -748,12 +657,18 @@ class RegistryClient:
             target = urljoin(str(response.url), location)
             if urlsplit(target).scheme not in ("http", "https"):
                 raise RegistryError(registry.name, f"{what}: redirect to a non-HTTP URL")
+            try:
+                httpx.URL(target)
+            except (httpx.InvalidURL, ValueError):
+                raise RegistryError(registry.name, f"{what}: redirect to an invalid URL") from None
             # Credentials go only to the origin that asked for them: blob redirects point at
             # object storage, which authenticates by the signed URL itself.
-            if _origin(target) != _origin(url):
+            if origin(target) != origin(url):
                 request_headers.pop("Authorization", None)
             url = target
-            response = await self._send(registry, "GET", url, kind=kind, headers=request_headers)
+            response = await self._send(
+                registry, "GET", url, kind=kind, headers=request_headers, limit=limit
+            )
         return response
 
     async def _send(
@@ -765,130 +680,11 @@ class RegistryClient:
         kind: str,
         headers: Mapping[str, str],
         data: Mapping[str, str] | None = None,
-    ) -> httpx.Response:
-        """Send with retries on 429/502/503/504 and connection faults, within the budget."""
-        retrying = AsyncRetrying(
-            stop=self._stop,
-            wait=self._wait,
-            retry=retry_if_exception(_worth_retrying),
-            reraise=True,
+        limit: BodyLimit | None = None,
+    ) -> Answer:
+        return await self._transport.send(
+            registry.endpoint, method, url, kind=kind, headers=headers, data=data, limit=limit
         )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._send_once(
-                        registry, method, url, kind=kind, headers=headers, data=data
-                    )
-        except _Transient as exc:
-            raise self._exhausted(registry, exc, url) from None
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _send_once(
-        self,
-        registry: _Registry,
-        method: str,
-        url: str,
-        *,
-        kind: str,
-        headers: Mapping[str, str],
-        data: Mapping[str, str] | None,
-    ) -> httpx.Response:
-        async with registry.semaphore:
-            self.stats.add(registry.name, kind)
-            try:
-                response = await registry.http.request(method, url, headers=headers, data=data)
-            except ssl.SSLError as exc:
-                # A TLS 1.3 server refuses a client certificate after the handshake, so the
-                # alert arrives on the first read, which httpx does not wrap.
-                raise self._tls_error(registry, url, exc) from None
-            except httpx.TransportError as exc:
-                cause = _tls_cause(exc)
-                if cause is not None:
-                    raise self._tls_error(registry, url, cause) from None
-                detail = _describe_transport(exc, self.timeout)
-                log.info("%s %s: %s", method, _loggable(url), detail)
-                raise _Transient(detail) from None
-        log.debug("%s %s -> %s", method, _loggable(url), response.status_code)
-        quota: QuotaReading | None = None
-        if _origin(url) == _origin(registry.base_url):
-            # Only the registry's own answers: token servers and blob storage keep other books.
-            quota = parse_quota(response.headers)
-            if quota is not None:
-                self.stats.observe_quota(registry.name, registry.endpoint, quota)
-        if response.status_code in RETRY_STATUSES:
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            final = False
-            if response.status_code == 429 and quota is not None and quota.remaining == 0:
-                # A used-up pull quota comes back when its window resets, not in seconds.
-                if retry_after is None:
-                    retry_after = quota.reset
-                final = retry_after is None
-            raise _Transient(
-                f"HTTP {response.status_code}",
-                status=response.status_code,
-                retry_after=retry_after,
-                quota=quota,
-                final=final,
-            )
-        return response
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return failure.retry_after
-        return backoff_delay(state.attempt_number, initial=self.backoff, maximum=self.max_backoff)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.max_attempts:
-            return True
-        # Stop rather than start a wait that would end beyond the budget.
-        elapsed = state.seconds_since_start or 0.0
-        return elapsed + state.upcoming_sleep > self.max_wait
-
-    def _exhausted(self, registry: _Registry, exc: _Transient, url: str) -> RegistryError:
-        where = urlsplit(url).path or "/"
-        if exc.status == 429:
-            quota = exc.quota
-            if quota is None and registry.name in self.stats.quotas:
-                quota = self.stats.quotas[registry.name].lowest
-            if exc.final:
-                tried = "not retried, the pull quota is used up"
-            else:
-                tried = f"after retrying within {self.max_attempts} attempts / {self.max_wait:g} s"
-            hint = ""
-            if exc.retry_after is not None:
-                hint += f"; the registry asks to wait {exc.retry_after:g} s"
-            if quota is not None:
-                hint += f"; {quota}"
-            return RateLimited(
-                registry.name,
-                f"rate limited (HTTP 429) on {where} {tried}{hint}",
-                retry_after=exc.retry_after,
-                quota=quota,
-            )
-        return RegistryUnavailable(
-            registry.name,
-            f"{exc.detail} on {where}, still failing after retries "
-            f"(at most {self.max_attempts} attempts / {self.max_wait:g} s)",
-        )
-
-    def _tls_error(self, registry: _Registry, url: str, cause: ssl.SSLError) -> RegistryTLSError:
-        reason = (
-            getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
-        )
-        host = urlsplit(url).netloc
-        hint = ""
-        if "WRONG_VERSION_NUMBER" in str(cause) or reason == "WRONG_VERSION_NUMBER":
-            hint = " (does it speak plain HTTP? then mark it insecure in pinbot's config)"
-        elif isinstance(cause, ssl.SSLCertVerificationError):
-            hint = " (set ca-file in pinbot's config, SSL_CERT_FILE, or certs.d/<host>/ca.crt)"
-        elif "BAD_CERTIFICATE" in str(cause) or "CERTIFICATE_REQUIRED" in str(cause):
-            folder = self.certs_d / registry.endpoint
-            hint = (
-                " (the registry wants a client certificate it trusts: put a NAME.cert and"
-                f" NAME.key pair in {folder}/)"
-            )
-        return RegistryTLSError(registry.name, f"TLS with {host} failed: {reason}{hint}")
 
     async def _ping(self, registry: _Registry) -> None:
         """GET /v2/ once per registry: learn its auth scheme before the first real request."""
@@ -930,9 +726,9 @@ class RegistryClient:
                 *,
                 headers: Mapping[str, str],
                 data: Mapping[str, str] | None = None,
-            ) -> httpx.Response:
+            ) -> Answer:
                 return await self._send(
-                    registry, method, url, kind="token", headers=headers, data=data
+                    registry, method, url, kind="token", headers=headers, data=data, limit=TOKEN_LIMIT
                 )
 
             registry.auth = RegistryAuth(
@@ -941,14 +737,14 @@ class RegistryClient:
                 credentials=lambda: self._credentials(registry),
                 cache=self._tokens,
                 registry_url=registry.base_url,
-                insecure=registry.settings.insecure,
+                insecure=registry.endpoint.insecure,
             )
         return registry.auth
 
     async def _credentials(self, registry: _Registry) -> CredentialLookup:
         if registry.credentials is None:
             registry.credentials = asyncio.ensure_future(
-                asyncio.to_thread(self._finder.find, registry.name, registry.settings.names)
+                asyncio.to_thread(self._finder.find, registry.name, registry.names)
             )
         return await asyncio.shield(registry.credentials)
 
@@ -960,42 +756,15 @@ class RegistryClient:
         name = _registry_name(ref)
         registry = self._registries.get(name)
         if registry is None:
-            settings = self._settings(name)
-            endpoint = _endpoint_host(name)
-            verify: ssl.SSLContext | bool
-            if settings.insecure:
-                # Insecure means plain HTTP, and only when the config says so: no silent
-                # fallback from HTTPS, and no implicit exception for localhost.
-                scheme, verify = "http", False
-            else:
-                scheme = "https"
-                verify = ssl_context(
-                    endpoint, ca_file=settings.ca_file, certs_d=self.certs_d, environ=self._environ
-                )
-            http = httpx.AsyncClient(
-                verify=verify,
-                timeout=httpx.Timeout(self.timeout),
-                follow_redirects=False,
-                headers={"User-Agent": USER_AGENT},
-                limits=httpx.Limits(
-                    max_connections=self.per_registry_concurrency * 2,
-                    max_keepalive_connections=self.per_registry_concurrency,
-                ),
-                trust_env=False,
-            )
-            registry = _Registry(
-                name,
-                http=http,
-                base_url=f"{scheme}://{endpoint}",
-                semaphore=asyncio.Semaphore(self.per_registry_concurrency),
-                settings=settings,
-            )
+            settings, names = self._settings(name)
+            endpoint = self._transport.endpoint(name, _endpoint_host(name), settings)
+            registry = _Registry(endpoint, names)
             self._registries[name] = registry
         return registry
 
-    def _settings(self, name: str) -> _Settings:
+    def _settings(self, name: str) -> tuple[EndpointSettings, EnvCredentialNames | None]:
         if self.config is None:
-            return _Settings()
+            return EndpointSettings(), None
         entry = self.config.registry(name)
         names = EnvCredentialNames(
             username_env=getattr(entry, "username_env", None),
@@ -1003,11 +772,11 @@ class RegistryClient:
             token_env=getattr(entry, "token_env", None),
         )
         ca_file = getattr(entry, "ca_file", None)
-        return _Settings(
+        settings = EndpointSettings(
             insecure=bool(getattr(entry, "insecure", False)),
             ca_file=Path(ca_file) if ca_file else None,
-            names=names,
         )
+        return settings, names
 
     @staticmethod
     def _scope(ref: ImageReference) -> str:
@@ -1043,7 +812,7 @@ class RegistryClient:
         )
 
     def _check_content_type(
-        self, registry: _Registry, response: httpx.Response, what: str, body: bytes | None = None
+        self, registry: _Registry, response: Answer, what: str, body: bytes | None = None
     ) -> str:
         document: dict[str, Any] | None = None
         unreadable: mf.ManifestError | None = None
@@ -1070,7 +839,7 @@ class RegistryClient:
         return media_type
 
     def _unexpected(
-        self, registry: _Registry, response: httpx.Response, what: str
+        self, registry: _Registry, response: Answer, what: str
     ) -> RegistryError:
         status = response.status_code
         if status == 400 and b"HTTPS" in response.content:
@@ -1093,12 +862,6 @@ class RegistryClient:
             future = asyncio.ensure_future(start())
             table[key] = future
         return await asyncio.shield(future)
-
-
-def _loggable(url: str) -> str:
-    """The URL without its query (token requests carry scopes there; nothing else)."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def resolve_many(

@@ -100,7 +100,12 @@ class DigestMismatch(RegistryError):
 
 
 class RegistryUnavailable(RegistryError):
-    """Server errors, timeouts or dropped connections outlasted the retry budget."""
+    """Server errors, timeouts or dropped connections outlasted the retry budget, or a
+    lookup ran out of its deadline."""
+
+
+class ResponseTooLarge(RegistryError):
+    """An answer was larger than pinbot reads for its kind (see `pinbot.registry.limits`)."""
 
 
 class UnexpectedError(RegistryError):

@@ -79,19 +79,35 @@ def trickle(data: bytes, *, every: float = 1.0, first: bytes = b"") -> ChunkSour
     return source
 
 
-def image_manifest(config: bytes, *, config_size: int | None = None) -> bytes:
-    """An OCI image manifest naming `config` (its size may be given as a lie) and no layers."""
+def image_manifest(
+    config: bytes = b"{}", *, config_size: int | None = None, config_digest: str | None = None
+) -> bytes:
+    """An OCI image manifest naming a config blob and no layers.
+
+    The config's digest and size come from `config` unless given (a size may be a lie).
+    """
     document = {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": {
             "mediaType": OCI_CONFIG,
-            "digest": sha256_digest(config),
+            "digest": config_digest or sha256_digest(config),
             "size": len(config) if config_size is None else config_size,
         },
         "layers": [],
     }
     return json.dumps(document).encode()
+
+
+def filler_digest(total: int, chunk: bytes = b" " * (64 * KiB)) -> str:
+    """The digest of what `sized(total, chunk)` sends, without holding it in memory."""
+    hasher = hashlib.sha256()
+    left = total
+    while left > 0:
+        piece = chunk[:left]
+        hasher.update(piece)
+        left -= len(piece)
+    return "sha256:" + hasher.hexdigest()
 
 
 @dataclass

@@ -1,0 +1,550 @@
+"""The registry transport: one HTTP exchange with a registry, bounded, counted and retried.
+
+Per registry host a connection pool, a trust store and a concurrency limit; per request a
+total deadline and a body cap chosen for its kind (see `limits`); retries on 429/5xx and
+connection faults with tenacity's jittered wait, or as long as `Retry-After` asks within the
+budget; TLS failures explained; pull quotas read from the registry's own answers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+import ssl
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
+
+from pinbot.registry.errors import (
+    RateLimited,
+    RegistryError,
+    RegistryTLSError,
+    RegistryUnavailable,
+    ResponseTooLarge,
+)
+from pinbot.registry.limits import SMALL_BODY_CAP, BodyLimit
+from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
+from pinbot.registry.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
+from pinbot.registry.tls import ssl_context
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "pinbot (+https://github.com/pinbot)"
+
+
+@dataclass
+class RequestStats:
+    """Requests sent, per (registry host, kind); kinds are `ping`, `manifest_head`,
+    `manifest_get`, `token`, `blob`. Retries count as requests.
+
+    `quotas` holds, per registry, the pull quota its answers reported (the lowest remaining
+    seen). Docker Hub counts manifest GETs as pulls, HEADs not.
+    """
+
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+    quotas: dict[str, PullQuota] = field(default_factory=dict)
+
+    def add(self, host: str, kind: str) -> None:
+        self.counts[(host, kind)] += 1
+
+    def observe_quota(self, host: str, endpoint: str, reading: QuotaReading) -> None:
+        quota = self.quotas.get(host)
+        if quota is None:
+            self.quotas[host] = PullQuota(endpoint, reading)
+        else:
+            quota.observe(reading)
+
+    def quota_report(self) -> list[str]:
+        """One line per registry that reported a quota, with the manifest GETs of this run."""
+        return [
+            self.quotas[host].describe(self.count("manifest_get", host=host))
+            for host in sorted(self.quotas)
+        ]
+
+    def count(self, kind: str | None = None, host: str | None = None) -> int:
+        return sum(
+            n
+            for (h, k), n in self.counts.items()
+            if (kind is None or k == kind) and (host is None or h == host)
+        )
+
+    @property
+    def manifest_requests(self) -> int:
+        return self.count("manifest_head") + self.count("manifest_get")
+
+    def __str__(self) -> str:
+        parts = [f"{host} {kind}={n}" for (host, kind), n in sorted(self.counts.items())]
+        return ", ".join(parts) or "no requests"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A registry's answer, its body read whole within its cap."""
+
+    status_code: int
+    headers: httpx.Headers
+    content: bytes = field(repr=False)
+    url: str
+
+
+@dataclass(frozen=True)
+class EndpointSettings:
+    """How one registry is reached, from pinbot's config."""
+
+    insecure: bool = False
+    ca_file: Path | None = None
+
+
+@dataclass
+class Endpoint:
+    """One registry host: its connection pool, trust and concurrency limit."""
+
+    name: str
+    http: httpx.AsyncClient
+    base_url: str
+    semaphore: asyncio.Semaphore
+    insecure: bool
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).netloc
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def __repr__(self) -> str:
+        return f"<registry {self.name} at {self.base_url}>"
+
+
+class LookupBudget:
+    """The registry time one lookup may take: answers, bodies and retry waits, not queueing.
+
+    Carried in a context variable, so the tasks a lookup starts (memoised requests, pings,
+    tokens) spend from the budget of the lookup that started them.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.spent = 0.0
+
+    def remaining(self) -> float:
+        return self.seconds - self.spent
+
+    def charge(self, seconds: float) -> None:
+        self.spent += max(0.0, seconds)
+
+
+_budget: contextvars.ContextVar[LookupBudget | None] = contextvars.ContextVar(
+    "pinbot_lookup_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def lookup_budget(seconds: float) -> Iterator[LookupBudget]:
+    """Give the lookup run inside a budget of `seconds`, unless it is part of one already."""
+    current = _budget.get()
+    if current is not None:
+        yield current
+        return
+    budget = LookupBudget(seconds)
+    token = _budget.set(budget)
+    try:
+        yield budget
+    finally:
+        _budget.reset(token)
+
+
+class _Transient(Exception):
+    """A response or failure worth retrying; carries what to say if retries run out."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        quota: QuotaReading | None = None,
+        final: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.retry_after = retry_after
+        self.quota = quota
+        #: Not worth retrying after all: a pull quota used up with no word on when it resets.
+        self.final = final
+
+
+class _TooLarge(Exception):
+    def __init__(self, declared: int | None) -> None:
+        super().__init__(declared)
+        self.declared = declared
+
+
+class _Encoded(Exception):
+    def __init__(self, encoding: str) -> None:
+        super().__init__(encoding)
+        self.encoding = encoding
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    return isinstance(exc, _Transient) and not exc.final
+
+
+def origin(url: str) -> tuple[str, str]:
+    """(scheme, host:port) of `url`, ports filled in; a URL with an unusable port is its own."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    netloc = (parts.hostname or "").lower()
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        return scheme, parts.netloc
+    return scheme, f"{netloc}:{port}"
+
+
+def loggable(url: str) -> str:
+    """The URL without its query (token requests carry scopes there; nothing else)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _tls_cause(exc: BaseException) -> ssl.SSLError | None:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _describe_transport(exc: httpx.TransportError, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer within {timeout:g} s ({type(exc).__name__})"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect ({exc})" if str(exc) else "cannot connect"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "connection dropped before a complete answer"
+    return f"connection failed ({type(exc).__name__})"
+
+
+def _declared_length(headers: httpx.Headers) -> int | None:
+    text = headers.get("content-length", "").strip()
+    return int(text) if text.isdigit() else None
+
+
+async def _read_body(response: httpx.Response, limit: BodyLimit | None) -> bytes:
+    """The body of `response`, never more than its cap in memory.
+
+    A successful answer bigger than `limit` is refused (from its `Content-Length` before a
+    byte is read, else as soon as it passes the cap); other answers are cut at a small cap.
+    """
+    strict = limit is not None and 200 <= response.status_code < 300
+    cap = limit.size if strict and limit is not None else SMALL_BODY_CAP
+    if strict:
+        declared = _declared_length(response.headers)
+        if declared is not None and declared > cap:
+            raise _TooLarge(declared)
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):
+            # Asked for identity: a compressed body could expand past any cap while decoded.
+            raise _Encoded(encoding)
+    body = bytearray()
+    async for chunk in response.aiter_raw():
+        body += chunk
+        if len(body) > cap:
+            if strict:
+                raise _TooLarge(None)
+            del body[cap:]
+            break
+    return bytes(body)
+
+
+class Transport:
+    """Sends registry requests: endpoints, deadlines, body caps, retries, TLS and quotas."""
+
+    def __init__(
+        self,
+        *,
+        stats: RequestStats,
+        max_attempts: int,
+        max_wait: float,
+        timeout: float,
+        request_deadline: float,
+        per_registry_concurrency: int,
+        backoff: float,
+        max_backoff: float,
+        certs_d: Path,
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        self.stats = stats
+        self.max_attempts = max_attempts
+        self.max_wait = max_wait
+        self.timeout = timeout
+        self.request_deadline = request_deadline
+        self.per_registry_concurrency = per_registry_concurrency
+        self.certs_d = certs_d
+        self._environ = environ
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+
+    def endpoint(self, name: str, host: str, settings: EndpointSettings) -> Endpoint:
+        """A new endpoint for registry `name` served at `host`."""
+        verify: ssl.SSLContext | bool
+        if settings.insecure:
+            # Insecure means plain HTTP, and only when the config says so: no silent
+            # fallback from HTTPS, and no implicit exception for localhost.
+            scheme, verify = "http", False
+        else:
+            scheme = "https"
+            verify = ssl_context(
+                host, ca_file=settings.ca_file, certs_d=self.certs_d, environ=self._environ
+            )
+        http = httpx.AsyncClient(
+            verify=verify,
+            timeout=httpx.Timeout(self.timeout),
+            follow_redirects=False,
+            # Compressed bodies could expand past every cap while being decoded.
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
+            limits=httpx.Limits(
+                max_connections=self.per_registry_concurrency * 2,
+                max_keepalive_connections=self.per_registry_concurrency,
+            ),
+            trust_env=False,
+        )
+        return Endpoint(
+            name,
+            http=http,
+            base_url=f"{scheme}://{host}",
+            semaphore=asyncio.Semaphore(self.per_registry_concurrency),
+            insecure=settings.insecure,
+        )
+
+    async def send(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        url: str,
+        *,
+        kind: str,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None = None,
+        limit: BodyLimit | None = None,
+    ) -> Answer:
+        """Send with retries on 429/502/503/504 and connection faults, within the budget."""
+        retrying = AsyncRetrying(
+            stop=self._stop,
+            wait=self._wait,
+            sleep=self._sleep,
+            retry=retry_if_exception(_worth_retrying),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._send_once(
+                        endpoint, method, url, kind=kind, headers=headers, data=data, limit=limit
+                    )
+        except _Transient as exc:
+            raise self._exhausted(endpoint, exc, url) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        url: str,
+        *,
+        kind: str,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None,
+        limit: BodyLimit | None,
+    ) -> Answer:
+        async with endpoint.semaphore:
+            budget = _budget.get()
+            allowed = self.request_deadline
+            if budget is not None:
+                if budget.remaining() <= 0:
+                    raise self._out_of_time(endpoint, budget, method, url)
+                allowed = min(allowed, budget.remaining())
+            self.stats.add(endpoint.name, kind)
+            started = time.monotonic()
+            try:
+                async with asyncio.timeout(allowed):
+                    answer = await self._exchange(endpoint, method, url, headers, data, limit)
+            except TimeoutError:
+                if budget is not None and allowed < self.request_deadline:
+                    raise self._out_of_time(endpoint, budget, method, url) from None
+                detail = f"no complete answer within {allowed:g} s"
+                log.info("%s %s: %s", method, loggable(url), detail)
+                raise _Transient(detail) from None
+            finally:
+                if budget is not None:
+                    budget.charge(time.monotonic() - started)
+        log.debug("%s %s -> %s", method, loggable(url), answer.status_code)
+        return self._judge(endpoint, answer, url)
+
+    async def _exchange(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        data: Mapping[str, str] | None,
+        limit: BodyLimit | None,
+    ) -> Answer:
+        """One request and its whole (capped) body; transport failures become retryable."""
+        try:
+            request = endpoint.http.build_request(method, url, headers=headers, data=data)
+            response = await endpoint.http.send(request, stream=True)
+            try:
+                # A HEAD answer's Content-Length is the GET's: the GET is where the cap applies.
+                body = b"" if method == "HEAD" else await _read_body(response, limit)
+            finally:
+                await response.aclose()
+        except ssl.SSLError as exc:
+            # A TLS 1.3 server refuses a client certificate after the handshake, so the
+            # alert arrives on the first read, which httpx does not wrap.
+            raise self._tls_error(endpoint, url, exc) from None
+        except httpx.TransportError as exc:
+            cause = _tls_cause(exc)
+            if cause is not None:
+                raise self._tls_error(endpoint, url, cause) from None
+            detail = _describe_transport(exc, self.timeout)
+            log.info("%s %s: %s", method, loggable(url), detail)
+            raise _Transient(detail) from None
+        except _TooLarge as exc:
+            raise self._too_large(endpoint, method, url, limit, exc.declared) from None
+        except _Encoded as exc:
+            raise RegistryError(
+                endpoint.name,
+                f"{method} {urlsplit(url).path}: answered with Content-Encoding {exc.encoding}, "
+                "which pinbot did not ask for",
+            ) from None
+        return Answer(response.status_code, response.headers, body, str(response.url))
+
+    def _judge(self, endpoint: Endpoint, answer: Answer, url: str) -> Answer:
+        """Note the quota an answer reports; raise for the statuses worth retrying."""
+        quota: QuotaReading | None = None
+        if origin(url) == origin(endpoint.base_url):
+            # Only the registry's own answers: token servers and blob storage keep other books.
+            quota = parse_quota(answer.headers)
+            if quota is not None:
+                self.stats.observe_quota(endpoint.name, endpoint.host, quota)
+        if answer.status_code in RETRY_STATUSES:
+            retry_after = parse_retry_after(answer.headers.get("retry-after"))
+            final = False
+            if answer.status_code == 429 and quota is not None and quota.remaining == 0:
+                # A used-up pull quota comes back when its window resets, not in seconds.
+                if retry_after is None:
+                    retry_after = quota.reset
+                final = retry_after is None
+            raise _Transient(
+                f"HTTP {answer.status_code}",
+                status=answer.status_code,
+                retry_after=retry_after,
+                quota=quota,
+                final=final,
+            )
+        return answer
+
+    def _wait(self, state: RetryCallState) -> float:
+        failure = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(failure, _Transient) and failure.retry_after is not None:
+            return failure.retry_after
+        return backoff_delay(state.attempt_number, initial=self.backoff, maximum=self.max_backoff)
+
+    def _stop(self, state: RetryCallState) -> bool:
+        if state.attempt_number >= self.max_attempts:
+            return True
+        # Stop rather than start a wait that would end beyond the budget.
+        elapsed = state.seconds_since_start or 0.0
+        if elapsed + state.upcoming_sleep > self.max_wait:
+            return True
+        budget = _budget.get()
+        return budget is not None and state.upcoming_sleep >= budget.remaining()
+
+    @staticmethod
+    async def _sleep(seconds: float) -> None:
+        budget = _budget.get()
+        if budget is not None:
+            budget.charge(seconds)
+        await asyncio.sleep(seconds)
+
+    def _out_of_time(
+        self, endpoint: Endpoint, budget: LookupBudget, method: str, url: str
+    ) -> RegistryUnavailable:
+        return RegistryUnavailable(
+            endpoint.name,
+            f"{method} {urlsplit(url).path or '/'}: no complete answer within the "
+            f"{budget.seconds:g} s a lookup may take",
+        )
+
+    def _too_large(
+        self,
+        endpoint: Endpoint,
+        method: str,
+        url: str,
+        limit: BodyLimit | None,
+        declared: int | None,
+    ) -> ResponseTooLarge:
+        size = f" ({declared} bytes announced)" if declared is not None else ""
+        return ResponseTooLarge(
+            endpoint.name,
+            f"{method} {urlsplit(url).path}: answer larger than the {limit}{size}",
+        )
+
+    def _exhausted(self, endpoint: Endpoint, exc: _Transient, url: str) -> RegistryError:
+        where = urlsplit(url).path or "/"
+        if exc.status == 429:
+            quota = exc.quota
+            if quota is None and endpoint.name in self.stats.quotas:
+                quota = self.stats.quotas[endpoint.name].lowest
+            if exc.final:
+                tried = "not retried, the pull quota is used up"
+            else:
+                tried = f"after retrying within {self.max_attempts} attempts / {self.max_wait:g} s"
+            hint = ""
+            if exc.retry_after is not None:
+                hint += f"; the registry asks to wait {exc.retry_after:g} s"
+            if quota is not None:
+                hint += f"; {quota}"
+            return RateLimited(
+                endpoint.name,
+                f"rate limited (HTTP 429) on {where} {tried}{hint}",
+                retry_after=exc.retry_after,
+                quota=quota,
+            )
+        return RegistryUnavailable(
+            endpoint.name,
+            f"{exc.detail} on {where}, still failing after retries "
+            f"(at most {self.max_attempts} attempts / {self.max_wait:g} s)",
+        )
+
+    def _tls_error(self, endpoint: Endpoint, url: str, cause: ssl.SSLError) -> RegistryTLSError:
+        reason = (
+            getattr(cause, "verify_message", None) or getattr(cause, "reason", None) or str(cause)
+        )
+        host = urlsplit(url).netloc
+        hint = ""
+        if "WRONG_VERSION_NUMBER" in str(cause) or reason == "WRONG_VERSION_NUMBER":
+            hint = " (does it speak plain HTTP? then mark it insecure in pinbot's config)"
+        elif isinstance(cause, ssl.SSLCertVerificationError):
+            hint = " (set ca-file in pinbot's config, SSL_CERT_FILE, or certs.d/<host>/ca.crt)"
+        elif "BAD_CERTIFICATE" in str(cause) or "CERTIFICATE_REQUIRED" in str(cause):
+            folder = self.certs_d / endpoint.host
+            hint = (
+                " (the registry wants a client certificate it trusts: put a NAME.cert and"
+                f" NAME.key pair in {folder}/)"
+            )
+        return RegistryTLSError(endpoint.name, f"TLS with {host} failed: {reason}{hint}")
