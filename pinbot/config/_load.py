@@ -65,8 +65,9 @@ def _read(
     base: Config,
     base_dir: Path,
     restriction: Restriction | None,
+    accept_planned: bool = False,
 ) -> Config:
-    top = Place(file, "", 1, base_dir, restriction)
+    top = Place(file, "", 1, base_dir, restriction, accept_planned=accept_planned)
     return Table(Config).read(_parse_document(data, file), top, base)
 
 
@@ -77,6 +78,7 @@ def load_config_text(
     *,
     allowed_sections: Mapping[str, tuple[str, ...]] | None = None,
     base_dir: Path | None = None,
+    accept_planned: bool = False,
 ) -> Config:
     """Read configuration text (named ``source_name`` in errors) over ``base``.
 
@@ -84,7 +86,8 @@ def load_config_text(
     list (or the ``registries`` mapping) the text gives replaces ``base``'s. With
     ``allowed_sections`` only those sections and keys may appear; any other known key is
     refused. Relative paths (``ca-file``) are resolved from ``base_dir``, the working
-    directory by default.
+    directory by default. ``accept_planned`` reads keys declared for a coming release (not
+    acted on yet) instead of refusing them: for the code and tests that wire them.
 
     >>> load_config_text("pin:\n  style: digest\n", "inline").pin.style
     'digest'
@@ -93,19 +96,23 @@ def load_config_text(
     if allowed_sections is not None:
         restriction = OnlySections(_NOT_ALLOWED, allowed_sections)
     base_dir = (base_dir or Path.cwd()).resolve()
-    return _read(text, source_name, base or Config(), base_dir, restriction)
+    return _read(text, source_name, base or Config(), base_dir, restriction, accept_planned)
 
 
-def load_repository_config(text: bytes | str, source_name: str, base: Config) -> RepositoryConfig:
+def load_repository_config(
+    text: bytes | str, source_name: str, base: Config, *, accept_planned: bool = False
+) -> RepositoryConfig:
     """A repository's own settings file (``source_name``, e.g. ``.github/pinbot.yaml``)
     merged over the run's configuration ``base``.
 
     It may set the keys in :data:`REPOSITORY_KEYS` and a top-level ``enabled``; anything
-    else, including ``registries`` and ``github.branch-prefix``, is a :class:`ConfigError`
-    naming the file, line and key.
+    else, including ``registries``, ``verify`` and ``github.branch-prefix``, is a
+    :class:`ConfigError` naming the file, line and key. ``accept_planned`` as for
+    :func:`load_config_text`.
     """
     # Nothing a repository may set is a path, so there is no folder to resolve from.
-    top = Place(source_name, "", 1, Path.cwd(), OperatorKeysRefused(_REPOSITORY_REFUSAL))
+    refusal = OperatorKeysRefused(_REPOSITORY_REFUSAL)
+    top = Place(source_name, "", 1, Path.cwd(), refusal, accept_planned=accept_planned)
     node = mapping(_parse_document(text, source_name), top)
     config_keys, own_keys = declared_keys(Config), declared_keys(RepositoryConfig)
     check_keys(node, top, (*config_keys, *own_keys))

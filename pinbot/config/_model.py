@@ -6,20 +6,24 @@ repository's file may set and the documentation checks all follow from it.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import Literal, get_args
 
-from pinbot.config._tables import HostTable, Table, TableAt, key
+from pinbot.config._tables import HostTable, Table, TableAt, TableList, key
 from pinbot.config._values import (
     Boolean,
     Choice,
     Count,
+    Duration,
     EnvName,
     ExistingFile,
+    Maybe,
     OneLine,
     Strings,
     Text,
@@ -28,11 +32,15 @@ from pinbot.reference import (
     DEFAULT_DOMAIN,
     DOCKER_HUB_REGISTRY,
     LEGACY_DEFAULT_DOMAIN,
+    ImageReference,
     is_valid_domain,
 )
 
 PinStyle = Literal["tag-digest", "digest"]
 PrGroup = Literal["repository", "image"]
+MergeMethod = Literal["squash", "merge", "rebase"]
+#: What a `verify:` entry may require of a digest before it is proposed.
+REQUIREMENTS = ("signature", "provenance")
 
 
 def _registry_key(host: str) -> str:
@@ -59,7 +67,9 @@ class RegistryConfig:
     host: str
     insecure: bool = key(Boolean(), False, "plain HTTP for this registry")
     ca_file: Path | None = key(
-        ExistingFile(), None, "extra CA (PEM) to trust for this registry, relative to the config file"
+        ExistingFile(),
+        None,
+        "extra CA (PEM) to trust for this registry, relative to the config file",
     )
     username_env: str | None = key(
         EnvName(), None, "name of the environment variable holding the Basic user name"
@@ -106,9 +116,21 @@ class ScanConfig:
     )
 
 
+_PLATFORM = re.compile(r"[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*(/[a-z0-9][a-z0-9._-]*)?")
+
+
+def _platform_problem(text: str) -> str | None:
+    if not _PLATFORM.fullmatch(text):
+        return "must be a platform written OS/ARCH[/VARIANT] in lower case, e.g. linux/arm64"
+    return None
+
+
+_PLATFORMS = Strings(check=_platform_problem)
+
+
 @dataclass(frozen=True)
 class PinConfig:
-    """How references are written when pinned."""
+    """How references are written when pinned, and when a new digest is proposed."""
 
     style: PinStyle = key(
         Choice(get_args(PinStyle)),
@@ -120,6 +142,26 @@ class PinConfig:
     )
     helm_insert_digest: bool = key(
         Boolean(), False, "add a `digest:` key to Helm image maps that have none"
+    )
+    min_age: timedelta = key(
+        Duration(),
+        timedelta(),
+        "propose a new digest only once it has been the tag's digest this long (`72h`, `3d`; "
+        "units w, d, h, m, s)",
+        planned=True,
+    )
+    min_age_first_pin: bool = key(
+        Boolean(),
+        False,
+        "make first pins (references not pinned yet) wait `min-age` too",
+        planned=True,
+    )
+    platforms: tuple[str, ...] = key(
+        _PLATFORMS,
+        (),
+        "the platforms that matter (`[linux/amd64, linux/arm64]`): an index whose manifests "
+        "for these are unchanged is not proposed; empty: all",
+        planned=True,
     )
 
 
@@ -194,6 +236,148 @@ class GithubConfig:
         "pinbot pull requests open at once per repository (0: no limit); new ones beyond it "
         "wait for a later run",
     )
+    automerge: bool = key(
+        Boolean(),
+        False,
+        "merge pinbot's pull requests once mergeable and every required check is green",
+        planned=True,
+    )
+    merge_method: MergeMethod = key(
+        Choice(get_args(MergeMethod)),
+        "squash",
+        "how automerge merges: `squash`, `merge`, `rebase`",
+        planned=True,
+    )
+
+
+def image_matches(reference: ImageReference, globs: Sequence[str]) -> bool:
+    """Whether fnmatch ``globs`` name this image, as ``scan.ignore-images`` matches: against
+    the full name, the familiar name, and the familiar and full references."""
+    familiar = reference.familiar()
+    short = familiar.split("@", 1)[0]
+    if reference.tag is not None:
+        short = short[: -(len(reference.tag) + 1)]
+    names = (reference.name, short, familiar, str(reference))
+    return any(fnmatch.fnmatchcase(name, glob) for name in names for glob in globs)
+
+
+def _path_matches(path: str, globs: Sequence[str]) -> bool:
+    """Whether ``path`` (POSIX, relative to the repository root) matches; no globs: any."""
+    return not globs or any(fnmatch.fnmatchcase(path, glob) for glob in globs)
+
+
+_GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def _group_problem(name: str) -> str | None:
+    if not _GROUP_NAME.fullmatch(name) or ".." in name:
+        return "must be a group name of letters, digits, '.', '_' and '-' (it names a branch)"
+    return None
+
+
+def _pattern_problem(text: str) -> str | None:
+    if not text.startswith("^"):
+        return None
+    try:
+        re.compile(text)
+    except re.error as exc:
+        return f"is not a valid regular expression: {exc}"
+    return None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Settings for the occurrences it matches, over the global keys. Left out (None): the
+    global key's value."""
+
+    images: tuple[str, ...] = key(
+        Strings(at_least=1),
+        ("*",),
+        "image globs, matched as `scan.ignore-images` matches",
+    )
+    paths: tuple[str, ...] = key(
+        Strings(), (), "file globs relative to the repository root (`deploy/**`); empty: every file"
+    )
+    min_age: timedelta | None = key(
+        Maybe(Duration(), "as `pin.min-age`"), None, "`pin.min-age` for these images"
+    )
+    platforms: tuple[str, ...] | None = key(
+        Maybe(_PLATFORMS, "as `pin.platforms`"), None, "`pin.platforms` for these images"
+    )
+    ignore: bool = key(Boolean(), False, "leave these images alone, as `scan.ignore-images` does")
+    group: str | None = key(
+        Maybe(Text(check=_group_problem), "as `github.group`"),
+        None,
+        "a named group: one pull request for every image in it",
+    )
+    automerge: bool | None = key(
+        Maybe(Boolean(), "as `github.automerge`"), None, "`github.automerge` for these images"
+    )
+    labels: tuple[str, ...] | None = key(
+        Maybe(Strings(), "as `github.labels`"), None, "`github.labels` for these images"
+    )
+    reviewers: tuple[str, ...] | None = key(
+        Maybe(Strings(), "as `github.reviewers`"), None, "`github.reviewers` for these images"
+    )
+
+    def matches(self, reference: ImageReference, path: str) -> bool:
+        return image_matches(reference, self.images) and _path_matches(path, self.paths)
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What a digest of the images it matches must carry before pinbot proposes it."""
+
+    images: tuple[str, ...] = key(
+        Strings(at_least=1),
+        (),
+        "image globs, matched as `scan.ignore-images` matches",
+        required=True,
+    )
+    require: tuple[str, ...] = key(
+        Strings(choices=REQUIREMENTS, at_least=1),
+        (),
+        "what a digest must have to be proposed: `signature`, `provenance`",
+        required=True,
+    )
+    public_key: Path | None = key(
+        ExistingFile(),
+        None,
+        "a cosign public key (PEM) that must have signed it, relative to the config file",
+        name="key",
+    )
+    identity: str | None = key(
+        Maybe(Text(check=_pattern_problem)),
+        None,
+        "keyless: the signing certificate's identity, exact, or a regular expression when it "
+        "starts with `^`",
+    )
+    issuer: str | None = key(Maybe(Text()), None, "keyless: the OIDC issuer of that certificate")
+    source: str | None = key(
+        Maybe(Text()),
+        None,
+        "provenance: the source repository it must be built from (a glob, "
+        "`https://github.com/acme/*`)",
+    )
+
+    def matches(self, reference: ImageReference) -> bool:
+        return image_matches(reference, self.images)
+
+
+def _check_verification(entry: Verification, table: TableAt) -> None:
+    """A signature needs a way to check it, and no key is half given or given for nothing."""
+    if entry.public_key is not None and entry.identity is not None:
+        raise table.place("identity").error("give either key or identity/issuer, not both")
+    if (entry.identity is None) != (entry.issuer is None):
+        present, missing = ("identity", "issuer") if entry.identity else ("issuer", "identity")
+        raise table.place(present).error(f"{present} needs {missing} too")
+    signed = entry.public_key is not None or entry.identity is not None
+    if "signature" in entry.require and not signed:
+        raise table.place("require").error(
+            "a signature needs key (a cosign public key) or identity and issuer (keyless)"
+        )
+    if entry.source is not None and "provenance" not in entry.require:
+        raise table.place("source").error("source is checked only with provenance in require")
 
 
 _REGISTRIES = HostTable(
@@ -220,8 +404,21 @@ class Config:
     policy: PolicyConfig = key(
         Table(PolicyConfig), PolicyConfig(), "what `check` and `audit` report"
     )
-    github: GithubConfig = key(
-        Table(GithubConfig), GithubConfig(), "how pull requests are opened"
+    github: GithubConfig = key(Table(GithubConfig), GithubConfig(), "how pull requests are opened")
+    rules: tuple[Rule, ...] = key(
+        TableList(Table(Rule, null_is_empty=False)),
+        (),
+        "per-image rules: the first whose `images` and `paths` match an occurrence wins over "
+        "the global keys for it",
+        planned=True,
+    )
+    verify: tuple[Verification, ...] = key(
+        TableList(Table(Verification, check=_check_verification, null_is_empty=False)),
+        (),
+        "what digests must carry to be proposed: the first entry whose `images` match applies; "
+        "none: nothing is required",
+        operator_only=True,
+        planned=True,
     )
     source: Path | None = None
 
@@ -233,6 +430,16 @@ class Config:
             if _registry_key(name) == wanted:
                 return entry
         return RegistryConfig(host=host)
+
+    def rule_for(self, reference: ImageReference, path: str) -> Rule | None:
+        """The first rule matching an occurrence of ``reference`` in ``path`` (POSIX, relative
+        to the repository root), or None: then the global keys apply."""
+        return next((rule for rule in self.rules if rule.matches(reference, path)), None)
+
+    def verification_for(self, reference: ImageReference) -> Verification | None:
+        """The first ``verify`` entry whose images match ``reference``, or None: nothing is
+        required of its digests."""
+        return next((entry for entry in self.verify if entry.matches(reference)), None)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ class _Declaration:
     help: str
     operator_only: bool
     required: bool
+    name: str | None
+    planned: bool
 
 
 def key(
@@ -46,14 +48,19 @@ def key(
     *,
     operator_only: bool = False,
     required: bool = False,
+    name: str | None = None,
+    planned: bool = False,
 ) -> T:
     """Declare the dataclass field it is assigned to as a configuration key.
 
-    The key's name is the field's with ``-`` for ``_``. ``operator_only``: only the run's
-    configuration sets it, never a repository's own file. ``required``: the table that holds
-    it must give it (``default`` is then only what the dataclass starts from).
+    The key's name is ``name``, else the field's with ``-`` for ``_``. ``operator_only``: only
+    the run's configuration sets it, never a repository's own file. ``required``: the table
+    that holds it must give it (``default`` is then only what the dataclass starts from).
+    ``planned``: declared for a coming release but not acted on yet, so a file that sets it to
+    anything but its default is refused rather than silently ignored.
     """
-    metadata = {_DECLARATION: _Declaration(kind, help, operator_only, required)}
+    declaration = _Declaration(kind, help, operator_only, required, name, planned)
+    metadata = {_DECLARATION: declaration}
     if isinstance(default, Mapping):  # unhashable: a factory, and left out of the hash
         made: T = field(default_factory=lambda: default, hash=False, metadata=metadata)
         return made
@@ -72,6 +79,7 @@ class DeclaredKey:
     help: str
     operator_only: bool
     required: bool
+    planned: bool
 
 
 def declared_keys(schema: type) -> tuple[DeclaredKey, ...]:
@@ -85,13 +93,14 @@ def declared_keys(schema: type) -> tuple[DeclaredKey, ...]:
         default = factory() if callable(factory) else item.default
         keys.append(
             DeclaredKey(
-                name=item.name.replace("_", "-"),
+                name=declaration.name or item.name.replace("_", "-"),
                 attribute=item.name,
                 kind=declaration.kind,
                 default=default,
                 help=declaration.help,
                 operator_only=declaration.operator_only,
                 required=declaration.required,
+                planned=declaration.planned,
             )
         )
     return tuple(keys)
@@ -130,6 +139,12 @@ class OnlySections(Restriction):
         return True
 
 
+_PLANNED = (
+    "not acted on yet by this version of pinbot; refused rather than ignored (leave it out "
+    "or at its default)"
+)
+
+
 def _unknown(name: str, allowed: Sequence[str], at: Place) -> ConfigError:
     if _SECRET_KEY.search(name) and not name.endswith("-env"):
         # Never repeat the value: it may be a real secret.
@@ -151,7 +166,9 @@ def mapping(value: object, at: Place, null_is_empty: bool = True) -> CommentedMa
         raise at.error(f"must be a mapping, not {type_name(value)}")
     for name in value:
         if not isinstance(name, str):
-            raise at.error(f"keys must be strings, not {type_name(name)}", key_line(value, name, at.line))
+            raise at.error(
+                f"keys must be strings, not {type_name(name)}", key_line(value, name, at.line)
+            )
     return value
 
 
@@ -180,7 +197,10 @@ def read_keys(node: CommentedMap, at: Place, keys: Sequence[DeclaredKey], base: 
         if declared.name in node:
             place = at.key(declared.name, key_line(node, declared.name, at.line))
             current = getattr(base, declared.attribute)
-            values[declared.attribute] = declared.kind.read(node[declared.name], place, current)
+            value = declared.kind.read(node[declared.name], place, current)
+            if declared.planned and value != declared.default and not at.accept_planned:
+                raise place.error(_PLANNED)
+            values[declared.attribute] = value
     return replace(base, **values)  # type: ignore[type-var]
 
 
@@ -283,28 +303,40 @@ class HostTable(Kind[Mapping[str, S]], Generic[S]):
 @dataclass(frozen=True)
 class KeyRow:
     """One key for the documentation: its path (``registries.<host>.insecure``, ``rules[].group``),
-    its default as written in a file, its help, and whether only the operator sets it."""
+    its default (as written in a file when ``default_is_value``, else words such as "none"),
+    its help, whether only the operator sets it, and whether it is not acted on yet."""
 
     path: str
     default: str
     help: str
     operator_only: bool
+    default_is_value: bool = True
+    planned: bool = False
 
 
-def key_rows(schema: type, prefix: str = "", operator_only: bool = False) -> Iterator[KeyRow]:
-    """Every key reachable from ``schema``, depth first, in declaration order."""
+def key_rows(
+    schema: type, prefix: str = "", operator_only: bool = False, planned: bool = False
+) -> Iterator[KeyRow]:
+    """Every key reachable from ``schema``, depth first, in declaration order; a key inside
+    an operator-only or planned one is so too."""
+    outer_planned = planned
     for declared in declared_keys(schema):
         path = prefix + declared.name
         operator = operator_only or declared.operator_only
+        planned = outer_planned or declared.planned
         kind = declared.kind
         if isinstance(kind, Table):
-            yield from key_rows(kind.schema, f"{path}.", operator)
+            yield from key_rows(kind.schema, f"{path}.", operator, planned)
             continue
-        yield KeyRow(path, kind.show(declared.default), declared.help, operator)
+        if declared.required:
+            yield KeyRow(path, "required", declared.help, operator, False, planned)
+        else:
+            shown, is_value = kind.show(declared.default), declared.default is not None
+            yield KeyRow(path, shown, declared.help, operator, is_value, planned)
         if isinstance(kind, HostTable):
-            yield from key_rows(kind.table.schema, f"{path}.<host[:port]>.", operator)
+            yield from key_rows(kind.table.schema, f"{path}.<host[:port]>.", operator, planned)
         elif isinstance(kind, TableList):
-            yield from key_rows(kind.table.schema, f"{path}[].", operator)
+            yield from key_rows(kind.table.schema, f"{path}[].", operator, planned)
 
 
 def settable_keys(schema: type) -> Mapping[str, tuple[str, ...]]:

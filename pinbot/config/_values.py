@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -82,7 +82,8 @@ class Place:
     """Where a value sits: its file, key path (``""`` at the top level) and line.
 
     It also carries what reading further down needs: the folder relative paths are
-    resolved from, and which keys this file may set.
+    resolved from, which keys this file may set, and whether keys declared for a coming
+    release may be set (tests of their reading do; files do not).
     """
 
     file: str
@@ -92,27 +93,20 @@ class Place:
     restriction: Restriction | None = None
     #: The declared names leading here, list indices and registry hosts left out.
     schema_path: tuple[str, ...] = ()
+    accept_planned: bool = False
 
     def key(self, name: str, line: int) -> Place:
         """The place of key ``name`` of the mapping here."""
         path = f"{self.path}.{name}" if self.path else name
-        return Place(
-            self.file, path, line, self.base_dir, self.restriction, (*self.schema_path, name)
-        )
+        return replace(self, path=path, line=line, schema_path=(*self.schema_path, name))
 
     def item(self, index: int, line: int) -> Place:
         """The place of item ``index`` of the list here."""
-        return Place(
-            self.file, f"{self.path}[{index}]", line, self.base_dir, self.restriction,
-            self.schema_path,
-        )  # fmt: skip
+        return replace(self, path=f"{self.path}[{index}]", line=line)
 
     def entry(self, name: str, line: int) -> Place:
         """The place of a free-form key such as a registry host, which may hold dots."""
-        return Place(
-            self.file, f"{self.path}[{name}]", line, self.base_dir, self.restriction,
-            self.schema_path,
-        )  # fmt: skip
+        return replace(self, path=f"{self.path}[{name}]", line=line)
 
     def error(self, problem: str, line: int | None = None) -> ConfigError:
         return ConfigError(
@@ -249,7 +243,15 @@ class Strings(Kind[tuple[str, ...]]):
         return str(item)
 
     def show(self, value: tuple[str, ...]) -> str:
-        return "[" + ", ".join(value) + "]"
+        return "[" + ", ".join(_flow_item(item) for item in value) + "]"
+
+
+_PLAIN_ITEM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+def _flow_item(text: str) -> str:
+    """``text`` as an item of a YAML flow list, quoted when it would not read back as itself."""
+    return text if _PLAIN_ITEM.fullmatch(text) else '"' + text.replace('"', '\\"') + '"'
 
 
 class EnvName(Kind["str | None"]):
@@ -341,38 +343,16 @@ class Duration(Kind[timedelta]):
 
 
 @dataclass(frozen=True)
-class Inherited(Kind["T | None"]):
-    """A key that, when left out, takes a value from elsewhere (``None`` here).
-
-    ``inherits`` names where the value comes from, for the documentation.
-    """
+class Maybe(Kind["T | None"]):
+    """A key that may be left out (``None``); ``absent`` says what that means, for the
+    documentation ("none", "as `pin.min-age`")."""
 
     kind: Kind[T]
-    inherits: str
+    absent: str = "none"
 
     def read(self, value: object, at: Place, base: T | None) -> T | None:
-        # The inner kinds read without a base (only tables merge, and none is inherited).
+        # The inner kinds are never tables, so they read without a base.
         return self.kind.read(value, at, base)  # type: ignore[arg-type]
 
     def show(self, value: T | None) -> str:
-        return self.inherits if value is None else self.kind.show(value)
-
-
-def any_of(*checks: Callable[[str], str | None]) -> Callable[[str], str | None]:
-    """One check made of several: the first problem found."""
-
-    def check(text: str) -> str | None:
-        return next((p for p in (c(text) for c in checks) if p), None)
-
-    return check
-
-
-def pattern_check(pattern: re.Pattern[str], problem: str) -> Callable[[str], str | None]:
-    """A check that refuses text where ``pattern`` is found."""
-    return lambda text: problem if pattern.search(text) else None
-
-
-def full_match_check(pattern: re.Pattern[str], problem: str) -> Callable[[str], str | None]:
-    """A check that refuses text ``pattern`` does not match whole."""
-    return lambda text: None if pattern.fullmatch(text) else problem
-
+        return self.absent if value is None else self.kind.show(value)

@@ -67,14 +67,29 @@ def _readme_rows(heading: str) -> list[list[str]]:
     return [[cell.strip() for cell in row] for row in rows[2:]]
 
 
-def _readme_row(row: KeyRow) -> list[str]:
-    default = "none" if row.default == "none" else f"`{row.default}`"
-    meaning = row.help + (" (the run's configuration only)" if row.operator_only else "")
-    return [f"`{row.path}`", default, meaning]
+def _readme_table(rows: list[KeyRow]) -> list[list[str]]:
+    """The README's rows. A key only the run's configuration sets says so, and a key not acted
+    on yet says that, unless the key holding it already does."""
+    cells = []
+    marked: dict[str, list[str]] = {"operator": [], "planned": []}
+    notes = {
+        "operator": " (the run's configuration only)",
+        "planned": " — *not acted on yet: a value other than the default is refused*",
+    }
+    for row in rows:
+        default = f"`{row.default}`" if row.default_is_value else row.default
+        meaning = row.help
+        for flag, is_set in (("operator", row.operator_only), ("planned", row.planned)):
+            outer = marked[flag]
+            if is_set and not any(row.path.startswith((f"{p}.", f"{p}[")) for p in outer):
+                meaning += notes[flag]
+                outer.append(row.path)
+        cells.append([f"`{row.path}`", default, meaning])
+    return cells
 
 
 def test_readme_configuration_table_is_the_declarations() -> None:
-    expected = [_readme_row(row) for row in key_rows(Config)]
+    expected = _readme_table(list(key_rows(Config)))
     shown = "\n".join("| " + " | ".join(row) + " |" for row in expected)
     assert _readme_rows("## Configuration") == expected, f"README should list:\n{shown}"
 
