@@ -15,6 +15,7 @@ from pinbot.prbody import (
     Move,
     Proposal,
     PullState,
+    UnreadableState,
     Update,
     commit_message,
     history,
@@ -22,6 +23,7 @@ from pinbot.prbody import (
     moves,
     next_state,
     parse_state,
+    read_state,
     render,
     replace_state,
     state_block,
@@ -132,7 +134,7 @@ def test_huge_bodies_stay_under_githubs_limit_and_keep_the_state() -> None:
     updates = [
         Update(
             f"deploy/service-{i:05d}/values.yaml",
-            i,
+            i + 1,
             f"registry.example.com/team/image-{i}",
             "1.0",
             A,
@@ -149,39 +151,58 @@ def test_huge_bodies_stay_under_githubs_limit_and_keep_the_state() -> None:
     assert parse_state(body) == state
 
 
+@pytest.mark.parametrize("body", [None, "", "plain text", "pinbot:state is only a word here"])
+def test_a_body_without_a_block_has_no_state(body: str | None) -> None:
+    assert read_state(body) is None and parse_state(body) is None
+
+
+WHOLE = state_block(PullState(updates=(NGINX,), base="b" * 40, commit="c" * 40))
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        None,
-        "",
-        "plain text",
         "<!-- pinbot:state {not json} -->",
-        '<!-- pinbot:state {"updates": [{"file": 3}]} -->',
-        '<!-- pinbot:state {"updates": "no"} -->',
         "<!-- pinbot:state [1, 2] -->",
-        '<!-- pinbot:state {"updates": [{"file": "a", "line": true, "image": "x", "new": "y"}]} -->',
+        "<!-- pinbot:state {} -->",
+        '<!-- pinbot:state {"version": 3, "base": "", "commit": ""} -->',
+        '<!-- pinbot:state {"version": true, "base": "", "commit": "", "blobs": {}, "updates": []} -->',
+        '<!-- pinbot:state {"version": 1, "updates": "no"} -->',
+        '<!-- pinbot:state {"version": 1, "base": "", "commit": "", "blobs": {}, "updates": [{"file": 3}]} -->',
+        WHOLE.replace('"line":14', '"line":true'),
+        WHOLE.replace('"line":14', '"line":0'),
+        WHOLE.replace('"new":"sha256:9ab0', '"new":"sha256:9ab0 '),
+        WHOLE.replace('"tag":"1.27"', '"tag":"1.27 `x`"'),
+        WHOLE.replace('"image":"nginx"', '"image":"nginx:1"'),
+        WHOLE.replace('"base":"bbbb', '"base":"xbbb'),
+        WHOLE.replace('"blobs":{}', '"blobs":{"Dockerfile":5}'),
+        WHOLE.replace('"version":1', '"version":1,"extra":1'),
+        WHOLE.replace('{"base"', '{"closed":"<b>","base"'),
+        '<!-- pinbot:state {"version":2,"base":"","commit":"","fingerprint":"x","answers":[]} -->',
+        f'<!-- pinbot:state {{"version":2,"base":"","commit":"","fingerprint":"{A}","answers":"no"}} -->',
+        f'<!-- pinbot:state {{"version":2,"base":"","commit":"","fingerprint":"{A}","answers":[1]}} -->',
+        f"{WHOLE}\n\n{WHOLE}",  # two blocks: which one is pinbot's?
+        f"> {WHOLE}\n\n{WHOLE}",  # a human quoting an old body
+        f"{WHOLE}\n\nwords written after the block",
+        f"text{WHOLE}",  # not at the start of a line
+        WHOLE[:-4],  # never closed
+        f'1.0 <!-- pinbot:state {{"version":1\n\n{WHOLE}',  # the label attack, unescaped
     ],
 )
-def test_absent_or_garbled_state_is_none(body: str | None) -> None:
+def test_a_block_that_cannot_be_trusted_is_unreadable_not_absent(body: str) -> None:
+    assert isinstance(read_state(body), UnreadableState)
     assert parse_state(body) is None
+    # Writing the state again leaves exactly one trusted block, last.
+    again = replace_state(body, PullState(updates=(API,)))
+    assert read_state(again) == PullState(updates=(API,))
 
 
-def test_state_tolerates_missing_optional_fields_and_edits_around_it() -> None:
-    body = (
-        "Edited by a human.\n\n<!-- pinbot:state "
-        + json.dumps({"updates": [NGINX.to_json()], "blobs": {"x": 1}})
-        + " -->\n\nMore words."
-    )
-    state = parse_state(body)
-    assert state is not None
+def test_the_state_reads_with_text_edited_above_it_and_optional_fields_absent() -> None:
+    record = {"version": 1, "base": "", "commit": "", "blobs": {}, "updates": [NGINX.to_json()]}
+    body = f"Edited by a human.\n\n<!-- pinbot:state {json.dumps(record)} -->\n\n"
+    state = read_state(body)
+    assert isinstance(state, PullState)
     assert state.updates == (NGINX,) and state.blobs == {} and state.base == ""
-
-
-def test_the_last_block_wins_when_a_human_quotes_an_old_body() -> None:
-    old = state_block(PullState(updates=(API,)))
-    new = state_block(PullState(updates=(NGINX,)))
-    state = parse_state(f"> {old}\n\n{new}")
-    assert state is not None and state.updates == (NGINX,)
 
 
 def test_closed_marker_round_trips() -> None:
@@ -189,7 +210,11 @@ def test_closed_marker_round_trips() -> None:
     assert parse_state(state_block(state)) == state
 
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+digests = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
+images = st.from_regex(r"([a-z0-9]+\.[a-z]+(:[1-9][0-9]{0,3})?/)?[a-z0-9]+(/[a-z0-9]+)*", fullmatch=True)
+tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
+git_ids = st.from_regex(r"[0-9a-f]{40}", fullmatch=True)
 
 
 @given(
@@ -198,22 +223,22 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
             Update,
             file=text,
             line=st.integers(1, 10**6),
-            image=text,
-            tag=st.none() | text,
-            old=st.none() | text,
-            new=text,
+            image=images,
+            tag=st.none() | tags,
+            old=st.none() | digests,
+            new=digests,
         ),
         max_size=5,
     ),
-    st.dictionaries(text, text, max_size=3),
+    st.dictionaries(text, git_ids, max_size=3),
 )
 def test_any_state_round_trips_through_the_hidden_block(
     updates: list[Update], blobs: dict[str, str]
 ) -> None:
-    state = PullState(updates=tuple(updates), base="b", commit="c", blobs=blobs)
+    state = PullState(updates=tuple(updates), base="b" * 40, commit="c" * 40, blobs=blobs)
     block = state_block(state)
-    assert block.count("-->") == 1  # no value can end the comment early
-    assert parse_state(f"before\n{block}\nafter") == state
+    assert block.count("-->") == 1 and block.count("<!--") == 1  # no value can end it early
+    assert read_state(f"before\n{block}\n") == state
 
 
 def test_a_pull_request_with_thousands_of_updates_compacts_its_state_and_still_round_trips() -> (
@@ -268,12 +293,6 @@ def test_a_state_that_fits_is_kept_whole_and_closing_it_keeps_the_body_text() ->
         state_block(state), ""
     )
     assert replace_state("hand-written body", state).endswith(state_block(state) + "\n")
-
-
-def test_compact_states_that_are_garbled_are_none() -> None:
-    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": "no"} -->') is None
-    assert parse_state('<!-- pinbot:state {"fingerprint": 1, "answers": []} -->') is None
-    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": [1]} -->') is None
 
 
 def test_doctests() -> None:
@@ -344,10 +363,9 @@ def test_the_memory_round_trips_and_old_or_garbled_records_are_forgotten() -> No
     assert compact.written == T3 and parse_state(state_block(compact)) == compact
 
     data = state.to_json()
-    garbled = {**data, "earlier": [{"image": 1}], "proposed": ["x"], "written": 5}
-    parsed = parse_state(f"<!-- pinbot:state {json.dumps(garbled)} -->")
-    assert parsed is not None and parsed.updates == state.updates
-    assert parsed.earlier == () and not parsed.proposed and parsed.written == ""
+    for garbled in ({"earlier": [{"image": 1}]}, {"proposed": ["x"]}, {"written": 5}):
+        body = f"<!-- pinbot:state {json.dumps({**data, **garbled})} -->"
+        assert isinstance(read_state(body), UnreadableState)
     # A state written before this memory existed still reads, and moves are still seen.
     old = {k: v for k, v in data.items() if k not in ("earlier", "proposed", "written")}
     parsed = parse_state(f"<!-- pinbot:state {json.dumps(old)} -->")

@@ -111,7 +111,7 @@ def notes_for(attack: str) -> list[str]:
 def test_a_pull_request_body_shows_outside_data_only_as_text(attack: str) -> None:
     updates = [
         Update(f"deploy/{attack}.yaml", 3, "nginx", "1.27", None, D1),
-        Update("Dockerfile", 1, "redis", "7", attack, D0),
+        Update("Dockerfile", 1, "redis", "7", D0, D1),
     ]
     state = PullState(tuple(updates), base="b" * 40, commit="c" * 40, blobs={attack: "d" * 40})
     body = prbody.render(updates, state, notes_for(attack))
