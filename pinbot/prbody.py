@@ -11,7 +11,7 @@ import hashlib
 import json
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,7 +23,9 @@ from pinbot.report.escape import code, code_cell, strip_comment_markers, termina
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
 COMPACT_STATE_VERSION = 2
-# GitHub refuses bodies over 65536 characters; stay under it with room for a human's edits.
+#: GitHub refuses bodies over 65,536 characters; pinbot stays under 60,000 as `body_length`
+#: counts them, leaving room for a person's edits.
+GITHUB_MAX_BODY = 65_536
 MAX_BODY = 60_000
 MAX_TITLE_IMAGES = 4
 #: Earlier proposals remembered per image tag (the newest ones) while a pull request is open.
@@ -331,6 +333,7 @@ _V2_OPTIONAL = frozenset({"written", "closed"})
 _UPDATE_KEYS = frozenset({"file", "line", "image", "tag", "old", "new"})
 _PROPOSAL_KEYS = frozenset({"image", "tag", "digest", "at"})
 _GIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_COMMIT_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ANSWER_ID = re.compile(r"[0-9a-f]{16}")
 _FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
 _TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -357,9 +360,10 @@ def _text(value: Any, what: str, pattern: re.Pattern[str] | None = None) -> str:
     return str(value)
 
 
-def _git_id(value: Any, what: str) -> str:
-    # "" is what a state records when it was written without that commit.
-    return "" if value == "" else _text(value, what, _GIT_ID)
+def _commit(value: Any, what: str) -> str:
+    # A commit id, or "" when the state was written without one. Only the shape is checked
+    # here (a plain token); the reconciler compares the value with the branch it reads.
+    return "" if value == "" else _text(value, what, _COMMIT_TOKEN)
 
 
 def _time(value: Any) -> str:
@@ -402,8 +406,8 @@ def _state_from_json(data: Any) -> PullState:
         _require(isinstance(answers, list), "the answers")
         return PullState(
             updates=(),
-            base=_git_id(record["base"], "the base commit"),
-            commit=_git_id(record["commit"], "the commit"),
+            base=_commit(record["base"], "the base commit"),
+            commit=_commit(record["commit"], "the commit"),
             closed=_closed(record.get("closed")),
             answers=frozenset(_text(a, "an answer", _ANSWER_ID) for a in answers),
             fingerprint=_text(record["fingerprint"], "the fingerprint", _FINGERPRINT),
@@ -418,8 +422,8 @@ def _state_from_json(data: Any) -> PullState:
     _require(isinstance(updates, list) and isinstance(earlier, list), "a list")
     return PullState(
         updates=tuple(Update.from_json(item) for item in updates),
-        base=_git_id(record["base"], "the base commit"),
-        commit=_git_id(record["commit"], "the commit"),
+        base=_commit(record["base"], "the base commit"),
+        commit=_commit(record["commit"], "the commit"),
         blobs={_text(k, "a file"): _text(v, "a blob id", _GIT_ID) for k, v in blobs.items()},
         closed=_closed(record.get("closed")),
         written=_time(record.get("written", "")),
@@ -514,11 +518,17 @@ def moved_comment(moved: Sequence[Move], since: str) -> str:
     """
     when = parse_time(since)
     text = timestamp(when) if when is not None else "this pull request was last updated"
-    return "\n".join(
+    lines = [
         f"Updated: {code(move.name)} moved again since {text}: "
         f"{code(short_digest(move.old))} → {code(short_digest(move.new))}"
         for move in moved
-    )
+    ]
+
+    def shown(count: int) -> str:
+        left = len(lines) - count
+        return "\n".join(lines[:count] + ([f"… and {left} more moved."] if left else []))
+
+    return shown(_most_that_fit(len(lines), lambda n: body_length(shown(n)) <= MAX_BODY))
 
 
 def _images_in_order(updates: Iterable[Update]) -> list[str]:
@@ -632,18 +642,33 @@ FOOTER = (
 )
 
 
-def render(
-    updates: Sequence[Update],
-    state: PullState,
-    notes: Sequence[str] = (),
-) -> str:
-    """The whole PR body: summary, table, per-image notes, footer, then the hidden block.
+def body_length(text: str) -> int:
+    """How long GitHub counts `text` against its body limit, read conservatively.
 
-    `notes` are Markdown blocks (one per image, from `pinbot.notes.describe`). When the body
-    would pass GitHub's size limit, notes go first, then table rows; when even a table
-    without rows leaves no room for the whole state, the state is compacted and the table
-    gets the room that frees. The block always stays, whole or compact.
+    GitHub refuses a body "too long (maximum is 65536 characters)". Counted here in UTF-16
+    code units: a character outside the Basic Multilingual Plane (most emoji) counts two, so
+    the count is never below a count of code points, and 65,536 units are at most 196,608
+    UTF-8 bytes, under the byte cap GitHub applies to issue bodies and comments.
+
+    >>> body_length("abc"), body_length("🌈")
+    (3, 2)
     """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _most_that_fit(count: int, fits: Callable[[int], bool]) -> int:
+    """The largest `n <= count` with `fits(n)`, given that `fits` holds for 0 and only
+    turns from true to false once as `n` grows."""
+    if fits(count):
+        return count
+    good, bad = 0, count  # fits(good) holds, fits(bad) does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        good, bad = (middle, bad) if fits(middle) else (good, middle)
+    return good
+
+
+def _intro(updates: Sequence[Update]) -> str:
     pins = sum(1 for update in updates if update.is_pin)
     bumps = len(updates) - pins
     parts = []
@@ -653,37 +678,59 @@ def render(
         parts.append(f"{pins} reference{'s' if pins != 1 else ''} pinned")
     intro = "pinbot resolved each tag to the digest its registry serves now and verified the manifest bytes: "
     intro += " and ".join(parts) + "."
-    if pins:
-        intro += " " + PIN_WHY
-    def assemble(limit: int | None, with_notes: bool, hidden: str) -> str:
-        sections = [intro, table(updates, limit)]
-        if with_notes and notes:
-            sections.append(
-                "### What changed\n\n" + "\n".join(note.rstrip("\n") + "\n" for note in notes)
-            )
+    return intro + (" " + PIN_WHY if pins else "")
+
+
+def _notes_section(notes: Sequence[str], shown: int) -> str | None:
+    if not notes:
+        return None
+    blocks = "\n".join(note.rstrip("\n") + "\n" for note in notes[:shown])
+    left = len(notes) - shown
+    if left:
+        blocks += (
+            f"\n… and {left} more note{'s' if left != 1 else ''}, left out to keep this "
+            "description under GitHub's size limit.\n"
+        )
+    return "### What changed\n\n" + blocks
+
+
+def render(
+    updates: Sequence[Update],
+    state: PullState,
+    notes: Sequence[str] = (),
+) -> str:
+    """The whole PR body: summary, table, per-image notes, footer, then the hidden block.
+
+    `notes` are Markdown blocks (one per image, from `pinbot.notes.describe`). The body stays
+    within `MAX_BODY` as `body_length` counts: when it would not, whole notes are left out
+    from the last (never cut inside one), then table rows; when even a table without rows
+    leaves no room for the whole state, the state is compacted and the table gets the room
+    that frees. The block always stays, whole or compact, last.
+    """
+    intro = _intro(updates)
+
+    def assemble(rows: int, shown_notes: int, hidden: str) -> str:
+        sections = [intro, table(updates, rows)]
+        if (section := _notes_section(notes, shown_notes)) is not None:
+            sections.append(section)
         sections.append(FOOTER)
         # The one comment in the body is the state, last: nothing above can open or close one.
         visible = strip_comment_markers("\n\n".join(sections))
         return f"{visible}\n\n{hidden}\n"
 
+    def fits(body: str) -> bool:
+        return body_length(body) <= MAX_BODY
+
     hidden = state_block(state)
-    body = assemble(None, True, hidden)
-    if len(body) <= MAX_BODY:
-        return body
-    if len(assemble(0, False, hidden)) > MAX_BODY:
+    if not fits(assemble(0, 0, hidden)):
         hidden = state_block(state.compact())
-    body = assemble(None, False, hidden)
-    if len(body) <= MAX_BODY:
-        return body
-    # The most rows that fit: `fits` always fits (or is 0), `fails` never does.
-    fits, fails = 0, len(updates)
-    while fails - fits > 1:
-        middle = (fits + fails) // 2
-        if len(assemble(middle, False, hidden)) <= MAX_BODY:
-            fits = middle
-        else:
-            fails = middle
-    return assemble(fits, False, hidden)
+    rows, shown = len(updates), len(notes)
+    if not fits(assemble(rows, 0, hidden)):
+        shown = 0
+        rows = _most_that_fit(rows, lambda n: fits(assemble(n, 0, hidden)))
+    else:
+        shown = _most_that_fit(shown, lambda n: fits(assemble(rows, n, hidden)))
+    return assemble(rows, shown, hidden)
 
 
 def replace_state(body: str, state: PullState) -> str:
@@ -699,7 +746,7 @@ def replace_state(body: str, state: PullState) -> str:
         return f"{text}\n\n{block}\n" if text else f"{block}\n"
 
     replaced = with_block(state_block(state))
-    if len(replaced) > MAX_BODY and not state.is_compact:
+    if body_length(replaced) > MAX_BODY and not state.is_compact:
         replaced = with_block(state_block(state.compact()))
     return replaced
 

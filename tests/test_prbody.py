@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.prbody import (
+    GITHUB_MAX_BODY,
     MAX_BODY,
     MAX_EARLIER,
     Move,
@@ -17,6 +18,7 @@ from pinbot.prbody import (
     PullState,
     UnreadableState,
     Update,
+    body_length,
     commit_message,
     history,
     moved_comment,
@@ -151,6 +153,47 @@ def test_huge_bodies_stay_under_githubs_limit_and_keep_the_state() -> None:
     assert parse_state(body) == state
 
 
+def test_the_body_is_measured_as_github_counts_it_astral_characters_twice() -> None:
+    assert body_length("abc") == 3
+    assert body_length("é…日") == 3
+    assert body_length("\U0001f308a") == 3
+    assert MAX_BODY < GITHUB_MAX_BODY
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _note(image: str, size: int) -> str:
+    """A note as `describe` makes one, its version label `size` astral characters long."""
+    from pinbot.notes import describe
+    from pinbot.registry.manifest import ImageMetadata
+
+    version = "\U0001f308" * size
+    meta = ImageMetadata(digest=B, media_type="x", labels={"org.opencontainers.image.version": version})
+    return describe(image, "1", None, meta)
+
+
+def test_notes_that_would_pass_the_limit_in_utf16_are_left_out_whole_from_the_last() -> None:
+    updates = [Update("Dockerfile", i + 1, f"img{i}", "1", None, A) for i in range(100)]
+    # Each note is about 320 code points but about 510 UTF-16 code units: all of them fit
+    # when counted in code points, and GitHub would refuse that body.
+    notes = [_note(f"img{i}", 190) for i in range(100)]
+    state = PullState(updates=tuple(updates), base="b" * 40, commit="c" * 40)
+    everything = render(updates, state, notes[:0]) + "".join(notes)
+    assert len(everything) <= MAX_BODY < utf16_units(everything)
+    body = render(updates, state, notes)
+    assert utf16_units(body) <= MAX_BODY
+    kept = [note for note in notes if note in body]
+    assert 0 < len(kept) < len(notes)
+    assert kept == notes[: len(kept)]  # whole notes, in order, cut from the last
+    assert f"and {len(notes) - len(kept)} more notes, left out" in body
+    assert body.count("<details>") == body.count("</details>") == len(kept)
+    assert body.count("`") % 2 == 0
+    assert "| `Dockerfile:100` |" in body  # every table row is kept before any note
+    assert read_state(body) == state
+
+
 @pytest.mark.parametrize("body", [None, "", "plain text", "pinbot:state is only a word here"])
 def test_a_body_without_a_block_has_no_state(body: str | None) -> None:
     assert read_state(body) is None and parse_state(body) is None
@@ -174,7 +217,7 @@ WHOLE = state_block(PullState(updates=(NGINX,), base="b" * 40, commit="c" * 40))
         WHOLE.replace('"new":"sha256:9ab0', '"new":"sha256:9ab0 '),
         WHOLE.replace('"tag":"1.27"', '"tag":"1.27 `x`"'),
         WHOLE.replace('"image":"nginx"', '"image":"nginx:1"'),
-        WHOLE.replace('"base":"bbbb', '"base":"xbbb'),
+        WHOLE.replace('"base":"bbbb', '"base":"b b'),
         WHOLE.replace('"blobs":{}', '"blobs":{"Dockerfile":5}'),
         WHOLE.replace('"version":1', '"version":1,"extra":1'),
         WHOLE.replace('{"base"', '{"closed":"<b>","base"'),
@@ -211,10 +254,15 @@ def test_closed_marker_round_trips() -> None:
 
 
 text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
-digests = st.from_regex(r"sha256:[0-9a-f]{64}", fullmatch=True)
-images = st.from_regex(r"([a-z0-9]+\.[a-z]+(:[1-9][0-9]{0,3})?/)?[a-z0-9]+(/[a-z0-9]+)*", fullmatch=True)
-tags = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}", fullmatch=True)
-git_ids = st.from_regex(r"[0-9a-f]{40}", fullmatch=True)
+digests = st.binary(min_size=32, max_size=32).map(lambda b: "sha256:" + b.hex())
+git_ids = st.binary(min_size=20, max_size=20).map(bytes.hex)
+images = st.tuples(
+    st.sampled_from(["", "ghcr.io/", "127.0.0.1:5000/", "registry.example.com/"]),
+    st.lists(st.sampled_from(["nginx", "acme", "a1", "b-c", "x_y"]), min_size=1, max_size=3),
+).map(lambda parts: parts[0] + "/".join(parts[1]))
+tags = st.tuples(
+    st.sampled_from("aZ09_"), st.text(alphabet="aZ09_.-", max_size=10)
+).map("".join)
 
 
 @given(
@@ -381,3 +429,12 @@ def test_the_comment_has_one_short_line_per_image_tag_that_moved() -> None:
         "`sha256:77de77de77de` → `sha256:c410c410c410`",
     ]
     assert "since this pull request was last updated:" in moved_comment(moved, "")
+
+
+def test_a_comment_naming_thousands_of_moved_tags_stays_under_the_limit() -> None:
+    moved = [Move(f"registry.example.com/team/image-{i}", "1.0", A, B) for i in range(2000)]
+    comment = moved_comment(moved, T2)
+    assert utf16_units(comment) <= MAX_BODY
+    lines = comment.splitlines()
+    assert lines[-1] == f"… and {2000 - len(lines) + 1} more moved."
+    assert lines[0] == moved_comment(moved[:1], T2)
