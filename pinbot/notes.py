@@ -15,6 +15,9 @@ from datetime import datetime
 from pinbot.registry.manifest import ImageMetadata
 from pinbot.report.escape import code, html_code
 
+#: The most characters of one registry value a note shows: a label cannot fill a description.
+MAX_VALUE = 200
+
 # GitHub's own spelling of an owner and a repository name (ASCII only: no look-alikes).
 _GITHUB_SOURCE = re.compile(
     r"^(?:https?://|git@|ssh://git@|git://)github\.com[/:]"
@@ -23,6 +26,13 @@ _GITHUB_SOURCE = re.compile(
 )
 # A revision is linked only when it is a commit id, so a label cannot shape the link.
 _COMMIT_ID = re.compile(r"[0-9a-f]{7,64}", re.ASCII)
+
+
+def _code(value: str) -> str:
+    """A code span for a value from the registry, shortened to `MAX_VALUE` characters."""
+    if len(value) > MAX_VALUE:
+        value = value[: MAX_VALUE - 1] + "…"
+    return code(value)
 
 
 def short_digest(digest: str | None, length: int = 12) -> str:
@@ -63,18 +73,18 @@ _day = timestamp
 
 def _revision_text(revision: str, repository: str | None) -> str:
     if not _COMMIT_ID.fullmatch(revision):
-        return code(revision)
+        return _code(revision)
     if repository:
-        return f"[{code(revision[:7])}](https://github.com/{repository}/commit/{revision})"
-    return code(revision[:7])
+        return f"[{_code(revision[:7])}](https://github.com/{repository}/commit/{revision})"
+    return _code(revision[:7])
 
 
 def _change_line(label: str, old: str | None, new: str | None) -> str | None:
     if old is None and new is None:
         return None
     if old == new:
-        return f"{label}: {code(new or '')} (unchanged)"
-    return f"{label}: {code(old or 'none')} → {code(new or 'none')}"
+        return f"{label}: {_code(new or '')} (unchanged)"
+    return f"{label}: {_code(old or 'none')} → {_code(new or 'none')}"
 
 
 def _revision_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
@@ -115,13 +125,19 @@ def _platform_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     return "platforms: " + "; ".join(parts)
 
 
+#: The most platforms a note lists (an index may name any number).
+MAX_PLATFORMS = 20
+
+
 def _platforms(platforms: Sequence[str]) -> str:
     """Platform strings come from the registry's index: each is shown as code."""
-    return ", ".join(code(platform) for platform in platforms)
+    shown = ", ".join(_code(platform) for platform in platforms[:MAX_PLATFORMS])
+    left = len(platforms) - MAX_PLATFORMS
+    return f"{shown} and {left} more" if left > 0 else shown
 
 
 def _where(platform: str | None) -> str:
-    return f" ({code(platform)})" if platform else ""
+    return f" ({_code(platform)})" if platform else ""
 
 
 def _size_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
@@ -140,13 +156,13 @@ def _size_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
 def _base_line(old: ImageMetadata, new: ImageMetadata) -> str | None:
     if not (old.base_name or new.base_name or old.base_digest or new.base_digest):
         return None
-    name = code(new.base_name or old.base_name or "base image")
+    name = _code(new.base_name or old.base_name or "base image")
     if old.base_name and new.base_name and old.base_name != new.base_name:
-        return f"base image: {code(old.base_name)} → {code(new.base_name)}"
+        return f"base image: {_code(old.base_name)} → {_code(new.base_name)}"
     if old.base_digest != new.base_digest:
         return (
             f"base image {name} digest changed: "
-            f"{code(short_digest(old.base_digest))} → {code(short_digest(new.base_digest))}"
+            f"{_code(short_digest(old.base_digest))} → {_code(short_digest(new.base_digest))}"
         )
     return f"base image {name} unchanged"
 
@@ -155,7 +171,7 @@ def _facts(new: ImageMetadata) -> list[str]:
     """What one build is: time, version, revision, platforms, size, base."""
     lines = [f"built {_day(new.created)}"]
     if new.version:
-        lines.append(f"version {code(new.version)}")
+        lines.append(f"version {_code(new.version)}")
     if new.revision:
         lines.append("revision " + _revision_text(new.revision, github_repository(new.source)))
     if new.platforms:
@@ -163,7 +179,7 @@ def _facts(new: ImageMetadata) -> list[str]:
     if new.size is not None:
         lines.append(f"compressed size{_where(new.platform)}: {human_size(new.size)}")
     if new.base_name:
-        lines.append(f"base image {code(new.base_name)}")
+        lines.append(f"base image {_code(new.base_name)}")
     return lines
 
 
@@ -215,7 +231,7 @@ def _describe(
         return _details(title, ["the registry gave no metadata for the new digest"])
     if old is None and old_digest is not None:
         lines = [
-            f"the registry no longer describes the old digest {code(short_digest(old_digest))}",
+            f"the registry no longer describes the old digest {_code(short_digest(old_digest))}",
             *_facts(new),
         ]
         return _details(f"{title} — new digest, built {_day(new.created)}", lines)
@@ -245,9 +261,9 @@ def moved_line(earlier: Sequence[tuple[str, datetime | None]], new_digest: str) 
     when it was proposed; `new_digest` is the one it proposes now.
     """
     chain = [
-        f"{code(short_digest(digest))} (was proposed {timestamp(when)})" for digest, when in earlier
+        f"{_code(short_digest(digest))} (was proposed {timestamp(when)})" for digest, when in earlier
     ]
-    chain.append(code(short_digest(new_digest)))
+    chain.append(_code(short_digest(new_digest)))
     return "the tag moved while this pull request was open: " + " → ".join(chain)
 
 

@@ -11,24 +11,34 @@ import hashlib
 import json
 import re
 import textwrap
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from pinbot.notes import short_digest, timestamp
-from pinbot.report.escape import code, code_cell, terminal
+from pinbot.reference import InvalidReference, is_valid_digest, is_valid_tag, parse
+from pinbot.report.escape import code, code_cell, strip_comment_markers, terminal
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
 COMPACT_STATE_VERSION = 2
-# GitHub refuses bodies over 65536 characters; stay under it with room for a human's edits.
+#: GitHub refuses bodies over 65,536 characters; pinbot stays under 60,000 as `body_length`
+#: counts them, leaving room for a person's edits.
+GITHUB_MAX_BODY = 65_536
 MAX_BODY = 60_000
 MAX_TITLE_IMAGES = 4
 #: Earlier proposals remembered per image tag (the newest ones) while a pull request is open.
 MAX_EARLIER = 3
 
-_STATE_BLOCK = re.compile(r"<!--\s*pinbot:state\s+(?P<json>\{.*?\})\s*-->", re.DOTALL)
+# Anything that opens a state block counts, wherever it is: two openings make a body ambiguous.
+_STATE_OPENING = re.compile(r"<!--\s*pinbot:state\b")
+# The one block pinbot trusts: at the start of a line, and last in the body.
+_ANCHORED_BLOCK = re.compile(
+    r"(?:\A|\n)<!-- pinbot:state (?P<json>\{[^\n]*\}) -->\s*\Z"
+)
+# Any whole block, for taking every one out before writing the new one.
+_ANY_BLOCK = re.compile(r"<!--\s*pinbot:state\b.*?(?:-->|\Z)", re.DOTALL)
 
 
 @dataclass(frozen=True, order=True)
@@ -62,24 +72,18 @@ class Update:
 
     @classmethod
     def from_json(cls, data: Any) -> Update:
-        if not isinstance(data, dict):
-            raise ValueError("an update is not an object")
-        file, line, image, new = (
-            data.get("file"),
-            data.get("line"),
-            data.get("image"),
-            data.get("new"),
+        """An update as recorded; raises `UnreadableStateError` on any other shape or type."""
+        record = _record(data, "an update", required=_UPDATE_KEYS)
+        line = record["line"]
+        _require(isinstance(line, int) and not isinstance(line, bool) and line > 0, "a line")
+        return cls(
+            _text(record["file"], "a file"),
+            line,
+            _image(record["image"]),
+            _tag(record["tag"]),
+            _optional_digest(record["old"]),
+            _digest(record["new"]),
         )
-        tag, old = data.get("tag"), data.get("old")
-        if not (isinstance(file, str) and isinstance(image, str) and isinstance(new, str)):
-            raise ValueError("an update lacks file, image or new digest")
-        if not isinstance(line, int) or isinstance(line, bool):
-            raise ValueError("an update's line is not a number")
-        if tag is not None and not isinstance(tag, str):
-            raise ValueError("an update's tag is not text")
-        if old is not None and not isinstance(old, str):
-            raise ValueError("an update's old digest is not text")
-        return cls(file, line, image, tag, old, new)
 
 
 @dataclass(frozen=True)
@@ -96,15 +100,14 @@ class Proposal:
 
     @classmethod
     def from_json(cls, data: Any) -> Proposal:
-        if not isinstance(data, dict):
-            raise ValueError("an earlier proposal is not an object")
-        image, tag, digest = data.get("image"), data.get("tag"), data.get("digest")
-        at = data.get("at", "")
-        if not (isinstance(image, str) and isinstance(digest, str) and isinstance(at, str)):
-            raise ValueError("an earlier proposal lacks image, digest or time")
-        if tag is not None and not isinstance(tag, str):
-            raise ValueError("an earlier proposal's tag is not text")
-        return cls(image, tag, digest, at)
+        """A proposal as recorded; raises `UnreadableStateError` on any other shape or type."""
+        record = _record(data, "an earlier proposal", required=_PROPOSAL_KEYS)
+        return cls(
+            _image(record["image"]),
+            _tag(record["tag"]),
+            _digest(record["digest"]),
+            _time(record["at"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -263,77 +266,174 @@ def state_block(state: PullState) -> str:
     return f"<!-- {STATE_MARK} {text} -->"
 
 
+@dataclass(frozen=True)
+class UnreadableState:
+    """A pull request body whose hidden block cannot be trusted, and why.
+
+    Not the same as no block: pinbot wrote a state here that is now garbled, doubled, moved
+    or of another version, so what the pull request proposes (and whether a human declined
+    it) is unknown. A run must neither rewrite the pull request nor open another for it.
+    """
+
+    reason: str
+
+
+def read_state(body: str | None) -> PullState | UnreadableState | None:
+    """The state recorded in a PR body; `UnreadableState` when a block is there but cannot be
+    trusted; None when the body has no block at all.
+
+    The block is trusted only when it is the one block in the body, at the start of a line,
+    last (nothing but white space after it), and its JSON has exactly the recorded schema.
+
+    >>> read_state("no block here") is None
+    True
+    >>> read_state("<!-- pinbot:state {} -->")
+    UnreadableState(reason='the state has no version')
+    """
+    if not body:
+        return None
+    openings = len(_STATE_OPENING.findall(body))
+    if openings == 0:
+        return None
+    if openings > 1:
+        return UnreadableState(f"{openings} state blocks")
+    found = _ANCHORED_BLOCK.search(body)
+    if found is None:
+        return UnreadableState("the state block is not whole, or not last in the body")
+    try:
+        data = json.loads(found.group("json"))
+    except ValueError:
+        return UnreadableState("the state block is not JSON")
+    try:
+        return _state_from_json(data)
+    except UnreadableStateError as exc:
+        return UnreadableState(str(exc))
+
+
 def parse_state(body: str | None) -> PullState | None:
-    """The state recorded in a PR body, or None when the block is absent or unreadable.
+    """The state recorded in a PR body, or None when it is absent *or unreadable*.
+
+    Prefer `read_state`, which tells those two apart.
 
     >>> parse_state("no block here") is None
     True
     """
-    if not body:
-        return None
-    # The last block wins: a human quoting an old body above it changes nothing.
-    blocks = list(_STATE_BLOCK.finditer(body))
-    if not blocks:
-        return None
-    found = blocks[-1]
+    state = read_state(body)
+    return state if isinstance(state, PullState) else None
+
+
+class UnreadableStateError(ValueError):
+    """A recorded state that does not have the shape or types pinbot writes."""
+
+
+_V1_KEYS = frozenset({"version", "base", "commit", "blobs", "updates"})
+_V1_OPTIONAL = frozenset({"proposed", "earlier", "written", "closed"})
+_V2_KEYS = frozenset({"version", "base", "commit", "fingerprint", "answers"})
+_V2_OPTIONAL = frozenset({"written", "closed"})
+_UPDATE_KEYS = frozenset({"file", "line", "image", "tag", "old", "new"})
+_PROPOSAL_KEYS = frozenset({"image", "tag", "digest", "at"})
+_GIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_COMMIT_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_ANSWER_ID = re.compile(r"[0-9a-f]{16}")
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_CLOSED_REASON = re.compile(r"[a-z][a-z-]{0,39}")
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise UnreadableStateError(f"{what} in the state is not what pinbot writes")
+
+
+def _record(
+    data: Any, what: str, *, required: frozenset[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    _require(isinstance(data, dict), what)
+    keys = set(data)
+    _require(required <= keys <= required | optional, f"the keys of {what}")
+    return dict(data)
+
+
+def _text(value: Any, what: str, pattern: re.Pattern[str] | None = None) -> str:
+    _require(isinstance(value, str) and bool(value), what)
+    _require(pattern is None or pattern.fullmatch(value) is not None, what)
+    return str(value)
+
+
+def _commit(value: Any, what: str) -> str:
+    # A commit id, or "" when the state was written without one. Only the shape is checked
+    # here (a plain token); the reconciler compares the value with the branch it reads.
+    return "" if value == "" else _text(value, what, _COMMIT_TOKEN)
+
+
+def _time(value: Any) -> str:
+    return "" if value == "" else _text(value, "a time", _TIME)
+
+
+def _image(value: Any) -> str:
+    _require(isinstance(value, str), "an image name")
     try:
-        data = json.loads(found.group("json"))
-        if not isinstance(data, dict):
-            return None
-        base, commit, closed = data.get("base", ""), data.get("commit", ""), data.get("closed")
-        base = base if isinstance(base, str) else ""
-        commit = commit if isinstance(commit, str) else ""
-        closed = closed if isinstance(closed, str) else None
-        written = data.get("written", "")
-        written = written if isinstance(written, str) else ""
-        if "fingerprint" in data:
-            digest, answers = data["fingerprint"], data.get("answers")
-            if not isinstance(digest, str) or not isinstance(answers, list):
-                return None
-            if not all(isinstance(answer, str) for answer in answers):
-                return None
-            return PullState(
-                updates=(),
-                base=base,
-                commit=commit,
-                closed=closed,
-                answers=frozenset(answers),
-                fingerprint=digest,
-                written=written,
-            )
-        updates = tuple(Update.from_json(item) for item in data.get("updates", []))
-        blobs = data.get("blobs", {})
-        if not isinstance(blobs, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in blobs.items()
-        ):
-            blobs = {}
+        reference = parse(value)
+    except InvalidReference:
+        reference = None
+    _require(reference is not None and reference.tag is reference.digest is None, "an image name")
+    return str(value)
+
+
+def _tag(value: Any) -> str | None:
+    _require(value is None or (isinstance(value, str) and is_valid_tag(value)), "a tag")
+    return None if value is None else str(value)
+
+
+def _digest(value: Any) -> str:
+    _require(isinstance(value, str) and is_valid_digest(value), "a digest")
+    return str(value)
+
+
+def _optional_digest(value: Any) -> str | None:
+    return None if value is None else _digest(value)
+
+
+def _state_from_json(data: Any) -> PullState:
+    """The state a block records, checked key by key against what `to_json` writes."""
+    _require(isinstance(data, dict), "the state")
+    version = data.get("version")
+    if version is None:
+        raise UnreadableStateError("the state has no version")
+    if version == COMPACT_STATE_VERSION and not isinstance(version, bool):
+        record = _record(data, "the state", required=_V2_KEYS, optional=_V2_OPTIONAL)
+        answers = record["answers"]
+        _require(isinstance(answers, list), "the answers")
         return PullState(
-            updates=updates,
-            base=base,
-            commit=commit,
-            blobs=blobs,
-            closed=closed,
-            written=written,
-            proposed=_text_map(data.get("proposed", {})),
-            earlier=_earlier(data.get("earlier", [])),
+            updates=(),
+            base=_commit(record["base"], "the base commit"),
+            commit=_commit(record["commit"], "the commit"),
+            closed=_closed(record.get("closed")),
+            answers=frozenset(_text(a, "an answer", _ANSWER_ID) for a in answers),
+            fingerprint=_text(record["fingerprint"], "the fingerprint", _FINGERPRINT),
+            written=_time(record.get("written", "")),
         )
-    except (ValueError, TypeError):
-        return None
+    if version != STATE_VERSION or isinstance(version, bool):
+        raise UnreadableStateError(f"the state's version {version!r} is not one pinbot reads")
+    record = _record(data, "the state", required=_V1_KEYS, optional=_V1_OPTIONAL)
+    blobs, updates = record["blobs"], record["updates"]
+    proposed, earlier = record.get("proposed", {}), record.get("earlier", [])
+    _require(isinstance(blobs, dict) and isinstance(proposed, dict), "a map")
+    _require(isinstance(updates, list) and isinstance(earlier, list), "a list")
+    return PullState(
+        updates=tuple(Update.from_json(item) for item in updates),
+        base=_commit(record["base"], "the base commit"),
+        commit=_commit(record["commit"], "the commit"),
+        blobs={_text(k, "a file"): _text(v, "a blob id", _GIT_ID) for k, v in blobs.items()},
+        closed=_closed(record.get("closed")),
+        written=_time(record.get("written", "")),
+        proposed={_text(k, "an answer", _ANSWER_ID): _time(v) for k, v in proposed.items()},
+        earlier=tuple(Proposal.from_json(item) for item in earlier),
+    )
 
 
-def _text_map(value: Any) -> dict[str, str]:
-    """A recorded map of text to text; anything else is forgotten, not an error."""
-    if not isinstance(value, dict):
-        return {}
-    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-
-
-def _earlier(value: Any) -> tuple[Proposal, ...]:
-    """Recorded earlier proposals; an unreadable record is forgotten, not an error."""
-    try:
-        return tuple(Proposal.from_json(item) for item in value) if isinstance(value, list) else ()
-    except ValueError:
-        return ()
+def _closed(value: Any) -> str | None:
+    return None if value is None else _text(value, "why it was closed", _CLOSED_REASON)
 
 
 # --- what moved since the pull request was last written ---------------------------------
@@ -418,11 +518,17 @@ def moved_comment(moved: Sequence[Move], since: str) -> str:
     """
     when = parse_time(since)
     text = timestamp(when) if when is not None else "this pull request was last updated"
-    return "\n".join(
+    lines = [
         f"Updated: {code(move.name)} moved again since {text}: "
         f"{code(short_digest(move.old))} → {code(short_digest(move.new))}"
         for move in moved
-    )
+    ]
+
+    def shown(count: int) -> str:
+        left = len(lines) - count
+        return "\n".join(lines[:count] + ([f"… and {left} more moved."] if left else []))
+
+    return shown(_most_that_fit(len(lines), lambda n: body_length(shown(n)) <= MAX_BODY))
 
 
 def _images_in_order(updates: Iterable[Update]) -> list[str]:
@@ -536,18 +642,33 @@ FOOTER = (
 )
 
 
-def render(
-    updates: Sequence[Update],
-    state: PullState,
-    notes: Sequence[str] = (),
-) -> str:
-    """The whole PR body: summary, table, per-image notes, footer, then the hidden block.
+def body_length(text: str) -> int:
+    """How long GitHub counts `text` against its body limit, read conservatively.
 
-    `notes` are Markdown blocks (one per image, from `pinbot.notes.describe`). When the body
-    would pass GitHub's size limit, notes go first, then table rows; when even a table
-    without rows leaves no room for the whole state, the state is compacted and the table
-    gets the room that frees. The block always stays, whole or compact.
+    GitHub refuses a body "too long (maximum is 65536 characters)". Counted here in UTF-16
+    code units: a character outside the Basic Multilingual Plane (most emoji) counts two, so
+    the count is never below a count of code points, and 65,536 units are at most 196,608
+    UTF-8 bytes, under the byte cap GitHub applies to issue bodies and comments.
+
+    >>> body_length("abc"), body_length("🌈")
+    (3, 2)
     """
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _most_that_fit(count: int, fits: Callable[[int], bool]) -> int:
+    """The largest `n <= count` with `fits(n)`, given that `fits` holds for 0 and only
+    turns from true to false once as `n` grows."""
+    if fits(count):
+        return count
+    good, bad = 0, count  # fits(good) holds, fits(bad) does not
+    while bad - good > 1:
+        middle = (good + bad) // 2
+        good, bad = (middle, bad) if fits(middle) else (good, middle)
+    return good
+
+
+def _intro(updates: Sequence[Update]) -> str:
     pins = sum(1 for update in updates if update.is_pin)
     bumps = len(updates) - pins
     parts = []
@@ -557,55 +678,85 @@ def render(
         parts.append(f"{pins} reference{'s' if pins != 1 else ''} pinned")
     intro = "pinbot resolved each tag to the digest its registry serves now and verified the manifest bytes: "
     intro += " and ".join(parts) + "."
-    if pins:
-        intro += " " + PIN_WHY
-    def assemble(limit: int | None, with_notes: bool, hidden: str) -> str:
-        sections = [intro, table(updates, limit)]
-        if with_notes and notes:
-            sections.append(
-                "### What changed\n\n" + "\n".join(note.rstrip("\n") + "\n" for note in notes)
-            )
+    return intro + (" " + PIN_WHY if pins else "")
+
+
+def _notes_section(notes: Sequence[str], shown: int) -> str | None:
+    if not notes:
+        return None
+    blocks = "\n".join(note.rstrip("\n") + "\n" for note in notes[:shown])
+    left = len(notes) - shown
+    if left:
+        blocks += (
+            f"\n… and {left} more note{'s' if left != 1 else ''}, left out to keep this "
+            "description under GitHub's size limit.\n"
+        )
+    return "### What changed\n\n" + blocks
+
+
+def render(
+    updates: Sequence[Update],
+    state: PullState,
+    notes: Sequence[str] = (),
+) -> str:
+    """The whole PR body: summary, table, per-image notes, footer, then the hidden block.
+
+    `notes` are Markdown blocks (one per image, from `pinbot.notes.describe`). The body stays
+    within `MAX_BODY` as `body_length` counts: when it would not, whole notes are left out
+    from the last (never cut inside one), then table rows; when even a table without rows
+    leaves no room for the whole state, the state is compacted and the table gets the room
+    that frees. The block always stays, whole or compact, last.
+    """
+    intro = _intro(updates)
+
+    def assemble(rows: int, shown_notes: int, hidden: str) -> str:
+        sections = [intro, table(updates, rows)]
+        if (section := _notes_section(notes, shown_notes)) is not None:
+            sections.append(section)
         sections.append(FOOTER)
-        sections.append(hidden)
-        return "\n\n".join(sections) + "\n"
+        # The one comment in the body is the state, last: nothing above can open or close one.
+        visible = strip_comment_markers("\n\n".join(sections))
+        return f"{visible}\n\n{hidden}\n"
+
+    def fits(body: str) -> bool:
+        return body_length(body) <= MAX_BODY
 
     hidden = state_block(state)
-    body = assemble(None, True, hidden)
-    if len(body) <= MAX_BODY:
-        return body
-    if len(assemble(0, False, hidden)) > MAX_BODY:
+    if not fits(assemble(0, 0, hidden)):
         hidden = state_block(state.compact())
-    body = assemble(None, False, hidden)
-    if len(body) <= MAX_BODY:
-        return body
-    # The most rows that fit: `fits` always fits (or is 0), `fails` never does.
-    fits, fails = 0, len(updates)
-    while fails - fits > 1:
-        middle = (fits + fails) // 2
-        if len(assemble(middle, False, hidden)) <= MAX_BODY:
-            fits = middle
-        else:
-            fails = middle
-    return assemble(fits, False, hidden)
+    rows, shown = len(updates), len(notes)
+    if not fits(assemble(rows, 0, hidden)):
+        shown = 0
+        rows = _most_that_fit(rows, lambda n: fits(assemble(n, 0, hidden)))
+    else:
+        shown = _most_that_fit(shown, lambda n: fits(assemble(rows, n, hidden)))
+    return assemble(rows, shown, hidden)
 
 
 def replace_state(body: str, state: PullState) -> str:
-    """`body` with its last state block replaced by `state` (added when there is none).
+    """`body` with `state` as its one state block, last.
 
-    The state is compacted when the whole one would take the body past the size limit.
+    Every block the body holds (none, one, or several when it is unreadable) is taken out
+    and the new one is written at the end. The state is compacted when the whole one would
+    take the body past the size limit.
     """
-    blocks = list(_STATE_BLOCK.finditer(body))
+    text = _without_state_blocks(body).rstrip()
 
     def with_block(block: str) -> str:
-        if blocks:
-            last = blocks[-1]
-            return body[: last.start()] + block + body[last.end() :]
-        return body.rstrip("\n") + "\n\n" + block + "\n"
+        return f"{text}\n\n{block}\n" if text else f"{block}\n"
 
     replaced = with_block(state_block(state))
-    if len(replaced) > MAX_BODY and not state.is_compact:
+    if body_length(replaced) > MAX_BODY and not state.is_compact:
         replaced = with_block(state_block(state.compact()))
     return replaced
+
+
+def _without_state_blocks(body: str) -> str:
+    previous = None
+    while previous != body:  # taking one out can join the halves of another
+        previous = body
+        body = _ANY_BLOCK.sub("", body)
+    return body
 
 
 CLOSED_ON_BASE = (

@@ -273,6 +273,26 @@ def test_pull_without_commits_is_refused(fake: GitHubFake) -> None:
     assert "No commits between" in json.dumps(exc.value.data)
 
 
+def test_bodies_over_githubs_limit_are_refused_counting_astral_characters_twice(
+    fake: GitHubFake,
+) -> None:
+    repo = client(fake).get_repo("acme/web")
+    fake.commit_files("acme", "web", "topic", {"new.txt": b"x\n"}, "add a file")
+    too_long = ["x" * 65_537, "\U0001f308" * 32_768 + "x"]  # 65,537 UTF-16 code units each
+    for body in too_long:
+        with pytest.raises(GithubException) as exc:
+            repo.create_pull(base="main", head="topic", title="t", body=body)
+        assert exc.value.status == 422
+        assert "body is too long (maximum is 65536 characters)" in json.dumps(exc.value.data)
+    pull = repo.create_pull(base="main", head="topic", title="t", body="\U0001f308" * 32_768)
+    with pytest.raises(GithubException):
+        pull.edit(title="changed", body="x" * 65_537)
+    assert fake.pulls("acme", "web")[0].title == "t"  # a refused edit changes nothing
+    with pytest.raises(GithubException):
+        pull.create_issue_comment("y" * 65_537)
+    pull.create_issue_comment("y" * 65_536)
+
+
 def test_conflicting_base_change_makes_pull_unmergeable(fake: GitHubFake) -> None:
     fake.commit_files("acme", "web", "pinbot/x", {"Dockerfile": b"FROM nginx:1.28\n"}, "bump")
     repo = client(fake).get_repo("acme/web")

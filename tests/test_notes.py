@@ -159,3 +159,12 @@ def test_add_lines_adds_a_block_when_there_are_no_notes_for_the_image_tag() -> N
     [block] = add_lines([], "redis", None, ["moved"])
     assert block.startswith("<details><summary><code>redis</code> — moved while this pull")
     assert "- moved\n" in block and block.endswith("</details>\n")
+
+
+def test_a_huge_label_or_platform_list_is_shortened_inside_its_code_span() -> None:
+    huge = "v" * 1_000_000
+    many = tuple(f"linux/arch{i}" for i in range(500))
+    text = describe("nginx", "1", None, meta(labels={"org.opencontainers.image.version": huge}, platforms=many))
+    assert len(text) < 3_000
+    assert "version `" + "v" * 199 + "…`" in text
+    assert "`linux/arch19` and 480 more" in text

@@ -10,18 +10,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pinbot.prbody import (
+    GITHUB_MAX_BODY,
     MAX_BODY,
     MAX_EARLIER,
     Move,
     Proposal,
     PullState,
+    UnreadableState,
     Update,
+    body_length,
     commit_message,
     history,
     moved_comment,
     moves,
     next_state,
     parse_state,
+    read_state,
     render,
     replace_state,
     state_block,
@@ -132,7 +136,7 @@ def test_huge_bodies_stay_under_githubs_limit_and_keep_the_state() -> None:
     updates = [
         Update(
             f"deploy/service-{i:05d}/values.yaml",
-            i,
+            i + 1,
             f"registry.example.com/team/image-{i}",
             "1.0",
             A,
@@ -149,39 +153,99 @@ def test_huge_bodies_stay_under_githubs_limit_and_keep_the_state() -> None:
     assert parse_state(body) == state
 
 
+def test_the_body_is_measured_as_github_counts_it_astral_characters_twice() -> None:
+    assert body_length("abc") == 3
+    assert body_length("é…日") == 3
+    assert body_length("\U0001f308a") == 3
+    assert MAX_BODY < GITHUB_MAX_BODY
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _note(image: str, size: int) -> str:
+    """A note as `describe` makes one, its version label `size` astral characters long."""
+    from pinbot.notes import describe
+    from pinbot.registry.manifest import ImageMetadata
+
+    version = "\U0001f308" * size
+    meta = ImageMetadata(digest=B, media_type="x", labels={"org.opencontainers.image.version": version})
+    return describe(image, "1", None, meta)
+
+
+def test_notes_that_would_pass_the_limit_in_utf16_are_left_out_whole_from_the_last() -> None:
+    updates = [Update("Dockerfile", i + 1, f"img{i}", "1", None, A) for i in range(100)]
+    # Each note is about 320 code points but about 510 UTF-16 code units: all of them fit
+    # when counted in code points, and GitHub would refuse that body.
+    notes = [_note(f"img{i}", 190) for i in range(100)]
+    state = PullState(updates=tuple(updates), base="b" * 40, commit="c" * 40)
+    everything = render(updates, state, notes[:0]) + "".join(notes)
+    assert len(everything) <= MAX_BODY < utf16_units(everything)
+    body = render(updates, state, notes)
+    assert utf16_units(body) <= MAX_BODY
+    kept = [note for note in notes if note in body]
+    assert 0 < len(kept) < len(notes)
+    assert kept == notes[: len(kept)]  # whole notes, in order, cut from the last
+    assert f"and {len(notes) - len(kept)} more notes, left out" in body
+    assert body.count("<details>") == body.count("</details>") == len(kept)
+    assert body.count("`") % 2 == 0
+    assert "| `Dockerfile:100` |" in body  # every table row is kept before any note
+    assert read_state(body) == state
+
+
+@pytest.mark.parametrize("body", [None, "", "plain text", "pinbot:state is only a word here"])
+def test_a_body_without_a_block_has_no_state(body: str | None) -> None:
+    assert read_state(body) is None and parse_state(body) is None
+
+
+WHOLE = state_block(PullState(updates=(NGINX,), base="b" * 40, commit="c" * 40))
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        None,
-        "",
-        "plain text",
         "<!-- pinbot:state {not json} -->",
-        '<!-- pinbot:state {"updates": [{"file": 3}]} -->',
-        '<!-- pinbot:state {"updates": "no"} -->',
         "<!-- pinbot:state [1, 2] -->",
-        '<!-- pinbot:state {"updates": [{"file": "a", "line": true, "image": "x", "new": "y"}]} -->',
+        "<!-- pinbot:state {} -->",
+        '<!-- pinbot:state {"version": 3, "base": "", "commit": ""} -->',
+        '<!-- pinbot:state {"version": true, "base": "", "commit": "", "blobs": {}, "updates": []} -->',
+        '<!-- pinbot:state {"version": 1, "updates": "no"} -->',
+        '<!-- pinbot:state {"version": 1, "base": "", "commit": "", "blobs": {}, "updates": [{"file": 3}]} -->',
+        WHOLE.replace('"line":14', '"line":true'),
+        WHOLE.replace('"line":14', '"line":0'),
+        WHOLE.replace('"new":"sha256:9ab0', '"new":"sha256:9ab0 '),
+        WHOLE.replace('"tag":"1.27"', '"tag":"1.27 `x`"'),
+        WHOLE.replace('"image":"nginx"', '"image":"nginx:1"'),
+        WHOLE.replace('"base":"bbbb', '"base":"b b'),
+        WHOLE.replace('"blobs":{}', '"blobs":{"Dockerfile":5}'),
+        WHOLE.replace('"version":1', '"version":1,"extra":1'),
+        WHOLE.replace('{"base"', '{"closed":"<b>","base"'),
+        '<!-- pinbot:state {"version":2,"base":"","commit":"","fingerprint":"x","answers":[]} -->',
+        f'<!-- pinbot:state {{"version":2,"base":"","commit":"","fingerprint":"{A}","answers":"no"}} -->',
+        f'<!-- pinbot:state {{"version":2,"base":"","commit":"","fingerprint":"{A}","answers":[1]}} -->',
+        f"{WHOLE}\n\n{WHOLE}",  # two blocks: which one is pinbot's?
+        f"> {WHOLE}\n\n{WHOLE}",  # a human quoting an old body
+        f"{WHOLE}\n\nwords written after the block",
+        f"text{WHOLE}",  # not at the start of a line
+        WHOLE[:-4],  # never closed
+        f'1.0 <!-- pinbot:state {{"version":1\n\n{WHOLE}',  # the label attack, unescaped
     ],
 )
-def test_absent_or_garbled_state_is_none(body: str | None) -> None:
+def test_a_block_that_cannot_be_trusted_is_unreadable_not_absent(body: str) -> None:
+    assert isinstance(read_state(body), UnreadableState)
     assert parse_state(body) is None
+    # Writing the state again leaves exactly one trusted block, last.
+    again = replace_state(body, PullState(updates=(API,)))
+    assert read_state(again) == PullState(updates=(API,))
 
 
-def test_state_tolerates_missing_optional_fields_and_edits_around_it() -> None:
-    body = (
-        "Edited by a human.\n\n<!-- pinbot:state "
-        + json.dumps({"updates": [NGINX.to_json()], "blobs": {"x": 1}})
-        + " -->\n\nMore words."
-    )
-    state = parse_state(body)
-    assert state is not None
+def test_the_state_reads_with_text_edited_above_it_and_optional_fields_absent() -> None:
+    record = {"version": 1, "base": "", "commit": "", "blobs": {}, "updates": [NGINX.to_json()]}
+    body = f"Edited by a human.\n\n<!-- pinbot:state {json.dumps(record)} -->\n\n"
+    state = read_state(body)
+    assert isinstance(state, PullState)
     assert state.updates == (NGINX,) and state.blobs == {} and state.base == ""
-
-
-def test_the_last_block_wins_when_a_human_quotes_an_old_body() -> None:
-    old = state_block(PullState(updates=(API,)))
-    new = state_block(PullState(updates=(NGINX,)))
-    state = parse_state(f"> {old}\n\n{new}")
-    assert state is not None and state.updates == (NGINX,)
 
 
 def test_closed_marker_round_trips() -> None:
@@ -189,7 +253,16 @@ def test_closed_marker_round_trips() -> None:
     assert parse_state(state_block(state)) == state
 
 
-text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
+digests = st.binary(min_size=32, max_size=32).map(lambda b: "sha256:" + b.hex())
+git_ids = st.binary(min_size=20, max_size=20).map(bytes.hex)
+images = st.tuples(
+    st.sampled_from(["", "ghcr.io/", "127.0.0.1:5000/", "registry.example.com/"]),
+    st.lists(st.sampled_from(["nginx", "acme", "a1", "b-c", "x_y"]), min_size=1, max_size=3),
+).map(lambda parts: parts[0] + "/".join(parts[1]))
+tags = st.tuples(
+    st.sampled_from("aZ09_"), st.text(alphabet="aZ09_.-", max_size=10)
+).map("".join)
 
 
 @given(
@@ -198,22 +271,22 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
             Update,
             file=text,
             line=st.integers(1, 10**6),
-            image=text,
-            tag=st.none() | text,
-            old=st.none() | text,
-            new=text,
+            image=images,
+            tag=st.none() | tags,
+            old=st.none() | digests,
+            new=digests,
         ),
         max_size=5,
     ),
-    st.dictionaries(text, text, max_size=3),
+    st.dictionaries(text, git_ids, max_size=3),
 )
 def test_any_state_round_trips_through_the_hidden_block(
     updates: list[Update], blobs: dict[str, str]
 ) -> None:
-    state = PullState(updates=tuple(updates), base="b", commit="c", blobs=blobs)
+    state = PullState(updates=tuple(updates), base="b" * 40, commit="c" * 40, blobs=blobs)
     block = state_block(state)
-    assert block.count("-->") == 1  # no value can end the comment early
-    assert parse_state(f"before\n{block}\nafter") == state
+    assert block.count("-->") == 1 and block.count("<!--") == 1  # no value can end it early
+    assert read_state(f"before\n{block}\n") == state
 
 
 def test_a_pull_request_with_thousands_of_updates_compacts_its_state_and_still_round_trips() -> (
@@ -268,12 +341,6 @@ def test_a_state_that_fits_is_kept_whole_and_closing_it_keeps_the_body_text() ->
         state_block(state), ""
     )
     assert replace_state("hand-written body", state).endswith(state_block(state) + "\n")
-
-
-def test_compact_states_that_are_garbled_are_none() -> None:
-    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": "no"} -->') is None
-    assert parse_state('<!-- pinbot:state {"fingerprint": 1, "answers": []} -->') is None
-    assert parse_state('<!-- pinbot:state {"fingerprint": "x", "answers": [1]} -->') is None
 
 
 def test_doctests() -> None:
@@ -344,10 +411,9 @@ def test_the_memory_round_trips_and_old_or_garbled_records_are_forgotten() -> No
     assert compact.written == T3 and parse_state(state_block(compact)) == compact
 
     data = state.to_json()
-    garbled = {**data, "earlier": [{"image": 1}], "proposed": ["x"], "written": 5}
-    parsed = parse_state(f"<!-- pinbot:state {json.dumps(garbled)} -->")
-    assert parsed is not None and parsed.updates == state.updates
-    assert parsed.earlier == () and not parsed.proposed and parsed.written == ""
+    for garbled in ({"earlier": [{"image": 1}]}, {"proposed": ["x"]}, {"written": 5}):
+        body = f"<!-- pinbot:state {json.dumps({**data, **garbled})} -->"
+        assert isinstance(read_state(body), UnreadableState)
     # A state written before this memory existed still reads, and moves are still seen.
     old = {k: v for k, v in data.items() if k not in ("earlier", "proposed", "written")}
     parsed = parse_state(f"<!-- pinbot:state {json.dumps(old)} -->")
@@ -363,3 +429,12 @@ def test_the_comment_has_one_short_line_per_image_tag_that_moved() -> None:
         "`sha256:77de77de77de` → `sha256:c410c410c410`",
     ]
     assert "since this pull request was last updated:" in moved_comment(moved, "")
+
+
+def test_a_comment_naming_thousands_of_moved_tags_stays_under_the_limit() -> None:
+    moved = [Move(f"registry.example.com/team/image-{i}", "1.0", A, B) for i in range(2000)]
+    comment = moved_comment(moved, T2)
+    assert utf16_units(comment) <= MAX_BODY
+    lines = comment.splitlines()
+    assert lines[-1] == f"… and {2000 - len(lines) + 1} more moved."
+    assert lines[0] == moved_comment(moved[:1], T2)

@@ -28,7 +28,7 @@ from pinbot.forge.github import Credentials
 from pinbot.notes import add_lines, describe, moved_line
 from pinbot.prbody import Move, PullState, Update
 from pinbot.registry.manifest import ImageMetadata
-from pinbot.report import markdown
+from pinbot.report import markdown, run_summary
 from pinbot.scanners import scan_text
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
@@ -111,7 +111,7 @@ def notes_for(attack: str) -> list[str]:
 def test_a_pull_request_body_shows_outside_data_only_as_text(attack: str) -> None:
     updates = [
         Update(f"deploy/{attack}.yaml", 3, "nginx", "1.27", None, D1),
-        Update("Dockerfile", 1, "redis", "7", attack, D0),
+        Update("Dockerfile", 1, "redis", "7", D0, D1),
     ]
     state = PullState(tuple(updates), base="b" * 40, commit="c" * 40, blobs={attack: "d" * 40})
     body = prbody.render(updates, state, notes_for(attack))
@@ -180,7 +180,7 @@ def test_a_pull_request_for_an_image_with_hostile_labels_has_no_markup_from_them
         fake.create_repo("acme", "web", {"Dockerfile": dockerfile})
 
         first = _run(fake, config, "acme/web")
-        assert not first.failures, first.text()
+        assert not first.failures, run_summary.text(first)
         [pull] = fake.pulls("acme", "web")
         body = pull.body
         assert body is not None and "<details>" in body  # the notes are there
@@ -193,6 +193,30 @@ def test_a_pull_request_for_an_image_with_hostile_labels_has_no_markup_from_them
         # The state reads back, so the next run has nothing to rewrite.
         fake.reset_calls()
         second = _run(fake, config, "acme/web")
-        assert not second.failures, second.text()
+        assert not second.failures, run_summary.text(second)
         assert fake.write_calls() == []
         assert fake.pulls("acme", "web")[0].body == body
+
+
+def test_a_huge_label_never_makes_the_pull_request_call_fail(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    # 40,000 astral characters: under 60,000 code points, 80,000 as GitHub may count them.
+    image = "acme/huge-label"
+    registry_http.push_image(image, "1.0", labels={VERSION: "\U0001f308" * 40_000})
+    path = tmp_path / "pinbot.yaml"
+    path.write_text(f"registries:\n  {registry_http.host}:\n    insecure: true\n", encoding="utf-8")
+    config = load_config(path)
+    with GitHubFake() as fake:
+        fake.create_org("acme")
+        dockerfile = f"FROM {registry_http.ref(image, '1.0')}\n".encode()
+        fake.create_repo("acme", "web", {"Dockerfile": dockerfile})
+
+        summary = _run(fake, config, "acme/web")
+
+        assert not summary.failures, run_summary.text(summary)
+        [pull] = fake.pulls("acme", "web")
+        assert pull.body is not None
+        assert len(pull.body.encode("utf-16-le")) // 2 <= prbody.MAX_BODY
+        assert "\U0001f308" * 100 in pull.body and "…`" in pull.body  # shown, shortened
+        assert isinstance(prbody.read_state(pull.body), PullState)

@@ -250,6 +250,29 @@ def _custom(resource: str, message: str) -> ApiError:
     )
 
 
+#: GitHub's limit on an issue, pull request or comment body ("maximum is 65536 characters").
+MAX_BODY_CHARACTERS = 65_536
+
+
+def _check_body_length(body: Any) -> None:
+    """Refuse a body over the limit as GitHub does. GitHub counts characters; the fake counts
+    UTF-16 code units (an astral character is two), never fewer, so what it takes GitHub
+    takes too."""
+    if isinstance(body, str) and len(body.encode("utf-16-le")) // 2 > MAX_BODY_CHARACTERS:
+        raise ApiError(
+            422,
+            "Validation Failed",
+            [
+                {
+                    "resource": "Issue",
+                    "code": "custom",
+                    "field": "body",
+                    "message": f"body is too long (maximum is {MAX_BODY_CHARACTERS} characters)",
+                }
+            ],
+        )
+
+
 @dataclass
 class Request:
     method: str
@@ -2192,6 +2215,7 @@ class GitHubFake:
             raise _invalid("PullRequest", "base", "missing_field")
         if not isinstance(title, str) or not title:
             raise _invalid("PullRequest", "title", "missing_field")
+        _check_body_length(body.get("body"))
         head_repo = r
         head_ref = head
         if ":" in head:
@@ -2281,6 +2305,7 @@ class GitHubFake:
         return Response(200, self._pull_json(r, pr))
 
     def _apply_common_edits(self, repo: FakeRepo, pr: FakePull, body: dict[str, Any]) -> None:
+        _check_body_length(body.get("body"))  # before any change: a refused edit changes nothing
         if "title" in body:
             if not isinstance(body["title"], str) or not body["title"]:
                 raise _invalid("PullRequest", "title", "missing_field")
@@ -2489,6 +2514,7 @@ class GitHubFake:
         text = req.obj().get("body")
         if not isinstance(text, str) or not text:
             raise _invalid("IssueComment", "body", "missing_field")
+        _check_body_length(text)
         now = self.clock()
         c = Comment(next(self._ids) + 4_000_000, text, req.identity.account, now, now)
         pr.comments.append(c)
