@@ -67,6 +67,8 @@ def evaluate(
         reference = o.reference
         if reference is None or o.status not in (Status.PINNED, Status.UNPINNED):
             continue
+        if o.built_here:  # an image this file builds is not pulled: nothing to govern
+            continue
         shown = o.reference_text
         if policy.require_pinned and reference.digest is None:
             violations.append(Violation(o, Rule.UNPINNED, f"{shown} is not pinned by digest"))
@@ -113,6 +115,8 @@ def unchecked(occurrences: Iterable[Occurrence], lookups: Mapping[str, Lookup]) 
     for o in occurrences:
         reference = o.reference
         if reference is None or reference.digest is None or o.status is not Status.PINNED:
+            continue
+        if o.built_here:
             continue
         tag_lookup = lookups.get(lookup_key(reference)) if reference.tag is not None else None
         if tag_lookup is not None and tag_lookup.digest is not None:

@@ -170,3 +170,20 @@ def test_a_digest_without_a_tag_is_settled_only_by_an_existence_answer() -> None
     assert [p.kind.value for p in unchecked(occurrences, {})] == ["lookup-failed"]
     answered = {f"docker.io/library/nginx@{DIGEST}": Lookup(error="gone")}
     assert unchecked(occurrences, answered) == []
+
+
+def test_an_image_a_compose_service_builds_is_not_judged() -> None:
+    compose = (
+        "services:\n"
+        "  app:\n    build: .\n    image: acme/app:latest\n"
+        f"  tool:\n    build: ./tool\n    image: acme/tool@{DIGEST}\n"
+        "  db:\n    image: postgres\n"
+    )
+    occurrences = scan_text("compose.yaml", compose).occurrences
+    assert [o.built_here for o in occurrences] == [True, True, False]
+    violations = evaluate(occurrences, PolicyConfig())
+    assert [(v.occurrence.line, v.rule.value) for v in violations] == [
+        (9, "unpinned"),
+        (9, "latest-tag"),
+    ]
+    assert unchecked(occurrences, {}) == []

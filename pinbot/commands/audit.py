@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from github import GithubException
 from github.Repository import Repository
@@ -35,6 +35,7 @@ from pinbot.config import Config
 from pinbot.forge.github import Credentials, ForgeError, GitHubForge, Pacing, connect
 from pinbot.pipeline import look_up
 from pinbot.plan import Lookup
+from pinbot.policy import unchecked
 from pinbot.progress import Progress, plural
 from pinbot.registry import RegistryClient
 from pinbot.report.formats import AUDIT as RENDERERS
@@ -150,12 +151,14 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
 
     lookups: dict[str, Lookup] | None = None
     registry_requests = 0
+    lookup_errors: list[str] = []
     if args.drift:
         occurrences = [o for s in scanned for o in s.occurrences]
         pinned = sum(1 for o in occurrences if o.reference is not None and o.reference.digest)
         progress.note(f"checking {plural(pinned, 'pinned reference')} with the registries")
         lookups, registry_requests = asyncio.run(_look_up_pinned(config, occurrences))
         progress.close()
+        lookup_errors = lookup_problems(lookups) + _unanswered_digests(scanned, lookups)
 
     audited = [
         audit_repository(
@@ -175,18 +178,32 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         repositories=sorted([*audited, *failed], key=lambda r: r.repository.lower()),
         skipped=skipped,
         drift=args.drift,
-        lookup_errors=lookup_problems(lookups or {}),
+        lookup_errors=lookup_errors,
         github_calls=calls.counted(),
         registry_requests=registry_requests,
         seconds=time.monotonic() - started,
     )
 
 
+def _unanswered_digests(
+    scanned: Sequence[ScannedRepository], lookups: Mapping[str, Lookup]
+) -> list[str]:
+    """Pinned references with no tag whose digest the registry did not answer for, as
+    `owner/name/path:line:column: …` (`lookup_problems` already names the tags that failed)."""
+    lines: list[str] = []
+    for s in scanned:
+        untagged = [o for o in s.occurrences if o.reference is not None and o.reference.tag is None]
+        lines.extend(f"{s.name}/{problem}" for problem in unchecked(untagged, lookups))
+    return lines
+
+
 def exit_status(report: AuditReport) -> int:
-    """3 when a repository was not read (the audit is incomplete), else 1 on any violation."""
+    """3 when a repository was not read (the audit is incomplete), else 1 on any violation
+    or on a reference the registries did not answer for (with --drift): never a pass on what
+    was not checked."""
     if report.failures:
         return UNREADABLE
-    return VIOLATIONS if report.violations else 0
+    return VIOLATIONS if report.violations or report.lookup_errors else 0
 
 
 def run(args: argparse.Namespace) -> int:

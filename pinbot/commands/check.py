@@ -1,4 +1,8 @@
-"""`pinbot check`: report image references that break the policy; exit 1 on any."""
+"""`pinbot check`: report image references that break the policy; exit 1 on any.
+
+What could not be checked is a finding too (`lookup-failed`, `unreadable-file`): the gate
+fails closed, never green on a reference it did not see or could not ask about.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from pinbot.commands._common import (
     load_config_or_exit,
     scan_folder,
 )
+from pinbot.errors import Problem
 from pinbot.plan import Lookup
-from pinbot.policy import evaluate
+from pinbot.policy import evaluate, unchecked
 from pinbot.report import formats
 from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
@@ -35,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     scanned = scan_folder("check", args.path, config)
     lookups: dict[str, Lookup] | None = None
+    problems: list[Problem] = []
     if args.drift:
         # Imported here: only --drift needs an event loop and an HTTP client, and a plain
         # check (a pre-commit hook) starts faster without them.
@@ -43,15 +49,27 @@ def run(args: argparse.Namespace) -> int:
         from pinbot.pipeline import look_up_with_new_client
 
         pinned: list[Occurrence] = [
-            o for o in scanned.occurrences if o.reference is not None and o.reference.digest
+            o
+            for o in scanned.occurrences
+            if o.reference is not None and o.reference.digest and not o.built_here
         ]
         lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
+        problems += unchecked(pinned, lookups)
     violations = evaluate(scanned.occurrences, config.policy, lookups)
-    findings = [Finding.from_violation(v) for v in violations]
+    findings = sorted(
+        [*map(Finding.from_violation, violations), *map(Finding.from_problem, problems)],
+        key=_file_order,
+    )
     sys.stdout.write(formats.CHECK[args.format](findings))
     if args.format == "text":
+        unchecked_part = f", {len(problems)} not checked" if problems else ""
         print(
-            f"{len(violations)} violations in {len(scanned.occurrences)} references",
+            f"{len(violations)} violations{unchecked_part} in {len(scanned.occurrences)} references",
             file=sys.stderr,
         )
     return 1 if findings else 0
+
+
+def _file_order(finding: Finding) -> tuple[str, int, int]:
+    """Findings by file, line and column; a file's own problem (no line) first."""
+    return (finding.file or "", finding.line or 0, finding.column or 0)

@@ -122,4 +122,5 @@ def occurrence(
         structured=finding.structured,
         reference_text=reference_text,
         adds_digest_key=finding.adds_digest_key,
+        built_here=finding.built_here,
     )

@@ -92,7 +92,10 @@ class ComposeScanner:
                     if finding is not None and built and not is_templated(node.value):
                         # Pinning a build output would make compose tag its build with a digest.
                         finding = replace(
-                            finding, rewritable=False, note=finding.note or BUILT_HERE
+                            finding,
+                            rewritable=False,
+                            note=finding.note or BUILT_HERE,
+                            built_here=True,
                         )
                     if finding is not None:
                         yield finding

@@ -64,7 +64,9 @@ class Finding:
     `digest:` key the file does not have yet (a Helm chart may not read it): such a finding
     is not rewritable unless the user opts in (`pin.helm-insert-digest`). `invalid` holds the
     reason the file kind's own tool rejects the value (kustomize refusing a number as a tag):
-    the reference is then invalid whatever its text, and never pinned.
+    the reference is then invalid whatever its text, and never pinned. `built_here` marks an
+    image the file builds and tags rather than pulls (a Compose service with `build:`): it is
+    reported, and the policy does not judge it.
     """
 
     start: int
@@ -78,6 +80,7 @@ class Finding:
     note: str | None = None
     adds_digest_key: bool = False
     invalid: str | None = None
+    built_here: bool = False
 
 
 @dataclass(frozen=True)
@@ -171,6 +174,7 @@ class Occurrence:
     structured: bool = False
     reference_text: str = ""
     adds_digest_key: bool = False
+    built_here: bool = False  # see `Finding.built_here`
 
     @property
     def location(self) -> str:
