@@ -254,6 +254,8 @@ class DockerfileScanner:
         return iter(sorted(reader.dismissed, key=lambda dismissal: dismissal.start))
 
 
+# long: one pass over the file keeps the state BuildKit's parser and dispatcher keep together
+# (directives, escape character, global ARGs, stages, every use of an ARG) for FROM to consult.
 class _DockerfileReader:
     def __init__(self, text: str) -> None:
         self.text = text
