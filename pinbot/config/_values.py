@@ -231,16 +231,8 @@ class Strings(Kind[tuple[str, ...]]):
 
     def _item(self, item: object, at: Place) -> str:
         if self.choices:
-            if item not in self.choices:
-                choice = Choice(self.choices)
-                raise at.error(f"must be {choice.expected()}, not {_shown_choice(item)}")
-            return str(item)
-        if not isinstance(item, str) or not item:
-            raise at.error(f"must be a non-empty string, not {_shown(item)}")
-        problem = self.check(item) if self.check else None
-        if problem:
-            raise at.error(problem)
-        return str(item)
+            return str(Choice(self.choices).read(item, at, ""))
+        return Text(self.check).read(item, at, "")
 
     def show(self, value: tuple[str, ...]) -> str:
         return "[" + ", ".join(_flow_item(item) for item in value) + "]"

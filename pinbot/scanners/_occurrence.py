@@ -7,10 +7,10 @@ from parsing the reference; an ignore comment or a `scan.ignore-images` glob mar
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import re
 from collections.abc import Sequence
 
+from pinbot.config import image_matches
 from pinbot.reference import ImageReference, InvalidReference, parse_normalized
 from pinbot.scanners._template import is_templated
 from pinbot.scanners.interface import Finding, Occurrence, Status
@@ -57,14 +57,7 @@ class LineIndex:
 
 def _ignored_image(reference: ImageReference, globs: Sequence[str]) -> bool:
     """Whether `scan.ignore-images` globs name this image (any spelling of its name)."""
-    if not globs:
-        return False
-    familiar = reference.familiar()
-    short = familiar.split("@", 1)[0]
-    if reference.tag is not None:
-        short = short[: -(len(reference.tag) + 1)]
-    names = (reference.name, short, familiar, str(reference))
-    return any(fnmatch.fnmatchcase(name, glob) for name in names for glob in globs)
+    return bool(globs) and image_matches(reference, globs)
 
 
 def occurrence(
