@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
-from pinbot.scanners import TreeScan, scan_tree
+from pinbot.scanners import PathNotFound, TreeScan, scan_paths
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -24,17 +26,49 @@ def load_config_or_exit(path: Path | None) -> Config:
         raise SystemExit(2) from exc
 
 
-def scan_folder(command: str, root: Path, config: Config) -> TreeScan:
-    """Scan `root` with the config's ignore globs; warnings go to stderr.
-
-    Exits with status 2 when `root` is not a folder.
-    """
-    if not root.is_dir():
-        print(f"pinbot {command}: {root}: not a folder", file=sys.stderr)
-        raise SystemExit(2)
-    scanned = scan_tree(
-        root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
+def add_paths_argument(parser: argparse.ArgumentParser, verb: str) -> None:
+    parser.add_argument(
+        "path",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help=f"files and folders to {verb} (default .)",
     )
+
+
+def scan_root(paths: Sequence[Path]) -> Path:
+    """The folder the files of a scan are named from.
+
+    One folder: that folder (as it always was). Otherwise the working directory when it holds
+    every path, so files are named as they were given; else the deepest folder holding them.
+    """
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0]
+    absolute = [os.path.abspath(path) for path in paths]
+    cwd = os.getcwd()
+    if all(os.path.commonpath([cwd, path]) == cwd for path in absolute):
+        return Path(".")
+    common = os.path.commonpath(absolute)
+    return Path(common if os.path.isdir(common) else os.path.dirname(common))
+
+
+def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan:
+    """Scan files and folders (the working directory when none is given) with the config's
+    ignore globs; problems are printed to stderr as warnings.
+
+    Exits with status 2 when a path does not exist.
+    """
+    chosen = list(paths) or [Path(".")]
+    try:
+        scanned = scan_paths(
+            chosen,
+            root=scan_root(chosen),
+            ignore_paths=config.scan.ignore_paths,
+            ignore_images=config.scan.ignore_images,
+        )
+    except PathNotFound as exc:
+        print(f"pinbot {command}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
     for problem in scanned.errors:
         print(f"warning: {problem}", file=sys.stderr)
     return scanned

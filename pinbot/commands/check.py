@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from pinbot.commands._common import (
     add_config_argument,
+    add_paths_argument,
     load_config_or_exit,
     scan_folder,
 )
@@ -22,11 +22,11 @@ from pinbot.report import formats
 from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
 
-HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
+HELP = "Check the image references in the files and folders given against the policy (pinned, tagged, allowed registries)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to check (default .)")
+    add_paths_argument(parser, "check")
     parser.add_argument("--format", choices=tuple(formats.CHECK), default="text")
     parser.add_argument(
         "--drift",

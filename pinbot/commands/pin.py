@@ -6,10 +6,14 @@ import argparse
 import asyncio
 import json
 import sys
-from pathlib import Path
 
 from pinbot.apply import FileChange
-from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    add_paths_argument,
+    load_config_or_exit,
+    scan_folder,
+)
 from pinbot.config import Config
 from pinbot.errors import Problem
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
@@ -18,11 +22,11 @@ from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.scanners import Occurrence
 
-HELP = "Resolve each image tag under PATH to its digest and pin the references in place."
+HELP = "Resolve each image tag in the files and folders given to its digest and pin the references in place."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to pin (default .)")
+    add_paths_argument(parser, "pin")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
     mode.add_argument(
@@ -119,8 +123,8 @@ def write(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
-    root: Path = args.path
-    scanned = scan_folder("pin", root, config)
+    scanned = scan_folder("pin", args.path, config)
+    root = scanned.root
     # A link is pinned through the file it leads to, once; a link out of the tree is not.
     placements = place(root, scanned.contents, config.scan.ignore_paths)
     occurrences = [o for o in scanned.occurrences if o.file in placements.targets]

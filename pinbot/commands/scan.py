@@ -10,18 +10,22 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
-from pinbot.commands._common import add_config_argument, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    add_paths_argument,
+    load_config_or_exit,
+    scan_folder,
+)
 from pinbot.report import escape, formats, text
 from pinbot.scanners import Occurrence, TreeScan
 from pinbot.scanners._explain import SKIPPED, Explanation, explain_files
 
-HELP = "List every container image reference under PATH (no network)."
+HELP = "List every container image reference in the files and folders given (no network)."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", type=Path, help="folder to scan (default .)")
+    add_paths_argument(parser, "scan")
     parser.add_argument("--format", choices=tuple(formats.SCAN), default="text")
     parser.add_argument(
         "--explain",

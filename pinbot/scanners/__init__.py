@@ -23,8 +23,10 @@ from pinbot.scanners._template import is_templated
 from pinbot.scanners._walk import (
     MAX_FILE_BYTES,
     SKIPPED_DIRS,
+    PathNotFound,
     TreeScan,
     candidate_paths,
+    scan_paths,
     scan_tree,
 )
 from pinbot.scanners.interface import (
@@ -44,6 +46,7 @@ __all__ = [
     "Finding",
     "LinkingScanner",
     "Occurrence",
+    "PathNotFound",
     "ScanError",
     "ScanOutcome",
     "Scanner",
@@ -54,6 +57,7 @@ __all__ = [
     "is_templated",
     "scan_bytes",
     "scan_files",
+    "scan_paths",
     "scan_text",
     "scan_tree",
     "scanners_for",

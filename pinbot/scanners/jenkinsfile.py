@@ -32,6 +32,14 @@ _MAX_NESTING = 100
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "$": "$"}  # fmt: skip
 
 
+# `Jenkinsfile.<suffix>` names a variant (`.release`, `.groovy`) unless the suffix says the file
+# is documentation, a backup, data or source code in another language (the scanner's own
+# `jenkinsfile.py`, a `jenkinsfile.go` parser).
+_NOT_JENKINSFILE_SUFFIXES = frozenset(
+    ["md", "txt", "rst", "adoc", "html", "orig", "bak", "swp", "tmp", "json", "yaml", "yml", "xml", "toml", "ini", "cfg", "py", "pyi", "pyc", "go", "java", "kt", "kts", "scala", "js", "mjs", "cjs", "ts", "tsx", "jsx", "rb", "rs", "c", "h", "cc", "cpp", "hpp", "cs", "php", "sh", "bash", "zsh", "ps1", "swift", "lua", "pl"]
+)
+
+
 def is_jenkinsfile_name(name: str) -> bool:
     """`Jenkinsfile`, `Jenkinsfile.release`, `deploy.Jenkinsfile` (any case), not documentation.
 
@@ -42,7 +50,7 @@ def is_jenkinsfile_name(name: str) -> bool:
     if lowered == "jenkinsfile" or lowered.endswith(".jenkinsfile"):
         return True
     if lowered.startswith("jenkinsfile."):
-        return lowered.rsplit(".", 1)[1] not in ("md", "txt", "rst", "adoc", "html", "orig")
+        return lowered.rsplit(".", 1)[1] not in _NOT_JENKINSFILE_SUFFIXES
     return False
 
 

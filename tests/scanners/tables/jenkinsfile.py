@@ -66,8 +66,21 @@ TABLE = FixtureTable(
         "Jenkinsfile.release",
         "nightly.Jenkinsfile",
         "jenkins/deploy.jenkinsfile",
+        "Jenkinsfile.groovy",
     ],
-    ignores=["Jenkinsfile.md", "Jenkinsfile.txt", "Jenkinsfiles/README", "Dockerfile"],
+    ignores=[
+        "Jenkinsfile.md",
+        "Jenkinsfile.txt",
+        "Jenkinsfiles/README",
+        "Dockerfile",
+        # source code about Jenkinsfiles is not one
+        "pinbot/scanners/jenkinsfile.py",
+        "src/jenkinsfile.go",
+        "lib/Jenkinsfile.java",
+        "web/jenkinsfile.ts",
+        "tests/jenkinsfile.json",
+        "Jenkinsfile.bak",
+    ],
     cases=cases(CASES),
     traps=traps(TRAPS),
 )
