@@ -41,6 +41,9 @@ class LeaveReason(enum.StrEnum):
 
     UP_TO_DATE = "up-to-date"  # same digests, and the files under it unchanged on the base
     FOREIGN_COMMITS = "foreign-commits"  # its branch has commits pinbot did not make
+    # A state block on the branch cannot be read: what was proposed, and what a person
+    # declined, is unknown, so nothing there is rewritten, closed or proposed again.
+    STATE_UNKNOWN = "state-unknown"
 
 
 @dataclass(frozen=True)
@@ -118,11 +121,12 @@ class ClosePull:
 
 @dataclass(frozen=True)
 class LeavePull:
-    """Leave an open pull request as it is."""
+    """Leave a pull request as it is (and, for an unknown state, the branch with it)."""
 
     branch: str
     pull: PullInfo
     reason: LeaveReason
+    detail: str = ""  # with an unknown state, which pull request's and why
 
 
 @dataclass(frozen=True)
@@ -225,9 +229,11 @@ def declined_answers(pulls: Iterable[PullInfo]) -> dict[str, int]:
     for pull in pulls:
         if pull.state != "closed" or pull.merged:
             continue
-        state = prbody.parse_state(pull.body)
-        if state is None or state.closed is not None:
-            continue  # not pinbot's, or closed by pinbot itself: not a person's answer
+        state = prbody.read_state(pull.body)
+        if not isinstance(state, PullState) or state.closed is not None:
+            # Not pinbot's, or closed by pinbot itself: not a person's answer. (An unknown
+            # state never gets this far: `decide_branch` leaves its branch alone.)
+            continue
         for key in state.answer_ids():
             declined.setdefault(key, pull.number)
     return declined
@@ -321,6 +327,10 @@ def decide_branch(
     branch: Branch, base: Base, room: OpenPullRoom
 ) -> tuple[list[Decision], list[Problem]]:
     """The decisions for one branch; `room` counts the open pull requests across branches."""
+    open_pull = branch.open_pull
+    unknown = _unknown_states(branch)
+    if unknown and (branch.edits or open_pull is not None):
+        return _leave_unknown(branch, unknown), []
     declined = declined_answers(branch.pulls)
     kept = [edit for edit in branch.edits if update_of(edit).answer_id not in declined]
     decisions: list[Decision] = [
@@ -328,7 +338,6 @@ def decide_branch(
         for edit in branch.edits
         if edit not in kept
     ]
-    open_pull = branch.open_pull
     if not kept:
         if open_pull is not None:
             decisions.append(_close(branch.name, open_pull, base.digests))
@@ -346,15 +355,49 @@ def decide_branch(
     return decisions, problems
 
 
+def _unknown_states(branch: Branch) -> list[tuple[PullInfo, str]]:
+    """The pull requests of the branch whose state block cannot be read, with why; merged
+    ones decline nothing and are never rewritten, so they do not count."""
+    unknown = []
+    for pull in branch.pulls:
+        state = prbody.read_state(pull.body)
+        if isinstance(state, prbody.UnreadableState) and not pull.merged:
+            unknown.append((pull, state.reason))
+    return unknown
+
+
+def _leave_unknown(branch: Branch, unknown: Sequence[tuple[PullInfo, str]]) -> list[Decision]:
+    """Leave the branch as it is: its open pull request, and each one whose state is unknown."""
+    left: list[Decision] = []
+    open_pull = branch.open_pull
+    if open_pull is not None and all(pull != open_pull for pull, _ in unknown):
+        detail = f"the hidden state of #{unknown[0][0].number} cannot be read"
+        left.append(LeavePull(branch.name, open_pull, LeaveReason.STATE_UNKNOWN, detail))
+    left.extend(
+        LeavePull(
+            branch.name, pull, LeaveReason.STATE_UNKNOWN, f"its hidden state cannot be read: {why}"
+        )
+        for pull, why in unknown
+    )
+    return left
+
+
+def _recorded(pull: PullInfo) -> PullState | None:
+    """The state of a pull request whose block reads, or None when it has none (a block that
+    does not read never gets here, see `_unknown_states`)."""
+    state = prbody.read_state(pull.body)
+    return state if isinstance(state, PullState) else None
+
+
 def _close(branch: str, pull: PullInfo, on_base: frozenset[str]) -> ClosePull:
-    state = prbody.parse_state(pull.body)
+    state = _recorded(pull)
     if state is not None and state.answer_ids() <= on_base:
         return ClosePull(branch, pull, state, CloseReason.ON_BASE)
     return ClosePull(branch, pull, state, CloseReason.NOTHING_LEFT)
 
 
 def _rewrite_or_leave(branch: str, pull: PullInfo, proposal: Proposal) -> Decision:
-    state = prbody.parse_state(pull.body)
+    state = _recorded(pull)
     if state is None:
         return UpdatePull(branch, pull, None, proposal)
     if state.commit and pull.head_sha != state.commit:

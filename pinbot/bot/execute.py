@@ -98,6 +98,17 @@ def _record_left(decision: LeavePull, result: RepositoryResult) -> None:
                 "left as it is"
             )
         )
+    elif decision.reason is LeaveReason.STATE_UNKNOWN:
+        # Nothing on the branch is written: the run could not do what it is for there.
+        result.problems.append(
+            Problem(
+                ProblemKind.WRITE_REFUSED,
+                f"#{pull.number}: {decision.detail}; branch {decision.branch} is left as it "
+                "is, and nothing is proposed on it until the block is put right or removed",
+            )
+        )
+    if pull.state != "open":
+        return
     action = PullAction(
         PullActionKind.LEFT, pull.number, pull.url, decision.branch, decision.reason
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import pytest
 
@@ -373,3 +374,53 @@ def test_bot_doctests() -> None:
 
     for module in (pinbot.bot.decide, pinbot.bot.repository):
         assert doctest.testmod(module).failed == 0
+
+
+# --- a state block that cannot be read ----------------------------------------------------------
+
+
+def unreadable(pull_request: PullInfo) -> PullInfo:
+    """The same pull request with its state block doubled by text above it (a pasted label)."""
+    body = pull_request.body.replace("A pull request.", 'Version 1.0 <!-- pinbot:state {"version":1')
+    return replace(pull_request, body=body)
+
+
+def test_an_open_pull_request_whose_state_cannot_be_read_is_left_not_rewritten() -> None:
+    open_pull = unreadable(pull(state_for(edits_for(FILES, NEW))))
+    assert isinstance(prbody.read_state(open_pull.body), prbody.UnreadableState)
+    [decision] = one_branch(edits_for(FILES, NEWER), open_pull)
+    assert isinstance(decision, LeavePull) and decision.pull == open_pull
+    assert decision.reason is LeaveReason.STATE_UNKNOWN
+    assert decision.detail == "its hidden state cannot be read: 2 state blocks"
+
+
+def test_an_open_pull_request_whose_state_cannot_be_read_is_not_closed_either() -> None:
+    open_pull = unreadable(pull(state_for(edits_for(FILES, NEW))))
+    [decision] = one_branch((), open_pull, base=base_of({"README.md": b"# gone\n"}))
+    assert isinstance(decision, LeavePull) and decision.reason is LeaveReason.STATE_UNKNOWN
+
+
+def test_a_closed_pull_request_whose_state_cannot_be_read_is_not_reopened() -> None:
+    edits = edits_for(FILES, NEW)
+    closed = unreadable(pull(state_for(edits), status="closed"))
+    [decision] = one_branch(edits, closed)
+    assert isinstance(decision, LeavePull) and decision.pull == closed
+    assert decision.reason is LeaveReason.STATE_UNKNOWN
+
+
+def test_an_open_pull_request_is_left_too_when_a_closed_one_s_state_cannot_be_read() -> None:
+    edits = edits_for(FILES, NEWER)
+    open_pull = pull(state_for(edits_for(FILES, NEW)))
+    closed = unreadable(pull(state_for(edits_for(FILES, OLD)), status="closed"))
+    decisions = one_branch(edits, open_pull, closed)
+    assert [(type(d), d.pull) for d in decisions] == [(LeavePull, open_pull), (LeavePull, closed)]
+    assert all(d.reason is LeaveReason.STATE_UNKNOWN for d in decisions)
+
+
+def test_unreadable_states_that_decide_nothing_say_nothing() -> None:
+    edits = edits_for(FILES, NEW)
+    merged = unreadable(pull(state_for(edits), status="closed", merged=True))
+    [decision] = one_branch(edits, merged)
+    assert isinstance(decision, OpenPull)  # a merge declines nothing
+    closed = unreadable(pull(state_for(edits), status="closed"))
+    assert one_branch((), closed) == []  # nothing to propose, nothing open

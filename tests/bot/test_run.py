@@ -1239,3 +1239,40 @@ def test_a_run_killed_part_way_has_said_which_repositories_it_finished(
     assert re.fullmatch(rf"{first.full_name}: 1 PR opened, 2 references, \d+ calls\n", line)
     assert running.stdout is not None and running.stdout.read() == ""  # no summary: killed
     assert [p.state for p in first.pulls()] == ["open"]
+
+
+# --- a state block that cannot be read: state unknown, never "no state" ------------------------
+
+
+def test_a_pull_request_whose_state_cannot_be_read_is_neither_rewritten_nor_reopened(
+    fake: GitHubFake,
+    config: Config,
+    registry_http: RunningRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    world = World(fake, registry_http)
+    run_bot(fake, config, "--repo", world.full_name)
+    [pull] = world.pulls()
+    # Someone pastes a second block opening above pinbot's: the state can no longer be trusted.
+    assert pull.body is not None
+    pull.body = 'Checked on 1.0 <!-- pinbot:state {"version":1\n\n' + pull.body
+    world.move_tag("while-unknown")
+
+    fake.reset_calls()
+    summary = run_bot(fake, config, "--repo", world.full_name)
+    assert fake.write_calls() == []
+    [result] = summary.results
+    assert not (result.updated or result.closed or result.opened) and result.failure is None
+    [problem] = result.problems
+    assert problem.kind is ProblemKind.WRITE_REFUSED
+    assert str(problem).startswith(f"#{pull.number}: its hidden state cannot be read: ")
+
+    # Closed unmerged by a person: still unknown what was declined, so nothing new opens.
+    fake.close_pull("acme", world.name, pull.number)
+    fake.reset_calls()
+    assert config.source is not None
+    assert _command(fake, monkeypatch, config.source, "--repo", world.full_name) == 4
+    assert fake.write_calls() == []
+    assert len(world.pulls()) == 1
+    assert f"{world.full_name}: INCOMPLETE (1 edit refused)" in capsys.readouterr().out
