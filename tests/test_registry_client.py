@@ -686,7 +686,7 @@ def test_not_a_registry(recorder: Callable[..., tuple[str, list[Any]]], tmp_path
 def test_docker_hub_is_reached_at_registry_1(tmp_path: Path) -> None:
     async def main() -> str:
         async with RegistryClient(docker_config_dir=tmp_path) as client:
-            return client._registry(parse_normalized("nginx:1.27")).base_url
+            return client._session.registry(parse_normalized("nginx:1.27")).base_url
 
     assert asyncio.run(main()) == "https://registry-1.docker.io"
 

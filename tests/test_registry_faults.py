@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tenacity import AsyncRetrying, RetryCallState
 
 from pinbot.config import Config, RegistryConfig
 from pinbot.reference import ImageReference, parse_normalized
@@ -28,7 +29,7 @@ from pinbot.registry import (
     TagNotFound,
 )
 from pinbot.registry import manifest as mf
-from pinbot.registry.retry import backoff_delay, parse_retry_after
+from pinbot.registry.retry import jittered_backoff, parse_retry_after
 from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import RunningRegistry
 
@@ -66,11 +67,18 @@ def test_parse_retry_after(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
 
 
-def test_backoff_grows_and_is_capped() -> None:
-    ceilings = [backoff_delay(n, initial=0.5, maximum=4.0) for n in range(1, 8)]
-    for attempt, delay in enumerate(ceilings, start=1):
+def backoff_after(attempt: int, *, initial: float, maximum: float) -> float:
+    state = RetryCallState(AsyncRetrying(), None, (), {})
+    state.attempt_number = attempt
+    return float(jittered_backoff(initial=initial, maximum=maximum)(state))
+
+
+def test_backoff_grows_is_capped_and_jittered_within_half_a_step() -> None:
+    for attempt in range(1, 8):
         step = min(4.0, 0.5 * 2 ** (attempt - 1))
-        assert step / 2 <= delay <= step
+        delays = {backoff_after(attempt, initial=0.5, maximum=4.0) for _ in range(50)}
+        assert all(step / 2 <= delay <= step for delay in delays)
+        assert len(delays) > 1  # jittered, so clients that failed together spread out
 
 
 # --- against the fault proxy -----------------------------------------------------------------

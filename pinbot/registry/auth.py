@@ -1,12 +1,12 @@
 """Answering a registry's authentication challenge: Basic, or a Bearer token from its realm.
 
-Parses `WWW-Authenticate`, fetches tokens (anonymous, with credentials, or by refresh
-token) and caches them per registry and scope until shortly before they expire.
+Reacts to `WWW-Authenticate` challenges (parsed in `challenge`), fetches tokens (anonymous,
+with credentials, or by refresh token) and caches them per registry and scope until shortly
+before they expire.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -18,8 +18,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pinbot.registry.challenge import Challenge, parse_www_authenticate, pick_challenge
 from pinbot.registry.credentials import Credential, CredentialLookup
 from pinbot.registry.errors import RegistryError, Unauthorized
+from pinbot.registry.memo import KeyedMemo
 from pinbot.registry.transport import Answer
 
 log = logging.getLogger(__name__)
@@ -31,151 +33,15 @@ TOKEN_LEEWAY = 10.0
 #: Client id sent with OAuth2 refresh-token requests, as the token specification asks.
 CLIENT_ID = "pinbot"
 
-_SEPARATORS = ' \t,="'
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """One challenge of a `WWW-Authenticate` header: a scheme and its parameters."""
-
-    scheme: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    token68: str | None = None
-
-    @property
-    def realm(self) -> str | None:
-        return self.params.get("realm")
-
-    @property
-    def service(self) -> str | None:
-        return self.params.get("service")
-
-    @property
-    def scope(self) -> str | None:
-        return self.params.get("scope")
-
-    @property
-    def error(self) -> str | None:
-        return self.params.get("error")
-
-
-def parse_www_authenticate(values: str | Iterable[str]) -> list[Challenge]:
-    """Every challenge in one or more `WWW-Authenticate` header values.
-
-    Scheme names are lower-cased, parameter names too; quoted values may hold commas and
-    backslash escapes.
-
-    >>> parse_www_authenticate('Bearer realm="https://a/token",service="reg",scope="repository:x/y:pull"')[0].scope
-    'repository:x/y:pull'
-    >>> [c.scheme for c in parse_www_authenticate('Basic realm="a, b", Bearer realm="c"')]
-    ['basic', 'bearer']
-    """
-    if isinstance(values, str):
-        values = [values]
-    challenges: list[Challenge] = []
-    for value in values:
-        challenges.extend(_parse_header(value))
-    return challenges
-
-
-def _parse_header(text: str) -> list[Challenge]:
-    found: list[tuple[str, dict[str, str], list[str]]] = []
-    n = len(text)
-    i = 0
-    after_comma = True
-    while i < n:
-        char = text[i]
-        if char in " \t":
-            i += 1
-            continue
-        if char == ",":
-            after_comma = True
-            i += 1
-            continue
-        if char == '"':
-            # A stray quoted string without a name: skip it whole.
-            _, i = _quoted(text, i)
-            continue
-        if char == "=":
-            i += 1
-            continue
-        j = i
-        while j < n and text[j] not in _SEPARATORS:
-            j += 1
-        word = text[i:j]
-        k = j
-        while k < n and text[k] in " \t":
-            k += 1
-        if k < n and text[k] == "=" and found:
-            _, params, token68 = found[-1]
-            equals = k
-            while equals < n and text[equals] == "=":
-                equals += 1
-            rest = equals
-            while rest < n and text[rest] in " \t":
-                rest += 1
-            at_end = rest >= n or text[rest] == ","
-            if at_end and not after_comma and not params and not token68:
-                # token68 with '=' padding, e.g. "Negotiate YWJj=="
-                token68.append(word + text[k:equals])
-                i = equals
-            else:
-                value, i = _param_value(text, k + 1)
-                params.setdefault(word.lower(), value)
-            after_comma = False
-            continue
-        if found and not after_comma and not found[-1][1] and not found[-1][2]:
-            found[-1][2].append(word)
-        else:
-            found.append((word.lower(), {}, []))
-        after_comma = False
-        i = j
-    return [
-        Challenge(scheme, params, token68[0] if token68 else None)
-        for scheme, params, token68 in found
-    ]
-
-
-def _param_value(text: str, i: int) -> tuple[str, int]:
-    n = len(text)
-    while i < n and text[i] in " \t":
-        i += 1
-    if i < n and text[i] == '"':
-        return _quoted(text, i)
-    j = i
-    while j < n and text[j] not in " \t,":
-        j += 1
-    return text[i:j], j
-
-
-def _quoted(text: str, i: int) -> tuple[str, int]:
-    """The unescaped content of the quoted string starting at text[i] and the index after it."""
-    out: list[str] = []
-    i += 1
-    n = len(text)
-    while i < n:
-        char = text[i]
-        if char == "\\" and i + 1 < n:
-            out.append(text[i + 1])
-            i += 2
-            continue
-        if char == '"':
-            return "".join(out), i + 1
-        out.append(char)
-        i += 1
-    return "".join(out), i
-
-
-def pick_challenge(challenges: Iterable[Challenge]) -> Challenge | None:
-    """The challenge pinbot answers: Bearer when offered (it scopes access), else Basic."""
-    usable = [c for c in challenges if c.scheme in ("bearer", "basic")]
-    for challenge in usable:
-        if challenge.scheme == "bearer" and challenge.realm:
-            return challenge
-    for challenge in usable:
-        if challenge.scheme == "basic":
-            return challenge
-    return None
+__all__ = [
+    "Challenge",
+    "RegistryAuth",
+    "TokenCache",
+    "basic_authorization",
+    "clear_text_refusal",
+    "parse_www_authenticate",
+    "pick_challenge",
+]
 
 
 def _token_url(realm: str, service: str | None, scope: str | None) -> str:
@@ -303,7 +169,7 @@ class RegistryAuth:
         self._cache = cache
         self._registry_url = registry_url or f"https://{registry}"
         self._insecure = insecure
-        self._inflight: dict[TokenKey, asyncio.Future[str]] = {}
+        self._inflight: KeyedMemo[TokenKey, str] = KeyedMemo(keep=False)
 
     def __repr__(self) -> str:
         scheme = self.challenge.scheme if self.challenge else None
@@ -387,12 +253,9 @@ class RegistryAuth:
         cached = self._cache.get(key)
         if cached is not None:
             return cached
-        pending = self._inflight.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch_and_cache(key, challenge, scope))
-            self._inflight[key] = pending
-            pending.add_done_callback(lambda _: self._inflight.pop(key, None))
-        return await asyncio.shield(pending)
+        return await self._inflight.get(
+            key, lambda: self._fetch_and_cache(key, challenge, scope)
+        )
 
     async def _fetch_and_cache(self, key: TokenKey, challenge: Challenge, scope: str | None) -> str:
         token, lifetime = await self._fetch(challenge, scope)

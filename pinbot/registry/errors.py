@@ -120,8 +120,8 @@ def contained(registry: str, reference: object, exc: Exception) -> RegistryError
     """`exc` as the error of looking up `reference`: registry errors as they are, anything
     else as an `UnexpectedError`.
 
-    >>> str(contained("ghcr.io", "ghcr.io/a/b:1", KeyError("x")))
-    'registry ghcr.io: unexpected KeyError while looking up ghcr.io/a/b:1: \'x\''
+    >>> str(contained("ghcr.io", "ghcr.io/a/b:1", ValueError("no such port")))
+    'registry ghcr.io: unexpected ValueError while looking up ghcr.io/a/b:1: no such port'
     """
     if isinstance(exc, RegistryError):
         return exc

@@ -9,20 +9,17 @@ budget; TLS failures explained; pull quotas read from the registry's own answers
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
 import logging
 import ssl
 import time
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
+from pinbot.registry.budget import LookupBudget, current_budget
 from pinbot.registry.errors import (
     RateLimited,
     RegistryError,
@@ -31,58 +28,14 @@ from pinbot.registry.errors import (
     ResponseTooLarge,
 )
 from pinbot.registry.limits import SMALL_BODY_CAP, BodyLimit
-from pinbot.registry.quota import PullQuota, QuotaReading, parse_quota
-from pinbot.registry.retry import RETRY_STATUSES, backoff_delay, parse_retry_after
+from pinbot.registry.quota import QuotaReading, parse_quota
+from pinbot.registry.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_retry_after
+from pinbot.registry.stats import RequestStats
 from pinbot.registry.tls import ssl_context
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "pinbot (+https://github.com/pinbot)"
-
-
-@dataclass
-class RequestStats:
-    """Requests sent, per (registry host, kind); kinds are `ping`, `manifest_head`,
-    `manifest_get`, `token`, `blob`. Retries count as requests.
-
-    `quotas` holds, per registry, the pull quota its answers reported (the lowest remaining
-    seen). Docker Hub counts manifest GETs as pulls, HEADs not.
-    """
-
-    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
-    quotas: dict[str, PullQuota] = field(default_factory=dict)
-
-    def add(self, host: str, kind: str) -> None:
-        self.counts[(host, kind)] += 1
-
-    def observe_quota(self, host: str, endpoint: str, reading: QuotaReading) -> None:
-        quota = self.quotas.get(host)
-        if quota is None:
-            self.quotas[host] = PullQuota(endpoint, reading)
-        else:
-            quota.observe(reading)
-
-    def quota_report(self) -> list[str]:
-        """One line per registry that reported a quota, with the manifest GETs of this run."""
-        return [
-            self.quotas[host].describe(self.count("manifest_get", host=host))
-            for host in sorted(self.quotas)
-        ]
-
-    def count(self, kind: str | None = None, host: str | None = None) -> int:
-        return sum(
-            n
-            for (h, k), n in self.counts.items()
-            if (kind is None or k == kind) and (host is None or h == host)
-        )
-
-    @property
-    def manifest_requests(self) -> int:
-        return self.count("manifest_head") + self.count("manifest_get")
-
-    def __str__(self) -> str:
-        parts = [f"{host} {kind}={n}" for (host, kind), n in sorted(self.counts.items())]
-        return ", ".join(parts) or "no requests"
 
 
 @dataclass(frozen=True)
@@ -124,65 +77,6 @@ class Endpoint:
         return f"<registry {self.name} at {self.base_url}>"
 
 
-class LookupBudget:
-    """The registry time one lookup may take: answers, bodies and retry waits, not queueing.
-
-    Carried in a context variable, so the tasks a lookup starts (memoised requests, pings,
-    tokens) spend from the budget of the lookup that started them.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.spent = 0.0
-
-    def remaining(self) -> float:
-        return self.seconds - self.spent
-
-    def charge(self, seconds: float) -> None:
-        self.spent += max(0.0, seconds)
-
-
-_budget: contextvars.ContextVar[LookupBudget | None] = contextvars.ContextVar(
-    "pinbot_lookup_budget", default=None
-)
-
-
-@contextlib.contextmanager
-def lookup_budget(seconds: float) -> Iterator[LookupBudget]:
-    """Give the lookup run inside a budget of `seconds`, unless it is part of one already."""
-    current = _budget.get()
-    if current is not None:
-        yield current
-        return
-    budget = LookupBudget(seconds)
-    token = _budget.set(budget)
-    try:
-        yield budget
-    finally:
-        _budget.reset(token)
-
-
-class _Transient(Exception):
-    """A response or failure worth retrying; carries what to say if retries run out."""
-
-    def __init__(
-        self,
-        detail: str,
-        *,
-        status: int | None = None,
-        retry_after: float | None = None,
-        quota: QuotaReading | None = None,
-        final: bool = False,
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.status = status
-        self.retry_after = retry_after
-        self.quota = quota
-        #: Not worth retrying after all: a pull quota used up with no word on when it resets.
-        self.final = final
-
-
 class _TooLarge(Exception):
     def __init__(self, declared: int | None) -> None:
         super().__init__(declared)
@@ -193,10 +87,6 @@ class _Encoded(Exception):
     def __init__(self, encoding: str) -> None:
         super().__init__(encoding)
         self.encoding = encoding
-
-
-def _worth_retrying(exc: BaseException) -> bool:
-    return isinstance(exc, _Transient) and not exc.final
 
 
 def origin(url: str) -> tuple[str, str]:
@@ -277,26 +167,20 @@ class Transport:
         self,
         *,
         stats: RequestStats,
-        max_attempts: int,
-        max_wait: float,
+        retry: RetryPolicy,
         timeout: float,
         request_deadline: float,
         per_registry_concurrency: int,
-        backoff: float,
-        max_backoff: float,
         certs_d: Path,
         environ: Mapping[str, str] | None,
     ) -> None:
         self.stats = stats
-        self.max_attempts = max_attempts
-        self.max_wait = max_wait
+        self.retry = retry
         self.timeout = timeout
         self.request_deadline = request_deadline
         self.per_registry_concurrency = per_registry_concurrency
         self.certs_d = certs_d
         self._environ = environ
-        self.backoff = backoff
-        self.max_backoff = max_backoff
 
     def endpoint(self, name: str, host: str, settings: EndpointSettings) -> Endpoint:
         """A new endpoint for registry `name` served at `host`."""
@@ -342,20 +226,13 @@ class Transport:
         limit: BodyLimit | None = None,
     ) -> Answer:
         """Send with retries on 429/502/503/504 and connection faults, within the budget."""
-        retrying = AsyncRetrying(
-            stop=self._stop,
-            wait=self._wait,
-            sleep=self._sleep,
-            retry=retry_if_exception(_worth_retrying),
-            reraise=True,
-        )
         try:
-            async for attempt in retrying:
+            async for attempt in self.retry.retrying():
                 with attempt:
                     return await self._send_once(
                         endpoint, method, url, kind=kind, headers=headers, data=data, limit=limit
                     )
-        except _Transient as exc:
+        except Transient as exc:
             raise self._exhausted(endpoint, exc, url) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -371,7 +248,7 @@ class Transport:
         limit: BodyLimit | None,
     ) -> Answer:
         async with endpoint.semaphore:
-            budget = _budget.get()
+            budget = current_budget()
             allowed = self.request_deadline
             if budget is not None:
                 if budget.remaining() <= 0:
@@ -387,7 +264,7 @@ class Transport:
                     raise self._out_of_time(endpoint, budget, method, url) from None
                 detail = f"no complete answer within {allowed:g} s"
                 log.info("%s %s: %s", method, loggable(url), detail)
-                raise _Transient(detail) from None
+                raise Transient(detail) from None
             finally:
                 if budget is not None:
                     budget.charge(time.monotonic() - started)
@@ -422,7 +299,7 @@ class Transport:
                 raise self._tls_error(endpoint, url, cause) from None
             detail = _describe_transport(exc, self.timeout)
             log.info("%s %s: %s", method, loggable(url), detail)
-            raise _Transient(detail) from None
+            raise Transient(detail) from None
         except _TooLarge as exc:
             raise self._too_large(endpoint, method, url, limit, exc.declared) from None
         except _Encoded as exc:
@@ -449,7 +326,7 @@ class Transport:
                 if retry_after is None:
                     retry_after = quota.reset
                 final = retry_after is None
-            raise _Transient(
+            raise Transient(
                 f"HTTP {answer.status_code}",
                 status=answer.status_code,
                 retry_after=retry_after,
@@ -457,29 +334,6 @@ class Transport:
                 final=final,
             )
         return answer
-
-    def _wait(self, state: RetryCallState) -> float:
-        failure = state.outcome.exception() if state.outcome is not None else None
-        if isinstance(failure, _Transient) and failure.retry_after is not None:
-            return failure.retry_after
-        return backoff_delay(state.attempt_number, initial=self.backoff, maximum=self.max_backoff)
-
-    def _stop(self, state: RetryCallState) -> bool:
-        if state.attempt_number >= self.max_attempts:
-            return True
-        # Stop rather than start a wait that would end beyond the budget.
-        elapsed = state.seconds_since_start or 0.0
-        if elapsed + state.upcoming_sleep > self.max_wait:
-            return True
-        budget = _budget.get()
-        return budget is not None and state.upcoming_sleep >= budget.remaining()
-
-    @staticmethod
-    async def _sleep(seconds: float) -> None:
-        budget = _budget.get()
-        if budget is not None:
-            budget.charge(seconds)
-        await asyncio.sleep(seconds)
 
     def _out_of_time(
         self, endpoint: Endpoint, budget: LookupBudget, method: str, url: str
@@ -504,7 +358,7 @@ class Transport:
             f"{method} {urlsplit(url).path}: answer larger than the {limit}{size}",
         )
 
-    def _exhausted(self, endpoint: Endpoint, exc: _Transient, url: str) -> RegistryError:
+    def _exhausted(self, endpoint: Endpoint, exc: Transient, url: str) -> RegistryError:
         where = urlsplit(url).path or "/"
         if exc.status == 429:
             quota = exc.quota
@@ -513,7 +367,7 @@ class Transport:
             if exc.final:
                 tried = "not retried, the pull quota is used up"
             else:
-                tried = f"after retrying within {self.max_attempts} attempts / {self.max_wait:g} s"
+                tried = f"after retrying within {self.retry.describe()}"
             hint = ""
             if exc.retry_after is not None:
                 hint += f"; the registry asks to wait {exc.retry_after:g} s"
@@ -528,7 +382,7 @@ class Transport:
         return RegistryUnavailable(
             endpoint.name,
             f"{exc.detail} on {where}, still failing after retries "
-            f"(at most {self.max_attempts} attempts / {self.max_wait:g} s)",
+            f"({self.retry.describe()})",
         )
 
     def _tls_error(self, endpoint: Endpoint, url: str, cause: ssl.SSLError) -> RegistryTLSError:

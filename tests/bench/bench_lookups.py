@@ -3,7 +3,8 @@
 Not a test (pytest does not collect it). Run from the repository root:
 
     python3 tests/bench/bench_lookups.py [--auth none|token|both] [--repos 20] [--tags 5]
-        [--newer-tags 1] [--multiarch-every 4] [--runs 3] [--keep DIR]
+        [--newer-tags 1] [--multiarch-every 4] [--runs 3] [--keep DIR] [--pinbot-only]
+        [--tree DIR]
 
 For each registry flavour (`--auth`: anonymous TLS, TLS + token auth, or both one after the
 other) it starts a real registry on loopback (and a token server), pushes `--repos` x `--tags`
@@ -31,7 +32,9 @@ Finally it checks that both tools propose the same digest for every reference: R
 kind, per unique tag and per reference, totals, wall time and ratios.
 
 Renovate comes from $RENOVATE_PEER_DIR (default ../shared/peers/renovate relative to the
-repository), installed under $RENOVATE_PREFIX (see its README).
+repository), installed under $RENOVATE_PREFIX (see its README). `--pinbot-only` leaves Renovate
+out (pinbot's request counts and digests against skopeo only); `--tree DIR` runs the pinbot of
+another checkout, to compare request counts before and after a change.
 """
 
 from __future__ import annotations
@@ -347,12 +350,12 @@ def renovate_once(
 
 
 def pinbot_once(
-    target: Path, config: Path, env: dict[str, str], *, dry_run: bool
+    target: Path, config: Path, env: dict[str, str], *, dry_run: bool, tree: Path = ROOT
 ) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "pinbot", "pin", str(target), "--config", str(config)]
     if dry_run:
         cmd.append("--dry-run")
-    wall, proc = run_timed(cmd, env, ROOT)
+    wall, proc = run_timed(cmd, {**env, "PYTHONPATH": str(tree)}, tree)
     if proc.returncode != 0:
         raise SystemExit(f"pinbot pin failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
     return wall, proc.stdout
@@ -408,11 +411,14 @@ def renovate_proposed(
 def check_digests(
     reg: RunningRegistry,
     sample: Sample,
-    renovate: dict[tuple[str, int], tuple[str, str | None]],
+    renovate: dict[tuple[str, int], tuple[str, str | None]] | None,
     pinbot: dict[tuple[str, int], tuple[str, str | None]],
     renovate_newer: set[tuple[str, str]],
 ) -> list[str]:
+    """Digests that differ between pinbot, Renovate (when it ran) and skopeo."""
     problems = []
+    if renovate is None:
+        renovate = pinbot
     oracle = {}
     for name, pushed in (sample.referenced | sample.newer).items():
         digest = oracle[f"{sample.host}/{name}"] = reg.skopeo_raw_digest(name)
@@ -520,34 +526,46 @@ def bench_flavour(auth: str, args: argparse.Namespace, workdir: Path, ca: TestCA
         if reg.username:
             pinbot_env |= {"BENCH_REGISTRY_USER": USER, "BENCH_REGISTRY_PASS": PASSWORD}
 
-        renovate = run_repeated(
-            "Renovate",
-            reg,
-            sample,
-            args.runs,
-            flavour_dir,
-            lambda i: renovate_once(
-                args.peer_dir, sample_dir, reg, env, flavour_dir / f"renovate-{i}.json"
-            ),
-        )
+        renovate = None
+        if not args.pinbot_only:
+            renovate = run_repeated(
+                "Renovate",
+                reg,
+                sample,
+                args.runs,
+                flavour_dir,
+                lambda i: renovate_once(
+                    args.peer_dir, sample_dir, reg, env, flavour_dir / f"renovate-{i}.json"
+                ),
+            )
         dry = run_repeated(
             "pinbot --dry-run",
             reg,
             sample,
             args.runs,
             flavour_dir,
-            lambda i: pinbot_once(sample_dir, config, pinbot_env, dry_run=True),
+            lambda i: pinbot_once(sample_dir, config, pinbot_env, dry_run=True, tree=args.tree),
         )
 
         def pin_copy(i: int) -> tuple[float, str]:
             copy = flavour_dir / f"pinned-{i}"
             shutil.copytree(sample_dir, copy)
-            return pinbot_once(copy, config, pinbot_env, dry_run=False)
+            return pinbot_once(copy, config, pinbot_env, dry_run=False, tree=args.tree)
 
         pin = run_repeated("pinbot pin", reg, sample, args.runs, flavour_dir, pin_copy)
 
-        renovate_refs, update_types, renovate_newer = renovate_proposed(renovate.output["rows"])
         written = pinbot_written(flavour_dir / "pinned-0", env)
+        if renovate is None:
+            problems = check_digests(reg, sample, None, written, set())
+            print_table(f"TLS, auth {auth}", sample, [dry, pin])
+            if problems:
+                print(f"DIGESTS DIFFER ({len(problems)}):")
+                for p in problems[:20]:
+                    print("  " + p)
+                return 1
+            print(f"digests: pinbot (written) and skopeo agree on all {sample.references} references")
+            return 0
+        renovate_refs, update_types, renovate_newer = renovate_proposed(renovate.output["rows"])
         problems = check_digests(reg, sample, renovate_refs, written, renovate_newer)
 
         print_table(f"TLS, auth {auth}", sample, [renovate, dry, pin])
@@ -587,8 +605,10 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per tool (median wall time)")
     parser.add_argument("--peer-dir", type=Path, default=default_peer_dir())
     parser.add_argument("--keep", type=Path, help="work under DIR and keep it")
+    parser.add_argument("--pinbot-only", action="store_true", help="leave Renovate out")
+    parser.add_argument("--tree", type=Path, default=ROOT, help="the pinbot checkout to run")
     args = parser.parse_args()
-    if not (args.peer_dir / "lookup.sh").exists():
+    if not args.pinbot_only and not (args.peer_dir / "lookup.sh").exists():
         print(f"no lookup.sh under {args.peer_dir}", file=sys.stderr)
         return 2
 
