@@ -20,6 +20,7 @@ from pinbot.plan import Lookup
 from pinbot.policy import evaluate, unchecked
 from pinbot.report import formats
 from pinbot.report.interface import Finding
+from pinbot.report.location import locate
 from pinbot.scanners import Occurrence
 
 HELP = "Check image references under PATH against the policy (pinned, tagged, allowed registries)."
@@ -56,11 +57,14 @@ def run(args: argparse.Namespace) -> int:
         lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
         problems += unchecked(pinned, lookups)
     violations = evaluate(scanned.occurrences, config.policy, lookups)
+    # Every format names files from the repository root, where CI tools look for them.
+    where = locate(args.path)
     findings = sorted(
         [*map(Finding.from_violation, violations), *map(Finding.from_problem, problems)],
         key=_file_order,
     )
-    sys.stdout.write(formats.CHECK[args.format](findings))
+    findings = [finding.under(where.prefix) for finding in findings]
+    sys.stdout.write(formats.CHECK[args.format](findings, where.root))
     if args.format == "text":
         unchecked_part = f", {len(problems)} not checked" if problems else ""
         print(

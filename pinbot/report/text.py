@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from pinbot.audit import (
     AuditReport,
@@ -37,8 +38,9 @@ def scan_summary(found: Sequence[Occurrence], files: int) -> str:
     return f"{len(found)} references in {files} files" + (f": {summary}" if summary else "") + "\n"
 
 
-def findings(found: Sequence[Finding]) -> str:
-    """`check`: `file:line:column: rule: message`, one per finding."""
+def findings(found: Sequence[Finding], root: Path | None = None) -> str:
+    """`check`: `file:line:column: rule: message`, one per finding (files already named
+    from `root`)."""
     return "".join(f"{f.location}: {f.rule}: {f.message}\n" for f in found)
 
 
