@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
+from pinbot.report.escape import terminal
 from pinbot.scanners import TreeScan, scan_tree
 
 
@@ -30,11 +31,11 @@ def scan_folder(command: str, root: Path, config: Config) -> TreeScan:
     Exits with status 2 when `root` is not a folder.
     """
     if not root.is_dir():
-        print(f"pinbot {command}: {root}: not a folder", file=sys.stderr)
+        print(f"pinbot {command}: {terminal(str(root))}: not a folder", file=sys.stderr)
         raise SystemExit(2)
     scanned = scan_tree(
         root, ignore_paths=config.scan.ignore_paths, ignore_images=config.scan.ignore_images
     )
     for problem in scanned.errors:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {terminal(str(problem))}", file=sys.stderr)
     return scanned
