@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from pinbot.errors import PinbotError, Problem, ProblemKind
 from pinbot.plan import Edit
+from pinbot.report.escape import terminal
 from pinbot.scanners import scan_text
 
 
@@ -44,7 +45,9 @@ class FileChange:
         """A unified diff of the change, for `--dry-run` and logs."""
         before = self.original.decode("utf-8").splitlines(keepends=True)
         after = self.updated.decode("utf-8").splitlines(keepends=True)
-        lines = difflib.unified_diff(before, after, f"a/{self.path}", f"b/{self.path}")
+        # The path is escaped: a file name cannot add a line of its own to the output.
+        path = terminal(self.path)
+        lines = difflib.unified_diff(before, after, f"a/{path}", f"b/{path}")
         return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
 
 

@@ -6,8 +6,10 @@ Each command module exposes `HELP`, `add_arguments(parser)` and `run(args) -> in
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +73,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         status: int = handler(args)
+        sys.stdout.flush()  # inside the try: a reader gone at the last write is caught too
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _discard_output()
+        return BROKEN_PIPE
     return status
+
+
+#: A reader that closed the pipe (`pinbot scan | head -1`): what a shell reports for a writer
+#: ended by SIGPIPE (128 + 13).
+BROKEN_PIPE = 141
+
+
+def _discard_output() -> None:
+    """Point stdout and stderr at the null device, so what is still buffered is dropped at
+    exit instead of failing again on the closed pipe (and printing a traceback there)."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        # A stream that is not a real file has no descriptor: nothing is flushed to a pipe.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(null, stream.fileno())
+    os.close(null)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,10 +19,14 @@ from tests.support.registry import RunningRegistry
 DIGEST = "sha256:" + "c" * 64
 
 
-def check(*args: str | Path) -> subprocess.CompletedProcess[str]:
+CHECKOUT = Path(__file__).resolve().parents[1]
+
+
+def check(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pinbot", "check", *map(str, args)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=120, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
     )
 
 
@@ -187,3 +192,58 @@ def test_an_image_a_compose_service_builds_is_not_judged() -> None:
         (9, "latest-tag"),
     ]
     assert unchecked(occurrences, {}) == []
+
+
+# --- paths where CI tools look: from the repository root -----------------------------------
+
+APP = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: app\n      image: nginx:1.27\n"
+
+
+@pytest.fixture
+def repository(tmp_path: Path) -> Path:
+    """A git repository whose manifest sits two folders down."""
+    root = tmp_path / "repo"
+    (root / "app" / "deploy").mkdir(parents=True)
+    (root / "app" / "deploy" / "app.yaml").write_text(APP)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    return root
+
+
+def test_github_annotations_from_the_repository_root_name_the_file_from_the_root(
+    repository: Path,
+) -> None:
+    result = check("app/deploy", "--format", "github", cwd=repository)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[0].startswith(
+        "::error file=app/deploy/app.yaml,line=6,col=14,"
+    )
+
+
+def test_every_format_names_the_file_from_the_git_top_level_wherever_it_runs(
+    repository: Path,
+) -> None:
+    # Run from inside the repository but below its root: still named from the root.
+    inside = repository / "app"
+    text = check("deploy", cwd=inside).stdout
+    assert text.startswith("app/deploy/app.yaml:6:14: unpinned: ")
+    (item, *_) = json.loads(check("deploy", "--format", "json", cwd=inside).stdout)
+    assert item["file"] == "app/deploy/app.yaml"
+    github = check(repository / "app" / "deploy", "--format", "github", cwd=CHECKOUT).stdout
+    assert github.startswith("::error file=app/deploy/app.yaml,")
+
+
+def test_sarif_locations_are_relative_to_srcroot_the_repository_root(repository: Path) -> None:
+    (repository / "app" / "deploy" / "my app#1.yaml").write_text(APP)
+    log = json.loads(check("app", "--format", "sarif", cwd=repository).stdout)
+    [run] = log["runs"]
+    assert run["originalUriBaseIds"] == {"%SRCROOT%": {"uri": repository.as_uri() + "/"}}
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    assert {"uri": "app/deploy/app.yaml", "uriBaseId": "%SRCROOT%"} in locations
+    assert {"uri": "app/deploy/my%20app%231.yaml", "uriBaseId": "%SRCROOT%"} in locations
+
+
+def test_outside_a_repository_files_are_named_from_the_working_directory(tmp_path: Path) -> None:
+    (tmp_path / "app" / "deploy").mkdir(parents=True)
+    (tmp_path / "app" / "deploy" / "app.yaml").write_text(APP)
+    github = check("app/deploy", "--format", "github", cwd=tmp_path).stdout
+    assert github.startswith("::error file=app/deploy/app.yaml,")

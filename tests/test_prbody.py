@@ -246,6 +246,8 @@ def test_the_state_reads_with_text_edited_above_it_and_optional_fields_absent() 
     state = read_state(body)
     assert isinstance(state, PullState)
     assert state.updates == (NGINX,) and state.blobs == {} and state.base == ""
+    # A body edited in GitHub's web page comes back with CRLF line ends.
+    assert read_state(body.replace("\n", "\r\n")) == state
 
 
 def test_closed_marker_round_trips() -> None:

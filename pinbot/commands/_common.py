@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
+from pinbot.report.escape import terminal
 from pinbot.scanners import PathNotFound, TreeScan, scan_paths
 
 
@@ -67,8 +68,8 @@ def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan
             ignore_images=config.scan.ignore_images,
         )
     except PathNotFound as exc:
-        print(f"pinbot {command}: {exc}", file=sys.stderr)
+        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
     for problem in scanned.errors:
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"warning: {terminal(str(problem))}", file=sys.stderr)
     return scanned

@@ -38,6 +38,7 @@ from pinbot.plan import Lookup
 from pinbot.policy import unchecked
 from pinbot.progress import Progress, plural
 from pinbot.registry import RegistryClient
+from pinbot.report.escape import terminal
 from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
 
@@ -220,19 +221,19 @@ def run(args: argparse.Namespace) -> int:
     try:
         credentials = Credentials.from_environment()
     except (ValueError, OSError) as exc:
-        print(f"pinbot audit: {exc}", file=sys.stderr)
+        print(f"pinbot audit: {terminal(str(exc))}", file=sys.stderr)
         return USAGE
     try:
         report = execute(args, config, credentials)
     except ForgeError as exc:
-        print(f"pinbot audit: {exc}", file=sys.stderr)
+        print(f"pinbot audit: {terminal(str(exc))}", file=sys.stderr)
         return UNREADABLE
     except ValueError as exc:  # a GitHub App with no installation to use
-        print(f"pinbot audit: {exc}", file=sys.stderr)
+        print(f"pinbot audit: {terminal(str(exc))}", file=sys.stderr)
         return USAGE
     sys.stdout.write(RENDERERS[args.format](report))
     if args.format != "text":  # the text report already says all this on stdout
         for failed in report.failures:
-            print(f"pinbot audit: could not read {failed.failure}", file=sys.stderr)
+            print(f"pinbot audit: could not read {terminal(failed.failure or '')}", file=sys.stderr)
         print(f"pinbot audit: {report.headline()}", file=sys.stderr)
     return exit_status(report)

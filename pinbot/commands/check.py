@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from pinbot.commands._common import (
     add_config_argument,
     add_paths_argument,
     load_config_or_exit,
     scan_folder,
+    scan_root,
 )
 from pinbot.errors import Problem
 from pinbot.plan import Lookup
 from pinbot.policy import evaluate, unchecked
 from pinbot.report import formats
 from pinbot.report.interface import Finding
+from pinbot.report.location import locate
 from pinbot.scanners import Occurrence
 
 HELP = "Check the image references in the files and folders given against the policy (pinned, tagged, allowed registries)."
@@ -56,11 +59,14 @@ def run(args: argparse.Namespace) -> int:
         lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
         problems += unchecked(pinned, lookups)
     violations = evaluate(scanned.occurrences, config.policy, lookups)
+    # Every format names files from the repository root, where CI tools look for them.
+    where = locate(scan_root(args.path or [Path(".")]))
     findings = sorted(
         [*map(Finding.from_violation, violations), *map(Finding.from_problem, problems)],
         key=_file_order,
     )
-    sys.stdout.write(formats.CHECK[args.format](findings))
+    findings = [finding.under(where.prefix) for finding in findings]
+    sys.stdout.write(formats.CHECK[args.format](findings, where.root))
     if args.format == "text":
         unchecked_part = f", {len(problems)} not checked" if problems else ""
         print(

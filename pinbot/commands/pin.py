@@ -20,6 +20,7 @@ from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
 from pinbot.pipeline import Outcome, look_up, plan_and_apply
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
+from pinbot.report.escape import terminal
 from pinbot.scanners import Occurrence
 
 HELP = "Resolve each image tag in the files and folders given to its digest and pin the references in place."
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
     for notice in outcome.plan.notices:
-        print(f"note: {notice}", file=sys.stderr)
+        print(f"note: {terminal(str(notice))}", file=sys.stderr)
 
     writing = not (args.dry_run or args.check)
     changes = outcome.changes
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         changes, refused = write(changes, placements, scanned.contents)
         problems += refused
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        print(f"error: {terminal(str(problem))}", file=sys.stderr)
     if args.format == "json":
         shown = report(outcome, changes, problems, written=writing, quota=quota_lines)
         json.dump(shown, sys.stdout, indent=2)

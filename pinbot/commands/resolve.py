@@ -12,6 +12,7 @@ import sys
 from pinbot.commands._common import add_config_argument, load_config_or_exit
 from pinbot.reference import DEFAULT_TAG, ImageReference, InvalidReference, parse_normalized
 from pinbot.registry import Platform, RegistryError, Resolution, resolve_many
+from pinbot.report.escape import terminal
 
 HELP = "Resolve image references to the digests their tags point at now."
 
@@ -86,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         for row in rows:
             if row["error"] is None:
-                print(f"{row['reference']}\t{row['digest']}")
+                print(f"{terminal(str(row['reference']))}\t{row['digest']}")
             else:
                 sys.stdout.flush()
-                print(f"{row['reference']}\terror: {row['error']}", file=sys.stderr)
+                reference, error = terminal(str(row["reference"])), terminal(str(row["error"]))
+                print(f"{reference}\terror: {error}", file=sys.stderr)
     return 1 if failed else 0

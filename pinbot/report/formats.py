@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pinbot.audit import AuditReport
 from pinbot.report import csv, github, json, markdown, sarif, text
-from pinbot.report.interface import Finding
+from pinbot.report.interface import CheckRenderer
 from pinbot.scanners import Occurrence
 
 SCAN: Mapping[str, Callable[[Sequence[Occurrence]], str]] = {
@@ -18,7 +18,7 @@ SCAN: Mapping[str, Callable[[Sequence[Occurrence]], str]] = {
     "json": json.occurrences,
 }
 
-CHECK: Mapping[str, Callable[[Sequence[Finding]], str]] = {
+CHECK: Mapping[str, CheckRenderer] = {
     "text": text.findings,
     "json": json.findings,
     "sarif": sarif.findings,

@@ -7,6 +7,7 @@ so no outside string can end an annotation early or start another command.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 from pinbot.report.escape import workflow_command
 from pinbot.report.interface import Finding
@@ -25,5 +26,6 @@ def annotation(finding: Finding) -> str:
     return f"::error {','.join(properties)}::{workflow_command(finding.message)}"
 
 
-def findings(found: Sequence[Finding]) -> str:
+def findings(found: Sequence[Finding], root: Path | None = None) -> str:
+    """One annotation per finding (files already named from `root`, the checkout)."""
     return "".join(annotation(f) + "\n" for f in found)

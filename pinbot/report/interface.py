@@ -6,7 +6,10 @@ format (text, json, sarif, github annotations) renders the same findings the sam
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
 
 from pinbot.errors import Problem, ProblemKind
 from pinbot.policy import RULE_TEXT, Violation
@@ -79,3 +82,10 @@ class Finding:
         if not prefix or self.file is None:
             return self
         return replace(self, file=f"{prefix.rstrip('/')}/{self.file}")
+
+
+class CheckRenderer(Protocol):
+    """A `check` format: the findings, their files named from `root` (the repository root,
+    see `pinbot.report.location`), as one string."""
+
+    def __call__(self, found: Sequence[Finding], root: Path | None = None, /) -> str: ...

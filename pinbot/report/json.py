@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from pinbot.audit import AuditedRepository, AuditReport, inventory, percent
 from pinbot.policy import Rule, Violation
@@ -24,8 +25,8 @@ def occurrences(found: Sequence[Occurrence]) -> str:
     return _dump([o.to_json() for o in found])
 
 
-def findings(found: Sequence[Finding]) -> str:
-    """`check`: one object per finding."""
+def findings(found: Sequence[Finding], root: Path | None = None) -> str:
+    """`check`: one object per finding (files already named from `root`)."""
     return _dump(
         [
             {

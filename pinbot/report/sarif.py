@@ -5,18 +5,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pinbot import __version__
 from pinbot.audit import AuditReport
 from pinbot.report.interface import RULES, Finding
 
+#: The base the results' relative URIs resolve against, as code scanning expects.
+SRCROOT = "%SRCROOT%"
+
+
+def _uri(path: str) -> str:
+    """A path as a relative URI reference: `%`, spaces, `#`, `?` and the like encoded."""
+    return quote(path, safe="/")
+
 
 def result(
-    finding: Finding, uri: str | None = None, properties: Mapping[str, str] | None = None
+    finding: Finding,
+    path: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    *,
+    base: str | None = None,
 ) -> dict[str, Any]:
-    """One SARIF result for `finding`, located at `uri` (default: the finding's file)."""
-    location: dict[str, Any] = {"artifactLocation": {"uri": uri or finding.file or ""}}
+    """One SARIF result for `finding`, located at `path` (default: the finding's file),
+    relative to the base URI id `base` when given."""
+    artifact: dict[str, Any] = {"uri": _uri(path or finding.file or "")}
+    if base is not None:
+        artifact["uriBaseId"] = base
+    location: dict[str, Any] = {"artifactLocation": artifact}
     if finding.line is not None:
         region: dict[str, int] = {"startLine": finding.line}
         if finding.column is not None:
@@ -36,13 +54,19 @@ def result(
 
 
 def document(
-    results: Iterable[dict[str, Any]], *, provenance: list[dict[str, Any]] | None = None
+    results: Iterable[dict[str, Any]],
+    *,
+    provenance: list[dict[str, Any]] | None = None,
+    root: Path | None = None,
 ) -> str:
-    """The whole SARIF log: pinbot as the tool, every rule described, then the results."""
+    """The whole SARIF log: pinbot as the tool, every rule described, then the results;
+    with `root`, where `%SRCROOT%` is on this machine."""
     rules = [{"id": rule, "shortDescription": {"text": text}} for rule, text in RULES.items()]
     run: dict[str, Any] = {
         "tool": {"driver": {"name": "pinbot", "version": __version__, "rules": rules}}
     }
+    if root is not None:
+        run["originalUriBaseIds"] = {SRCROOT: {"uri": root.as_uri().rstrip("/") + "/"}}
     if provenance is not None:
         run["versionControlProvenance"] = provenance
     run["results"] = list(results)
@@ -54,9 +78,9 @@ def document(
     return json.dumps(log, indent=2) + "\n"
 
 
-def findings(found: Sequence[Finding]) -> str:
-    """`check`: one result per finding."""
-    return document(result(f) for f in found)
+def findings(found: Sequence[Finding], root: Path | None = None) -> str:
+    """`check`: one result per finding, its file relative to `%SRCROOT%` (`root`)."""
+    return document((result(f, base=SRCROOT) for f in found), root=root)
 
 
 def audit(report: AuditReport) -> str:

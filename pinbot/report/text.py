@@ -1,12 +1,15 @@
 """Plain text: one line per record, for people at a terminal and for `grep`.
 
-`scan` lists occurrences, `check` its findings, `audit` a summary then its violations.
+`scan` lists occurrences, `check` its findings, `audit` a summary then its violations. Every
+string from a repository or a registry goes through `escape.terminal`: a file name holding a
+line break stays on its line, and no line can start a workflow command.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 
 from pinbot.audit import (
     AuditReport,
@@ -14,6 +17,7 @@ from pinbot.audit import (
     short_commit,
     shown_percent,
 )
+from pinbot.report.escape import terminal
 from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
 
@@ -25,8 +29,9 @@ def occurrences(found: Sequence[Occurrence]) -> str:
     """`scan`: `file:line:column<TAB>kind<TAB>status<TAB>text  (note)`, one per occurrence."""
     lines = []
     for o in found:
-        note = f"  ({o.note})" if o.note else ""
-        lines.append(f"{o.location}\t{o.kind}\t{o.status.value}\t{o.text}{note}\n")
+        note = f"  ({terminal(o.note)})" if o.note else ""
+        fields = (o.location, o.kind, o.status.value, o.text)
+        lines.append("\t".join(terminal(field) for field in fields) + f"{note}\n")
     return "".join(lines)
 
 
@@ -37,9 +42,10 @@ def scan_summary(found: Sequence[Occurrence], files: int) -> str:
     return f"{len(found)} references in {files} files" + (f": {summary}" if summary else "") + "\n"
 
 
-def findings(found: Sequence[Finding]) -> str:
-    """`check`: `file:line:column: rule: message`, one per finding."""
-    return "".join(f"{f.location}: {f.rule}: {f.message}\n" for f in found)
+def findings(found: Sequence[Finding], root: Path | None = None) -> str:
+    """`check`: `file:line:column: rule: message`, one per finding (files already named
+    from `root`)."""
+    return "".join(f"{terminal(f.location)}: {f.rule}: {terminal(f.message)}\n" for f in found)
 
 
 def audit(report: AuditReport) -> str:
@@ -48,39 +54,44 @@ def audit(report: AuditReport) -> str:
     violations = report.violations
     if violations:
         lines.append("violations:")
-        lines.extend(str(v) for v in violations)
+        lines.extend(terminal(str(v)) for v in violations)
     return "\n".join(lines) + "\n"
 
 
 def _audit_summary(report: AuditReport) -> list[str]:
     lines = [f"pinbot audit: {report.headline()}; {report.figures()}"]
-    width = max((len(r.repository) for r in report.repositories), default=0)
+    names = {r.repository: terminal(r.repository) for r in report.repositories}
+    width = max(map(len, names.values()), default=0)
     for r in report.repositories:
-        name = r.repository.ljust(width)
+        name = names[r.repository].ljust(width)
         if r.failure is not None:
-            lines.append(f"  {name}  could not be read: {r.failure}")
+            lines.append(f"  {name}  could not be read: {terminal(r.failure)}")
             continue
+        where = terminal(f"{r.branch}@{short_commit(r.commit)}")
         lines.append(
-            f"  {name}  {r.branch}@{short_commit(r.commit)}  {len(r.occurrences)} references, "
+            f"  {name}  {where}  {len(r.occurrences)} references, "
             f"{shown_percent(r.pinned_percent)} pinned, {len(r.violations)} violations"
             f"{rules_in_brackets(r.by_rule())}"
         )
-        lines.extend(f"    warning: {w}" for w in r.warnings)
+        lines.extend(f"    warning: {terminal(w)}" for w in r.warnings)
     images = report.images()
     if images:
         lines.append("top images (repositories, references, tags):")
         for u in images[:TOP_IMAGES]:
-            tags = ", ".join(u.tags) or "no tag"
-            lines.append(f"  {len(u.repositories):>4} {u.references:>5}  {u.image}  ({tags})")
+            tags = terminal(", ".join(u.tags) or "no tag")
+            image = terminal(u.image)
+            lines.append(f"  {len(u.repositories):>4} {u.references:>5}  {image}  ({tags})")
         if len(images) > TOP_IMAGES:
             lines.append(f"  … and {len(images) - TOP_IMAGES} more images")
     registries = report.registries()
     if registries:
         lines.append("registries (repositories, references):")
-        lines.extend(f"  {u.repositories:>4} {u.references:>5}  {u.registry}" for u in registries)
+        lines.extend(
+            f"  {u.repositories:>4} {u.references:>5}  {terminal(u.registry)}" for u in registries
+        )
     if report.skipped:
         lines.append(f"left out by the filter: {len(report.skipped)} ({_skip_reasons(report)})")
-    lines.extend(f"lookup problem: {e}" for e in report.lookup_errors)
+    lines.extend(f"lookup problem: {terminal(e)}" for e in report.lookup_errors)
     return lines
 
 

@@ -1,0 +1,153 @@
+"""Output that survives pipes and parsers: one record per line, no workflow command from data.
+
+Real files whose names hold a line break and a GitHub Actions workflow command, run through
+every command that prints text; and a reader that closes the pipe after one line.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from pinbot.audit import AuditedRepository, AuditReport, audit_repository
+from pinbot.config import PolicyConfig
+from pinbot.report import text
+from pinbot.scanners import scan_text
+from tests.support.registry import RunningRegistry
+
+ROOT = Path(__file__).resolve().parents[2]
+
+#: Folder names a repository can hold: each would be a workflow command if printed raw.
+HOSTILE_FOLDERS = (
+    "x\n::error title=forged::pinbot found nothing wrong",
+    "y\n::stop-commands::resume-token",
+    "z\r::warning ::carriage return",
+)
+
+
+def pinbot(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pinbot", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def commands_in(output: str) -> list[str]:
+    """Every line the Actions runner would read as a workflow command."""
+    return [line for line in output.splitlines() if line.lstrip().startswith("::")]
+
+
+@pytest.fixture
+def hostile_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    for folder in HOSTILE_FOLDERS:
+        (root / folder).mkdir(parents=True)
+        (root / folder / "Dockerfile").write_text("FROM nginx:1.27\n")
+    return root
+
+
+def test_scan_prints_one_line_per_reference_and_no_workflow_command(hostile_tree: Path) -> None:
+    result = pinbot("scan", hostile_tree)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(HOSTILE_FOLDERS)
+    assert all(line.count("\t") == 3 for line in lines)
+    assert "x\\n::error title=forged::pinbot found nothing wrong/Dockerfile:1:6\t" in result.stdout
+    assert commands_in(result.stdout + result.stderr) == []
+
+
+def test_check_text_has_no_workflow_command_and_github_output_escapes_properties(
+    hostile_tree: Path,
+) -> None:
+    plain = pinbot("check", hostile_tree)
+    assert plain.returncode == 1
+    assert len(plain.stdout.splitlines()) == len(HOSTILE_FOLDERS)  # one unpinned each
+    assert commands_in(plain.stdout + plain.stderr) == []
+
+    github = pinbot("check", hostile_tree, "--format", "github")
+    lines = github.stdout.splitlines()
+    assert len(lines) == len(HOSTILE_FOLDERS)
+    for line in lines:
+        assert line.startswith("::error file=")  # pinbot's own annotation, and only that
+        properties, _, message = line[len("::error ") :].partition("::")
+        assert message == "nginx:1.27 is not pinned by digest"
+        file = dict(p.split("=", 1) for p in properties.split(","))["file"]
+        assert "\n" not in file and ":" not in file and "," not in file
+    assert "file=x%0A%3A%3Aerror title=forged%3A%3Apinbot found nothing wrong/Dockerfile" in (
+        github.stdout
+    )
+
+
+def test_pin_escapes_file_names_in_its_diff_and_its_messages(
+    hostile_tree: Path, tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    registry_http.push_image("records/app", "1.0", seed="records")
+    for folder in HOSTILE_FOLDERS:
+        (hostile_tree / folder / "Dockerfile").write_text(
+            f"FROM {registry_http.host}/records/app:1.0\nFROM {registry_http.host}/records/gone:1\n"
+        )
+    config = tmp_path / "pinbot.yaml"
+    config.write_text(f'registries:\n  "{registry_http.host}":\n    insecure: true\n')
+
+    result = pinbot("pin", hostile_tree, "--dry-run", "--config", config)
+
+    assert result.stdout.count("\n+++ b/") == len(HOSTILE_FOLDERS)  # one diff per file
+    assert "+++ b/y\\n::stop-commands::resume-token/Dockerfile\n" in result.stdout
+    assert "records/gone" in result.stderr  # the failed lookup is said, on its own line
+    assert commands_in(result.stdout + result.stderr) == []
+
+
+def test_resolve_escapes_what_it_was_given() -> None:
+    result = pinbot("resolve", "nginx\n::error ::forged")
+    assert result.returncode == 1
+    assert commands_in(result.stdout + result.stderr) == []
+    assert "nginx\\n::error ::forged\terror: " in result.stderr
+
+
+def test_audit_text_keeps_outside_data_on_its_line() -> None:
+    hostile = "\n::error ::forged"
+    occurrences = [
+        replace(o, file=f"app{hostile}/Dockerfile")
+        for o in scan_text("Dockerfile", "FROM nginx:1.27\n").occurrences
+    ]
+    report = AuditReport(
+        repositories=[
+            audit_repository("acme/web", occurrences, PolicyConfig(), warnings=[hostile]),
+            AuditedRepository(f"acme/gone{hostile}", failure=f"HTTP 404{hostile}"),
+        ],
+        lookup_errors=[f"nginx:1.27: refused{hostile}"],
+    )
+    shown = text.audit(report)
+    assert commands_in(shown) == []
+    assert "acme/web/app\\n::error ::forged/Dockerfile:1:6: unpinned: " in shown
+
+
+@pytest.mark.parametrize("command", ["scan", "check"])
+def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(
+    hostile_tree: Path, command: str
+) -> None:
+    # The reader is gone before pinbot writes (as after `| head -1` read its line): every
+    # write to the pipe fails, whatever the kernel buffers.
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "pinbot", command, str(hostile_tree)],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    finally:
+        os.close(writer)
+    assert result.returncode == 141  # 128 + SIGPIPE, as a shell reports it
+    assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr
