@@ -230,6 +230,10 @@ def test_every_format_names_the_file_from_the_git_top_level_wherever_it_runs(
     assert item["file"] == "app/deploy/app.yaml"
     github = check(repository / "app" / "deploy", "--format", "github", cwd=CHECKOUT).stdout
     assert github.startswith("::error file=app/deploy/app.yaml,")
+    # A file given as an argument (a pre-commit hook) is named the same way.
+    for given, cwd in (("app/deploy/app.yaml", repository), ("deploy/app.yaml", inside)):
+        github = check(given, "--format", "github", cwd=cwd).stdout
+        assert github.startswith("::error file=app/deploy/app.yaml,"), github
 
 
 def test_sarif_locations_are_relative_to_srcroot_the_repository_root(repository: Path) -> None:
