@@ -9,12 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pinbot.commands._common import (
-    add_config_argument,
-    add_paths_argument,
-    load_config_or_exit,
-    scan_folder,
-)
+from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
 from pinbot.errors import Problem
 from pinbot.plan import Lookup
 from pinbot.policy import evaluate, unchecked
@@ -26,7 +21,7 @@ HELP = "Check the image references in the files and folders given against the po
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths_argument(parser, "check")
+    add_paths(parser, "check")
     parser.add_argument("--format", choices=tuple(formats.CHECK), default="text")
     parser.add_argument(
         "--drift",
