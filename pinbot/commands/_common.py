@@ -27,7 +27,7 @@ def load_config_or_exit(path: Path | None) -> Config:
         raise SystemExit(2) from exc
 
 
-def add_paths_argument(parser: argparse.ArgumentParser, verb: str) -> None:
+def add_paths(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument(
         "path",
         nargs="*",

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pinbot.commands._common import (
     add_config_argument,
-    add_paths_argument,
+    add_paths,
     load_config_or_exit,
     scan_folder,
     scan_root,
@@ -29,7 +29,7 @@ HELP = "Check the image references in the files and folders given against the po
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths_argument(parser, "check")
+    add_paths(parser, "check")
     parser.add_argument("--format", choices=tuple(formats.CHECK), default="text")
     parser.add_argument(
         "--drift",

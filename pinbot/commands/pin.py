@@ -8,12 +8,7 @@ import json
 import sys
 
 from pinbot.apply import FileChange
-from pinbot.commands._common import (
-    add_config_argument,
-    add_paths_argument,
-    load_config_or_exit,
-    scan_folder,
-)
+from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
 from pinbot.config import Config
 from pinbot.errors import Problem
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
@@ -27,7 +22,7 @@ HELP = "Resolve each image tag in the files and folders given to its digest and 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths_argument(parser, "pin")
+    add_paths(parser, "pin")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
     mode.add_argument(

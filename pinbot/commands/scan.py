@@ -11,12 +11,7 @@ import argparse
 import json
 import sys
 
-from pinbot.commands._common import (
-    add_config_argument,
-    add_paths_argument,
-    load_config_or_exit,
-    scan_folder,
-)
+from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
 from pinbot.report import escape, formats, text
 from pinbot.scanners import Occurrence, TreeScan
 from pinbot.scanners._explain import SKIPPED, Explanation, explain_files
@@ -25,7 +20,7 @@ HELP = "List every container image reference in the files and folders given (no 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths_argument(parser, "scan")
+    add_paths(parser, "scan")
     parser.add_argument("--format", choices=tuple(formats.SCAN), default="text")
     parser.add_argument(
         "--explain",

@@ -12,7 +12,10 @@ from dataclasses import dataclass
 
 from pinbot.scanners.interface import ScanError
 
-__all__ = ["MAX_NESTING", "HclLexer", "Token", "decode", "decode_with_offsets", "line_of"]
+__all__ = [
+    *("MAX_NESTING", "HclLexer", "Token", "TokenReader"),
+    *("decode", "decode_with_offsets", "line_of"),
+]
 
 _IDENT_START = re.compile(r"[A-Za-z_]")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -195,3 +198,50 @@ def decode_with_offsets(raw: str, base: int) -> tuple[list[str], list[int]]:
         offsets.append(base + position)
         position += width
     return characters, offsets
+
+
+class TokenReader:
+    """Where a reader of an HCL file's tokens is: what comes next, and failing at it."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = HclLexer(text).tokens()
+        self.position = 0
+
+    def fail(self, message: str) -> None:
+        raise ScanError(f"invalid HCL: {message}", line_of(self.text, self.peek().start))
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
+
+    def is_punct(self, text: str, ahead: int = 0) -> bool:
+        token = self.peek(ahead)
+        return token.kind == "punct" and token.text == text
+
+    def expect_end(self) -> None:
+        """After the top-level body: only the end of the file may follow."""
+        if self.peek().kind != "eof":
+            self.fail("unexpected '}'")
+
+    def skip_expression(self, stops: str = "") -> None:
+        """Past an expression: up to a newline, a closing bracket or one of `stops` outside
+        brackets."""
+        depth = 0
+        while True:
+            token = self.peek()
+            if token.kind == "eof":
+                if depth:
+                    self.fail("unbalanced brackets")
+                return
+            if token.kind == "punct":
+                if token.text in "([{":
+                    depth += 1
+                elif token.text in ")]}":
+                    if depth == 0:
+                        return
+                    depth -= 1
+                elif depth == 0 and token.text in stops:
+                    return
+            elif token.kind == "nl" and depth == 0:
+                return
+            self.position += 1

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._strings import WrittenString
+from pinbot.scanners.interface import ScanError
 
 __all__ = [
     "JsonArray",
@@ -18,21 +19,14 @@ __all__ = [
     "JsonScalar",
     "JsonString",
     "parse_jsonc",
-    "string_finding",
 ]
 
 _MAX_DEPTH = 200
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
 
-@dataclass(frozen=True)
-class JsonString:
-    """A string as written: `start`/`end` span the characters between the quotes."""
-
-    start: int
-    end: int
-    value: str
-    escaped: bool
+# A JSON string is a string as written: its span between the quotes, and its value.
+JsonString = WrittenString
 
 
 @dataclass(frozen=True)
@@ -65,26 +59,12 @@ class JsonArray:
 JsonNode = JsonObject | JsonArray | JsonString | JsonScalar
 
 
-def string_finding(node: JsonString, context: str, note: str | None = None) -> Finding:
-    """A finding at a string's span; a string written with escapes is reported, not rewritten."""
-    if node.escaped:
-        return Finding(
-            node.start,
-            node.end,
-            context,
-            reference_text=node.value,
-            rewritable=False,
-            note=note or "written with escape sequences; pin it by hand",
-        )
-    return Finding(node.start, node.end, context, note=note)
-
-
 def parse_jsonc(text: str) -> JsonNode | None:
     """Parse JSON with `//` and `/* */` comments and trailing commas; None for an empty file.
 
     >>> node = parse_jsonc('{"image": "alpine:3", // base\\n}')
     >>> isinstance(node, JsonObject) and node.get("image")
-    JsonString(start=11, end=19, value='alpine:3', escaped=False)
+    WrittenString(start=11, end=19, value='alpine:3', escaped=False)
     """
     parser = _Parser(text)
     parser.skip()

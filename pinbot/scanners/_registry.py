@@ -37,17 +37,17 @@ __all__ = ["SCANNERS", "scanner_of_kind"]
 
 # Scanners that claim files by name: the Helm-values scanner leaves their files alone.
 _CLAIMING_BY_NAME: tuple[Scanner, ...] = (
-    github_actions.SCANNER,
-    circleci.SCANNER,
+    azure_pipelines.SCANNER,
     bitbucket.SCANNER,
-    drone.SCANNER,
+    buildkite.SCANNER,
+    circleci.SCANNER,
     cloudbuild.SCANNER,
-    skaffold.SCANNER,
+    drone.SCANNER,
+    github_actions.SCANNER,
     gitpod.SCANNER,
     kustomize.SCANNER,
-    azure_pipelines.SCANNER,
+    skaffold.SCANNER,
     woodpecker.SCANNER,
-    buildkite.SCANNER,
 )
 
 # Order matters: when two scanners report the same span, the earlier one names the kind.

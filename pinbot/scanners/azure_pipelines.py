@@ -29,12 +29,12 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
     format_path,
     map_items,
     scalar_finding,
     scalar_value,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "AzurePipelinesScanner", "is_azure_pipelines_path"]
@@ -159,22 +159,15 @@ def _aliases(document: Node) -> set[str]:
     return {name for name in names if name}
 
 
-class AzurePipelinesScanner:
+class AzurePipelinesScanner(YamlKind):
     kind = "azure-pipelines"
 
     def matches(self, path: str) -> bool:
         return is_azure_pipelines_path(path)
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
-        findings: dict[tuple[int, int], Finding] = {}
-        for document in documents:
-            if not isinstance(document, MappingNode):
-                continue
-            reader = _PipelineReader(text, offset, _aliases(document))
-            for finding in reader.pipeline(document):
-                findings.setdefault((finding.start, finding.end), finding)
-        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        if isinstance(document, MappingNode):
+            yield from _PipelineReader(text, offset, _aliases(document)).pipeline(document)
 
 
 SCANNER = AzurePipelinesScanner()

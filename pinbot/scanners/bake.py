@@ -29,16 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
-from pinbot.scanners._hcl import (
-    MAX_NESTING,
-    HclLexer,
-    Token,
-    decode,
-    decode_with_offsets,
-    line_of,
-)
+from pinbot.scanners._hcl import MAX_NESTING, Token, TokenReader, decode, decode_with_offsets
 from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc
-from pinbot.scanners.interface import Finding, ScanError, Scanner
+from pinbot.scanners._strings import ESCAPED, WrittenString, string_finding
+from pinbot.scanners.interface import Finding, Scanner
 
 __all__ = ["BakeScanner", "is_image_arg"]
 
@@ -57,23 +51,13 @@ def is_image_arg(name: str) -> bool:
 
 
 @dataclass(frozen=True)
-class _Text:
-    """A string as written: `start`/`end` span its characters without the quotes."""
-
-    start: int
-    end: int
-    value: str
-    escaped: bool
-
-
-@dataclass(frozen=True)
 class _Variable:
     """A value that is a bare reference to a variable (`BASE`)."""
 
     name: str
 
 
-_Value = _Text | _Variable | None
+_Value = WrittenString | _Variable | None
 
 
 @dataclass
@@ -93,24 +77,14 @@ class _BakeFile:
 # -- HCL ------------------------------------------------------------------------------
 
 
-class _HclReader:
+class _HclReader(TokenReader):
     def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = HclLexer(text).tokens()
-        self.position = 0
+        super().__init__(text)
         self.bake = _BakeFile()
-
-    def fail(self, message: str) -> None:
-        token = self.tokens[self.position]
-        raise ScanError(f"invalid HCL: {message}", line_of(self.text, token.start))
-
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
 
     def read(self) -> _BakeFile:
         self.body(block=None, depth=0)
-        if self.peek().kind != "eof":
-            self.fail("unexpected '}'")
+        self.expect_end()
         return self.bake
 
     def skip_newlines(self) -> None:
@@ -163,10 +137,10 @@ class _HclReader:
             value = self.simple_value()
             if token.kind == "heredoc" and token.body is not None:
                 start, end = token.body
-                value = _Text(start, end, self.text[start:end], False)
+                value = WrittenString(start, end, self.text[start:end], False)
             self.bake.entries.append(_Entry(block[1], name, "", value))
             return
-        self.skip_expression()
+        self.skip_expression(",")
 
     def simple_value(self) -> _Value:
         """A value that is one string or one variable name, else None (the expression is skipped)."""
@@ -182,7 +156,7 @@ class _HclReader:
             if token.kind == "ident" and token.text not in ("true", "false", "null"):
                 return _Variable(token.text)
             return None
-        self.skip_expression()
+        self.skip_expression(",")
         return None
 
     def object_items(self) -> Iterator[tuple[str, _Value]]:
@@ -203,33 +177,12 @@ class _HclReader:
                 self.position += 1
             else:
                 key = ""
-                self.skip_expression(stop_at="=:")
+                self.skip_expression(",=:")
             separator = self.peek()
             if separator.kind != "punct" or separator.text not in "=:":
                 self.fail("expected '=' or ':' in an object")
             self.position += 1
             yield key, self.simple_value()
-
-    def skip_expression(self, stop_at: str = "") -> None:
-        depth = 0
-        while True:
-            token = self.peek()
-            if token.kind == "eof":
-                if depth:
-                    self.fail("unbalanced brackets")
-                return
-            if token.kind == "punct":
-                if token.text in "([{":
-                    depth += 1
-                elif token.text in ")]}":
-                    if depth == 0:
-                        return
-                    depth -= 1
-                elif depth == 0 and (token.text == "," or token.text in stop_at):
-                    return
-            elif token.kind == "nl" and depth == 0:
-                return
-            self.position += 1
 
 
 def _unquote_label(token: Token) -> str:
@@ -238,10 +191,10 @@ def _unquote_label(token: Token) -> str:
     return token.text
 
 
-def _string_text(text: str, token: Token) -> _Text:
+def _string_text(text: str, token: Token) -> WrittenString:
     start, end = token.start + 1, token.end - 1
     raw = text[start:end]
-    return _Text(start, end, decode(raw) if token.escaped else raw, token.escaped)
+    return WrittenString(start, end, decode(raw) if token.escaped else raw, token.escaped)
 
 
 
@@ -277,9 +230,9 @@ def _read_json(text: str) -> _BakeFile:
     return bake
 
 
-def _json_text(node: object) -> _Text | None:
+def _json_text(node: object) -> WrittenString | None:
     if isinstance(node, JsonString):
-        return _Text(node.start, node.end, node.value, node.escaped)
+        return WrittenString(node.start, node.end, node.value, node.escaped)
     return None
 
 
@@ -327,7 +280,7 @@ class _FindingBuilder:
                     context,
                     reference_text=reference,
                     rewritable=False,
-                    note="written with escape sequences; pin it by hand",
+                    note=ESCAPED,
                 )
             )
             return
@@ -348,11 +301,11 @@ class _FindingBuilder:
         templated = "${" in value.value or "%{" in value.value
         if not templated and not _parses(value.value):
             return
-        self.findings.append(_text_finding(value, context, templated=templated))
+        self.findings.append(string_finding(value, context, templated=templated))
 
     def inline(self, entry: _Entry, context: str) -> None:
         value = entry.value
-        if not isinstance(value, _Text):
+        if not isinstance(value, WrittenString):
             return
         raw = self.text[value.start : value.end]
         if value.escaped:
@@ -389,14 +342,14 @@ class _FindingBuilder:
     def variable_defaults(self) -> None:
         for name, uses in self.variable_uses.items():
             default = self.bake.variables.get(name)
-            if not isinstance(default, _Text) or not default.value.strip():
+            if not isinstance(default, WrittenString) or not default.value.strip():
                 continue
             if any(scheme for _, scheme in uses):
                 # Used as a whole context value: the default carries the scheme.
                 if not default.value.startswith(DOCKER_IMAGE_SCHEME):
                     continue
                 skip = len(DOCKER_IMAGE_SCHEME)
-                default = _Text(
+                default = WrittenString(
                     default.start + skip, default.end, default.value[skip:], default.escaped
                 )
             names = ", ".join(context for context, _ in uses)
@@ -404,7 +357,7 @@ class _FindingBuilder:
             total = len(re.findall(rf"(?<![\w-]){re.escape(name)}(?![\w-])", self.text))
             # The declaration (or top-level attribute) names it once; each whole-value use once.
             elsewhere = total - 1 - len(uses) > 0
-            finding = _text_finding(default, context, templated="${" in default.value)
+            finding = string_finding(default, context, templated="${" in default.value)
             if elsewhere and finding.rewritable:
                 finding = Finding(
                     finding.start,
@@ -414,19 +367,6 @@ class _FindingBuilder:
                     note=f"variable {name} is also used elsewhere; pin it by hand",
                 )
             self.findings.append(finding)
-
-
-def _text_finding(value: _Text, context: str, *, templated: bool = False) -> Finding:
-    if value.escaped:
-        return Finding(
-            value.start,
-            value.end,
-            context,
-            reference_text=value.value,
-            rewritable=False,
-            note="written with escape sequences; pin it by hand",
-        )
-    return Finding(value.start, value.end, context, templated=templated)
 
 
 def _parses(value: str) -> bool:

@@ -7,20 +7,19 @@ Bitbucket pipe; neither is an image reference.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     SequenceNode,
-    compose_documents,
     entries,
     format_path,
     map_get,
     scalar_finding,
     walk,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 DOCKER_SCHEME = "docker://"
@@ -33,19 +32,13 @@ def _image(owner: Node, text: str, offset: int, here: str) -> Finding | None:
     return scalar_finding(image, text, offset, f"{here}image")
 
 
-class BitbucketPipelinesScanner:
+class BitbucketPipelinesScanner(YamlKind):
     kind = "bitbucket-pipelines"
+    file_names = ("bitbucket-pipelines.yml", "bitbucket-pipelines.yaml")
 
-    def matches(self, path: str) -> bool:
-        return posixpath.basename(path) in ("bitbucket-pipelines.yml", "bitbucket-pipelines.yaml")
-
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
-        for document in documents:
-            if isinstance(document, MappingNode):
-                yield from self._document(document, text, offset)
-
-    def _document(self, document: MappingNode, text: str, offset: int) -> Iterator[Finding]:
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        if not isinstance(document, MappingNode):
+            return
         found = _image(document, text, offset, "")
         if found is not None:
             yield found

@@ -23,11 +23,11 @@ from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     SequenceNode,
-    compose_documents,
     map_get,
     map_items,
     scalar_finding,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "BuildkiteScanner", "is_buildkite_path", "plugin_name"]
@@ -112,27 +112,19 @@ class _Reader:
                 yield from self.image(container, f"{path}[{index}].image")
 
 
-class BuildkiteScanner:
+class BuildkiteScanner(YamlKind):
     kind = "buildkite"
 
     def matches(self, path: str) -> bool:
         return is_buildkite_path(path)
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
         reader = _Reader(text, offset)
-        findings: dict[tuple[int, int], Finding] = {}
-        for document in documents:
-            if isinstance(document, SequenceNode):  # a pipeline written as its list of steps
-                found = list(reader.steps(document, "steps"))
-            elif isinstance(document, MappingNode):
-                found = list(reader.image(document, "image"))
-                found += reader.steps(map_get(document, "steps"), "steps")
-            else:
-                continue
-            for finding in found:
-                findings.setdefault((finding.start, finding.end), finding)
-        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+        if isinstance(document, SequenceNode):  # a pipeline written as its list of steps
+            yield from reader.steps(document, "steps")
+        elif isinstance(document, MappingNode):
+            yield from reader.image(document, "image")
+            yield from reader.steps(map_get(document, "steps"), "steps")
 
 
 SCANNER = BuildkiteScanner()

@@ -13,15 +13,15 @@ from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     SequenceNode,
-    compose_documents,
     entries,
     map_get,
     scalar_finding,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 
-class CircleCIScanner:
+class CircleCIScanner(YamlKind):
     kind = "circleci"
 
     def matches(self, path: str) -> bool:
@@ -29,14 +29,8 @@ class CircleCIScanner:
         in_circleci = directory == ".circleci" or directory.endswith("/.circleci")
         return in_circleci and name.endswith((".yml", ".yaml"))
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
-        seen: set[tuple[int, int]] = set()
-        for document in documents:
-            for finding in self._config(document, "", text, offset):
-                if (finding.start, finding.end) not in seen:
-                    seen.add((finding.start, finding.end))
-                    yield finding
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        return self._config(document, "", text, offset)
 
     def _config(self, config: Node, here: str, text: str, offset: int) -> Iterator[Finding]:
         # Sections in written order, so an anchored image is named where it is defined.

@@ -8,33 +8,23 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Iterator
 
-from pinbot.scanners._yaml import (
-    MappingNode,
-    SequenceNode,
-    compose_documents,
-    map_get,
-    scalar_finding,
-)
+from pinbot.scanners._yaml import MappingNode, Node, SequenceNode, map_get, scalar_finding
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 
-class CloudBuildScanner:
+class CloudBuildScanner(YamlKind):
+    # JSON is YAML's flow style: the same composer gives the same marks.
     kind = "cloudbuild"
 
     def matches(self, path: str) -> bool:
         name = posixpath.basename(path)
         return name.startswith("cloudbuild") and name.endswith((".yaml", ".yml", ".json"))
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        # JSON is YAML's flow style: the same composer gives the same marks.
-        documents, offset = compose_documents(text)
-        for document in documents:
-            steps = map_get(document, "steps") if isinstance(document, MappingNode) else None
-            if not isinstance(steps, SequenceNode):
-                continue
-            for index, step in enumerate(steps.value):
-                if not isinstance(step, MappingNode):
-                    continue
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        steps = map_get(document, "steps") if isinstance(document, MappingNode) else None
+        for index, step in enumerate(steps.value if isinstance(steps, SequenceNode) else ()):
+            if isinstance(step, MappingNode):
                 found = scalar_finding(map_get(step, "name"), text, offset, f"steps[{index}].name")
                 if found is not None:
                     yield found

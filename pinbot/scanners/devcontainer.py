@@ -21,7 +21,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc, string_finding
+from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc
+from pinbot.scanners._strings import string_finding
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "DevcontainerScanner", "is_feature_reference"]

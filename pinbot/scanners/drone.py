@@ -4,19 +4,18 @@
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Iterator
 
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     SequenceNode,
-    compose_documents,
     map_get,
     map_items,
     scalar_finding,
     scalar_value,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 
@@ -26,21 +25,11 @@ def _image(container: Node, text: str, offset: int, here: str) -> Iterator[Findi
         yield found
 
 
-class DroneScanner:
+class DroneScanner(YamlKind):
     kind = "drone"
+    file_names = (".drone.yml", ".drone.yaml")
 
-    def matches(self, path: str) -> bool:
-        return posixpath.basename(path) in (".drone.yml", ".drone.yaml")
-
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
-        findings: dict[tuple[int, int], Finding] = {}
-        for document in documents:
-            for finding in self._document(document, text, offset):
-                findings.setdefault((finding.start, finding.end), finding)
-        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
-
-    def _document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
         if not isinstance(document, MappingNode):
             return
         kind = scalar_value(map_get(document, "kind"))

@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pinbot.scanners._hcl import MAX_NESTING, HclLexer, Token, decode
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._hcl import MAX_NESTING, Token, TokenReader, decode
+from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "NomadScanner"]
 
@@ -34,30 +34,13 @@ class _Block:
     blocks: list[_Block] = field(default_factory=list)
 
 
-class _JobReader:
+class _JobReader(TokenReader):
     """Blocks and their one-token attributes; any other expression is skipped."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.tokens = HclLexer(text).tokens()
-        self.position = 0
-
-    def fail(self, message: str) -> None:
-        token = self.peek()
-        raise ScanError(f"invalid HCL: {message}", self.text.count("\n", 0, token.start) + 1)
-
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.position + ahead, len(self.tokens) - 1)]
-
-    def is_punct(self, text: str, ahead: int = 0) -> bool:
-        token = self.peek(ahead)
-        return token.kind == "punct" and token.text == text
 
     def read(self) -> _Block:
         root = _Block("", [])
         self.body(root, 0)
-        if self.peek().kind != "eof":
-            self.fail("unexpected '}'")
+        self.expect_end()
         return root
 
     def body(self, block: _Block, depth: int) -> None:
@@ -99,22 +82,8 @@ class _JobReader:
         ):
             self.position += 1
             return token
-        depth = 0
-        while True:
-            token = self.peek()
-            if token.kind == "eof":
-                if depth:
-                    self.fail("unbalanced brackets")
-                return None
-            if token.kind == "punct" and token.text in "([{":
-                depth += 1
-            elif token.kind == "punct" and token.text in ")]}":
-                if depth == 0:
-                    return None
-                depth -= 1
-            elif token.kind == "nl" and depth == 0:
-                return None
-            self.position += 1
+        self.skip_expression()
+        return None
 
 
 def _string_value(token: Token | None) -> str | None:

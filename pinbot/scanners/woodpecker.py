@@ -16,11 +16,11 @@ from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     SequenceNode,
-    compose_documents,
     map_get,
     map_items,
     scalar_finding,
 )
+from pinbot.scanners._yaml_kind import YamlKind
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "WoodpeckerScanner", "is_woodpecker_path"]
@@ -53,27 +53,22 @@ def _steps(section: Node | None, name: str) -> Iterator[tuple[Node, str]]:
             yield step, f"{name}.{key}"
 
 
-class WoodpeckerScanner:
+class WoodpeckerScanner(YamlKind):
     kind = "woodpecker"
 
     def matches(self, path: str) -> bool:
         return is_woodpecker_path(path)
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        documents, offset = compose_documents(text)
-        findings: dict[tuple[int, int], Finding] = {}
-        for document in documents:
-            if not isinstance(document, MappingNode):
-                continue
-            for section in _SECTIONS:
-                for step, context in _steps(map_get(document, section), section):
-                    if not isinstance(step, MappingNode):
-                        continue
+    def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
+        if not isinstance(document, MappingNode):
+            return
+        for section in _SECTIONS:
+            for step, context in _steps(map_get(document, section), section):
+                if isinstance(step, MappingNode):
                     image = map_get(step, "image")
                     found = scalar_finding(image, text, offset, f"{context}.image")
                     if found is not None:
-                        findings.setdefault((found.start, found.end), found)
-        yield from sorted(findings.values(), key=lambda f: (f.start, f.end))
+                        yield found
 
 
 SCANNER = WoodpeckerScanner()
