@@ -286,7 +286,8 @@ class Transport:
             response = await endpoint.http.send(request, stream=True)
             try:
                 # A HEAD answer's Content-Length is the GET's: the GET is where the cap applies.
-                body = b"" if method == "HEAD" else await _read_body(response, limit)
+                # (Its empty body is still read: that returns the connection to the pool.)
+                body = await _read_body(response, None if method == "HEAD" else limit)
             finally:
                 await response.aclose()
         except ssl.SSLError as exc:

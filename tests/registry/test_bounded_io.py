@@ -322,3 +322,27 @@ def test_a_manifest_whose_digest_header_lies_is_never_resolved(
     hostile_registry.answer("/v2/liar/manifests/1", headers=headers, body=body)
     (failed,), _ = fetch(hostile_registry, tmp_path, "liar:1")
     assert isinstance(failed, DigestMismatch)
+
+
+def test_streamed_answers_still_reuse_their_connection(
+    hostile_registry: HostileRegistry, tmp_path: Path
+) -> None:
+    # Reading every answer as a stream must still hand the connection back to the pool,
+    # HEAD answers included (their empty body is read to the end too).
+    tags = [str(n) for n in range(6)]
+    for tag in tags:
+        hostile_registry.serve_image("reused", tag, f'{{"os":"linux","n":{tag}}}'.encode())
+
+    async def main() -> list[Resolution]:
+        async with client_for(hostile_registry, tmp_path) as client:
+            found = []
+            for tag in tags:  # one after another: one connection is enough
+                ref = parse_normalized(f"{hostile_registry.host}/reused:{tag}")
+                found.append(await client.resolve(ref))
+                found.append(await client.fetch(ref))
+            return found
+
+    found = asyncio.run(main())
+    assert len(found) == 12
+    assert len(hostile_registry.requests_to("/manifests/")) == 12
+    assert hostile_registry.connections == 1

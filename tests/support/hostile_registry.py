@@ -138,6 +138,8 @@ class HostileRegistry:
     def __init__(self) -> None:
         self.answers: dict[str, list[Answer]] = {}
         self.requests: list[HostileRequest] = []
+        #: Connections accepted: a client that reuses its connections opens few.
+        self.connections = 0
         self.stop = threading.Event()
         self._lock = threading.Lock()
         self._server = LoopbackServer(("127.0.0.1", 0), _make_handler(self))
@@ -214,6 +216,11 @@ def _make_handler(server: HostileRegistry) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
+
+        def setup(self) -> None:
+            super().setup()
+            with server._lock:
+                server.connections += 1
 
         def _answer(self) -> None:
             self.connection.settimeout(60)
