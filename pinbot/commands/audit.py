@@ -180,6 +180,7 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         skipped=skipped,
         drift=args.drift,
         lookup_errors=lookup_errors,
+        unreadable_files=sum(p.fails for s in scanned for p in s.problems),
         github_calls=calls.counted(),
         registry_requests=registry_requests,
         seconds=time.monotonic() - started,
@@ -199,12 +200,13 @@ def _unanswered_digests(
 
 
 def exit_status(report: AuditReport) -> int:
-    """3 when a repository was not read (the audit is incomplete), else 1 on any violation
-    or on a reference the registries did not answer for (with --drift): never a pass on what
-    was not checked."""
+    """3 when a repository was not read (the audit is incomplete), else 1 on any violation,
+    on a file that could not be read or parsed, or on a reference the registries did not
+    answer for (with --drift): never a pass on what was not checked."""
     if report.failures:
         return UNREADABLE
-    return VIOLATIONS if report.violations or report.lookup_errors else 0
+    unchecked = report.lookup_errors or report.unreadable_files
+    return VIOLATIONS if report.violations or unchecked else 0
 
 
 def run(args: argparse.Namespace) -> int:
