@@ -21,6 +21,7 @@ from pinbot.errors import Problem
 from pinbot.plan import Lookup
 from pinbot.policy import evaluate, unchecked
 from pinbot.report import formats
+from pinbot.report.escape import terminal
 from pinbot.report.interface import Finding
 from pinbot.report.location import locate
 from pinbot.scanners import Occurrence
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     # A file that could not be read, decoded or parsed may hide any reference: a finding.
     problems: list[Problem] = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {terminal(str(warning))}", file=sys.stderr)
     if args.drift:
         # Imported here: only --drift needs an event loop and an HTTP client, and a plain
         # check (a pre-commit hook) starts faster without them.

@@ -134,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     # A file that could not be read, decoded or parsed is not pinned, and that is a failure.
     problems = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
-        print(f"warning: {warning}", file=sys.stderr)
+        print(f"warning: {terminal(str(warning))}", file=sys.stderr)
     problems += [*placements.refused, *outcome.problems]
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
