@@ -73,6 +73,7 @@ def test_drift_with_the_registry_down_fails_and_names_each_reference(tmp_path: P
         name: pinbot_running("check", tree, "--drift", "--config", config, "--format", name)
         for name in ("json", "text", "github", "sarif")
     }
+    runs["pin"] = pinbot_running("pin", tree, "--config", config)
     done = {name: finished(run) for name, run in runs.items()}
 
     assert {name: status for name, (status, _) in done.items()} == dict.fromkeys(runs, 1)
@@ -88,6 +89,7 @@ def test_drift_with_the_registry_down_fails_and_names_each_reference(tmp_path: P
     assert [r["ruleId"] for r in results] == ["lookup-failed"] * 2
     assert results[1]["locations"][0]["physicalLocation"]["region"]["startLine"] == 2
     assert check_offline(tree, config) == 0  # without --drift nothing needs the registry
+    assert (tree / "Dockerfile").read_text().count(pinned) == 2  # pin wrote nothing
 
 
 def check_offline(tree: Path, config: Path) -> int:
