@@ -12,9 +12,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from github import GithubException
-from github.Repository import Repository
 
 from pinbot.audit import (
     AuditedRepository,
@@ -41,6 +41,9 @@ from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
+
+if TYPE_CHECKING:
+    from github.Repository import Repository
 
 HELP = "Inventory the image references of GitHub repositories and report policy violations."
 
