@@ -111,6 +111,8 @@ class AuditReport:
     skipped: dict[str, str] = field(default_factory=dict)
     drift: bool = False
     lookup_errors: list[str] = field(default_factory=list)
+    # Files that could not be read, decoded or parsed (each is also a repository's warning).
+    unreadable_files: int = 0
     github_calls: int = 0
     registry_requests: int = 0
     seconds: float = 0.0

@@ -14,7 +14,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-if ! python3 -c 'import pinbot, httpx, ruamel.yaml, github, tenacity, pytest, hypothesis, ruff, mypy, jwt, cryptography, cmarkgfm' >/dev/null 2>&1 \
+if ! python3 -c 'import pinbot, httpx, ruamel.yaml, github, tenacity, pytest, hypothesis, ruff, mypy, jwt, cryptography, cmarkgfm, pre_commit' >/dev/null 2>&1 \
     || ! command -v pinbot >/dev/null 2>&1; then
     python3 -m pip install -q -e '.[test]'
 fi

@@ -53,9 +53,12 @@ def scan_root(paths: Sequence[Path]) -> Path:
     return Path(common if os.path.isdir(common) else os.path.dirname(common))
 
 
-def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan:
+def scan_folder(
+    command: str, paths: Sequence[Path], config: Config, *, warn: bool = True
+) -> TreeScan:
     """Scan files and folders (the working directory when none is given) with the config's
-    ignore globs; problems are printed to stderr as warnings.
+    ignore globs; with `warn`, problems are printed to stderr as warnings (a command that
+    fails on them reports them itself).
 
     Exits with status 2 when a path does not exist.
     """
@@ -70,6 +73,7 @@ def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan
     except PathNotFound as exc:
         print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
-    for problem in scanned.errors:
-        print(f"warning: {terminal(str(problem))}", file=sys.stderr)
+    if warn:
+        for problem in scanned.errors:
+            print(f"warning: {terminal(str(problem))}", file=sys.stderr)
     return scanned

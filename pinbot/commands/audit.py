@@ -12,9 +12,9 @@ import asyncio
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from github import GithubException
-from github.Repository import Repository
 
 from pinbot.audit import (
     AuditedRepository,
@@ -41,6 +41,9 @@ from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
+
+if TYPE_CHECKING:
+    from github.Repository import Repository
 
 HELP = "Inventory the image references of GitHub repositories and report policy violations."
 
@@ -180,6 +183,7 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         skipped=skipped,
         drift=args.drift,
         lookup_errors=lookup_errors,
+        unreadable_files=sum(p.fails for s in scanned for p in s.problems),
         github_calls=calls.counted(),
         registry_requests=registry_requests,
         seconds=time.monotonic() - started,
@@ -199,12 +203,13 @@ def _unanswered_digests(
 
 
 def exit_status(report: AuditReport) -> int:
-    """3 when a repository was not read (the audit is incomplete), else 1 on any violation
-    or on a reference the registries did not answer for (with --drift): never a pass on what
-    was not checked."""
+    """3 when a repository was not read (the audit is incomplete), else 1 on any violation,
+    on a file that could not be read or parsed, or on a reference the registries did not
+    answer for (with --drift): never a pass on what was not checked."""
     if report.failures:
         return UNREADABLE
-    return VIOLATIONS if report.violations or report.lookup_errors else 0
+    unchecked = report.lookup_errors or report.unreadable_files
+    return VIOLATIONS if report.violations or unchecked else 0
 
 
 def run(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from pinbot.errors import Problem
 from pinbot.plan import Lookup
 from pinbot.policy import evaluate, unchecked
 from pinbot.report import formats
+from pinbot.report.escape import terminal
 from pinbot.report.interface import Finding
 from pinbot.report.location import locate
 from pinbot.scanners import Occurrence
@@ -41,9 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
-    scanned = scan_folder("check", args.path, config)
+    scanned = scan_folder("check", args.path, config, warn=False)
     lookups: dict[str, Lookup] | None = None
-    problems: list[Problem] = []
+    # A file that could not be read, decoded or parsed may hide any reference: a finding.
+    problems: list[Problem] = [p for p in scanned.errors if p.fails]
+    for warning in (p for p in scanned.errors if not p.fails):
+        print(f"warning: {terminal(str(warning))}", file=sys.stderr)
     if args.drift:
         # Imported here: only --drift needs an event loop and an HTTP client, and a plain
         # check (a pre-commit hook) starts faster without them.
@@ -68,9 +72,9 @@ def run(args: argparse.Namespace) -> int:
     findings = [finding.under(where.prefix) for finding in findings]
     sys.stdout.write(formats.CHECK[args.format](findings, where.root))
     if args.format == "text":
-        unchecked_part = f", {len(problems)} not checked" if problems else ""
+        unchecked_part = f"; {len(problems)} could not be checked" if problems else ""
         print(
-            f"{len(violations)} violations{unchecked_part} in {len(scanned.occurrences)} references",
+            f"{len(violations)} violations in {len(scanned.occurrences)} references{unchecked_part}",
             file=sys.stderr,
         )
     return 1 if findings else 0

@@ -119,14 +119,18 @@ def write(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
-    scanned = scan_folder("pin", args.path, config)
+    scanned = scan_folder("pin", args.path, config, warn=False)
     root = scanned.root
     # A link is pinned through the file it leads to, once; a link out of the tree is not.
     placements = place(root, scanned.contents, config.scan.ignore_paths)
     occurrences = [o for o in scanned.occurrences if o.file in placements.targets]
     lookups, quota_lines = asyncio.run(_look_up(config, occurrences))
     outcome = plan_and_apply(scanned.contents, occurrences, lookups, config)
-    problems = [*placements.refused, *outcome.problems]
+    # A file that could not be read, decoded or parsed is not pinned, and that is a failure.
+    problems = [p for p in scanned.errors if p.fails]
+    for warning in (p for p in scanned.errors if not p.fails):
+        print(f"warning: {terminal(str(warning))}", file=sys.stderr)
+    problems += [*placements.refused, *outcome.problems]
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
     for notice in outcome.plan.notices:
