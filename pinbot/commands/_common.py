@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
+from pinbot.plan import apply_ignore_rules
 from pinbot.report.escape import terminal
 from pinbot.scanners import PathNotFound, TreeScan, scan_paths
 
@@ -55,7 +56,7 @@ def scan_root(paths: Sequence[Path]) -> Path:
 
 def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan:
     """Scan files and folders (the working directory when none is given) with the config's
-    ignore globs; problems are printed to stderr as warnings.
+    ignore globs and `ignore` rules; problems are printed to stderr as warnings.
 
     Exits with status 2 when a path does not exist.
     """
@@ -70,6 +71,7 @@ def scan_folder(command: str, paths: Sequence[Path], config: Config) -> TreeScan
     except PathNotFound as exc:
         print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
+    scanned.occurrences = apply_ignore_rules(scanned.occurrences, config.rules)
     for problem in scanned.errors:
         print(f"warning: {terminal(str(problem))}", file=sys.stderr)
     return scanned
