@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from pinbot.config import PinConfig, Rule
 from pinbot.plan import (
     Action,
     Child,
@@ -155,3 +156,71 @@ def test_a_first_pin_takes_the_index_whatever_the_platform() -> None:
 )
 def test_platforms_are_compared_in_normal_form(text: str | None, expected: str | None) -> None:
     assert normal_platform(text) == expected
+
+
+# --- pin.platforms ------------------------------------------------------------------------
+
+S390_1, S390_2 = digest("e"), digest("f")
+
+
+def index(index_digest: str, **children: str) -> Lookup:
+    named = tuple(Child(platform.replace("_", "/"), d) for platform, d in children.items())
+    return Lookup(index_digest, verified=True, kind=ManifestKind.INDEX, children=named)
+
+
+def moved(old: Lookup, new: Lookup, pin: PinConfig | None = None, rules: tuple[Rule, ...] = ()):  # type: ignore[no-untyped-def]
+    lookups = {KEY: new, manifest_key(NAME, INDEX_1): old}
+    return plan(pinned(INDEX_1), lookups, pin or PinConfig(platforms=("linux/amd64", "linux/arm64")), rules=rules)
+
+
+OLD = index(INDEX_1, linux_amd64=AMD_1, linux_arm64=ARM_1, linux_s390x=S390_1)
+
+
+def test_an_index_whose_platforms_that_matter_did_not_change_is_not_proposed() -> None:
+    result = moved(OLD, index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_1, linux_s390x=S390_2))
+    assert result.edits == []
+    (notice,) = result.notices
+    assert notice.kind is NoticeKind.PLATFORMS_UNCHANGED
+    assert notice.message == (
+        f"only platforms other than linux/amd64, linux/arm64 changed in {INDEX_2}; not proposed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("new", "changed"),
+    [
+        (index(INDEX_2, linux_amd64=AMD_2, linux_arm64=ARM_1), ("linux/amd64",)),
+        (index(INDEX_2, linux_amd64=AMD_2, linux_arm64=ARM_2), ("linux/amd64", "linux/arm64")),
+        (index(INDEX_2, linux_amd64=AMD_1), ("linux/arm64",)),  # arm64 dropped is a change
+    ],
+)
+def test_a_proposed_index_says_which_platforms_that_matter_changed(new: Lookup, changed: tuple[str, ...]) -> None:
+    (edit,) = moved(OLD, new).edits
+    assert (edit.new_digest, edit.changed_platforms) == (INDEX_2, changed)
+    assert edit.notes == ("changed for " + ", ".join(changed),)
+
+
+def test_a_platform_added_counts_and_one_absent_from_both_does_not() -> None:
+    old = index(INDEX_1, linux_amd64=AMD_1)
+    (edit,) = moved(old, index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_2)).edits
+    assert edit.changed_platforms == ("linux/arm64",)
+    pin = PinConfig(platforms=("linux/amd64", "windows/amd64"))
+    assert moved(old, index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_2), pin).edits == []
+
+
+def test_a_rules_platforms_win_over_the_global_key() -> None:
+    new = index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_1, linux_s390x=S390_2)
+    only_s390x = (Rule(images=(f"{NAME}",), platforms=("linux/s390x",)),)
+    (edit,) = moved(OLD, new, rules=only_s390x).edits
+    assert (edit.changed_platforms, edit.rule) == (("linux/s390x",), only_s390x[0])
+    every = (Rule(platforms=()),)  # an empty list in a rule: every platform matters
+    (edit,) = moved(OLD, new, rules=every).edits
+    assert edit.changed_platforms == () and edit.rule is every[0]
+    elsewhere = (Rule(images=("nginx",), platforms=("linux/s390x",)),)
+    assert moved(OLD, new, rules=elsewhere).edits == []  # no rule matches: the global key
+
+
+def test_an_old_index_that_was_not_read_is_proposed() -> None:
+    lookups = {KEY: index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_1)}
+    (edit,) = plan(pinned(INDEX_1), lookups, PinConfig(platforms=("linux/amd64",))).edits
+    assert edit.new_digest == INDEX_2 and edit.changed_platforms == ()

@@ -214,3 +214,57 @@ def test_what_platform_pins_cost_in_registry_requests(
         + [("GET", path + d) for d in (*old, *new)]
     )
     assert len([r for r in seen if r[1].startswith(f"/v2/{repo}/blobs/")]) == 2
+
+
+# --- pin.platforms: an index whose platforms that matter did not change is not proposed ---
+
+S390X = ("linux", "s390x", None)
+
+
+def index_of(reg: RunningRegistry, repo: str, seeds: dict[tuple[str, str, str | None], str]) -> Pushed:
+    """Push `repo:1.0` as an index whose child for each platform is built from its seed:
+    keeping a platform's seed keeps its manifest, so one platform alone can be rebuilt."""
+    children = [(reg.push_image(repo, None, platform=p, oci=True, seed=seed), p) for p, seed in seeds.items()]
+    return reg.push_index(repo, "1.0", children)
+
+
+def test_pin_platforms_skips_an_index_where_only_other_platforms_changed(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    reg, repo = registry_http, "platforms/matter"
+    config = tmp_path / "pinbot.yaml"
+    config.write_text(
+        f'registries:\n  "{reg.host}":\n    insecure: true\n'
+        "pin:\n  platforms: [linux/amd64, linux/arm64]\n"
+    )
+    first = index_of(reg, repo, {AMD64: "a1", ARM64: "r1", S390X: "s1"})
+    root = tmp_path / "repo"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {reg.host}/{repo}:1.0@{first.digest}\n")
+
+    # Only s390x was rebuilt: the platforms that matter are the same manifests.
+    second = index_of(reg, repo, {AMD64: "a1", ARM64: "r1", S390X: "s2"})
+    assert second.digest == reg.skopeo_raw_digest(f"{repo}:1.0") != first.digest
+    reg.reset_counts()
+    result = pinbot("pin", root, "--config", config, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["edits"] == []
+    assert [n["kind"] for n in report["notes"]] == ["platforms-unchanged"]
+    assert "only platforms other than linux/amd64, linux/arm64 changed" in report["notes"][0]["message"]
+    assert first.digest in (root / "Dockerfile").read_text()
+    # Its cost: the tag's HEAD, the new index (hashed), and the old index (a HEAD, then read).
+    path = f"/v2/{repo}/manifests/"
+    assert reg.manifest_requests() == [
+        ("HEAD", path + "1.0"),
+        ("GET", path + second.digest),
+        ("HEAD", path + first.digest),
+        ("GET", path + first.digest),
+    ]
+
+    # arm64 is rebuilt too: proposed, and the notes say which platform that matters changed.
+    third = index_of(reg, repo, {AMD64: "a1", ARM64: "r2", S390X: "s2"})
+    result = pinbot("pin", root, "--config", config, "--format", "json")
+    (edit,) = json.loads(result.stdout)["edits"]
+    assert (edit["new_digest"], edit["notes"]) == (third.digest, ["changed for linux/arm64"])
+    assert (root / "Dockerfile").read_text() == f"FROM {reg.host}/{repo}:1.0@{third.digest}\n"
