@@ -2,19 +2,32 @@
 
 Pure: no I/O. An edit is made only from a digest whose manifest bytes were fetched and
 hashed (`Lookup.verified`); anything else becomes a notice saying why nothing was written.
+
+A pinned digest that is one platform's manifest of the index its tag points at is current; when
+the tag moves, it follows its own platform into the new index, never to the index itself or to
+another platform. With `pin.platforms` an index whose manifests for those platforms did not
+change is not proposed, and with `pin.min-age` a new digest waits until it has settled. The
+first `rules:` entry matching an occurrence decides those settings for it.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
-from pinbot.config import PinConfig, PinStyle
+from pinbot.config import PinConfig, PinStyle, Rule
+from pinbot.config._values import format_duration
 from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
 
 DEFAULT_PIN = PinConfig()
+
+#: How a platform may be spelled to be matched or shown: `os/arch[/variant]` in lower case.
+#: A registry's platform strings that are anything else are never matched.
+_PLATFORM = re.compile(r"[a-z0-9][a-z0-9._-]{0,31}/[a-z0-9][a-z0-9._-]{0,31}(/[a-z0-9][a-z0-9._-]{0,31})?")
 
 
 def lookup_key(reference: ImageReference) -> str:
@@ -27,13 +40,72 @@ def existence_key(reference: ImageReference) -> str:
     return f"{reference.name}@{reference.digest}"
 
 
+def manifest_key(name: str, digest: str) -> str:
+    """What was read about one manifest of a repository (a pinned digest the tag moved away
+    from, or a platform's manifest about to be written): `name@digest manifest`."""
+    return f"{name}@{digest} manifest"
+
+
+def normal_platform(text: str | None) -> str | None:
+    """`text` as one platform in containerd's normal form (`linux/aarch64/v8` is
+    `linux/arm64`), or None when it is not a plain `os/arch[/variant]` (`$BUILDPLATFORM`)."""
+    if text is None:
+        return None
+    parts = text.strip().lower().split("/")
+    if len(parts) not in (2, 3) or not _PLATFORM.fullmatch("/".join(parts)):
+        return None
+    # Imported here: the registry package is I/O, and only its pure value type is needed.
+    from pinbot.registry.manifest import Platform
+
+    normal = str(Platform(*parts))
+    return normal if _PLATFORM.fullmatch(normal) else None
+
+
+class ManifestKind(enum.StrEnum):
+    INDEX = "index"  # a multi-platform index or manifest list
+    IMAGE = "image"  # one platform's image manifest
+
+
+@dataclass(frozen=True)
+class Child:
+    """One platform's image manifest in an index (attestations left out)."""
+
+    platform: str  # normal form, see `normal_platform`
+    digest: str
+
+
 @dataclass(frozen=True)
 class Lookup:
-    """What the registry said about one name:tag: a digest, or an error message."""
+    """What the registry said about one name:tag (or one manifest): a digest, or an error.
+
+    `kind` says whether the digest names an index or one platform's image (None: not known);
+    an index read in full lists its image manifests in `children`; an image whose config was
+    read has its own `platform`. `since` is when the digest counts as the tag's from, for
+    `pin.min-age` (None: not known, it waits a whole window from now). `missing`: the
+    registry answered that the manifest does not exist.
+    """
 
     digest: str | None = None
     verified: bool = False
     error: str | None = None
+    kind: ManifestKind | None = None
+    children: tuple[Child, ...] = ()
+    platform: str | None = None
+    since: datetime | None = None
+    missing: bool = False
+
+    def holds(self, digest: str | None) -> bool:
+        """Whether `digest` is this digest or one platform's manifest in this index."""
+        return digest is not None and (
+            digest == self.digest or any(child.digest == digest for child in self.children)
+        )
+
+    def child_for(self, platform: str) -> Child | None:
+        return next((child for child in self.children if child.platform == platform), None)
+
+    def child_platform(self, digest: str | None) -> str | None:
+        """The platform of `digest` when it is one of this index's manifests."""
+        return next((c.platform for c in self.children if c.digest == digest), None)
 
 
 class Action(enum.StrEnum):
@@ -57,10 +129,26 @@ class Edit:
     expected: str
     old_digest: str | None
     new_digest: str
+    #: The platform whose manifest is written, when the pin is one platform's manifest.
+    platform: str | None = None
+    #: With `pin.platforms`: those of them whose manifest changed in the new index.
+    changed_platforms: tuple[str, ...] = ()
+    #: The `rules:` entry that decided this occurrence's settings (None: the global keys).
+    rule: Rule | None = None
 
     @property
     def file(self) -> str:
         return self.occurrence.file
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """Plain-text lines saying what kind of update this is (escape them to show them)."""
+        lines = []
+        if self.platform is not None:
+            lines.append(f"{self.platform} manifest")
+        if self.changed_platforms:
+            lines.append("changed for " + ", ".join(self.changed_platforms))
+        return tuple(lines)
 
     @property
     def image(self) -> str:
@@ -81,6 +169,9 @@ class NoticeKind(enum.StrEnum):
     NOT_VERIFIED = "not-verified"
     DIGEST_ONLY = "digest-only"  # pinned with no tag: nothing to follow
     DIGEST_GONE = "digest-gone"  # the pinned digest no longer exists in the registry
+    PLATFORM_MISSING = "platform-missing"  # the tag's new image has no manifest for its platform
+    PLATFORM_UNKNOWN = "platform-unknown"  # a platform pin whose platform cannot be told
+    PLATFORMS_UNCHANGED = "platforms-unchanged"  # only platforms outside `pin.platforms` changed
 
 
 @dataclass(frozen=True)
@@ -93,11 +184,86 @@ class Notice:
         return f"{self.occurrence.location}: {self.occurrence.text}: {self.message}"
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """An update held back by `min-age`: `edit` is proposed once `until` has passed."""
+
+    edit: Edit
+    until: datetime
+    min_age: timedelta
+
+    @property
+    def occurrence(self) -> Occurrence:
+        return self.edit.occurrence
+
+    def __str__(self) -> str:
+        when = self.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return (
+            f"{self.occurrence.location}: {self.occurrence.text}: {self.edit.new_digest} "
+            f"waits until {when} (min-age {format_duration(self.min_age)})"
+        )
+
+
 @dataclass
 class Plan:
     edits: list[Edit] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     unchanged: int = 0
+    #: Updates `min-age` holds back, with when each may be proposed.
+    waiting: list[Waiting] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The keys that decide one occurrence's update: its rule's, else the global ones."""
+
+    min_age: timedelta = timedelta()
+    min_age_first_pin: bool = False
+    platforms: tuple[str, ...] = ()
+    rule: Rule | None = None
+
+
+def settings_for(
+    occurrence: Occurrence, pin: PinConfig = DEFAULT_PIN, rules: Sequence[Rule] = ()
+) -> Settings:
+    """The first rule matching the occurrence over `pin`'s keys (`rules` in file order)."""
+    reference = occurrence.reference
+    rule = None
+    if reference is not None:
+        rule = next((r for r in rules if r.matches(reference, occurrence.file)), None)
+    min_age = pin.min_age if rule is None or rule.min_age is None else rule.min_age
+    platforms = pin.platforms if rule is None or rule.platforms is None else rule.platforms
+    normal = tuple(p for p in map(normal_platform, platforms) if p is not None)
+    return Settings(min_age, pin.min_age_first_pin, normal, rule)
+
+
+def ignored_by_rule(occurrence: Occurrence, rules: Sequence[Rule]) -> int | None:
+    """The index of the rule that tells pinbot to leave this occurrence alone (`ignore:
+    true`), when the first rule matching it does."""
+    reference = occurrence.reference
+    if reference is None:
+        return None
+    for index, rule in enumerate(rules):
+        if rule.matches(reference, occurrence.file):
+            return index if rule.ignore else None
+    return None
+
+
+def apply_ignore_rules(occurrences: Iterable[Occurrence], rules: Sequence[Rule]) -> list[Occurrence]:
+    """The occurrences with those an `ignore: true` rule matches marked ignored, as
+    `scan.ignore-images` marks them: nothing looks them up, pins them or judges them."""
+    marked = []
+    for occurrence in occurrences:
+        index = ignored_by_rule(occurrence, rules) if rules else None
+        if index is not None and occurrence.status in (Status.PINNED, Status.UNPINNED):
+            occurrence = replace(
+                occurrence,
+                status=Status.IGNORED,
+                rewritable=False,
+                note=occurrence.note or f"ignored by rules[{index}]",
+            )
+        marked.append(occurrence)
+    return marked
 
 
 def can_rewrite(occurrence: Occurrence, pin: PinConfig = DEFAULT_PIN) -> bool:
@@ -184,67 +350,203 @@ def plan(
     occurrences: Iterable[Occurrence],
     lookups: Mapping[str, Lookup],
     pin: PinConfig = DEFAULT_PIN,
+    *,
+    rules: Sequence[Rule] = (),
+    now: datetime | None = None,
 ) -> Plan:
     """Edits for every occurrence whose tag resolves to a verified digest it does not hold.
 
-    `lookups` holds what the registry said per `lookup_key` (name:tag) and, for pinned
-    digests nothing can bump, per `existence_key` (name@digest).
+    `lookups` holds what the registry said per `lookup_key` (name:tag), per `existence_key`
+    (name@digest) for pinned digests nothing can bump, and per `manifest_key` for pinned
+    digests the tag moved away from (what they are) and platform manifests to write. A pinned
+    digest with no `manifest_key` entry is followed as a whole index. `now` is the time
+    `min-age` windows are measured against (the clock when None).
     """
     occurrences = list(occurrences)
     result = Plan()
+    clock = now if now is not None else datetime.now(UTC)
     for occurrence in occurrences:
         reference = occurrence.reference
         if reference is None or occurrence.status not in (Status.PINNED, Status.UNPINNED):
             continue
-        if reference.digest is not None:
-            gone = lookups.get(existence_key(reference))
-            if gone is not None and gone.digest is None:
-                result.notices.append(
-                    Notice(
-                        occurrence,
-                        NoticeKind.DIGEST_GONE,
-                        gone.error or f"{reference.digest} no longer exists in the registry",
-                    )
-                )
-        if not can_rewrite(occurrence, pin):
-            why = occurrence.note or "this reference cannot be rewritten"
-            result.notices.append(Notice(occurrence, NoticeKind.NOT_REWRITABLE, why))
+        if ignored_by_rule(occurrence, rules) is not None:
             continue
-        if reference.tag is None and reference.digest is not None:
-            result.notices.append(
-                Notice(occurrence, NoticeKind.DIGEST_ONLY, "pinned by digest with no tag to follow")
-            )
+        gone = _gone(occurrence, lookups)
+        if gone is not None:
+            result.notices.append(gone)
+        outcome = _decide(occurrence, lookups, pin)
+        if isinstance(outcome, Notice):
+            result.notices.append(outcome)
             continue
-        if reference.tag is None and not pin.pin_untagged:
-            result.notices.append(
-                Notice(
-                    occurrence,
-                    NoticeKind.UNTAGGED,
-                    "no tag (means `latest`); set pin.pin-untagged to pin it",
-                )
-            )
-            continue
-        lookup = lookups.get(lookup_key(reference))
-        if lookup is None or lookup.digest is None:
-            message = lookup.error if lookup is not None and lookup.error else "not resolved"
-            result.notices.append(Notice(occurrence, NoticeKind.LOOKUP_FAILED, message))
-            continue
-        if lookup.digest == reference.digest:
+        if outcome is None:
             result.unchanged += 1
             continue
-        if not lookup.verified:
-            result.notices.append(
-                Notice(
-                    occurrence,
-                    NoticeKind.NOT_VERIFIED,
-                    f"{lookup.digest} was not verified against the manifest bytes; not written",
-                )
-            )
-            continue
-        action = Action.PIN if reference.digest is None else Action.BUMP
-        result.edits.append(_edit(occurrence, action, lookup.digest, pin.style))
+        settings = settings_for(occurrence, pin, rules)
+        found = _follow(occurrence, outcome, lookups, settings, pin.style)
+        if isinstance(found, Notice):
+            result.notices.append(found)
+        elif found is None:
+            result.unchanged += 1
+        else:
+            _propose(result, found, outcome, settings, clock)
     return _keep_shared_places_whole(result, occurrences)
 
+
+def _gone(occurrence: Occurrence, lookups: Mapping[str, Lookup]) -> Notice | None:
+    reference = occurrence.reference
+    assert reference is not None
+    if reference.digest is None:
+        return None
+    gone = lookups.get(existence_key(reference))
+    if gone is None or gone.digest is not None:
+        return None
+    message = gone.error or f"{reference.digest} no longer exists in the registry"
+    return Notice(occurrence, NoticeKind.DIGEST_GONE, message)
+
+
+def _decide(
+    occurrence: Occurrence, lookups: Mapping[str, Lookup], pin: PinConfig
+) -> Notice | Lookup | None:
+    """The tag's lookup when the occurrence may need an edit, None when it holds the tag's
+    digest (or one platform's manifest of it), or a notice saying why nothing is written."""
+    reference = occurrence.reference
+    assert reference is not None
+    if not can_rewrite(occurrence, pin):
+        why = occurrence.note or "this reference cannot be rewritten"
+        return Notice(occurrence, NoticeKind.NOT_REWRITABLE, why)
+    if reference.tag is None and reference.digest is not None:
+        return Notice(occurrence, NoticeKind.DIGEST_ONLY, "pinned by digest with no tag to follow")
+    if reference.tag is None and not pin.pin_untagged:
+        message = "no tag (means `latest`); set pin.pin-untagged to pin it"
+        return Notice(occurrence, NoticeKind.UNTAGGED, message)
+    lookup = lookups.get(lookup_key(reference))
+    if lookup is None or lookup.digest is None:
+        message = lookup.error if lookup is not None and lookup.error else "not resolved"
+        return Notice(occurrence, NoticeKind.LOOKUP_FAILED, message)
+    if lookup.holds(reference.digest):
+        return None
+    if not lookup.verified:
+        return Notice(
+            occurrence,
+            NoticeKind.NOT_VERIFIED,
+            f"{lookup.digest} was not verified against the manifest bytes; not written",
+        )
+    return lookup
+
+
+def _follow(
+    occurrence: Occurrence,
+    lookup: Lookup,
+    lookups: Mapping[str, Lookup],
+    settings: Settings,
+    style: PinStyle,
+) -> Edit | Notice | None:
+    """The edit that takes the occurrence to what its tag points at now, by the kind of its
+    pin: a first pin and a whole index take the tag's digest, one platform's manifest takes
+    the same platform's manifest in the new index."""
+    reference = occurrence.reference
+    assert reference is not None and lookup.digest is not None
+    if reference.digest is None:
+        return _edit(occurrence, Action.PIN, lookup.digest, style)
+    held = lookups.get(manifest_key(reference.name, reference.digest))
+    if held is not None and held.error is not None and not held.missing:
+        message = f"what the pinned {reference.digest} is could not be read: {held.error}"
+        return Notice(occurrence, NoticeKind.LOOKUP_FAILED, message)
+    hint = normal_platform(occurrence.platform)
+    platform_pin = held is not None and (
+        held.kind is ManifestKind.IMAGE or (held.missing and hint is not None)
+    )
+    if lookup.kind is ManifestKind.INDEX and held is not None and platform_pin:
+        return _follow_platform(occurrence, lookup, held, lookups, style)
+    if lookup.kind is ManifestKind.IMAGE and hint and lookup.platform and lookup.platform != hint:
+        message = (
+            f"the tag now points at a single-platform image for {lookup.platform}, not "
+            f"{hint}; left alone"
+        )
+        return Notice(occurrence, NoticeKind.PLATFORM_MISSING, message)
+    edit = _edit(occurrence, Action.BUMP, lookup.digest, style)
+    if settings.platforms and held is not None and held.kind is ManifestKind.INDEX:
+        changed = tuple(
+            p for p in settings.platforms if _child_digest(held, p) != _child_digest(lookup, p)
+        )
+        if not changed:
+            shown = ", ".join(settings.platforms)
+            message = f"only platforms other than {shown} changed in {lookup.digest}; not proposed"
+            return Notice(occurrence, NoticeKind.PLATFORMS_UNCHANGED, message)
+        edit = replace(edit, changed_platforms=changed)
+    return edit
+
+
+def _child_digest(index: Lookup, platform: str) -> str | None:
+    child = index.child_for(platform)
+    return child.digest if child is not None else None
+
+
+def platform_to_follow(occurrence: Occurrence, held: Lookup) -> str | None:
+    """The platform a pinned platform manifest follows: its own (from its config), else the
+    one the file names; None when neither is known or they disagree."""
+    own = held.platform if not held.missing else None
+    hint = normal_platform(occurrence.platform)
+    if own is not None and hint is not None and own != hint:
+        return None
+    return own or hint
+
+
+def _follow_platform(
+    occurrence: Occurrence,
+    lookup: Lookup,
+    held: Lookup,
+    lookups: Mapping[str, Lookup],
+    style: PinStyle,
+) -> Edit | Notice:
+    """One platform's manifest follows the same platform into the index the tag points at."""
+    reference = occurrence.reference
+    assert reference is not None and reference.digest is not None
+    own = held.platform if not held.missing else None
+    hint = normal_platform(occurrence.platform)
+    platform = platform_to_follow(occurrence, held)
+    if own is not None and hint is not None and own != hint:
+        message = (
+            f"the pinned {reference.digest} is the {own} manifest, but the file says {hint}; "
+            "left alone"
+        )
+        return Notice(occurrence, NoticeKind.PLATFORM_UNKNOWN, message)
+    if platform is None:
+        message = (
+            f"the pinned {reference.digest} is one platform's manifest, and neither its config "
+            "nor the file says which platform; left alone"
+        )
+        return Notice(occurrence, NoticeKind.PLATFORM_UNKNOWN, message)
+    child = lookup.child_for(platform)
+    if child is None:
+        offered = ", ".join(c.platform for c in lookup.children) or "none"
+        message = (
+            f"the index the tag now points at ({lookup.digest}) has no {platform} manifest "
+            f"(it has: {offered}); left alone"
+        )
+        return Notice(occurrence, NoticeKind.PLATFORM_MISSING, message)
+    fetched = lookups.get(manifest_key(reference.name, child.digest))
+    if fetched is None or not fetched.verified or fetched.digest != child.digest:
+        message = (
+            f"{child.digest} ({platform} manifest) was not verified against the manifest "
+            "bytes; not written"
+        )
+        return Notice(occurrence, NoticeKind.NOT_VERIFIED, message)
+    return replace(_edit(occurrence, Action.BUMP, child.digest, style), platform=platform)
+
+
+def _propose(result: Plan, edit: Edit, lookup: Lookup, settings: Settings, now: datetime) -> None:
+    """The edit, or, while `min-age` holds the tag's new digest back, when it may be made."""
+    edit = replace(edit, rule=settings.rule)
+    waits = settings.min_age > timedelta() and (
+        edit.action is Action.BUMP or settings.min_age_first_pin
+    )
+    if waits:
+        until = min(lookup.since or now, now) + settings.min_age
+        if until > now:
+            result.waiting.append(Waiting(edit, until, settings.min_age))
+            return
+    result.edits.append(edit)
 
 def _keep_shared_places_whole(result: Plan, occurrences: list[Occurrence]) -> Plan:
     """Drop edits that would write where a reference left alone also reads.

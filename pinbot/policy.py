@@ -1,8 +1,9 @@
 """Image governance: which occurrences break the policy, and why. Pure, no I/O.
 
 Rules: every reference pinned by digest, no missing or `latest` tag, only allowed
-registries, no digest that the tag no longer points to (drift, when lookups are given).
-What the lookups could not settle is not a pass: `unchecked` names it.
+registries, no digest that the tag no longer points to (drift, when lookups are given), no
+single platform's manifest pinned where nothing says which platform is meant (when lookups
+are given). What the lookups could not settle is not a pass: `unchecked` names it.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from pinbot.config import PolicyConfig
 from pinbot.errors import Problem, ProblemKind
-from pinbot.plan import Lookup, existence_key, lookup_key
+from pinbot.plan import Lookup, ManifestKind, existence_key, lookup_key, manifest_key
 from pinbot.reference import DEFAULT_TAG
 from pinbot.scanners import Occurrence, Status
 
@@ -26,6 +27,7 @@ class Rule(enum.StrEnum):
     DRIFT = "digest-drift"
     MISSING = "digest-missing"
     INVALID = "invalid-reference"
+    PLATFORM = "platform-unspecified"
 
 
 RULE_TEXT: dict[Rule, str] = {
@@ -35,6 +37,7 @@ RULE_TEXT: dict[Rule, str] = {
     Rule.DRIFT: "Pinned digest is no longer what the tag points to",
     Rule.MISSING: "Pinned digest no longer exists in the registry",
     Rule.INVALID: "Text in an image field is not a valid image reference",
+    Rule.PLATFORM: "Pinned digest is one platform's manifest, and nothing says which platform",
 }
 
 
@@ -90,7 +93,7 @@ def evaluate(
             violations.append(Violation(o, Rule.MISSING, f"{shown}: {gone.error}"))
         if lookups is not None and reference.digest is not None and reference.tag is not None:
             lookup = lookups.get(lookup_key(reference))
-            if lookup is not None and lookup.digest is not None and lookup.digest != reference.digest:
+            if lookup is not None and lookup.digest is not None and not lookup.holds(reference.digest):
                 violations.append(
                     Violation(
                         o,
@@ -98,7 +101,35 @@ def evaluate(
                         f"{shown}: tag {reference.tag} now points to {lookup.digest}",
                     )
                 )
+            unspecified = _platform_unspecified(o, lookup, lookups)
+            if unspecified is not None:
+                violations.append(Violation(o, Rule.PLATFORM, f"{shown}: {unspecified}"))
     return violations
+
+
+def _platform_unspecified(
+    occurrence: Occurrence, lookup: Lookup | None, lookups: Mapping[str, Lookup]
+) -> str | None:
+    """Why a pin is one platform's manifest of a multi-platform image with nothing in the
+    file saying which platform is meant (`exec format error` on the other architecture)."""
+    reference = occurrence.reference
+    if occurrence.platform or lookup is None or reference is None or reference.digest is None:
+        return None
+    platform = lookup.child_platform(reference.digest)
+    if platform is not None:
+        return (
+            f"pins the {platform} manifest of the index tag {reference.tag} points to, and "
+            "nothing says which platform is meant (FROM --platform, a node selector, "
+            "platform:); pin the index, or say the platform"
+        )
+    held = lookups.get(manifest_key(reference.name, reference.digest))
+    if lookup.kind is ManifestKind.INDEX and held is not None and held.kind is ManifestKind.IMAGE:
+        return (
+            f"pins one platform's manifest of the multi-platform image tag {reference.tag} "
+            "names, and nothing says which platform is meant (FROM --platform, a node "
+            "selector, platform:); pin the index, or say the platform"
+        )
+    return None
 
 
 def unchecked(occurrences: Iterable[Occurrence], lookups: Mapping[str, Lookup]) -> list[Problem]:

@@ -103,7 +103,9 @@ class Reconciler:
         """Plan the edits, read the pull requests of every branch concerned, and decide."""
         snapshot = scanned.snapshot
         config = self._config(scanned)
-        outcome = plan_and_apply(snapshot.files, scanned.occurrences, lookups, config)
+        outcome = plan_and_apply(
+            snapshot.files, scanned.occurrences, lookups, config, now=self.clock()
+        )
         result.problems.extend(as_problem(e, ProblemKind.WRITE_REFUSED) for e in outcome.errors)
         result.problems.extend(
             lookup_problem(notice)

@@ -7,9 +7,17 @@ from dataclasses import dataclass, field, replace
 
 from github.Repository import Repository
 
-from pinbot.config import Config, ConfigError, PinConfig, RepositoryConfig, load_repository_config
+from pinbot.config import (
+    Config,
+    ConfigError,
+    PinConfig,
+    RepositoryConfig,
+    Rule,
+    load_repository_config,
+)
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import GitHubForge, Snapshot
+from pinbot.plan import apply_ignore_rules
 from pinbot.scanners import Occurrence, scan_files
 
 #: A repository's own settings, first found wins. They are pinbot's, never scanned for images.
@@ -48,7 +56,7 @@ def scan_snapshot(repo: Repository, snapshot: Snapshot, config: Config) -> Scann
     problems: list[Problem] = list(snapshot.skipped)
     outcomes = scan_files(snapshot.files, ignore_images=config.scan.ignore_images)
     for outcome in outcomes.values():
-        occurrences.extend(outcome.occurrences)
+        occurrences.extend(apply_ignore_rules(outcome.occurrences, config.rules))
         problems.extend(as_problem(error, ProblemKind.UNREADABLE_FILE) for error in outcome.errors)
     return ScannedRepository(repo, snapshot, occurrences, problems, config=config)
 
@@ -107,15 +115,21 @@ def read_repository(forge: GitHubForge, repo: Repository, config: Config) -> Sca
     return scanned
 
 
-def lookup_pin(run: PinConfig, repositories: Iterable[PinConfig]) -> PinConfig:
+def lookup_pin(
+    run: PinConfig, repositories: Iterable[PinConfig], rules: Iterable[Rule] = ()
+) -> PinConfig:
     """Pin options under which the run's one shared set of lookups covers every repository.
 
     A repository that opts in to pinning untagged references or adding Helm digest keys
-    needs their tags looked up; `plan` then applies each repository's own options.
+    needs their tags looked up, and one that names `platforms` (in `pin` or a rule) needs
+    moved indexes read platform by platform; `plan` then applies each repository's own options.
     """
     pins = [run, *repositories]
+    named = [p for pin in pins for p in pin.platforms]
+    named += [p for rule in rules for p in rule.platforms or ()]
     return replace(
         run,
         pin_untagged=any(pin.pin_untagged for pin in pins),
         helm_insert_digest=any(pin.helm_insert_digest for pin in pins),
+        platforms=tuple(dict.fromkeys(named)),
     )

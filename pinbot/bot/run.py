@@ -38,6 +38,7 @@ from pinbot.notes import describe
 from pinbot.pipeline import look_up
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
+from pinbot.report import escape
 from pinbot.scanners import Occurrence
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
@@ -161,9 +162,12 @@ class RegistrySession:
             old = await self._metadata(edit, edit.old_digest)
             new = await self._metadata(edit, edit.new_digest)
             assert edit.occurrence.reference is not None
-            extra = await bump_lines(
-                self.supply_chain, edit.occurrence.reference, edit.old_digest, edit.new_digest
-            )
+            extra = [
+                *map(escape.text, edit.notes),  # what kind of update: `linux/arm64 manifest`
+                *await bump_lines(
+                    self.supply_chain, edit.occurrence.reference, edit.old_digest, edit.new_digest
+                ),
+            ]
             blocks.append(
                 describe(edit.image, edit.tag, old, new, old_digest=edit.old_digest, extra=extra)
             )
@@ -221,7 +225,9 @@ def _look_up(
 ) -> dict[str, Lookup]:
     """One registry lookup per tag for the whole run, whatever each repository's settings
     (a lookup that fails is that reference's error, see `pipeline.look_up`)."""
-    pin = lookup_pin(config.pin, (s.config.pin for s in scanned if s.config is not None))
+    configs = [config, *(s.config for s in scanned if s.config is not None)]
+    rules = (rule for each in configs for rule in each.rules)
+    pin = lookup_pin(config.pin, (each.pin for each in configs[1:]), rules)
     occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
     return registry.run(look_up(registry.client, occurrences, pin))
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pinbot.config import Config, ConfigError, load_config
+from pinbot.plan import apply_ignore_rules
 from pinbot.report.escape import terminal
 from pinbot.scanners import PathNotFound, TreeScan, scan_paths
 
@@ -57,8 +58,8 @@ def scan_folder(
     command: str, paths: Sequence[Path], config: Config, *, warn: bool = True
 ) -> TreeScan:
     """Scan files and folders (the working directory when none is given) with the config's
-    ignore globs; with `warn`, problems are printed to stderr as warnings (a command that
-    fails on them reports them itself).
+    ignore globs and `ignore` rules; with `warn`, problems are printed to stderr as warnings
+    (a command that fails on them reports them itself).
 
     Exits with status 2 when a path does not exist.
     """
@@ -73,6 +74,7 @@ def scan_folder(
     except PathNotFound as exc:
         print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
+    scanned.occurrences = apply_ignore_rules(scanned.occurrences, config.rules)
     if warn:
         for problem in scanned.errors:
             print(f"warning: {terminal(str(problem))}", file=sys.stderr)

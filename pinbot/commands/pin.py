@@ -52,7 +52,7 @@ async def _look_up(
 ) -> tuple[dict[str, Lookup], list[str]]:
     """Lookups, and one line per registry that reported a pull quota during them."""
     async with RegistryClient(config) as client:
-        lookups = await look_up(client, occurrences, config.pin)
+        lookups = await look_up(client, occurrences, config.pin, rules=config.rules)
         return lookups, client.stats.quota_report()
 
 
@@ -79,6 +79,8 @@ def report(
                 "new_digest": edit.new_digest,
                 "text": edit.occurrence.text,
                 "replacement": edit.replacement,
+                "platform": edit.platform,
+                "notes": list(edit.notes),
             }
             for change in changes
             for edit in change.edits

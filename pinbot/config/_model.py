@@ -161,7 +161,6 @@ class PinConfig:
         (),
         "the platforms that matter (`[linux/amd64, linux/arm64]`): an index whose manifests "
         "for these are unchanged is not proposed; empty: all",
-        planned=True,
     )
 
 

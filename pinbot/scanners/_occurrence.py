@@ -116,4 +116,5 @@ def occurrence(
         reference_text=reference_text,
         adds_digest_key=finding.adds_digest_key,
         built_here=finding.built_here,
+        platform=finding.platform,
     )

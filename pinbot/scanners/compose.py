@@ -23,6 +23,7 @@ from pinbot.scanners._yaml import (
     is_manifest,
     map_get,
     scalar_finding,
+    scalar_value,
     walk,
 )
 from pinbot.scanners.interface import Finding, ScanError
@@ -48,16 +49,19 @@ def _builds(service: MappingNode) -> bool:
     )
 
 
-def _service_images(document: Node) -> dict[int, bool]:
+def _service_images(document: Node) -> dict[int, tuple[bool, str | None]]:
     """Ids of the `image` scalar nodes of every service, merge keys followed, each with
-    whether some service using it builds it."""
-    images: dict[int, bool] = {}
+    whether some service using it builds it and the `platform:` every such service names
+    (None when one names none, or two differ)."""
+    images: dict[int, tuple[bool, str | None]] = {}
     for _name, _key, service in entries(map_get(document, "services")):
         if not isinstance(service, MappingNode):
             continue
         image = map_get(service, "image")
         if isinstance(image, ScalarNode):
-            images[id(image)] = images.get(id(image), False) or _builds(service)
+            platform = scalar_value(map_get(service, "platform")) or None
+            built, seen = images.get(id(image), (False, platform))
+            images[id(image)] = (built or _builds(service), platform if seen == platform else None)
     return images
 
 
@@ -87,8 +91,10 @@ class ComposeScanner:
             # `<<: *b`) is reported once, where it is written.
             for key_path, node in walk(document):
                 if id(node) in images:
-                    built = images.pop(id(node))
+                    built, platform = images.pop(id(node))
                     finding = scalar_finding(node, text, offset, format_path(key_path))
+                    if finding is not None and platform:
+                        finding = replace(finding, platform=platform)
                     if finding is not None and built and not is_templated(node.value):
                         # Pinning a build output would make compose tag its build with a digest.
                         finding = replace(

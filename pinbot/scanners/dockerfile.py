@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
@@ -202,6 +202,18 @@ def _unquote(word: str) -> tuple[int, int, bool]:
         inner = word[1:-1]
         return 1, len(word) - 1, word[0] == '"' and "\\" in inner
     return 0, len(word), False
+
+
+def _platform_flag(arguments: list[_Word]) -> str | None:
+    """The value of a FROM's `--platform=` flag as written (quotes removed), or None."""
+    for word in arguments:
+        if not word.text.startswith("--"):
+            break
+        name, equals, value = word.text.partition("=")
+        if name.lower() == "--platform" and equals:
+            inner_start, inner_end, _ = _unquote(value)
+            return value[inner_start:inner_end] or None
+    return None
 
 
 def _not_an_image(value: str, earlier_stages: list[str | None]) -> str | None:
@@ -496,7 +508,11 @@ class _DockerfileReader:
                 return
             self.composed.append(_ComposedFrom(logical, image, context, escaped))
             return
+        reported = len(self.findings)
         self._report_word(logical, image, context, None, rewritable=not escaped)
+        platform = _platform_flag(arguments)
+        if platform is not None and len(self.findings) > reported:
+            self.findings[-1] = replace(self.findings[-1], platform=platform)
 
     def _dismiss(self, logical: _Logical, word: _Word, context: str, reason: str) -> None:
         start, end, _ = logical.span(word.start, word.end)

@@ -66,7 +66,9 @@ class Finding:
     reason the file kind's own tool rejects the value (kustomize refusing a number as a tag):
     the reference is then invalid whatever its text, and never pinned. `built_here` marks an
     image the file builds and tags rather than pulls (a Compose service with `build:`): it is
-    reported, and the policy does not judge it.
+    reported, and the policy does not judge it. `platform` is the platform the file says the
+    image runs on, as written (`FROM --platform=linux/arm64`, a Compose service's `platform:`,
+    a Pod's `kubernetes.io/arch` node selector; `$BUILDPLATFORM` too), or None when it says none.
     """
 
     start: int
@@ -81,6 +83,7 @@ class Finding:
     adds_digest_key: bool = False
     invalid: str | None = None
     built_here: bool = False
+    platform: str | None = None
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ class Occurrence:
     reference_text: str = ""
     adds_digest_key: bool = False
     built_here: bool = False  # see `Finding.built_here`
+    platform: str | None = None  # see `Finding.platform`
 
     @property
     def location(self) -> str:

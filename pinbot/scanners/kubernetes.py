@@ -15,6 +15,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 from pinbot.scanners._yaml import (
     MappingNode,
@@ -186,7 +187,10 @@ class KubernetesScanner:
 
     def _manifest(self, document: Node, text: str, offset: int) -> Iterator[Finding | Dismissal]:
         parameters: dict[str, str] = {}  # Tekton parameter name -> the image field using it
+        mappings: dict[tuple[str | int, ...], MappingNode] = {}
         for key_path, node in walk(document):
+            if isinstance(node, MappingNode):
+                mappings[key_path] = node
             if not key_path:
                 continue
             skipped = _skipped(key_path)
@@ -202,7 +206,8 @@ class KubernetesScanner:
             if key_path[-1] == "image" or _is_image_volume(key_path):
                 finding = scalar_finding(node, text, offset, format_path(key_path))
                 if finding is not None:
-                    yield finding
+                    platform = _pod_platform(mappings, key_path)
+                    yield replace(finding, platform=platform) if platform else finding
                     used = _TEKTON_PARAM.fullmatch(node.value.strip())
                     if used:
                         parameters.setdefault(used.group(1) or used.group(2), format_path(key_path))
@@ -224,6 +229,70 @@ class KubernetesScanner:
                 for seen in self._manifest(document, inner, offset):
                     if isinstance(seen, Finding):
                         yield seen
+
+
+#: Where a container list sits in a pod spec (`spec.containers[0].image`).
+_CONTAINER_LISTS = frozenset({"containers", "initContainers", "ephemeralContainers"})
+_ARCH_LABELS = ("kubernetes.io/arch", "beta.kubernetes.io/arch")
+_OS_LABELS = ("kubernetes.io/os", "beta.kubernetes.io/os")
+
+
+def _pod_platform(
+    mappings: dict[tuple[str | int, ...], MappingNode], key_path: tuple[str | int, ...]
+) -> str | None:
+    """`os/arch` a container's pod is scheduled on, when its pod spec pins the architecture
+    with a `nodeSelector` or a required node affinity naming one architecture; else None."""
+    if len(key_path) < 3 or key_path[-3] not in _CONTAINER_LISTS or key_path[-1] != "image":
+        return None
+    spec = mappings.get(key_path[:-3])
+    if spec is None:
+        return None
+    selector = map_get(spec, "nodeSelector")
+    arch = _first_label(selector, _ARCH_LABELS)
+    os_name = _first_label(selector, _OS_LABELS)
+    if arch is None:
+        arch = _affinity_value(spec, _ARCH_LABELS)
+    if os_name is None:
+        os_name = _affinity_value(spec, _OS_LABELS)
+    if arch is None:
+        return None
+    return f"{os_name or 'linux'}/{arch}"
+
+
+def _first_label(selector: Node | None, labels: tuple[str, ...]) -> str | None:
+    for label in labels:
+        value = scalar_value(map_get(selector, label))
+        if value:
+            return value
+    return None
+
+
+def _affinity_value(spec: MappingNode, labels: tuple[str, ...]) -> str | None:
+    """The one value every required node-selector term allows for `labels`, if there is one."""
+    required = map_get(
+        map_get(map_get(spec, "affinity"), "nodeAffinity"),
+        "requiredDuringSchedulingIgnoredDuringExecution",
+    )
+    terms = map_get(required, "nodeSelectorTerms")
+    if not isinstance(terms, SequenceNode) or not terms.value:
+        return None
+    found: set[str] = set()
+    for term in terms.value:  # terms are ORed: each must name the same one value
+        values: set[str] = set()
+        expressions = map_get(term, "matchExpressions")
+        for expression in expressions.value if isinstance(expressions, SequenceNode) else ():
+            if scalar_value(map_get(expression, "key")) not in labels:
+                continue
+            allowed = map_get(expression, "values")
+            if scalar_value(map_get(expression, "operator")) != "In" or not isinstance(
+                allowed, SequenceNode
+            ):
+                return None
+            values |= {v for v in map(scalar_value, allowed.value) if v}
+        if len(values) != 1:
+            return None
+        found |= values
+    return found.pop() if len(found) == 1 else None
 
 
 def _is_image_volume(key_path: tuple[str | int, ...]) -> bool:

@@ -42,7 +42,6 @@ def read(text: str, base_dir: Path | None = None) -> Config:
     [
         ("pin:\n  style: digest\n  min-age: 3d\n", 3, "pin.min-age"),
         ("pin:\n  min-age-first-pin: true\n", 2, "pin.min-age-first-pin"),
-        ("pin:\n  platforms: [linux/amd64]\n", 2, "pin.platforms"),
         ("github:\n  automerge: true\n", 2, "github.automerge"),
         ("github:\n  merge-method: rebase\n", 2, "github.merge-method"),
         ("rules:\n  - images: ['*']\n", 1, "rules"),
