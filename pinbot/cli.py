@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -60,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(words)
     if args.verbose:
         # Requests are logged by method, host and path only: never a header or a query.
+        import logging  # only with -v: a plain check (a pre-commit hook) starts without it
+
         logging.basicConfig(
             level=logging.DEBUG if args.verbose > 1 else logging.INFO,
             format="pinbot: %(name)s: %(message)s",
