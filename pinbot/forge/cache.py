@@ -155,10 +155,10 @@ def verified(url: str, text: str) -> bool:
     """Whether an answer for `url` may be used: True for anything but a git object, and for
     a git object only when its content hashes to its id.
 
-    >>> verified("https://api.github.com/repos/o/r/git/blobs/8ab686eafeb1f44702738c8b0f24f2567c36da6d",
+    >>> verified("https://api.github.com/repos/o/r/git/blobs/b45ef6fec89518d314f546fd6c3025367b721684",
     ...          '{"content": "SGVsbG8sIFdvcmxkIQ==", "encoding": "base64"}')
     True
-    >>> verified("https://api.github.com/repos/o/r/git/blobs/8ab686eafeb1f44702738c8b0f24f2567c36da6d",
+    >>> verified("https://api.github.com/repos/o/r/git/blobs/b45ef6fec89518d314f546fd6c3025367b721684",
     ...          '{"content": "SGVsbG8sIFdvcmxkPw==", "encoding": "base64"}')
     False
     """
