@@ -11,9 +11,9 @@ from pinbot.pipeline import look_up
 from pinbot.plan import NoticeKind, existence_key, lookup_key, plan
 from pinbot.reference import parse_normalized
 from pinbot.scanners import scan_text
+from tests.registry.test_faults_retried_or_refused import proxied_client
 from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import RunningRegistry
-from tests.test_registry_faults import proxied_client
 
 
 def test_each_tag_costs_one_request_and_a_moved_one_two(

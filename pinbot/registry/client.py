@@ -35,7 +35,7 @@ from pinbot.registry.retry import RetryPolicy
 from pinbot.registry.session import Registry, RegistrySession, registry_name
 from pinbot.registry.stats import RequestStats
 from pinbot.registry.tls import DOCKER_CERTS_D
-from pinbot.registry.transport import Transport
+from pinbot.registry.transport import Transport, TransportOptions
 
 if TYPE_CHECKING:
     from pinbot.config import Config
@@ -125,15 +125,10 @@ class RegistryClient:
         retry = RetryPolicy(
             max_attempts=max_attempts, max_wait=max_wait, backoff=backoff, max_backoff=max_backoff
         )
-        transport = Transport(
-            stats=self.stats,
-            retry=retry,
-            timeout=timeout,
-            request_deadline=request_deadline,
-            per_registry_concurrency=per_registry_concurrency,
-            certs_d=certs_d,
-            environ=environ,
+        options = TransportOptions(
+            timeout, request_deadline, per_registry_concurrency, certs_d, environ
         )
+        transport = Transport(options, stats=self.stats, retry=retry)
         finder = CredentialFinder(docker_config_dir=docker_config_dir, environ=environ)
         self._session = RegistrySession(transport, config=config, finder=finder)
         self._distribution = Distribution(self._session)

@@ -63,6 +63,18 @@ def described(ref: ImageReference, tag_or_digest: str) -> str:
     return f'tag "{ref.path}:{tag_or_digest}"'
 
 
+def _mismatch(
+    registry: Registry, ref: ImageReference, what: str, detail: str, expected: str, actual: str
+) -> DigestMismatch:
+    return DigestMismatch(
+        registry.name,
+        f"{what}: {detail}",
+        reference=str(ref),
+        expected=expected,
+        actual=actual,
+    )
+
+
 class Distribution:
     """Manifests, blobs and referrers of one run's registries, each question asked once."""
 
@@ -148,13 +160,8 @@ class Distribution:
         ok, actual = mf.content_matches(body, expected)
         if not ok:
             log.warning("digest mismatch for %s: expected %s, got %s", what, expected, actual)
-            raise DigestMismatch(
-                registry.name,
-                f"{what}: manifest bytes hash to {actual}, not {expected}",
-                reference=str(ref),
-                expected=expected,
-                actual=actual,
-            )
+            detail = f"manifest bytes hash to {actual}, not {expected}"
+            raise _mismatch(registry, ref, what, detail, expected, actual)
         return FetchedManifest(expected, media_type, body)
 
     async def _head_now(self, registry: Registry, ref: ImageReference, tag_or_digest: str) -> Head:
@@ -166,13 +173,8 @@ class Distribution:
         media_type = mf.media_type_of(answer.headers.get("content-type"))
         if answer.status_code == 200 and mf.is_digest(header) and media_type in mf.MANIFEST_TYPES:
             if mf.is_digest(tag_or_digest) and header != tag_or_digest:
-                raise DigestMismatch(
-                    registry.name,
-                    f"{what}: registry says its digest is {header}",
-                    reference=str(ref),
-                    expected=tag_or_digest,
-                    actual=header,
-                )
+                detail = f"registry says its digest is {header}"
+                raise _mismatch(registry, ref, what, detail, tag_or_digest, header)
             return Head(header, media_type)
         if answer.status_code == 200:
             self._check_content_type(registry, answer, what)
@@ -214,13 +216,7 @@ class Distribution:
             raise self.session.unexpected(registry, answer, what)
         ok, actual = mf.content_matches(answer.content, digest)
         if not ok:
-            raise DigestMismatch(
-                registry.name,
-                f"{what}: bytes hash to {actual}",
-                reference=str(ref),
-                expected=digest,
-                actual=actual,
-            )
+            raise _mismatch(registry, ref, what, f"bytes hash to {actual}", digest, actual)
         return answer.content
 
     async def _request_manifest(

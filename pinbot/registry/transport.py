@@ -56,6 +56,35 @@ class EndpointSettings:
     ca_file: Path | None = None
 
 
+@dataclass(frozen=True)
+class TransportOptions:
+    """How every registry is spoken to: timeouts, deadlines, concurrency and trust stores."""
+
+    #: Seconds of silence before a connection or read gives up.
+    timeout: float
+    #: Seconds one exchange may take in all, from sending to the last byte of the body.
+    request_deadline: float
+    per_registry_concurrency: int
+    certs_d: Path
+    environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One request to send: what, where, counted as which kind, its body read up to `limit`."""
+
+    method: str
+    url: str
+    kind: str
+    headers: Mapping[str, str]
+    data: Mapping[str, str] | None = None
+    limit: BodyLimit | None = None
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.url).path or "/"
+
+
 @dataclass
 class Endpoint:
     """One registry host: its connection pool, trust and concurrency limit."""
@@ -163,24 +192,10 @@ async def _read_body(response: httpx.Response, limit: BodyLimit | None) -> bytes
 class Transport:
     """Sends registry requests: endpoints, deadlines, body caps, retries, TLS and quotas."""
 
-    def __init__(
-        self,
-        *,
-        stats: RequestStats,
-        retry: RetryPolicy,
-        timeout: float,
-        request_deadline: float,
-        per_registry_concurrency: int,
-        certs_d: Path,
-        environ: Mapping[str, str] | None,
-    ) -> None:
+    def __init__(self, options: TransportOptions, *, stats: RequestStats, retry: RetryPolicy) -> None:
+        self.options = options
         self.stats = stats
         self.retry = retry
-        self.timeout = timeout
-        self.request_deadline = request_deadline
-        self.per_registry_concurrency = per_registry_concurrency
-        self.certs_d = certs_d
-        self._environ = environ
 
     def endpoint(self, name: str, host: str, settings: EndpointSettings) -> Endpoint:
         """A new endpoint for registry `name` served at `host`."""
@@ -192,17 +207,20 @@ class Transport:
         else:
             scheme = "https"
             verify = ssl_context(
-                host, ca_file=settings.ca_file, certs_d=self.certs_d, environ=self._environ
+                host,
+                ca_file=settings.ca_file,
+                certs_d=self.options.certs_d,
+                environ=self.options.environ,
             )
         http = httpx.AsyncClient(
             verify=verify,
-            timeout=httpx.Timeout(self.timeout),
+            timeout=httpx.Timeout(self.options.timeout),
             follow_redirects=False,
             # Compressed bodies could expand past every cap while being decoded.
             headers={"User-Agent": USER_AGENT, "Accept-Encoding": "identity"},
             limits=httpx.Limits(
-                max_connections=self.per_registry_concurrency * 2,
-                max_keepalive_connections=self.per_registry_concurrency,
+                max_connections=self.options.per_registry_concurrency * 2,
+                max_keepalive_connections=self.options.per_registry_concurrency,
             ),
             trust_env=False,
         )
@@ -210,7 +228,7 @@ class Transport:
             name,
             http=http,
             base_url=f"{scheme}://{host}",
-            semaphore=asyncio.Semaphore(self.per_registry_concurrency),
+            semaphore=asyncio.Semaphore(self.options.per_registry_concurrency),
             insecure=settings.insecure,
         )
 
@@ -226,68 +244,54 @@ class Transport:
         limit: BodyLimit | None = None,
     ) -> Answer:
         """Send with retries on 429/502/503/504 and connection faults, within the budget."""
+        outgoing = Outgoing(method, url, kind, headers, data, limit)
         try:
             async for attempt in self.retry.retrying():
                 with attempt:
-                    return await self._send_once(
-                        endpoint, method, url, kind=kind, headers=headers, data=data, limit=limit
-                    )
+                    return await self._send_once(endpoint, outgoing)
         except Transient as exc:
-            raise self._exhausted(endpoint, exc, url) from None
+            raise self._exhausted(endpoint, exc, outgoing) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_once(
-        self,
-        endpoint: Endpoint,
-        method: str,
-        url: str,
-        *,
-        kind: str,
-        headers: Mapping[str, str],
-        data: Mapping[str, str] | None,
-        limit: BodyLimit | None,
-    ) -> Answer:
+    async def _send_once(self, endpoint: Endpoint, outgoing: Outgoing) -> Answer:
+        """One attempt, holding one of the registry's concurrency slots and within deadlines."""
         async with endpoint.semaphore:
             budget = current_budget()
-            allowed = self.request_deadline
+            allowed = self.options.request_deadline
             if budget is not None:
                 if budget.remaining() <= 0:
-                    raise self._out_of_time(endpoint, budget, method, url)
+                    raise self._out_of_time(endpoint, budget, outgoing)
                 allowed = min(allowed, budget.remaining())
-            self.stats.add(endpoint.name, kind)
+            self.stats.add(endpoint.name, outgoing.kind)
             started = time.monotonic()
             try:
                 async with asyncio.timeout(allowed):
-                    answer = await self._exchange(endpoint, method, url, headers, data, limit)
+                    answer = await self._exchange(endpoint, outgoing)
             except TimeoutError:
-                if budget is not None and allowed < self.request_deadline:
-                    raise self._out_of_time(endpoint, budget, method, url) from None
+                if budget is not None and allowed < self.options.request_deadline:
+                    raise self._out_of_time(endpoint, budget, outgoing) from None
                 detail = f"no complete answer within {allowed:g} s"
-                log.info("%s %s: %s", method, loggable(url), detail)
+                log.info("%s %s: %s", outgoing.method, loggable(outgoing.url), detail)
                 raise Transient(detail) from None
             finally:
                 if budget is not None:
                     budget.charge(time.monotonic() - started)
-        log.debug("%s %s -> %s", method, loggable(url), answer.status_code)
-        return self._judge(endpoint, answer, url)
+        log.debug("%s %s -> %s", outgoing.method, loggable(outgoing.url), answer.status_code)
+        return self._judge(endpoint, answer, outgoing.url)
 
-    async def _exchange(
-        self,
-        endpoint: Endpoint,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        data: Mapping[str, str] | None,
-        limit: BodyLimit | None,
-    ) -> Answer:
+    async def _exchange(self, endpoint: Endpoint, outgoing: Outgoing) -> Answer:
         """One request and its whole (capped) body; transport failures become retryable."""
+        method, url = outgoing.method, outgoing.url
         try:
-            request = endpoint.http.build_request(method, url, headers=headers, data=data)
+            request = endpoint.http.build_request(
+                method, url, headers=outgoing.headers, data=outgoing.data
+            )
             response = await endpoint.http.send(request, stream=True)
             try:
                 # A HEAD answer's Content-Length is the GET's: the GET is where the cap applies.
                 # (Its empty body is still read: that returns the connection to the pool.)
-                body = await _read_body(response, None if method == "HEAD" else limit)
+                limit = None if method == "HEAD" else outgoing.limit
+                body = await _read_body(response, limit)
             finally:
                 await response.aclose()
         except ssl.SSLError as exc:
@@ -298,15 +302,15 @@ class Transport:
             cause = _tls_cause(exc)
             if cause is not None:
                 raise self._tls_error(endpoint, url, cause) from None
-            detail = _describe_transport(exc, self.timeout)
+            detail = _describe_transport(exc, self.options.timeout)
             log.info("%s %s: %s", method, loggable(url), detail)
             raise Transient(detail) from None
         except _TooLarge as exc:
-            raise self._too_large(endpoint, method, url, limit, exc.declared) from None
+            raise self._too_large(endpoint, outgoing, exc.declared) from None
         except _Encoded as exc:
             raise RegistryError(
                 endpoint.name,
-                f"{method} {urlsplit(url).path}: answered with Content-Encoding {exc.encoding}, "
+                f"{method} {outgoing.path}: answered with Content-Encoding {exc.encoding}, "
                 "which pinbot did not ask for",
             ) from None
         return Answer(response.status_code, response.headers, body, str(response.url))
@@ -336,31 +340,28 @@ class Transport:
             )
         return answer
 
+    @staticmethod
     def _out_of_time(
-        self, endpoint: Endpoint, budget: LookupBudget, method: str, url: str
+        endpoint: Endpoint, budget: LookupBudget, outgoing: Outgoing
     ) -> RegistryUnavailable:
         return RegistryUnavailable(
             endpoint.name,
-            f"{method} {urlsplit(url).path or '/'}: no complete answer within the "
+            f"{outgoing.method} {outgoing.path}: no complete answer within the "
             f"{budget.seconds:g} s a lookup may take",
         )
 
+    @staticmethod
     def _too_large(
-        self,
-        endpoint: Endpoint,
-        method: str,
-        url: str,
-        limit: BodyLimit | None,
-        declared: int | None,
+        endpoint: Endpoint, outgoing: Outgoing, declared: int | None
     ) -> ResponseTooLarge:
         size = f" ({declared} bytes announced)" if declared is not None else ""
         return ResponseTooLarge(
             endpoint.name,
-            f"{method} {urlsplit(url).path}: answer larger than the {limit}{size}",
+            f"{outgoing.method} {outgoing.path}: answer larger than the {outgoing.limit}{size}",
         )
 
-    def _exhausted(self, endpoint: Endpoint, exc: Transient, url: str) -> RegistryError:
-        where = urlsplit(url).path or "/"
+    def _exhausted(self, endpoint: Endpoint, exc: Transient, outgoing: Outgoing) -> RegistryError:
+        where = outgoing.path
         if exc.status == 429:
             quota = exc.quota
             if quota is None and endpoint.name in self.stats.quotas:
@@ -397,7 +398,7 @@ class Transport:
         elif isinstance(cause, ssl.SSLCertVerificationError):
             hint = " (set ca-file in pinbot's config, SSL_CERT_FILE, or certs.d/<host>/ca.crt)"
         elif "BAD_CERTIFICATE" in str(cause) or "CERTIFICATE_REQUIRED" in str(cause):
-            folder = self.certs_d / endpoint.host
+            folder = self.options.certs_d / endpoint.host
             hint = (
                 " (the registry wants a client certificate it trusts: put a NAME.cert and"
                 f" NAME.key pair in {folder}/)"

@@ -35,7 +35,7 @@ def _head_digest(reg: RunningRegistry, repo: str, ref: str) -> httpx.Response:
         return c.head(f"/v2/{repo}/manifests/{ref}", headers={"Accept": ACCEPT_ALL})
 
 
-def test_docker_image(registry: RunningRegistry) -> None:
+def test_a_pushed_docker_image_is_served_as_skopeo_sees_it(registry: RunningRegistry) -> None:
     pushed = registry.push_image(
         "fixtures/docker", "1.0", labels={"org.opencontainers.image.version": "1.0"}
     )
@@ -53,7 +53,7 @@ def test_docker_image(registry: RunningRegistry) -> None:
     assert config["architecture"] == "amd64"
 
 
-def test_oci_image(registry: RunningRegistry) -> None:
+def test_a_pushed_oci_image_is_served_as_skopeo_sees_it(registry: RunningRegistry) -> None:
     pushed = registry.push_image(
         "fixtures/oci", "1.0", oci=True, annotations={"org.opencontainers.image.revision": "abc"}
     )
@@ -64,7 +64,7 @@ def test_oci_image(registry: RunningRegistry) -> None:
     assert r.headers["Docker-Content-Digest"] == pushed.digest
 
 
-def test_oci_index_with_attestations(registry: RunningRegistry) -> None:
+def test_a_pushed_oci_index_carries_attestation_entries(registry: RunningRegistry) -> None:
     platforms = [("linux", "amd64", None), ("linux", "arm64", "v8")]
     children = [
         (registry.push_image("fixtures/index", None, oci=True, platform=p), p) for p in platforms
@@ -89,7 +89,7 @@ def test_oci_index_with_attestations(registry: RunningRegistry) -> None:
     assert r.headers["Docker-Content-Digest"] == index.digest
 
 
-def test_docker_manifest_list(registry: RunningRegistry) -> None:
+def test_a_pushed_manifest_list_is_served_whole_only_when_asked(registry: RunningRegistry) -> None:
     lst = registry.push_multiarch("fixtures/list", "1.0", oci=False)
     assert lst.media_type == DOCKER_LIST
     assert [e["mediaType"] for e in lst.manifest["manifests"]] == [DOCKER_MANIFEST] * 2
@@ -102,7 +102,7 @@ def test_docker_manifest_list(registry: RunningRegistry) -> None:
     assert r.headers["Docker-Content-Digest"] == lst.manifest["manifests"][0]["digest"]
 
 
-def test_moved_tag_and_delete(registry: RunningRegistry) -> None:
+def test_a_tag_moves_to_a_new_build_and_a_deleted_digest_is_gone(registry: RunningRegistry) -> None:
     first = registry.push_image("fixtures/moving", "latest", seed="build-1")
     again = registry.push_image("fixtures/moving", "latest", seed="build-1")
     assert again.digest == first.digest  # deterministic
@@ -116,7 +116,7 @@ def test_moved_tag_and_delete(registry: RunningRegistry) -> None:
     assert r.status_code == 404
 
 
-def test_manifest_requests_counted(registry: RunningRegistry) -> None:
+def test_manifest_requests_are_counted_from_the_access_log(registry: RunningRegistry) -> None:
     pushed = registry.push_image("fixtures/count", "1")
     with registry.client() as c:  # a client that has answered the auth challenge already
         c.get("/v2/")
@@ -231,7 +231,7 @@ def test_token_reuse_is_visible(registry_token: RunningRegistry) -> None:
     assert ts.token_requests() == []
 
 
-def test_token_server_answers(registry_token: RunningRegistry) -> None:
+def test_the_token_server_grants_and_refuses_like_a_real_one(registry_token: RunningRegistry) -> None:
     ts = registry_token.token_server
     assert ts is not None
     with httpx.Client(verify=registry_token.verify) as c:

@@ -286,7 +286,7 @@ def test_platform_on_a_single_image_checks_its_config(
         ("Windows/AMD64", "windows/amd64"),
     ],
 )
-def test_platform_normalisation(text: str, expected: str) -> None:
+def test_platforms_are_normalised_as_containerd_does(text: str, expected: str) -> None:
     assert str(Platform.parse(text)) == expected
 
 
@@ -520,7 +520,7 @@ def _tls_resolve(reg: RunningRegistry, tmp_path: Path, ref: str, **options: Any)
     return asyncio.run(main())
 
 
-def test_tls_trust_sources(registry_tls: RunningRegistry, tmp_path: Path) -> None:
+def test_tls_trusts_each_ca_source_and_nothing_else(registry_tls: RunningRegistry, tmp_path: Path) -> None:
     assert registry_tls.ca_file is not None
     repo = unique("trust/repo")
     pushed = registry_tls.push_image(repo, "1")
@@ -668,7 +668,7 @@ def test_a_client_certificate_without_its_key_is_a_clear_error(
         _tls_resolve(reg, tmp_path, "mtls/any:1", certs_d=tmp_path / "certs.d", environ={})
 
 
-def test_not_a_registry(recorder: Callable[..., tuple[str, list[Any]]], tmp_path: Path) -> None:
+def test_a_server_that_is_not_a_registry_is_called_so(recorder: Callable[..., tuple[str, list[Any]]], tmp_path: Path) -> None:
     html = {"Content-Type": "text/html"}
     host, _ = recorder({"/v2/": (200, html, b"<html>hello</html>")})
     config = Config(registries={host: RegistryConfig(host=host, insecure=True)})

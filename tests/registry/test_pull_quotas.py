@@ -82,7 +82,7 @@ def hub_headers(remaining: int, limit: int = 100, window: int = 21600) -> dict[s
         ({}, None),
     ],
 )
-def test_parse_quota(headers: dict[str, str], expected: QuotaReading | None) -> None:
+def test_quota_headers_are_read_in_each_spelling(headers: dict[str, str], expected: QuotaReading | None) -> None:
     assert parse_quota(headers, clock=lambda: 1_700_000_000.0) == expected
 
 
@@ -114,7 +114,7 @@ def test_the_lowest_remaining_is_kept_and_gaps_are_filled() -> None:
         (QuotaReading(9), 0, "registry-1.docker.io: 9 pulls left; this run made 0 manifest GETs"),
     ],
 )
-def test_quota_line(reading: QuotaReading, gets: int, line: str) -> None:
+def test_the_quota_line_says_pulls_left_and_gets_made(reading: QuotaReading, gets: int, line: str) -> None:
     assert PullQuota("registry-1.docker.io", reading).describe(gets) == line
 
 

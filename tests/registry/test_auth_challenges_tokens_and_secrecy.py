@@ -124,7 +124,7 @@ CHALLENGES: list[tuple[str | list[str], list[tuple[str, dict[str, str], str | No
 
 
 @pytest.mark.parametrize(("header", "expected"), CHALLENGES)
-def test_parse_www_authenticate(
+def test_www_authenticate_is_split_into_challenges_by_scheme(
     header: str | list[str], expected: list[tuple[str, dict[str, str], str | None]]
 ) -> None:
     parsed = parse_www_authenticate(header)
@@ -678,7 +678,7 @@ def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -
         ("http://r.example:5000", "https://auth.example/token", True, None),
     ],
 )
-def test_clear_text_refusal(
+def test_credentials_never_go_to_a_clear_text_realm_unless_allowed(
     registry_url: str, realm: str, insecure: bool, refused: str | None
 ) -> None:
     reason = clear_text_refusal(registry_url, realm, insecure=insecure)

@@ -63,7 +63,7 @@ def unique(prefix: str) -> str:
         ("Thu, 32 Nov 2026 12:00:30 GMT", None),
     ],
 )
-def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+def test_retry_after_is_read_as_seconds_or_a_date(value: str | None, expected: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == expected
 
 
@@ -357,7 +357,7 @@ def test_get_fallback_when_head_does_not_help(
     assert [m for m, _ in fault_proxy.manifest_requests()] == ["HEAD", "GET"]
 
 
-def test_errors_are_registry_errors(
+def test_an_unexpected_status_is_a_registry_error(
     fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
     fault_proxy.inject("/manifests/", status=418, times=10)

@@ -1,4 +1,5 @@
-"""Tests for pinbot.reference: the cases upstream's grammar is known by, plus properties."""
+"""pinbot.reference follows the distribution grammar: the cases upstream is known by, properties,
+and what a registry or a socket would refuse later (ports, IPv6 literals, digest algorithms)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ SHA = "sha256:" + F64
 SHA512 = "sha512:" + "e" * 128
 
 
-def test_doctests() -> None:
+def test_docstring_examples_hold() -> None:
     result = doctest.testmod(pinbot.reference)
     assert result.attempted > 10
     assert result.failed == 0
@@ -91,7 +92,7 @@ PARSE_VALID: list[tuple[str, str, str, str | None, str | None]] = [
 
 
 @pytest.mark.parametrize(("text", "domain", "path", "tag", "digest"), PARSE_VALID)
-def test_parse_valid(text: str, domain: str, path: str, tag: str | None, digest: str | None) -> None:
+def test_valid_references_parse_into_their_parts(text: str, domain: str, path: str, tag: str | None, digest: str | None) -> None:
     ref = parse(text)
     assert (ref.domain, ref.path, ref.tag, ref.digest) == (domain, path, tag, digest)
     assert ref.name == (f"{domain}/{path}" if domain else path)
@@ -173,7 +174,7 @@ PARSE_INVALID: list[tuple[str, str]] = [
 
 
 @pytest.mark.parametrize(("text", "reason"), PARSE_INVALID)
-def test_parse_invalid(text: str, reason: str) -> None:
+def test_invalid_references_are_refused_quoting_the_reason(text: str, reason: str) -> None:
     with pytest.raises(InvalidReference) as caught:
         parse(text)
     message = str(caught.value)
@@ -241,7 +242,7 @@ NORMALIZED: list[tuple[str, str, str, str, str]] = [
 
 
 @pytest.mark.parametrize(("text", "canonical", "familiar", "domain", "path"), NORMALIZED)
-def test_parse_normalized(text: str, canonical: str, familiar: str, domain: str, path: str) -> None:
+def test_normalizing_fills_in_docker_hub_defaults(text: str, canonical: str, familiar: str, domain: str, path: str) -> None:
     ref = parse_normalized(text)
     assert str(ref) == canonical
     assert ref.familiar() == familiar
@@ -292,7 +293,7 @@ NORMALIZED_INVALID: list[tuple[str, str]] = [
 
 
 @pytest.mark.parametrize(("text", "reason"), NORMALIZED_INVALID)
-def test_parse_normalized_invalid(text: str, reason: str) -> None:
+def test_normalizing_refuses_invalid_references(text: str, reason: str) -> None:
     with pytest.raises(InvalidReference) as caught:
         parse_normalized(text)
     assert str(caught.value).startswith(f'invalid reference "{text}": ')
@@ -325,7 +326,7 @@ VALID_REPOSITORY_NAMES = [
 
 
 @pytest.mark.parametrize("text", VALID_REPOSITORY_NAMES)
-def test_parse_normalized_accepts(text: str) -> None:
+def test_normalizing_accepts_valid_repository_names(text: str) -> None:
     ref = parse_normalized(text)
     assert ref.domain
     assert parse(str(ref)) == ref
@@ -348,7 +349,7 @@ def test_familiar_keeps_nested_library_paths_and_other_registries() -> None:
     assert parse("busybox:1").familiar() == "busybox:1"
 
 
-def test_with_tag_and_digest() -> None:
+def test_with_and_without_tag_or_digest_make_new_values() -> None:
     ref = parse("test.com:8000/foo")
     assert str(ref.with_tag("TAG5")) == "test.com:8000/foo:TAG5"
     pinned = ref.with_tag("1").with_digest(SHA)
@@ -412,7 +413,7 @@ def test_domain_validity_includes_port_range_and_ipv6(domain: str, valid: bool) 
     assert is_valid_domain(domain) is valid
 
 
-def test_value_semantics() -> None:
+def test_references_are_immutable_hashable_and_ordered() -> None:
     a = parse_normalized("nginx:1.27")
     b = parse("docker.io/library/nginx:1.27")
     assert a == b
