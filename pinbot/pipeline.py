@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pinbot.apply import ApplyError, FileChange, apply_edits
 from pinbot.config import Config, PinConfig, Rule
@@ -35,7 +35,8 @@ from pinbot.reference import DEFAULT_TAG, ImageReference
 from pinbot.registry import RegistryClient, TagNotFound
 from pinbot.registry import manifest as mf
 from pinbot.registry.errors import contained
-from pinbot.scanners import Occurrence
+from pinbot.scanners import Occurrence, Status
+from pinbot.settle import SettleState, needs_build_time, observe, settled_since
 
 
 @dataclass
@@ -300,6 +301,67 @@ async def _platform_targets(
 
     results = await asyncio.gather(*(verified(*target) for target in targets.values()))
     return dict(zip(targets, results, strict=True))
+
+
+def min_age_in_force(configs: Iterable[Config]) -> bool:
+    """Whether any of these configurations makes some update wait (`min-age`, in `pin` or a
+    rule): only then is the settle state read, written, and build times asked for."""
+    zero = timedelta()
+    return any(
+        config.pin.min_age > zero or any((rule.min_age or zero) > zero for rule in config.rules)
+        for config in configs
+    )
+
+
+async def settle_lookups(
+    client: RegistryClient,
+    occurrences: Iterable[Occurrence],
+    lookups: Mapping[str, Lookup],
+    state: SettleState,
+    *,
+    now: datetime,
+) -> tuple[dict[str, Lookup], SettleState]:
+    """Each tag's lookup with `since`, when its digest counts as the tag's from (see
+    `pinbot.settle`), and the state with what this run saw.
+
+    A build time is asked for (the image config's `created`: for an index, its linux/amd64
+    or first manifest's; one manifest GET and one blob GET) only for a tag never watched
+    before whose digest some file does not hold yet.
+    """
+    held: dict[str, tuple[ImageReference, set[str | None]]] = {}
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is None or occurrence.status not in (Status.PINNED, Status.UNPINNED):
+            continue
+        key = lookup_key(reference)
+        lookup = lookups.get(key)
+        if lookup is not None and lookup.digest is not None:
+            held.setdefault(key, (reference.without_digest(), set()))[1].add(reference.digest)
+    need = [
+        key
+        for key, (_, digests) in held.items()
+        if any(not lookups[key].holds(d) for d in digests)
+        and needs_build_time(state, key, lookups[key].digest or "")
+    ]
+
+    async def build_time(key: str) -> datetime | None:
+        digest = lookups[key].digest
+        assert digest is not None
+        try:
+            return (await client.fetch_metadata(held[key][0], digest)).created
+        except Exception:  # no build time: the digest waits a whole window from now
+            return None
+
+    built = dict(zip(need, await asyncio.gather(*map(build_time, need)), strict=True))
+    settled = dict(lookups)
+    seen: dict[str, tuple[str, datetime]] = {}
+    for key in held:
+        digest = lookups[key].digest
+        assert digest is not None
+        since = settled_since(state, key, digest, built.get(key), now)
+        settled[key] = replace(lookups[key], since=since)
+        seen[key] = (digest, since)
+    return settled, observe(state, seen, now)
 
 
 async def look_up_with_new_client(

@@ -22,6 +22,7 @@ from pinbot.config import PinConfig, PinStyle, Rule
 from pinbot.config._values import format_duration
 from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
+from pinbot.settle import ready_at
 
 DEFAULT_PIN = PinConfig()
 
@@ -542,7 +543,7 @@ def _propose(result: Plan, edit: Edit, lookup: Lookup, settings: Settings, now: 
         edit.action is Action.BUMP or settings.min_age_first_pin
     )
     if waits:
-        until = min(lookup.since or now, now) + settings.min_age
+        until = ready_at(lookup.since, settings.min_age, now)
         if until > now:
             result.waiting.append(Waiting(edit, until, settings.min_age))
             return

@@ -148,13 +148,11 @@ class PinConfig:
         timedelta(),
         "propose a new digest only once it has been the tag's digest this long (`72h`, `3d`; "
         "units w, d, h, m, s)",
-        planned=True,
     )
     min_age_first_pin: bool = key(
         Boolean(),
         False,
         "make first pins (references not pinned yet) wait `min-age` too",
-        planned=True,
     )
     platforms: tuple[str, ...] = key(
         _PLATFORMS,
