@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from github.Repository import Repository
 
+from pinbot.bot.execute import utc_now
 from pinbot.bot.reconcile import Reconciler
 from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
 from pinbot.bot.result import RepositoryResult, failure_reason
@@ -35,11 +36,12 @@ from pinbot.forge.github import (
     connect,
 )
 from pinbot.notes import describe
-from pinbot.pipeline import look_up
+from pinbot.pipeline import look_up, min_age_in_force, settle_lookups
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.report import escape
 from pinbot.scanners import Occurrence
+from pinbot.settle_store import SettleMemory, StateFileError, state_path
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
 
@@ -77,6 +79,8 @@ class RunOptions:
     selection: RepositorySelection
     dry_run: bool = False
     cache_dir: Path | None = None
+    #: The settle memory for `min-age`; None: `settle-state.json` in `cache_dir`, else the default.
+    state_file: Path | None = None
     pacing: Pacing = field(default_factory=Pacing)
 
 
@@ -91,6 +95,8 @@ class RunSummary:
     registry_quota: list[str] = field(default_factory=list)
     unique_tags: int = 0
     seconds: float = 0.0
+    #: What the run itself could not do well (its settle memory unreadable or not kept).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[RepositoryResult]:
@@ -232,6 +238,42 @@ def _look_up(
     return registry.run(look_up(registry.client, occurrences, pin))
 
 
+def _settle(
+    registry: RegistrySession,
+    scanned: Sequence[ScannedRepository],
+    config: Config,
+    lookups: dict[str, Lookup],
+    options: RunOptions,
+    summary: RunSummary,
+) -> tuple[dict[str, Lookup], Callable[[], None]]:
+    """Under a `min-age` (the run's or a repository's), each tag's lookup with when its digest
+    counts from, and what keeps this run's sightings once it is done.
+
+    Raises `StateFileError` (before any pull request is written) when the memory cannot be
+    kept; a memory that cannot be read is a warning, and every new digest waits again.
+    """
+    configs = [config, *(s.config for s in scanned if s.config is not None)]
+    if not min_age_in_force(configs):
+        return lookups, lambda: None
+    memory = SettleMemory.open(state_path(options.cache_dir, options.state_file))
+    if memory.unusable is not None:
+        summary.warnings.append(
+            f"{memory.unusable}; not used: every new digest waits a whole min-age window again"
+        )
+    occurrences = [o for s in scanned for o in s.occurrences]
+    settled, seen = registry.run(
+        settle_lookups(registry.client, occurrences, lookups, memory.state, now=utc_now())
+    )
+
+    def keep() -> None:
+        try:
+            memory.keep(seen)
+        except StateFileError as exc:
+            summary.warnings.append(f"{exc}; the next run cannot tell how long digests waited")
+
+    return settled, keep
+
+
 def _run(
     forge: GitHubForge,
     registry: RegistrySession,
@@ -246,9 +288,11 @@ def _run(
     observer.stage(f"looking up the tags of {len(scanned)} repositories read")
     lookups = _look_up(registry, scanned, config)
     summary.unique_tags = len(lookups)
+    lookups, keep = _settle(registry, scanned, config, lookups, options, summary)
     reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
     results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())
+    keep()
     summary.registry_requests = registry.client.stats.count()
     summary.registry_quota = registry.client.stats.quota_report()
 
