@@ -42,7 +42,7 @@ def read(text: str, base_dir: Path | None = None) -> Config:
     [
         ("github:\n  automerge: true\n", 2, "github.automerge"),
         ("github:\n  merge-method: rebase\n", 2, "github.merge-method"),
-        ("rules:\n  - images: ['*']\n", 1, "rules"),
+        ("rules:\n  - images: ['*']\n    group: base\n", 3, "rules[0].group"),
         ("verify:\n  - images: ['*']\n    require: [provenance]\n", 1, "verify"),
     ],
 )
