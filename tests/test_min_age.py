@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pinbot.config import Config, load_config_text
-from pinbot.pipeline import look_up, settle_lookups
+from pinbot.pipeline import Settling, look_up
 from pinbot.plan import Plan, plan
 from pinbot.registry import RegistryClient
 from pinbot.scanners import scan_tree
@@ -32,13 +32,15 @@ def one_run(config: Config, root: Path, memory: SettleState, now: datetime) -> t
     """What `pin` decides at `now` with `memory`, and the memory it keeps."""
     occurrences = scan_tree(root).occurrences
 
-    async def looked_up() -> tuple[dict, SettleState]:  # type: ignore[type-arg]
-        async with RegistryClient(config) as client:
-            lookups = await look_up(client, occurrences, config.pin, rules=config.rules)
-            return await settle_lookups(client, occurrences, lookups, memory, now=now)
+    settling = Settling(memory, now, lambda occurrence: config)
 
-    lookups, seen = asyncio.run(looked_up())
-    return plan(occurrences, lookups, config.pin, rules=config.rules, now=now), seen
+    async def looked_up() -> dict:  # type: ignore[type-arg]
+        async with RegistryClient(config) as client:
+            return await look_up(client, occurrences, config.pin, rules=config.rules, settling=settling)
+
+    lookups = asyncio.run(looked_up())
+    assert settling.seen is not None
+    return plan(occurrences, lookups, config.pin, rules=config.rules, now=now), settling.seen
 
 
 def pinned_repository(tmp_path: Path, reg: RunningRegistry, repo: str, digest: str) -> Path:
@@ -73,7 +75,7 @@ def test_a_tag_seen_first_counts_from_a_plausible_build_time(
             assert result.waiting == []
         else:
             assert result.edits == [], name
-            assert [(w.edit.new_digest, w.until) for w in result.waiting] == [(new.digest, until)], name
+            assert [(w.digest, w.until) for w in result.waiting] == [(new.digest, until)], name
         (sighting,) = seen.tags.values()
         assert sighting.digest == new.digest and sighting.checked == NOW
 
@@ -91,14 +93,14 @@ def test_the_memory_across_runs_and_a_second_push_restarting_the_wait(
     # A digest built years ago, pushed now: the tag is watched, so its age starts now.
     second = rebuild(reg, repo, "m1", datetime(2021, 6, 1, tzinfo=UTC))
     result, memory = one_run(config, root, memory, NOW + HOUR)
-    assert [(w.edit.new_digest, w.until) for w in result.waiting] == [(second.digest, NOW + HOUR + 3 * DAY)]
+    assert [(w.digest, w.until) for w in result.waiting] == [(second.digest, NOW + HOUR + 3 * DAY)]
     result, memory = one_run(config, root, memory, NOW + 2 * DAY)  # remembered, still waiting
     assert [w.until for w in result.waiting] == [NOW + HOUR + 3 * DAY]
 
     # Pushed again inside the window: the wait starts again.
     third = rebuild(reg, repo, "m2", NOW + 2 * DAY)
     result, memory = one_run(config, root, memory, NOW + 2 * DAY + HOUR)
-    assert [(w.edit.new_digest, w.until) for w in result.waiting] == [(third.digest, NOW + 5 * DAY + HOUR)]
+    assert [(w.digest, w.until) for w in result.waiting] == [(third.digest, NOW + 5 * DAY + HOUR)]
     result, memory = one_run(config, root, memory, NOW + 4 * DAY)
     assert result.edits == [] and len(result.waiting) == 1
     result, memory = one_run(config, root, memory, NOW + 5 * DAY + HOUR)
@@ -136,3 +138,29 @@ def test_a_first_pin_is_not_delayed_unless_asked(tmp_path: Path, registry_http: 
     asked = settings(reg, "pin:\n  min-age: 3d\n  min-age-first-pin: true\n")
     result, _ = one_run(asked, root, SettleState(), NOW)
     assert result.edits == [] and [w.until for w in result.waiting] == [NOW - HOUR + 3 * DAY]
+
+
+def test_an_update_that_waits_asks_the_registry_only_what_tells_it_waits(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    reg, repo, config = registry_http, "settle/cost", settings(registry_http)
+    first = rebuild(reg, repo, "c0", datetime(2021, 1, 1, tzinfo=UTC))
+    arm = next(e["digest"] for e in first.manifest["manifests"] if e["platform"]["architecture"] == "arm64")
+    root = tmp_path / "cost"
+    root.mkdir()
+    (root / "Dockerfile").write_text(f"FROM {reg.host}/{repo}:1.0@{arm}\n")
+    _, memory = one_run(config, root, SettleState(), NOW)
+    second = rebuild(reg, repo, "c1", NOW)
+    reg.reset_counts()
+    result, memory = one_run(config, root, memory, NOW + HOUR)
+    assert [w.digest for w in result.waiting] == [second.digest]
+    # The tag's HEAD and its new index (is the pin one of its manifests?); nothing about the
+    # old pin's platform, nor the manifest it will take, until it has settled.
+    path = f"/v2/{repo}/manifests/"
+    asked = [r for r in reg.requests_seen() if r[1] != "/v2/"]  # the ping is not a question
+    assert asked == [("HEAD", path + "1.0"), ("GET", path + second.digest)]
+    reg.reset_counts()
+    result, _ = one_run(config, root, memory, NOW + HOUR + 3 * DAY)
+    (edit,) = result.edits
+    assert edit.platform == "linux/arm64" and edit.new_digest in {e["digest"] for e in second.manifest["manifests"]}
+    assert ("GET", path + edit.new_digest) in reg.requests_seen()

@@ -168,7 +168,7 @@ def test_a_bump_waits_until_its_digest_has_settled(since: datetime | None, until
     result = waits(f"FROM {NAME}:1.0@{OLD}\n", since, THREE_DAYS)
     assert result.edits == []
     (waiting,) = result.waiting
-    assert (waiting.until, waiting.edit.new_digest, waiting.edit.action) == (until, NEW, Action.BUMP)
+    assert (waiting.until, waiting.digest, waiting.occurrence.line) == (until, NEW, 1)
     assert str(waiting).endswith(f"{NEW} waits until {until:%Y-%m-%d %H:%M} UTC (min-age 3d)")
 
 
@@ -189,4 +189,4 @@ def test_the_first_matching_rule_sets_min_age_for_its_occurrences() -> None:
     assert edit.rule is ours
     slower = Rule(images=("*",), min_age=7 * DAY)
     (waiting,) = waits(f"FROM {NAME}:1.0@{OLD}\n", NOW - 4 * DAY, THREE_DAYS, (slower,)).waiting
-    assert waiting.until == NOW + 3 * DAY and waiting.edit.rule is slower
+    assert waiting.until == NOW + 3 * DAY and waiting.rule is slower

@@ -36,7 +36,7 @@ from pinbot.forge.github import (
     connect,
 )
 from pinbot.notes import describe
-from pinbot.pipeline import look_up, min_age_in_force, settle_lookups
+from pinbot.pipeline import Settling, look_up, min_age_in_force
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.report import escape
@@ -227,7 +227,10 @@ def _reconcile_all(
 
 
 def _look_up(
-    registry: RegistrySession, scanned: Sequence[ScannedRepository], config: Config
+    registry: RegistrySession,
+    scanned: Sequence[ScannedRepository],
+    config: Config,
+    settling: Settling | None,
 ) -> dict[str, Lookup]:
     """One registry lookup per tag for the whole run, whatever each repository's settings
     (a lookup that fails is that reference's error, see `pipeline.look_up`)."""
@@ -235,43 +238,41 @@ def _look_up(
     rules = (rule for each in configs for rule in each.rules)
     pin = lookup_pin(config.pin, (each.pin for each in configs[1:]), rules)
     occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-    return registry.run(look_up(registry.client, occurrences, pin))
+    return registry.run(look_up(registry.client, occurrences, pin, settling=settling))
 
 
-def _settle(
-    registry: RegistrySession,
+def _settling(
     scanned: Sequence[ScannedRepository],
     config: Config,
-    lookups: dict[str, Lookup],
     options: RunOptions,
     summary: RunSummary,
-) -> tuple[dict[str, Lookup], Callable[[], None]]:
-    """Under a `min-age` (the run's or a repository's), each tag's lookup with when its digest
-    counts from, and what keeps this run's sightings once it is done.
+) -> tuple[Settling | None, Callable[[], None]]:
+    """Under a `min-age` (the run's or a repository's): the settle memory for the lookups
+    (each occurrence under its repository's settings), and what keeps what they saw.
 
     Raises `StateFileError` (before any pull request is written) when the memory cannot be
     kept; a memory that cannot be read is a warning, and every new digest waits again.
     """
     configs = [config, *(s.config for s in scanned if s.config is not None)]
     if not min_age_in_force(configs):
-        return lookups, lambda: None
+        return None, lambda: None
     memory = SettleMemory.open(state_path(options.cache_dir, options.state_file))
     if memory.unusable is not None:
         summary.warnings.append(
             f"{memory.unusable}; not used: every new digest waits a whole min-age window again"
         )
-    occurrences = [o for s in scanned for o in s.occurrences]
-    settled, seen = registry.run(
-        settle_lookups(registry.client, occurrences, lookups, memory.state, now=utc_now())
-    )
+    owner = {id(o): s.config or config for s in scanned for o in s.occurrences}
+    settling = Settling(memory.state, utc_now(), lambda o: owner.get(id(o), config))
 
     def keep() -> None:
+        if settling.seen is None:
+            return
         try:
-            memory.keep(seen)
+            memory.keep(settling.seen)
         except StateFileError as exc:
             summary.warnings.append(f"{exc}; the next run cannot tell how long digests waited")
 
-    return settled, keep
+    return settling, keep
 
 
 def _run(
@@ -286,9 +287,9 @@ def _run(
     observer.started(len(chosen))
     scanned, failed = _read_all(forge, chosen, config, observer)
     observer.stage(f"looking up the tags of {len(scanned)} repositories read")
-    lookups = _look_up(registry, scanned, config)
+    settling, keep = _settling(scanned, config, options, summary)
+    lookups = _look_up(registry, scanned, config, settling)
     summary.unique_tags = len(lookups)
-    lookups, keep = _settle(registry, scanned, config, lookups, options, summary)
     reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
     results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())

@@ -15,7 +15,7 @@ from pinbot.config import Config
 from pinbot.config._values import format_duration
 from pinbot.errors import Problem, ProblemKind
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
-from pinbot.pipeline import Outcome, look_up, min_age_in_force, plan_and_apply, settle_lookups
+from pinbot.pipeline import Outcome, Settling, look_up, min_age_in_force, plan_and_apply
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
@@ -68,12 +68,14 @@ async def _look_up(
 ) -> tuple[dict[str, Lookup], list[str], SettleState | None]:
     """Lookups (with when each tag's digest counts from, under a min-age), one line per
     registry that reported a pull quota during them, and the settle state to keep."""
+    settling = None
+    if memory is not None:
+        settling = Settling(memory.state, now, lambda occurrence: config)
     async with RegistryClient(config) as client:
-        lookups = await look_up(client, occurrences, config.pin, rules=config.rules)
-        seen = None
-        if memory is not None:
-            lookups, seen = await settle_lookups(client, occurrences, lookups, memory.state, now=now)
-        return lookups, client.stats.quota_report(), seen
+        lookups = await look_up(
+            client, occurrences, config.pin, rules=config.rules, settling=settling
+        )
+        return lookups, client.stats.quota_report(), settling.seen if settling else None
 
 
 def _memory(args: argparse.Namespace, config: Config) -> SettleMemory | None:
@@ -151,10 +153,9 @@ def report(
                 "file": waiting.occurrence.file,
                 "line": waiting.occurrence.line,
                 "column": waiting.occurrence.column,
-                "image": waiting.edit.image,
-                "tag": waiting.edit.tag,
-                "old_digest": waiting.edit.old_digest,
-                "new_digest": waiting.edit.new_digest,
+                "text": waiting.occurrence.text,
+                "old_digest": _digest_of(waiting.occurrence),
+                "new_digest": waiting.digest,
                 "until": waiting.until.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "min_age": format_duration(waiting.min_age),
             }
@@ -162,6 +163,10 @@ def report(
         ],
         "quota": quota,
     }
+
+
+def _digest_of(occurrence: Occurrence) -> str | None:
+    return occurrence.reference.digest if occurrence.reference is not None else None
 
 
 def write(
