@@ -7,9 +7,9 @@ bytes fetched and hashed) only when it is about to be written.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pinbot.apply import ApplyError, FileChange, apply_edits
 from pinbot.config import Config, PinConfig, Rule
@@ -28,6 +28,8 @@ from pinbot.plan import (
     normal_platform,
     plan,
     platform_to_follow,
+    settings_for,
+    waits_until,
     wants_existence_check,
     wants_lookup,
 )
@@ -35,7 +37,8 @@ from pinbot.reference import DEFAULT_TAG, ImageReference
 from pinbot.registry import RegistryClient, TagNotFound
 from pinbot.registry import manifest as mf
 from pinbot.registry.errors import contained
-from pinbot.scanners import Occurrence
+from pinbot.scanners import Occurrence, Status
+from pinbot.settle import SettleState, needs_build_time, observe, settled_since
 
 
 @dataclass
@@ -75,6 +78,22 @@ def tags_to_look_up(
     return wanted
 
 
+@dataclass
+class Settling:
+    """`min-age` for one lookup: the memory it reads (`state`) at `now`, the configuration of
+    each occurrence (a repository's own, for the bot), and afterwards the memory to keep."""
+
+    state: SettleState
+    now: datetime
+    config_for: Callable[[Occurrence], Config]
+    seen: SettleState | None = None
+
+    def waits(self, occurrence: Occurrence, lookup: Lookup) -> bool:
+        config = self.config_for(occurrence)
+        settings = settings_for(occurrence, config.pin, config.rules)
+        return waits_until(occurrence, lookup, settings, self.now) is not None
+
+
 async def look_up(
     client: RegistryClient,
     occurrences: Iterable[Occurrence],
@@ -82,6 +101,7 @@ async def look_up(
     *,
     verify: bool = True,
     rules: Sequence[Rule] = (),
+    settling: Settling | None = None,
 ) -> dict[str, Lookup]:
     """Resolve every unique tag once; verify the digests that would be written.
 
@@ -93,6 +113,10 @@ async def look_up(
     config, so it follows its own platform. Pinned digests that nothing can bump (no tag, or
     the tag is gone) are checked for existence, keyed by `existence_key`. With `verify=False`
     (reports that write nothing) no digest is verified and no config is read.
+
+    With `settling` (a `min-age` in force), each tag's lookup says since when its digest
+    counts (`settle_lookups`), `settling.seen` is the memory to keep, and updates that wait
+    are not verified yet (they are on the run that proposes them).
     """
     occurrences = list(occurrences)
     wanted = tags_to_look_up(occurrences, pin, rules)
@@ -101,9 +125,17 @@ async def look_up(
         *(_look_up_tag(client, *wanted[key], verify=verify) for key in keys)
     )
     lookups = dict(zip(keys, results, strict=True))
+    waits = _never
+    if settling is not None:
+        lookups, settling.seen = await settle_lookups(
+            client, occurrences, lookups, settling.state, now=settling.now
+        )
+        waits = settling.waits
     wants_children = bool(pin.platforms) or any(rule.platforms for rule in rules)
     lookups.update(
-        await pinned_manifests(client, occurrences, lookups, verify=verify, children=wants_children)
+        await pinned_manifests(
+            client, occurrences, lookups, verify=verify, children=wants_children, waits=waits
+        )
     )
 
     async def exists(reference: ImageReference) -> Lookup | None:
@@ -192,6 +224,10 @@ async def _look_up_tag(
         return Lookup(error=str(contained(target.domain or "docker.io", target, exc)))
 
 
+def _never(occurrence: Occurrence, lookup: Lookup) -> bool:
+    return False
+
+
 async def pinned_manifests(
     client: RegistryClient,
     occurrences: Sequence[Occurrence],
@@ -199,16 +235,19 @@ async def pinned_manifests(
     *,
     verify: bool,
     children: bool,
+    waits: Callable[[Occurrence, Lookup], bool] = _never,
 ) -> dict[str, Lookup]:
     """What each pinned digest a moved index tag no longer holds is (`manifest_key`), and,
     with `verify`, the verified platform manifests that platform pins would be bumped to.
 
-    A pinned digest costs a HEAD (its media type); one platform's manifest also its config
-    blob (its own platform) when verifying; an index its bytes when `children` (for
-    `pin.platforms`, comparing platform by platform). A tag now pointing at a single image
-    has its platform read for the files that name one. Each is asked once a run.
+    A pinned digest costs a HEAD (its media type), or a GET when `children` (for
+    `pin.platforms`, an index is compared platform by platform); one platform's manifest
+    also its config blob (its own platform) when verifying. A tag now pointing at a single image
+    has its platform read for the files that name one. Each is asked once a run. An update
+    that `waits` (for `min-age`) is asked only what `pin.platforms` needs to tell whether it
+    is one: its config is not read and its new platform manifest not fetched.
     """
-    held: dict[str, tuple[ImageReference, str]] = {}
+    held: dict[str, tuple[ImageReference, bool]] = {}
     single: dict[str, ImageReference] = {}
     for occurrence in occurrences:
         reference = occurrence.reference
@@ -218,21 +257,35 @@ async def pinned_manifests(
         lookup = lookups.get(key)
         if lookup is None or lookup.digest is None or lookup.holds(reference.digest):
             continue
-        if lookup.kind is ManifestKind.INDEX:
-            held.setdefault(manifest_key(reference.name, reference.digest), (reference, key))
-        elif verify and normal_platform(occurrence.platform) is not None:
+        waiting = waits(occurrence, lookup)
+        if lookup.kind is ManifestKind.INDEX and (children or not waiting):
+            pinned = manifest_key(reference.name, reference.digest)
+            _, configured = held.get(pinned, (reference, False))
+            held[pinned] = (reference, configured or (verify and not waiting))
+        elif verify and not waiting and normal_platform(occurrence.platform) is not None:
             single.setdefault(key, reference.without_digest())
     read = await asyncio.gather(
         *(
-            _read_pinned(client, reference, verify=verify, children=children)
-            for reference, _ in held.values()
+            _read_pinned(client, reference, verify=configured, children=children)
+            for reference, configured in held.values()
         ),
         *(_platform_of(client, ref, lookups[key]) for key, ref in single.items()),
     )
     found = dict(zip([*held, *single], read, strict=True))
     if verify:
-        found.update(await _platform_targets(client, occurrences, lookups, found))
+        ready = [o for o in occurrences if not _waiting(o, lookups, waits)]
+        found.update(await _platform_targets(client, ready, lookups, found))
     return found
+
+
+def _waiting(
+    occurrence: Occurrence,
+    lookups: Mapping[str, Lookup],
+    waits: Callable[[Occurrence, Lookup], bool],
+) -> bool:
+    reference = occurrence.reference
+    lookup = lookups.get(lookup_key(reference)) if reference is not None else None
+    return lookup is not None and waits(occurrence, lookup)
 
 
 async def _read_pinned(
@@ -244,15 +297,18 @@ async def _read_pinned(
     digest = reference.digest
     pinned = reference.without_tag()
     try:
-        head = await client.resolve(pinned)  # a HEAD by digest: free against pull quotas
-        kind = _kind(head.media_type)
+        if children:  # an index's bytes are read anyway: one GET says what it is too
+            media_type = (await client.manifest(pinned, digest)).media_type
+        else:  # a HEAD by digest: free against pull quotas, and enough for an index pin
+            media_type = (await client.resolve(pinned)).media_type
+        kind = _kind(media_type)
         if kind is ManifestKind.IMAGE and verify:
             metadata = await client.fetch_metadata(reference.without_digest(), digest)
             platform = normal_platform(metadata.platform)
             return Lookup(digest, verified=True, kind=kind, platform=platform)
         if kind is ManifestKind.INDEX:
-            return await _described(client, pinned, digest, head.media_type, children=children)
-        return Lookup(digest, verified=head.verified, kind=kind)
+            return await _described(client, pinned, digest, media_type, children=children)
+        return Lookup(digest, verified=children, kind=kind)
     except TagNotFound:
         return Lookup(error=f"{digest} no longer exists in {reference.name}", missing=True)
     except Exception as exc:  # one reference's failure, whatever it is, is its own
@@ -300,6 +356,67 @@ async def _platform_targets(
 
     results = await asyncio.gather(*(verified(*target) for target in targets.values()))
     return dict(zip(targets, results, strict=True))
+
+
+def min_age_in_force(configs: Iterable[Config]) -> bool:
+    """Whether any of these configurations makes some update wait (`min-age`, in `pin` or a
+    rule): only then is the settle state read, written, and build times asked for."""
+    zero = timedelta()
+    return any(
+        config.pin.min_age > zero or any((rule.min_age or zero) > zero for rule in config.rules)
+        for config in configs
+    )
+
+
+async def settle_lookups(
+    client: RegistryClient,
+    occurrences: Iterable[Occurrence],
+    lookups: Mapping[str, Lookup],
+    state: SettleState,
+    *,
+    now: datetime,
+) -> tuple[dict[str, Lookup], SettleState]:
+    """Each tag's lookup with `since`, when its digest counts as the tag's from (see
+    `pinbot.settle`), and the state with what this run saw.
+
+    A build time is asked for (the image config's `created`: for an index, its linux/amd64
+    or first manifest's; one manifest GET and one blob GET) only for a tag never watched
+    before whose digest some file does not hold yet.
+    """
+    held: dict[str, tuple[ImageReference, set[str | None]]] = {}
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is None or occurrence.status not in (Status.PINNED, Status.UNPINNED):
+            continue
+        key = lookup_key(reference)
+        lookup = lookups.get(key)
+        if lookup is not None and lookup.digest is not None:
+            held.setdefault(key, (reference.without_digest(), set()))[1].add(reference.digest)
+    need = [
+        key
+        for key, (_, digests) in held.items()
+        if any(not lookups[key].holds(d) for d in digests)
+        and needs_build_time(state, key, lookups[key].digest or "")
+    ]
+
+    async def build_time(key: str) -> datetime | None:
+        digest = lookups[key].digest
+        assert digest is not None
+        try:
+            return (await client.fetch_metadata(held[key][0], digest)).created
+        except Exception:  # no build time: the digest waits a whole window from now
+            return None
+
+    built = dict(zip(need, await asyncio.gather(*map(build_time, need)), strict=True))
+    settled = dict(lookups)
+    seen: dict[str, tuple[str, datetime]] = {}
+    for key in held:
+        digest = lookups[key].digest
+        assert digest is not None
+        since = settled_since(state, key, digest, built.get(key), now)
+        settled[key] = replace(lookups[key], since=since)
+        seen[key] = (digest, since)
+    return settled, observe(state, seen, now)
 
 
 async def look_up_with_new_client(

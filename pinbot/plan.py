@@ -22,6 +22,7 @@ from pinbot.config import PinConfig, PinStyle, Rule
 from pinbot.config._values import format_duration
 from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
+from pinbot.settle import ready_at
 
 DEFAULT_PIN = PinConfig()
 
@@ -172,6 +173,7 @@ class NoticeKind(enum.StrEnum):
     PLATFORM_MISSING = "platform-missing"  # the tag's new image has no manifest for its platform
     PLATFORM_UNKNOWN = "platform-unknown"  # a platform pin whose platform cannot be told
     PLATFORMS_UNCHANGED = "platforms-unchanged"  # only platforms outside `pin.platforms` changed
+    NOT_READ = "not-read"  # what the pinned digest is was not asked in this run
 
 
 @dataclass(frozen=True)
@@ -186,20 +188,19 @@ class Notice:
 
 @dataclass(frozen=True)
 class Waiting:
-    """An update held back by `min-age`: `edit` is proposed once `until` has passed."""
+    """An update held back by `min-age`: the occurrence takes its tag's new `digest` (or that
+    index's manifest for its platform) once `until` has passed."""
 
-    edit: Edit
+    occurrence: Occurrence
+    digest: str  # the tag's digest that is settling
     until: datetime
     min_age: timedelta
-
-    @property
-    def occurrence(self) -> Occurrence:
-        return self.edit.occurrence
+    rule: Rule | None = None  # the `rules:` entry that set its min-age (None: `pin.min-age`)
 
     def __str__(self) -> str:
         when = self.until.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         return (
-            f"{self.occurrence.location}: {self.occurrence.text}: {self.edit.new_digest} "
+            f"{self.occurrence.location}: {self.occurrence.text}: {self.digest} "
             f"waits until {when} (min-age {format_duration(self.min_age)})"
         )
 
@@ -359,8 +360,9 @@ def plan(
     `lookups` holds what the registry said per `lookup_key` (name:tag), per `existence_key`
     (name@digest) for pinned digests nothing can bump, and per `manifest_key` for pinned
     digests the tag moved away from (what they are) and platform manifests to write. A pinned
-    digest with no `manifest_key` entry is followed as a whole index. `now` is the time
-    `min-age` windows are measured against (the clock when None).
+    digest with no `manifest_key` entry is followed as a whole index, unless the tag's lookup
+    lists its index's platforms (then it was not read, and nothing is written for it). `now`
+    is the time `min-age` windows are measured against (the clock when None).
     """
     occurrences = list(occurrences)
     result = Plan()
@@ -382,14 +384,57 @@ def plan(
             result.unchanged += 1
             continue
         settings = settings_for(occurrence, pin, rules)
-        found = _follow(occurrence, outcome, lookups, settings, pin.style)
+        changed = _platforms_changed(occurrence, outcome, lookups, settings)
+        if isinstance(changed, Notice):
+            result.notices.append(changed)
+            continue
+        until = waits_until(occurrence, outcome, settings, clock)
+        if until is not None:
+            assert outcome.digest is not None
+            waiting = Waiting(occurrence, outcome.digest, until, settings.min_age, settings.rule)
+            result.waiting.append(waiting)
+            continue
+        found = _follow(occurrence, outcome, lookups, pin.style)
         if isinstance(found, Notice):
             result.notices.append(found)
-        elif found is None:
-            result.unchanged += 1
         else:
-            _propose(result, found, outcome, settings, clock)
+            result.edits.append(replace(found, changed_platforms=changed, rule=settings.rule))
     return _keep_shared_places_whole(result, occurrences)
+
+
+def waits_until(
+    occurrence: Occurrence, lookup: Lookup, settings: Settings, now: datetime
+) -> datetime | None:
+    """When the occurrence's update to its tag's digest may be made, while `min-age` holds it
+    back (a first pin waits only with `min-age-first-pin`); None when it need not wait."""
+    reference = occurrence.reference
+    first_pin = reference is None or reference.digest is None
+    if settings.min_age <= timedelta() or (first_pin and not settings.min_age_first_pin):
+        return None
+    until = ready_at(lookup.since, settings.min_age, now)
+    return until if until > now else None
+
+
+def _platforms_changed(
+    occurrence: Occurrence, lookup: Lookup, lookups: Mapping[str, Lookup], settings: Settings
+) -> tuple[str, ...] | Notice:
+    """With `platforms`, those whose manifest differs between the pinned index and the tag's
+    new one, or a notice when none does (only other platforms were rebuilt)."""
+    reference = occurrence.reference
+    assert reference is not None
+    if not settings.platforms or reference.digest is None or lookup.kind is not ManifestKind.INDEX:
+        return ()
+    held = lookups.get(manifest_key(reference.name, reference.digest))
+    if held is None or held.kind is not ManifestKind.INDEX:
+        return ()
+    changed = tuple(
+        p for p in settings.platforms if _child_digest(held, p) != _child_digest(lookup, p)
+    )
+    if changed:
+        return changed
+    shown = ", ".join(settings.platforms)
+    message = f"only platforms other than {shown} changed in {lookup.digest}; not proposed"
+    return Notice(occurrence, NoticeKind.PLATFORMS_UNCHANGED, message)
 
 
 def _gone(occurrence: Occurrence, lookups: Mapping[str, Lookup]) -> Notice | None:
@@ -435,12 +480,8 @@ def _decide(
 
 
 def _follow(
-    occurrence: Occurrence,
-    lookup: Lookup,
-    lookups: Mapping[str, Lookup],
-    settings: Settings,
-    style: PinStyle,
-) -> Edit | Notice | None:
+    occurrence: Occurrence, lookup: Lookup, lookups: Mapping[str, Lookup], style: PinStyle
+) -> Edit | Notice:
     """The edit that takes the occurrence to what its tag points at now, by the kind of its
     pin: a first pin and a whole index take the tag's digest, one platform's manifest takes
     the same platform's manifest in the new index."""
@@ -452,6 +493,10 @@ def _follow(
     if held is not None and held.error is not None and not held.missing:
         message = f"what the pinned {reference.digest} is could not be read: {held.error}"
         return Notice(occurrence, NoticeKind.LOOKUP_FAILED, message)
+    if held is None and lookup.kind is ManifestKind.INDEX and lookup.children:
+        # Not asked while it waited for min-age, which ended since: never guess it is an index.
+        message = f"what the pinned {reference.digest} is was not read in this run; next run"
+        return Notice(occurrence, NoticeKind.NOT_READ, message)
     hint = normal_platform(occurrence.platform)
     platform_pin = held is not None and (
         held.kind is ManifestKind.IMAGE or (held.missing and hint is not None)
@@ -464,17 +509,7 @@ def _follow(
             f"{hint}; left alone"
         )
         return Notice(occurrence, NoticeKind.PLATFORM_MISSING, message)
-    edit = _edit(occurrence, Action.BUMP, lookup.digest, style)
-    if settings.platforms and held is not None and held.kind is ManifestKind.INDEX:
-        changed = tuple(
-            p for p in settings.platforms if _child_digest(held, p) != _child_digest(lookup, p)
-        )
-        if not changed:
-            shown = ", ".join(settings.platforms)
-            message = f"only platforms other than {shown} changed in {lookup.digest}; not proposed"
-            return Notice(occurrence, NoticeKind.PLATFORMS_UNCHANGED, message)
-        edit = replace(edit, changed_platforms=changed)
-    return edit
+    return _edit(occurrence, Action.BUMP, lookup.digest, style)
 
 
 def _child_digest(index: Lookup, platform: str) -> str | None:
@@ -534,19 +569,6 @@ def _follow_platform(
         return Notice(occurrence, NoticeKind.NOT_VERIFIED, message)
     return replace(_edit(occurrence, Action.BUMP, child.digest, style), platform=platform)
 
-
-def _propose(result: Plan, edit: Edit, lookup: Lookup, settings: Settings, now: datetime) -> None:
-    """The edit, or, while `min-age` holds the tag's new digest back, when it may be made."""
-    edit = replace(edit, rule=settings.rule)
-    waits = settings.min_age > timedelta() and (
-        edit.action is Action.BUMP or settings.min_age_first_pin
-    )
-    if waits:
-        until = min(lookup.since or now, now) + settings.min_age
-        if until > now:
-            result.waiting.append(Waiting(edit, until, settings.min_age))
-            return
-    result.edits.append(edit)
 
 def _keep_shared_places_whole(result: Plan, occurrences: list[Occurrence]) -> Plan:
     """Drop edits that would write where a reference left alone also reads.

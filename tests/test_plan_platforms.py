@@ -116,11 +116,18 @@ def test_a_vanished_pin_follows_the_platform_the_file_names_else_the_index() -> 
     assert (edit.new_digest, edit.platform) == (INDEX_2, None)
 
 
-def test_an_index_pin_and_an_unread_pin_take_the_tags_digest() -> None:
+def test_an_index_pin_takes_the_tags_digest() -> None:
     as_index = {manifest_key(NAME, INDEX_1): Lookup(INDEX_1, True, kind=ManifestKind.INDEX)}
-    for lookups in ({KEY: NEW_INDEX, **as_index}, {KEY: NEW_INDEX}):
-        (edit,) = plan(pinned(INDEX_1, "--platform=linux/arm64 "), lookups).edits
-        assert (edit.new_digest, edit.platform, edit.notes) == (INDEX_2, None, ())
+    (edit,) = plan(pinned(INDEX_1, "--platform=linux/arm64 "), {KEY: NEW_INDEX, **as_index}).edits
+    assert (edit.new_digest, edit.platform, edit.notes) == (INDEX_2, None, ())
+
+
+def test_a_pin_not_read_is_never_guessed_to_be_an_index() -> None:
+    result = plan(pinned(ARM_1), {KEY: NEW_INDEX})
+    assert result.edits == [] and [n.kind for n in result.notices] == [NoticeKind.NOT_READ]
+    # A tag lookup that says nothing about platforms (as before them): the tag's digest.
+    (edit,) = plan(pinned(ARM_1), {KEY: Lookup(INDEX_2, verified=True)}).edits
+    assert edit.new_digest == INDEX_2
 
 
 def test_a_tag_now_naming_one_image_for_another_platform_is_not_taken() -> None:
@@ -220,7 +227,7 @@ def test_a_rules_platforms_win_over_the_global_key() -> None:
     assert moved(OLD, new, rules=elsewhere).edits == []  # no rule matches: the global key
 
 
-def test_an_old_index_that_was_not_read_is_proposed() -> None:
+def test_an_old_pin_that_was_not_read_is_not_proposed() -> None:
     lookups = {KEY: index(INDEX_2, linux_amd64=AMD_1, linux_arm64=ARM_1)}
-    (edit,) = plan(pinned(INDEX_1), lookups, PinConfig(platforms=("linux/amd64",))).edits
-    assert edit.new_digest == INDEX_2 and edit.changed_platforms == ()
+    result = plan(pinned(INDEX_1), lookups, PinConfig(platforms=("linux/amd64",)))
+    assert result.edits == [] and [n.kind for n in result.notices] == [NoticeKind.NOT_READ]

@@ -107,6 +107,7 @@ class Reconciler:
             snapshot.files, scanned.occurrences, lookups, config, now=self.clock()
         )
         result.problems.extend(as_problem(e, ProblemKind.WRITE_REFUSED) for e in outcome.errors)
+        result.waiting.extend(str(waiting) for waiting in outcome.plan.waiting)
         result.problems.extend(
             lookup_problem(notice)
             for notice in outcome.plan.notices

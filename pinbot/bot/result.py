@@ -73,6 +73,7 @@ class RepositoryResult:
     actions: list[PullAction] = field(default_factory=list)
     declined: list[DeclinedUpdate] = field(default_factory=list)
     held_back: list[str] = field(default_factory=list)  # new PRs over github.max-open-pulls
+    waiting: list[str] = field(default_factory=list)  # updates `min-age` holds back, and until when
     planned: list[PlannedWrite] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     failure: Problem | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +20,7 @@ from typing import Any, Protocol, TypeVar
 
 from github.Repository import Repository
 
+from pinbot.bot.execute import utc_now
 from pinbot.bot.reconcile import Reconciler
 from pinbot.bot.repository import ScannedRepository, lookup_pin, read_repository
 from pinbot.bot.result import RepositoryResult, failure_reason
@@ -35,11 +36,12 @@ from pinbot.forge.github import (
     connect,
 )
 from pinbot.notes import describe
-from pinbot.pipeline import look_up
+from pinbot.pipeline import Settling, look_up, min_age_in_force
 from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.report import escape
 from pinbot.scanners import Occurrence
+from pinbot.settle_store import SettleMemory, StateFileError, state_path
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
 
@@ -77,6 +79,8 @@ class RunOptions:
     selection: RepositorySelection
     dry_run: bool = False
     cache_dir: Path | None = None
+    #: The settle memory for `min-age`; None: `settle-state.json` in `cache_dir`, else the default.
+    state_file: Path | None = None
     pacing: Pacing = field(default_factory=Pacing)
 
 
@@ -91,6 +95,8 @@ class RunSummary:
     registry_quota: list[str] = field(default_factory=list)
     unique_tags: int = 0
     seconds: float = 0.0
+    #: What the run itself could not do well (its settle memory unreadable or not kept).
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def failures(self) -> list[RepositoryResult]:
@@ -221,7 +227,10 @@ def _reconcile_all(
 
 
 def _look_up(
-    registry: RegistrySession, scanned: Sequence[ScannedRepository], config: Config
+    registry: RegistrySession,
+    scanned: Sequence[ScannedRepository],
+    config: Config,
+    settling: Settling | None,
 ) -> dict[str, Lookup]:
     """One registry lookup per tag for the whole run, whatever each repository's settings
     (a lookup that fails is that reference's error, see `pipeline.look_up`)."""
@@ -229,7 +238,41 @@ def _look_up(
     rules = (rule for each in configs for rule in each.rules)
     pin = lookup_pin(config.pin, (each.pin for each in configs[1:]), rules)
     occurrences: list[Occurrence] = [o for s in scanned for o in s.occurrences]
-    return registry.run(look_up(registry.client, occurrences, pin))
+    return registry.run(look_up(registry.client, occurrences, pin, settling=settling))
+
+
+def _settling(
+    scanned: Sequence[ScannedRepository],
+    config: Config,
+    options: RunOptions,
+    summary: RunSummary,
+) -> tuple[Settling | None, Callable[[], None]]:
+    """Under a `min-age` (the run's or a repository's): the settle memory for the lookups
+    (each occurrence under its repository's settings), and what keeps what they saw.
+
+    Raises `StateFileError` (before any pull request is written) when the memory cannot be
+    kept; a memory that cannot be read is a warning, and every new digest waits again.
+    """
+    configs = [config, *(s.config for s in scanned if s.config is not None)]
+    if not min_age_in_force(configs):
+        return None, lambda: None
+    memory = SettleMemory.open(state_path(options.cache_dir, options.state_file))
+    if memory.unusable is not None:
+        summary.warnings.append(
+            f"{memory.unusable}; not used: every new digest waits a whole min-age window again"
+        )
+    owner = {id(o): s.config or config for s in scanned for o in s.occurrences}
+    settling = Settling(memory.state, utc_now(), lambda o: owner.get(id(o), config))
+
+    def keep() -> None:
+        if settling.seen is None:
+            return
+        try:
+            memory.keep(settling.seen)
+        except StateFileError as exc:
+            summary.warnings.append(f"{exc}; the next run cannot tell how long digests waited")
+
+    return settling, keep
 
 
 def _run(
@@ -244,11 +287,13 @@ def _run(
     observer.started(len(chosen))
     scanned, failed = _read_all(forge, chosen, config, observer)
     observer.stage(f"looking up the tags of {len(scanned)} repositories read")
-    lookups = _look_up(registry, scanned, config)
+    settling, keep = _settling(scanned, config, options, summary)
+    lookups = _look_up(registry, scanned, config, settling)
     summary.unique_tags = len(lookups)
     reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
     results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())
+    keep()
     summary.registry_requests = registry.client.stats.count()
     summary.registry_quota = registry.client.stats.quota_report()
 

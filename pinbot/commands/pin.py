@@ -6,17 +6,22 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
 from pinbot.apply import FileChange
 from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
 from pinbot.config import Config
-from pinbot.errors import Problem
+from pinbot.config._values import format_duration
+from pinbot.errors import Problem, ProblemKind
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
-from pinbot.pipeline import Outcome, look_up, plan_and_apply
+from pinbot.pipeline import Outcome, Settling, look_up, min_age_in_force, plan_and_apply
 from pinbot.plan import Action, Lookup, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.scanners import Occurrence
+from pinbot.settle import SettleState
+from pinbot.settle_store import SettleMemory, StateFileError, default_state_path
 
 HELP = "Resolve each image tag in the files and folders given to its digest and pin the references in place."
 
@@ -34,26 +39,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="text",
         help="json: one object on stdout listing every edit, note and error (instead of a diff)",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where min-age remembers when each digest was first seen (default "
+        "$XDG_CACHE_HOME/pinbot/settle-state.json); read and written only with a min-age",
+    )
     add_config_argument(parser)
 
 
-def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: int) -> str:
+def _summary(
+    changes: list[FileChange], unchanged: int, notices: int, errors: int, waiting: int = 0
+) -> str:
     edits = [edit for change in changes for edit in change.edits]
     pins = sum(1 for edit in edits if edit.action is Action.PIN)
     bumps = len(edits) - pins
+    waits = f"; {waiting} waiting for min-age" if waiting else ""
     return (
         f"{pins} pinned, {bumps} bumped in {len(changes)} files; "
-        f"{unchanged} already current; {notices} notes; {errors} errors"
+        f"{unchanged} already current; {notices} notes; {errors} errors{waits}"
     )
 
 
 async def _look_up(
-    config: Config, occurrences: list[Occurrence]
-) -> tuple[dict[str, Lookup], list[str]]:
-    """Lookups, and one line per registry that reported a pull quota during them."""
+    config: Config, occurrences: list[Occurrence], memory: SettleMemory | None, now: datetime
+) -> tuple[dict[str, Lookup], list[str], SettleState | None]:
+    """Lookups (with when each tag's digest counts from, under a min-age), one line per
+    registry that reported a pull quota during them, and the settle state to keep."""
+    settling = None
+    if memory is not None:
+        settling = Settling(memory.state, now, lambda occurrence: config)
     async with RegistryClient(config) as client:
-        lookups = await look_up(client, occurrences, config.pin, rules=config.rules)
-        return lookups, client.stats.quota_report()
+        lookups = await look_up(
+            client, occurrences, config.pin, rules=config.rules, settling=settling
+        )
+        return lookups, client.stats.quota_report(), settling.seen if settling else None
+
+
+def _memory(args: argparse.Namespace, config: Config) -> SettleMemory | None:
+    """The settle state, when a min-age is in force; exit 2 when it could not be kept."""
+    if not min_age_in_force([config]):
+        return None
+    try:
+        memory = SettleMemory.open(args.state or default_state_path())
+    except StateFileError as exc:
+        print(f"pinbot pin: --state: {terminal(str(exc))}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    if memory.unusable is not None:
+        print(
+            f"warning: {terminal(memory.unusable)}; not used: every new digest waits a whole "
+            "min-age window again",
+            file=sys.stderr,
+        )
+    return memory
+
+
+def _keep(memory: SettleMemory | None, seen: SettleState | None) -> list[Problem]:
+    if memory is None or seen is None:
+        return []
+    try:
+        memory.keep(seen)
+    except StateFileError as exc:
+        return [Problem(ProblemKind.WRITE_REFUSED, f"settle state not kept: {exc}")]
+    return []
 
 
 def report(
@@ -98,8 +148,25 @@ def report(
         ],
         "errors": [problem.to_json() for problem in problems],
         "unchanged": outcome.plan.unchanged,
+        "waiting": [
+            {
+                "file": waiting.occurrence.file,
+                "line": waiting.occurrence.line,
+                "column": waiting.occurrence.column,
+                "text": waiting.occurrence.text,
+                "old_digest": _digest_of(waiting.occurrence),
+                "new_digest": waiting.digest,
+                "until": waiting.until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "min_age": format_duration(waiting.min_age),
+            }
+            for waiting in outcome.plan.waiting
+        ],
         "quota": quota,
     }
+
+
+def _digest_of(occurrence: Occurrence) -> str | None:
+    return occurrence.reference.digest if occurrence.reference is not None else None
 
 
 def write(
@@ -126,17 +193,20 @@ def run(args: argparse.Namespace) -> int:
     # A link is pinned through the file it leads to, once; a link out of the tree is not.
     placements = place(root, scanned.contents, config.scan.ignore_paths)
     occurrences = [o for o in scanned.occurrences if o.file in placements.targets]
-    lookups, quota_lines = asyncio.run(_look_up(config, occurrences))
-    outcome = plan_and_apply(scanned.contents, occurrences, lookups, config)
+    memory, now = _memory(args, config), datetime.now(UTC)
+    lookups, quota_lines, seen = asyncio.run(_look_up(config, occurrences, memory, now))
+    outcome = plan_and_apply(scanned.contents, occurrences, lookups, config, now=now)
     # A file that could not be read, decoded or parsed is not pinned, and that is a failure.
     problems = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
         print(f"warning: {terminal(str(warning))}", file=sys.stderr)
-    problems += [*placements.refused, *outcome.problems]
+    problems += [*placements.refused, *outcome.problems, *_keep(memory, seen)]
     failed_lookups = [n for n in outcome.plan.notices if n.kind is NoticeKind.LOOKUP_FAILED]
 
     for notice in outcome.plan.notices:
         print(f"note: {terminal(str(notice))}", file=sys.stderr)
+    for waiting in outcome.plan.waiting:  # not a failure: proposed once it has settled
+        print(f"waiting: {terminal(str(waiting))}", file=sys.stderr)
 
     writing = not (args.dry_run or args.check)
     changes = outcome.changes
@@ -152,10 +222,8 @@ def run(args: argparse.Namespace) -> int:
     elif not writing:
         for change in changes:
             sys.stdout.write(change.diff())
-    print(
-        _summary(changes, outcome.plan.unchanged, len(outcome.plan.notices), len(problems)),
-        file=sys.stderr,
-    )
+    counts = (outcome.plan.unchanged, len(outcome.plan.notices), len(problems))
+    print(_summary(changes, *counts, len(outcome.plan.waiting)), file=sys.stderr)
     for line in quota_lines:
         print(line, file=sys.stderr)
     if args.check and changes:

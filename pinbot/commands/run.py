@@ -20,6 +20,7 @@ from pinbot.errors import PinbotError
 from pinbot.forge.github import Credentials, CredentialsError, Pacing
 from pinbot.progress import Progress
 from pinbot.report import run_summary
+from pinbot.settle_store import StateFileError
 
 #: Exit statuses, most serious first (README, `pinbot run`).
 REPOSITORY_FAILED = 1  # a repository failed, or there was nothing to run over
@@ -52,6 +53,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress on stderr (by default one line per repository as it finishes)",
     )
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="where min-age remembers when each digest was first seen (default "
+        "settle-state.json in --cache-dir, else $XDG_CACHE_HOME/pinbot/settle-state.json)",
+    )
     add_config_argument(parser)
 
 
@@ -76,6 +85,7 @@ def run_options(args: argparse.Namespace) -> RunOptions:
         selection=selection(args),
         dry_run=args.dry_run,
         cache_dir=args.cache_dir,
+        state_file=args.state,
         pacing=Pacing(between_writes=args.write_interval),
     )
 
@@ -111,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     progress = RunProgress(quiet=args.quiet)
     try:
         summary = run_bot(config, credentials, run_options(args), progress)
-    except CredentialsError as exc:  # a GitHub App with no installation to use
+    except (CredentialsError, StateFileError) as exc:  # no installation; --state unwritable
         print(f"pinbot run: {exc}", file=sys.stderr)
         return USAGE
     except PinbotError as exc:  # nothing to run over: the organisation could not be listed

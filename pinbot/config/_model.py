@@ -148,13 +148,11 @@ class PinConfig:
         timedelta(),
         "propose a new digest only once it has been the tag's digest this long (`72h`, `3d`; "
         "units w, d, h, m, s)",
-        planned=True,
     )
     min_age_first_pin: bool = key(
         Boolean(),
         False,
         "make first pins (references not pinned yet) wait `min-age` too",
-        planned=True,
     )
     platforms: tuple[str, ...] = key(
         _PLATFORMS,
@@ -308,15 +306,25 @@ class Rule:
         Maybe(Text(check=_group_problem), "as `github.group`"),
         None,
         "a named group: one pull request for every image in it",
+        planned=True,
     )
     automerge: bool | None = key(
-        Maybe(Boolean(), "as `github.automerge`"), None, "`github.automerge` for these images"
+        Maybe(Boolean(), "as `github.automerge`"),
+        None,
+        "`github.automerge` for these images",
+        planned=True,
     )
     labels: tuple[str, ...] | None = key(
-        Maybe(Strings(), "as `github.labels`"), None, "`github.labels` for these images"
+        Maybe(Strings(), "as `github.labels`"),
+        None,
+        "`github.labels` for these images",
+        planned=True,
     )
     reviewers: tuple[str, ...] | None = key(
-        Maybe(Strings(), "as `github.reviewers`"), None, "`github.reviewers` for these images"
+        Maybe(Strings(), "as `github.reviewers`"),
+        None,
+        "`github.reviewers` for these images",
+        planned=True,
     )
 
     def matches(self, reference: ImageReference, path: str) -> bool:
@@ -409,7 +417,6 @@ class Config:
         (),
         "per-image rules: the first whose `images` and `paths` match an occurrence wins over "
         "the global keys for it",
-        planned=True,
     )
     verify: tuple[Verification, ...] = key(
         TableList(Table(Verification, check=_check_verification, null_is_empty=False)),

@@ -63,6 +63,8 @@ def headline(summary: RunSummary) -> str:
     skipped = f", {left_alone} skipped by their own settings" if left_alone else ""
     held_back = summary.count("held_back")
     held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
+    waiting = summary.count("waiting")
+    held += f", {waiting} updates waiting for min-age" if waiting else ""
     unchecked = unchecked_counts(summary.unchecked)
     return (
         f"{len(summary.results) - left_alone} repositories scanned{skipped}, "
@@ -112,6 +114,7 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
     ):
         lines.extend(f"  {label}: {action.url}" for action in actions)
     lines.extend(f"  declined earlier: {declined}" for declined in result.declined)
+    lines.extend(f"  waiting: {waiting}" for waiting in result.waiting)
     for planned in result.planned:  # a title, a table and a diff: indent every line
         lines.extend(f"  {line}" if line else "" for line in planned_text(planned).splitlines())
     lines.extend(f"  {problem.kind}: {problem}" for problem in result.problems)
@@ -123,6 +126,7 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
 def text(summary: RunSummary) -> str:
     """The summary for a terminal or a log: one line per record, control characters escaped."""
     lines = [f"pinbot run: {headline(summary)}", *summary.registry_quota]
+    lines.extend(f"warning: {warning}" for warning in summary.warnings)
     for result in summary.results:
         lines.extend(_repository_lines(summary, result))
     return "".join(terminal(line) + "\n" for line in lines)

@@ -40,11 +40,9 @@ def read(text: str, base_dir: Path | None = None) -> Config:
 @pytest.mark.parametrize(
     ("text", "line", "key"),
     [
-        ("pin:\n  style: digest\n  min-age: 3d\n", 3, "pin.min-age"),
-        ("pin:\n  min-age-first-pin: true\n", 2, "pin.min-age-first-pin"),
         ("github:\n  automerge: true\n", 2, "github.automerge"),
         ("github:\n  merge-method: rebase\n", 2, "github.merge-method"),
-        ("rules:\n  - images: ['*']\n", 1, "rules"),
+        ("rules:\n  - images: ['*']\n    group: base\n", 3, "rules[0].group"),
         ("verify:\n  - images: ['*']\n    require: [provenance]\n", 1, "verify"),
     ],
 )
@@ -71,8 +69,8 @@ def test_a_key_not_acted_on_yet_at_its_default_is_accepted() -> None:
 
 def test_a_repository_file_is_refused_them_too() -> None:
     with pytest.raises(ConfigError) as caught:
-        load_repository_config("pin:\n  min-age: 3d\n", ".github/pinbot.yaml", Config())
-    assert (caught.value.line, caught.value.key) == (2, "pin.min-age")
+        load_repository_config("github:\n  automerge: true\n", ".github/pinbot.yaml", Config())
+    assert (caught.value.line, caught.value.key) == (2, "github.automerge")
 
 
 # --- durations ----------------------------------------------------------------------------
