@@ -14,7 +14,7 @@ import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
@@ -60,7 +60,23 @@ try:  # pragma: no branch - which composer is a property of the installation
         warnings.simplefilter("ignore")
         from ruamel.yaml.cyaml import CBaseLoader
 
-    _FastLoader = CBaseLoader
+    class _NodeLoader(CBaseLoader):
+        """libyaml's composer with the base resolver's answer given directly.
+
+        The base resolver has no implicit resolvers: every node gets its kind's default tag.
+        Asking it costs a dictionary walk per scalar, a fifth of composing.
+        """
+
+        _DEFAULT_TAGS: ClassVar[dict[type, Any]] = {
+            ScalarNode: CBaseLoader.DEFAULT_SCALAR_TAG,
+            SequenceNode: CBaseLoader.DEFAULT_SEQUENCE_TAG,
+            MappingNode: CBaseLoader.DEFAULT_MAPPING_TAG,
+        }
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            return self._DEFAULT_TAGS[kind]
+
+    _FastLoader = _NodeLoader
 except ImportError:  # pragma: no cover - pure fallback
     pass
 
@@ -175,7 +191,6 @@ def _compose_pure(text: str) -> list[Node]:
     return [node for node in YAML(typ="safe", pure=True).compose_all(text) if node is not None]
 
 
-@functools.lru_cache(maxsize=8)
 def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
     """All documents of `text` as nodes, and the offset to add to every mark index.
 
@@ -184,11 +199,55 @@ def compose_documents(text: str) -> tuple[tuple[Node, ...], int]:
     Raises `ScanError` with the 1-based line of the problem, and for a document nested deeper
     than `MAX_DEPTH` or holding an alias to a node that contains it.
     """
+    composed = _composed(text)
+    if isinstance(composed, ScanError):
+        # A fresh exception each time: re-raising one object would chain its tracebacks.
+        raise ScanError(composed.message, composed.line)
+    return composed
+
+
+# Every YAML scanner a path names composes the same text: the last few answers are kept, a
+# refusal too (a broken file was composed twice over, by both composers, per scanner).
+@functools.lru_cache(maxsize=8)
+def _composed(text: str) -> tuple[tuple[Node, ...], int] | ScanError:
     offset = 1 if text.startswith(_BOM) else 0
     body = text[offset:]
-    nodes = _compose(body)
-    _check_shape(nodes)
+    try:
+        nodes = _compose(body)
+        if not _shallow_tree(body):
+            _check_shape(nodes)
+    except ScanError as exc:
+        return exc
     return tuple(nodes), offset
+
+
+# What may come before a block collection's first token on its line: indentation, the
+# indicators of the entries and keys holding it (`- `, `? `, `: `), and a byte-order mark,
+# which libyaml skips at the start of a line.
+_BEFORE_BLOCK_NODE = " \t?:\ufeff-"
+
+
+def _shallow_tree(body: str) -> bool:
+    """Whether `body` is sure to compose to trees no deeper than `MAX_DEPTH`: then the walk
+    of `_check_shape` can find nothing, and is left out.
+
+    No alias (`*name`) without a `*`, so every document is a tree. A block collection starts
+    where its first token is, after only indentation and indicators on its line, and every
+    two levels of block collections start at least one column further right (a sequence may
+    sit at its mapping key's column; anything else nested is indented more), so lines that
+    start with fewer than n such characters nest at most 2n block levels; each flow level is
+    written with a bracket. `splitlines` breaks at every line break libyaml knows (YAML 1.1:
+    CR, LF, NEL, LS, PS) and a few more, which only adds line starts to look at.
+    """
+    if "*" in body:
+        return False
+    n = (MAX_DEPTH - 2 - body.count("[") - body.count("{")) // 2
+    if n <= 0:
+        return False
+    for line in body.splitlines():
+        if len(line) >= n and len(line) - len(line.lstrip(_BEFORE_BLOCK_NODE)) >= n:
+            return False
+    return True
 
 
 def _compose(body: str) -> list[Node]:

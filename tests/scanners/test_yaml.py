@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from pinbot.scanners import ScanError, scan_text
 from pinbot.scanners._yaml import (
@@ -148,3 +150,66 @@ def test_yaml_nested_past_the_c_stack_is_refused_not_a_crash() -> None:
         [sys.executable, "-c", program], cwd=Path(__file__).parents[2], check=False
     )
     assert done.returncode == 0
+
+
+# -- the shape check is left out only where no alias and no deep nesting can be ----------------
+
+# One chain of nested collections, written in the block and flow styles that keep a child
+# closest to its parent's column: a sequence at its mapping key's column ("map-seq"), `- - x`
+# and `- k:` on one line, one space of indentation, flow brackets.
+_SLOWEST = ("map-seq", "seq-next-line")  # one column further right every two levels
+_OTHER_STEPS = st.sampled_from(["map", "map-seq", "seq-inline", "seq-next-line", "flow"])
+
+
+def _nested(styles: list[str]) -> tuple[str, int]:
+    """YAML text of one chain of collections in these styles, and how deep it nests."""
+    lines: list[str] = []
+    prefix = ""
+    for index, style in enumerate(styles):
+        if style == "flow":
+            rest = len(styles) - index
+            lines.append(prefix + "[" * rest + "x" + "]" * rest)
+            return "\n".join(lines) + "\n", len(styles)
+        child = styles[index + 1] if index + 1 < len(styles) else "scalar"
+        if style == "seq-inline":
+            prefix += "- "
+            continue
+        lines.append(prefix + ("k:" if style.startswith("map") else "-"))
+        column = len(prefix)
+        same_column = style == "map-seq" and child.startswith("seq")
+        prefix = " " * (column if same_column else column + 1)
+    if prefix.strip() or not lines:
+        lines.append(prefix + "x")
+    else:
+        lines[-1] += " x"  # the last collection holds its scalar on its own line: `k: x`
+    return "\n".join(lines) + "\n", len(styles)
+
+
+@example(99, [(220, "map")]).via("the deepest chain the bound lets through: 199 levels")
+@example(100, [(220, "map")]).via("one level past the limit, by the narrowest margin")
+@given(
+    st.integers(min_value=90, max_value=110),
+    st.lists(st.tuples(st.integers(min_value=0, max_value=220), _OTHER_STEPS), max_size=4),
+)
+def test_the_shape_check_is_left_out_only_for_trees_within_the_depth_limit(
+    pairs: int, others: list[tuple[int, str]]
+) -> None:
+    from pinbot.scanners._yaml import MAX_DEPTH, _check_shape, _compose, _shallow_tree
+
+    styles = list(_SLOWEST * pairs)
+    for position, style in sorted(others, reverse=True):
+        styles.insert(position, style)
+    text, depth = _nested(styles)
+    nodes = _compose(text)  # the chain is valid YAML
+    if _shallow_tree(text):
+        assert depth <= MAX_DEPTH
+        _check_shape(nodes)  # raises nothing
+
+
+def test_the_depth_bound_lets_ordinary_files_skip_the_shape_check() -> None:
+    from pinbot.scanners._yaml import _shallow_tree
+
+    manifest = "spec:\n  containers:\n  - name: a\n    image: nginx:1\n" * 50
+    assert _shallow_tree(manifest)
+    assert not _shallow_tree(manifest + "x: *anchor\n")  # an alias: the walk looks for cycles
+    assert not _shallow_tree("a:\n" + "".join(" " * i + "- - b:\n" for i in range(0, 300, 3)))
