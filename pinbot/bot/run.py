@@ -42,6 +42,7 @@ from pinbot.report import escape
 from pinbot.scanners import Occurrence
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
+from pinbot.supplychain.stage import Screened, TrustGate, trust_policies
 
 T = TypeVar("T")
 
@@ -115,9 +116,12 @@ class RegistrySession:
     """One registry client on one event loop for the whole run (lookups, then notes)."""
 
     def __init__(self, config: Config) -> None:
+        # The keys first: a `verify:` key that is not one stops the run before anything opens.
+        self.policies = trust_policies(config.verify)
         self._runner = asyncio.Runner()
         self.client = RegistryClient(config)
         self.supply_chain = SupplyChainReader(self.client)
+        self.gate = TrustGate(self.supply_chain, self.policies)
 
     def __enter__(self) -> RegistrySession:
         self.run(self.client.__aenter__())
@@ -136,6 +140,10 @@ class RegistrySession:
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coroutine)
+
+    def screen(self, edits: Sequence[Edit]) -> Screened:
+        """The trust gate over a repository's edits (each digest read once for the run)."""
+        return self.run(self.gate.screen(edits))
 
     def notes(self, edits: Sequence[Edit]) -> list[str]:
         """One `describe` block per image tag and digest change, from registry metadata."""
@@ -165,7 +173,11 @@ class RegistrySession:
             extra = [
                 *map(escape.text, edit.notes),  # what kind of update: `linux/arm64 manifest`
                 *await bump_lines(
-                    self.supply_chain, edit.occurrence.reference, edit.old_digest, edit.new_digest
+                    self.supply_chain,
+                    edit.occurrence.reference,
+                    edit.old_digest,
+                    edit.new_digest,
+                    self.policies,
                 ),
             ]
             blocks.append(
@@ -246,7 +258,9 @@ def _run(
     observer.stage(f"looking up the tags of {len(scanned)} repositories read")
     lookups = _look_up(registry, scanned, config)
     summary.unique_tags = len(lookups)
-    reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
+    reconciler = Reconciler(
+        forge, config, dry_run=options.dry_run, notes=registry.notes, screen=registry.screen
+    )
     results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())
     summary.registry_requests = registry.client.stats.count()

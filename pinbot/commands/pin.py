@@ -8,15 +8,24 @@ import json
 import sys
 
 from pinbot.apply import FileChange
-from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    add_paths,
+    load_config_or_exit,
+    scan_folder,
+    trust_policies_or_exit,
+)
 from pinbot.config import Config
 from pinbot.errors import Problem
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
 from pinbot.pipeline import Outcome, look_up, plan_and_apply
-from pinbot.plan import Action, Lookup, NoticeKind
+from pinbot.plan import Action, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.scanners import Occurrence
+from pinbot.supplychain.gate import TrustPolicy
+from pinbot.supplychain.reader import SupplyChainReader
+from pinbot.supplychain.stage import HeldDigest, TrustGate
 
 HELP = "Resolve each image tag in the files and folders given to its digest and pin the references in place."
 
@@ -37,23 +46,60 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
 
 
-def _summary(changes: list[FileChange], unchanged: int, notices: int, errors: int) -> str:
+def _summary(
+    changes: list[FileChange], unchanged: int, notices: int, errors: int, held: int = 0
+) -> str:
     edits = [edit for change in changes for edit in change.edits]
     pins = sum(1 for edit in edits if edit.action is Action.PIN)
     bumps = len(edits) - pins
+    held_part = f"; {held} held back by verify" if held else ""
     return (
-        f"{pins} pinned, {bumps} bumped in {len(changes)} files; "
+        f"{pins} pinned, {bumps} bumped in {len(changes)} files{held_part}; "
         f"{unchanged} already current; {notices} notes; {errors} errors"
     )
 
 
-async def _look_up(
-    config: Config, occurrences: list[Occurrence]
-) -> tuple[dict[str, Lookup], list[str]]:
-    """Lookups, and one line per registry that reported a pull quota during them."""
-    async with RegistryClient(config) as client:
-        lookups = await look_up(client, occurrences, config.pin, rules=config.rules)
-        return lookups, client.stats.quota_report()
+def _resolve(
+    config: Config,
+    contents: dict[str, bytes],
+    occurrences: list[Occurrence],
+    policies: tuple[TrustPolicy, ...],
+) -> tuple[Outcome, list[str]]:
+    """Look up, plan, hold back what fails the trust gate, apply; and one line per registry
+    that reported a pull quota. One client on one event loop serves lookups and the gate."""
+    with asyncio.Runner() as runner:
+        client = RegistryClient(config)
+        runner.run(client.__aenter__())
+        try:
+            lookups = runner.run(look_up(client, occurrences, config.pin, rules=config.rules))
+            gate = TrustGate(SupplyChainReader(client), policies)
+            outcome = plan_and_apply(
+                contents,
+                occurrences,
+                lookups,
+                config,
+                screen=lambda edits: runner.run(gate.screen(edits)),
+            )
+            return outcome, client.stats.quota_report()
+        finally:
+            runner.run(client.__aexit__(None, None, None))
+
+
+def held_json(held: HeldDigest) -> dict[str, object]:
+    """A digest the trust gate held back, as `--format json` lists it."""
+    edit = held.edit
+    return {
+        "file": held.occurrence.file,
+        "line": held.occurrence.line,
+        "column": held.occurrence.column,
+        "rule": held.rule.value,
+        "reason": held.reason,
+        "image": edit.image if edit else None,
+        "tag": edit.tag if edit else None,
+        "old_digest": edit.old_digest if edit else None,
+        "new_digest": held.digest,
+        "text": held.occurrence.text,
+    }
 
 
 def report(
@@ -96,6 +142,7 @@ def report(
             }
             for notice in outcome.plan.notices
         ],
+        "held_back": [held_json(held) for held in outcome.held],
         "errors": [problem.to_json() for problem in problems],
         "unchanged": outcome.plan.unchanged,
         "quota": quota,
@@ -121,13 +168,13 @@ def write(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
+    policies = trust_policies_or_exit(config)
     scanned = scan_folder("pin", args.path, config, warn=False)
     root = scanned.root
     # A link is pinned through the file it leads to, once; a link out of the tree is not.
     placements = place(root, scanned.contents, config.scan.ignore_paths)
     occurrences = [o for o in scanned.occurrences if o.file in placements.targets]
-    lookups, quota_lines = asyncio.run(_look_up(config, occurrences))
-    outcome = plan_and_apply(scanned.contents, occurrences, lookups, config)
+    outcome, quota_lines = _resolve(config, scanned.contents, occurrences, policies)
     # A file that could not be read, decoded or parsed is not pinned, and that is a failure.
     problems = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
@@ -137,6 +184,8 @@ def run(args: argparse.Namespace) -> int:
 
     for notice in outcome.plan.notices:
         print(f"note: {terminal(str(notice))}", file=sys.stderr)
+    for held in outcome.held:  # a finding: the digest is not written, and the exit says so
+        print(f"held back: {held.rule}: {terminal(str(held.problem()))}", file=sys.stderr)
 
     writing = not (args.dry_run or args.check)
     changes = outcome.changes
@@ -153,11 +202,17 @@ def run(args: argparse.Namespace) -> int:
         for change in changes:
             sys.stdout.write(change.diff())
     print(
-        _summary(changes, outcome.plan.unchanged, len(outcome.plan.notices), len(problems)),
+        _summary(
+            changes,
+            outcome.plan.unchanged,
+            len(outcome.plan.notices),
+            len(problems),
+            len(outcome.held),
+        ),
         file=sys.stderr,
     )
     for line in quota_lines:
         print(line, file=sys.stderr)
     if args.check and changes:
         return 1
-    return 1 if problems or failed_lookups else 0
+    return 1 if problems or failed_lookups or outcome.held else 0

@@ -417,7 +417,6 @@ class Config:
         "what digests must carry to be proposed: the first entry whose `images` match applies; "
         "none: nothing is required",
         operator_only=True,
-        planned=True,
     )
     source: Path | None = None
 

@@ -8,7 +8,9 @@ Pure: `compare` turns the findings for the old and new digest into a `SupplyChai
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pinbot.notes import github_repository, short_digest
 from pinbot.report.escape import code, text
@@ -16,6 +18,9 @@ from pinbot.supplychain.findings import ImageFindings, signature_check
 from pinbot.supplychain.provenance import Provenance
 from pinbot.supplychain.sbom import PackageChange, PackageDiff, diff_packages
 from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureStatus
+
+if TYPE_CHECKING:  # the gate stage renders with this module
+    from pinbot.supplychain.stage import HeldDigest
 
 #: Package changes named in the note; the rest are counted.
 SHOWN_PACKAGES = 5
@@ -238,3 +243,22 @@ def render(note: SupplyChainNote) -> list[str]:
 def held_back_line(image: str, digest: str, rule: str, reason: str) -> str:
     """The Markdown line for a digest the trust gate did not let through."""
     return f"held back {code(f'{image}@{short_digest(digest)}')}: {text(rule)} — {text(reason)}"
+
+
+def held_back_comment(held: Sequence[HeldDigest]) -> str:
+    """The comment on a pull request closed because what it would propose now failed the
+    trust gate: each digest held back, with its rule and reason."""
+    lines = [
+        "The digests this pull request would propose now did not pass the trust gate "
+        "(`verify:` in pinbot's configuration), so pinbot closed it and deleted its branch. "
+        "It proposes the next digest of the tag that passes.",
+        "",
+    ]
+    seen = set()
+    for found in held:
+        image = found.edit.image if found.edit is not None else found.reference
+        line = held_back_line(image, found.digest, found.rule.value, found.reason)
+        if line not in seen:
+            seen.add(line)
+            lines.append(f"- {line}")
+    return "\n".join(lines)

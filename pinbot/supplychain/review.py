@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pinbot.reference import ImageReference
-from pinbot.supplychain.gate import Requirement, TrustPolicy, Verdict, evaluate, policy_for
+from pinbot.supplychain.gate import TrustPolicy, Verdict, evaluate, needs_children, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
 from pinbot.supplychain.reader import SupplyChainReader
 
@@ -52,10 +52,9 @@ async def review(
     if old_digest == new_digest:
         return None
     repository = ref.without_digest()
-    policy = policy_for(policies, ref.name)
-    # Platform images are asked for their own signatures only when a signature is required.
-    required = policy is not None and Requirement.SIGNATURE in policy.require
-    new = await reader.read(repository, new_digest, children=required)
+    policy = policy_for(policies, ref)
+    # Read as the trust gate reads it, so a digest the gate passed costs nothing more here.
+    new = await reader.read(repository, new_digest, children=needs_children(policy))
     old = await reader.read(repository, old_digest, signatures=False) if old_digest else None
     key = policy.key if policy else None
     return Review(
@@ -74,12 +73,14 @@ async def bump_lines(
     new_digest: str,
     policies: Sequence[TrustPolicy] = (),
 ) -> list[str]:
-    """The supply-chain lines for the notes block of a digest bump.
+    """The supply-chain lines for the notes block of a digest bump or a first pin.
 
-    None for a first pin (no old build to compare with; its reads would cost registry pulls
-    for every image pinned) or an unchanged digest. Never raises: notes are best effort.
+    None for an unchanged digest, and for a first pin no `verify:` entry applies to (no old
+    build to compare with; its reads would cost registry pulls for every image pinned). A
+    first pin the gate judged was read for it already, so its lines cost nothing more. Never
+    raises: notes are best effort.
     """
-    if old_digest is None:
+    if old_digest is None and policy_for(policies, ref) is None:
         return []
     try:
         result = await review(reader, ref, old_digest, new_digest, policies)
