@@ -202,3 +202,34 @@ def test_a_first_pin_under_an_entry_says_its_signature_was_verified(
     body = pull.body or ""
     assert "- signature: cosign signature verified with `cosign.pub` on the index\n" in body
     assert "- packages (SPDX SBOM): first pin\n" in body
+
+
+def test_what_the_gate_adds_to_a_run_in_registry_requests(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    """The README's figures for `run`: a bump's notes read both builds already, so the gate
+    costs nothing more for it; a first pin under an entry costs the reads of its new digest."""
+    key = CosignKey()
+    signed = bump(registry_http, "cost", key)
+    without = tmp_path / "without"
+    without.mkdir()
+    configs = {"plain": config_file(without, registry_http, None)}
+    configs["gated"] = config_file(tmp_path, registry_http, key)
+    texts = {"bump": f"FROM {signed.ref}@{signed.old.digest}\n", "pin": f"FROM {signed.ref}\n"}
+    costs: dict[str, list[int]] = {}
+    for case, text in texts.items():
+        for kind, config in configs.items():
+            fake.create_repo("acme", f"{case}-{kind}", {"Dockerfile": text.encode()})
+            summary = run(fake, config, f"acme/{case}-{kind}")
+            assert len(summary.results[0].opened) == 1
+            costs.setdefault(case, []).append(summary.registry_requests)
+    # A bump: ping, HEAD, the verifying GET, the metadata notes (old index, each build's
+    # platform manifest and config blob) make 8; the supply-chain notes 10 more (see
+    # tests/supplychain/test_review.py). With the entry the gate makes the new digest's reads
+    # first, and the notes find them cached: no request more.
+    assert costs["bump"] == [18, 18]
+    # A first pin: ping, the GET that resolves and verifies, its platform manifest and config
+    # blob for the notes, and no supply-chain read without an entry; with one, the gate's 7
+    # (attestation manifest, 2 statements, referrers API and tag, .sig tag and its payload),
+    # which the notes then reuse.
+    assert costs["pin"] == [4, 11]

@@ -284,3 +284,28 @@ def test_a_key_file_that_is_no_key_is_refused_naming_the_entry(tmp_path: Path) -
     )
     with pytest.raises(SupplyChainError, match=r"^verify\[1\]\.key: .*cosign\.pub is not a PEM"):
         trust_policies(config.verify)
+
+
+def test_check_drift_costs_for_a_signed_pin(registry_http: RunningRegistry, tmp_path: Path) -> None:
+    """`check --drift` on one signed pin: the tag's HEAD as without an entry, then the pinned
+    index (not fetched by a HEAD) and the gate's 7 reads."""
+    import asyncio
+
+    from pinbot.supplychain.stage import check_drift
+
+    repo = unique("stage-drift")
+    image = attested(registry_http, repo, "drift")
+    key = CosignKey()
+    push_legacy_signature(registry_http, repo, image.digest, key)
+    entry = SIGNED_ENTRY.format(host=registry_http.host)
+    (tmp_path / "cosign.pub").write_bytes(key.public_pem)
+    config = load_config_text(
+        f'registries:\n  "{registry_http.host}":\n    insecure: true\n{entry}',
+        "pinbot.yaml",
+        base_dir=tmp_path,
+    )
+    pinned = occurrences(f"FROM {registry_http.ref(repo, '2.3')}@{image.digest}\n")
+    plain = asyncio.run(check_drift(config, pinned, ()))
+    gated_run = asyncio.run(check_drift(config, pinned, trust_policies(config.verify)))
+    assert (plain.held, gated_run.held) == ([], [])
+    assert (plain.requests, gated_run.requests) == (2, 2 + 1 + 7)
