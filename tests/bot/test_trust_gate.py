@@ -223,11 +223,11 @@ def test_what_the_gate_adds_to_a_run_in_registry_requests(
             summary = run(fake, config, f"acme/{case}-{kind}")
             assert len(summary.results[0].opened) == 1
             costs.setdefault(case, []).append(summary.registry_requests)
-    # A bump: ping, HEAD, the verifying GET, the metadata notes (old index, each build's
-    # platform manifest and config blob) make 8; the supply-chain notes 10 more (see
-    # tests/supplychain/test_review.py). With the entry the gate makes the new digest's reads
-    # first, and the notes find them cached: no request more.
-    assert costs["bump"] == [18, 18]
+    # A bump: the lookup (ping, 2 HEADs, the verifying GET) and the metadata notes (old index,
+    # each build's platform manifest and config blob) make 9; the supply-chain notes 10 more
+    # (see tests/supplychain/test_review.py). With the entry the gate makes the new digest's
+    # reads first, and the notes find them cached: no request more.
+    assert costs["bump"] == [19, 19]
     # A first pin: ping, the GET that resolves and verifies, its platform manifest and config
     # blob for the notes, and no supply-chain read without an entry; with one, the gate's 7
     # (attestation manifest, 2 statements, referrers API and tag, .sig tag and its payload),
