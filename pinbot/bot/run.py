@@ -40,6 +40,7 @@ from pinbot.plan import Edit, Lookup
 from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.report import escape
 from pinbot.scanners import Occurrence
+from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
 from pinbot.supplychain.stage import Screened, TrustGate, trust_policies
@@ -122,8 +123,13 @@ class RegistrySession:
         self.client = RegistryClient(config)
         self.supply_chain = SupplyChainReader(self.client)
         self.gate = TrustGate(self.supply_chain, self.policies)
+        # Made on the runner's loop (in `__enter__`): its connections belong to that loop.
+        self.osv: OsvClient | None = None
+        self._osv_url = config.notes.osv_url if config.notes.vulnerabilities == "osv" else None
 
     def __enter__(self) -> RegistrySession:
+        if self._osv_url is not None:
+            self.osv = OsvClient(self._osv_url)
         self.run(self.client.__aenter__())
         return self
 
@@ -135,6 +141,8 @@ class RegistrySession:
     ) -> None:
         try:
             self.run(self.client.__aexit__(kind, error, trace))
+            if self.osv is not None:
+                self.run(self.osv.__aexit__(kind, error, trace))
         finally:
             self._runner.close()
 
@@ -178,6 +186,7 @@ class RegistrySession:
                     edit.old_digest,
                     edit.new_digest,
                     self.policies,
+                    self.osv,
                 ),
             ]
             blocks.append(

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pinbot.reference import ImageReference
 from pinbot.supplychain.gate import TrustPolicy, Verdict, evaluate, needs_children, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
+from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
 
 log = logging.getLogger(__name__)
@@ -47,8 +48,11 @@ async def review(
     old_digest: str | None,
     new_digest: str,
     policies: Sequence[TrustPolicy] = (),
+    osv: OsvClient | None = None,
 ) -> Review | None:
-    """The review of a digest change of `ref`'s image; None (and no request) when unchanged."""
+    """The review of a digest change of `ref`'s image; None (and no request) when unchanged.
+
+    With `osv`, the packages the bump changes are asked about known vulnerabilities."""
     if old_digest == new_digest:
         return None
     repository = ref.without_digest()
@@ -57,11 +61,14 @@ async def review(
     new = await reader.read(repository, new_digest, children=needs_children(policy))
     old = await reader.read(repository, old_digest, signatures=False) if old_digest else None
     key = policy.key if policy else None
+    note = compare(old, new, key)
+    if osv is not None and note.packages is not None and note.packages.diff is not None:
+        note = replace(note, vulnerabilities=await osv.delta(note.packages.diff))
     return Review(
         image=ref.name,
         old_digest=old_digest,
         new_digest=new_digest,
-        note=compare(old, new, key),
+        note=note,
         verdict=evaluate(policy, new),
     )
 
@@ -72,6 +79,7 @@ async def bump_lines(
     old_digest: str | None,
     new_digest: str,
     policies: Sequence[TrustPolicy] = (),
+    osv: OsvClient | None = None,
 ) -> list[str]:
     """The supply-chain lines for the notes block of a digest bump or a first pin.
 
@@ -83,7 +91,7 @@ async def bump_lines(
     if old_digest is None and policy_for(policies, ref) is None:
         return []
     try:
-        result = await review(reader, ref, old_digest, new_digest, policies)
+        result = await review(reader, ref, old_digest, new_digest, policies, osv)
     except Exception:  # the notes must not cost the pull request
         log.warning("supply-chain review of %s failed", ref, exc_info=True)
         return []
