@@ -25,6 +25,10 @@ class ProblemKind(enum.StrEnum):
     LOOKUP_FAILED = "lookup-failed"  # the registry did not answer what a reference needs
     WRITE_REFUSED = "write-refused"  # an edit was not written (verification, symlink, race)
     REPOSITORY_FAILED = "repository-failed"  # a whole repository could not be handled
+    # A digest the trust gate (`verify:`) held back, by the rule it failed.
+    UNSIGNED = "unsigned"
+    SIGNATURE_INVALID = "signature-invalid"
+    PROVENANCE_MISMATCH = "provenance-mismatch"
     WARNING = "warning"  # worth saying, checked all the same
 
 

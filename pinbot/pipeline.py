@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pinbot.apply import ApplyError, FileChange, apply_edits
 from pinbot.config import Config, PinConfig, Rule
@@ -40,6 +41,12 @@ from pinbot.registry.errors import contained
 from pinbot.scanners import Occurrence, Status
 from pinbot.settle import SettleState, needs_build_time, observe, settled_since
 
+if TYPE_CHECKING:  # the gate stage builds on this module, not the other way round
+    from pinbot.supplychain.stage import HeldDigest, Screened
+
+#: The trust gate as the pipeline calls it: a plan's edits in, those that may be written out.
+Screen = Callable[[Sequence[Edit]], "Screened"]
+
 
 @dataclass
 class Outcome:
@@ -50,6 +57,8 @@ class Outcome:
     # Files whose edits were refused (the file is left as it was).
     problems: list[Problem] = field(default_factory=list)
     lookups: dict[str, Lookup] = field(default_factory=dict)
+    # Edits the trust gate (`verify:`) held back: planned, not applied.
+    held: list[HeldDigest] = field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
@@ -480,10 +489,21 @@ def plan_and_apply(
     config: Config,
     *,
     now: datetime | None = None,
+    screen: Screen | None = None,
 ) -> Outcome:
     """Plan and apply, given lookups already made (the bot shares them across repositories).
 
-    `now` is what `min-age` windows are measured against (the clock when None)."""
+    `now` is what `min-age` windows are measured against (the clock when None). `screen` is
+    the trust gate (`pinbot.supplychain.stage.TrustGate.screen`, run to its end): the edits it
+    holds back are not applied, and are in `Outcome.held`.
+    """
     edits_plan = plan(occurrences, lookups, config.pin, rules=config.rules, now=now)
+    held: list[HeldDigest] = []
+    if screen is not None:
+        screened = screen(edits_plan.edits)
+        edits_plan.edits = list(screened.passed)
+        held = list(screened.held)
     changes, problems = file_changes(files, edits_plan)
-    return Outcome(plan=edits_plan, changes=changes, problems=problems, lookups=dict(lookups))
+    return Outcome(
+        plan=edits_plan, changes=changes, problems=problems, lookups=dict(lookups), held=held
+    )

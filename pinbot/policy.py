@@ -28,6 +28,10 @@ class Rule(enum.StrEnum):
     MISSING = "digest-missing"
     INVALID = "invalid-reference"
     PLATFORM = "platform-unspecified"
+    # A pinned digest that fails the `verify:` entry matching its image (`--drift`).
+    UNSIGNED = "unsigned"
+    SIGNATURE_INVALID = "signature-invalid"
+    PROVENANCE_MISMATCH = "provenance-mismatch"
 
 
 RULE_TEXT: dict[Rule, str] = {
@@ -38,6 +42,9 @@ RULE_TEXT: dict[Rule, str] = {
     Rule.MISSING: "Pinned digest no longer exists in the registry",
     Rule.INVALID: "Text in an image field is not a valid image reference",
     Rule.PLATFORM: "Pinned digest is one platform's manifest, and nothing says which platform",
+    Rule.UNSIGNED: "Pinned digest carries no signature its verify entry accepts",
+    Rule.SIGNATURE_INVALID: "Pinned digest's signature does not verify for its verify entry",
+    Rule.PROVENANCE_MISMATCH: "Pinned digest's provenance does not meet its verify entry",
 }
 
 

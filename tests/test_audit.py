@@ -184,6 +184,7 @@ def test_json_has_stable_keys_and_everything(org: GitHubFake, config: Config) ->
         "unpinned": 5, "latest-tag": 2, "registry-not-allowed": 1,
         "digest-drift": 0, "digest-missing": 0, "invalid-reference": 0,
         "platform-unspecified": 0,
+        "unsigned": 0, "signature-invalid": 0, "provenance-mismatch": 0,
     }  # fmt: skip
     assert summary["registries"] == ["docker.io", "ghcr.io", "quay.io"]
     assert summary["drift"] is False

@@ -2,7 +2,8 @@
 
 Pure: from the edits the base branch needs, grouped into branches, the pinbot pull requests
 found on each branch (with their hidden state) and the digests the base already has, it
-returns small immutable decisions (open, update, rebuild, close, leave, hold back, decline).
+returns small immutable decisions (open, update, rebuild, close, leave, hold back, decline,
+withhold what the trust gate did not let through).
 An executor (`pinbot.bot.execute`) carries them out against the forge, or describes them.
 """
 
@@ -23,6 +24,7 @@ from pinbot.pipeline import build_changes
 from pinbot.plan import Edit, Plan
 from pinbot.prbody import Move, PullState, Update
 from pinbot.scanners import Occurrence
+from pinbot.supplychain.stage import HeldDigest
 
 REPOSITORY_BRANCH = "image-digests"
 #: Pull requests held back by `github.max-open-pulls` that a warning names one by one.
@@ -34,6 +36,7 @@ class CloseReason(enum.StrEnum):
 
     ON_BASE = "on-base"  # the base branch already has every digest it proposed
     NOTHING_LEFT = "nothing-left"  # the references it changed were edited or removed
+    HELD_BACK = "held-back"  # what it would propose now failed the trust gate (`verify:`)
 
 
 class LeaveReason(enum.StrEnum):
@@ -63,6 +66,7 @@ class Branch:
     edits: tuple[Edit, ...] = ()
     pulls: tuple[PullInfo, ...] = ()  # every pull request from this branch, newest first
     image: str = ""  # with `github.group: image`, the image whose edits it carries
+    withheld: tuple[HeldDigest, ...] = ()  # edits for it the trust gate held back
 
     @property
     def open_pull(self) -> PullInfo | None:
@@ -117,6 +121,7 @@ class ClosePull:
     pull: PullInfo
     state: PullState | None
     reason: CloseReason
+    withheld: tuple[HeldDigest, ...] = ()  # with `HELD_BACK`: what the gate held, and why
 
 
 @dataclass(frozen=True)
@@ -146,7 +151,15 @@ class Decline:
     pull_number: int
 
 
-Decision = OpenPull | UpdatePull | ClosePull | LeavePull | HoldBack | Decline
+@dataclass(frozen=True)
+class Withhold:
+    """An edit not proposed: its new digest failed the trust gate (`verify:`), for a reason."""
+
+    branch: str
+    held: HeldDigest
+
+
+Decision = OpenPull | UpdatePull | ClosePull | LeavePull | HoldBack | Decline | Withhold
 
 
 @dataclass(frozen=True)
@@ -184,6 +197,18 @@ def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
             for image, group in sorted(by_image.items())
         ]
     return [Group("", prefix + REPOSITORY_BRANCH, tuple(edits))]
+
+
+def withheld_by_branch(
+    held: Sequence[HeldDigest], config: Config
+) -> dict[str, tuple[HeldDigest, ...]]:
+    """The held-back edits under the branch each would have gone to."""
+    by_edit = {id(found.edit): found for found in held if found.edit is not None}
+    edits = [found.edit for found in held if found.edit is not None]
+    return {
+        group.branch: tuple(by_edit[id(edit)] for edit in group.edits)
+        for group in group_edits(edits, config)
+    }
 
 
 def branches_to_reconcile(
@@ -328,19 +353,24 @@ def decide_branch(
 ) -> tuple[list[Decision], list[Problem]]:
     """The decisions for one branch; `room` counts the open pull requests across branches."""
     open_pull = branch.open_pull
+    # What the trust gate held back is said whatever becomes of the branch.
+    withheld: list[Decision] = [Withhold(branch.name, held) for held in branch.withheld]
     unknown = _unknown_states(branch)
     if unknown and (branch.edits or open_pull is not None):
-        return _leave_unknown(branch, unknown), []
+        return [*withheld, *_leave_unknown(branch, unknown)], []
     declined = declined_answers(branch.pulls)
     kept = [edit for edit in branch.edits if update_of(edit).answer_id not in declined]
     decisions: list[Decision] = [
-        Decline(branch.name, edit, declined[update_of(edit).answer_id])
-        for edit in branch.edits
-        if edit not in kept
+        *withheld,
+        *(
+            Decline(branch.name, edit, declined[update_of(edit).answer_id])
+            for edit in branch.edits
+            if edit not in kept
+        ),
     ]
     if not kept:
         if open_pull is not None:
-            decisions.append(_close(branch.name, open_pull, base.digests))
+            decisions.append(_close(branch.name, open_pull, base.digests, branch.withheld))
             room.release()
         return decisions, []
     proposal, problems = propose(kept, base.files, base.blobs)
@@ -389,10 +419,14 @@ def _recorded(pull: PullInfo) -> PullState | None:
     return state if isinstance(state, PullState) else None
 
 
-def _close(branch: str, pull: PullInfo, on_base: frozenset[str]) -> ClosePull:
+def _close(
+    branch: str, pull: PullInfo, on_base: frozenset[str], withheld: tuple[HeldDigest, ...] = ()
+) -> ClosePull:
     state = _recorded(pull)
     if state is not None and state.answer_ids() <= on_base:
         return ClosePull(branch, pull, state, CloseReason.ON_BASE)
+    if withheld:
+        return ClosePull(branch, pull, state, CloseReason.HELD_BACK, withheld)
     return ClosePull(branch, pull, state, CloseReason.NOTHING_LEFT)
 
 

@@ -25,6 +25,7 @@ from pinbot.bot.decide import (
     OpenPull,
     RebuildPull,
     UpdatePull,
+    Withhold,
 )
 from pinbot.bot.result import (
     DeclinedUpdate,
@@ -39,6 +40,7 @@ from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
 from pinbot.notes import add_lines, moved_line
 from pinbot.plan import Edit
 from pinbot.prbody import PullState
+from pinbot.supplychain.notes import held_back_comment
 
 #: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
 NotesSource = Callable[[Sequence[Edit]], list[str]]
@@ -73,6 +75,8 @@ def carry_out(decisions: Sequence[Decision], executor: Executor, result: Reposit
             _record_left(decision, result)
         elif isinstance(decision, HoldBack):
             result.held_back.append(decision.name)
+        elif isinstance(decision, Withhold):
+            result.problems.append(decision.held.problem())
         elif isinstance(decision, Decline):
             edit = decision.edit
             result.declined.append(
@@ -268,11 +272,10 @@ class ForgeExecutor:
             )
 
     def close(self, decision: ClosePull) -> None:
-        comment = (
-            prbody.CLOSED_ON_BASE
-            if decision.reason is CloseReason.ON_BASE
-            else prbody.CLOSED_NOTHING_LEFT
-        )
+        comment = {
+            CloseReason.ON_BASE: prbody.CLOSED_ON_BASE,
+            CloseReason.NOTHING_LEFT: prbody.CLOSED_NOTHING_LEFT,
+        }.get(decision.reason) or held_back_comment(decision.withheld)
         body = closing_body(decision.pull, decision.state, decision.reason)
         self.forge.close_pull(self.repo, decision.pull, comment=comment, body=body)
         self.forge.delete_branch(self.repo, decision.branch)

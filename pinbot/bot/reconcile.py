@@ -21,6 +21,7 @@ from pinbot.bot.decide import (
     decide,
     digests_on_base,
     group_edits,
+    withheld_by_branch,
 )
 from pinbot.bot.execute import (
     Clock,
@@ -36,7 +37,7 @@ from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import GitHubForge
-from pinbot.pipeline import plan_and_apply
+from pinbot.pipeline import Screen, plan_and_apply
 from pinbot.plan import Lookup, Notice, NoticeKind
 
 
@@ -64,12 +65,14 @@ class Reconciler:
         dry_run: bool = False,
         notes: NotesSource | None = None,
         clock: Clock = utc_now,
+        screen: Screen | None = None,
     ) -> None:
         self.forge = forge
         self.config = config
         self.dry_run = dry_run
         self.notes = notes
         self.clock = clock
+        self.screen = screen  # the trust gate (`verify:`); None: every edit may be proposed
 
     def reconcile(
         self, scanned: ScannedRepository, lookups: Mapping[str, Lookup]
@@ -104,7 +107,12 @@ class Reconciler:
         snapshot = scanned.snapshot
         config = self._config(scanned)
         outcome = plan_and_apply(
-            snapshot.files, scanned.occurrences, lookups, config, now=self.clock()
+            snapshot.files,
+            scanned.occurrences,
+            lookups,
+            config,
+            now=self.clock(),
+            screen=self.screen,
         )
         result.problems.extend(as_problem(e, ProblemKind.WRITE_REFUSED) for e in outcome.errors)
         result.waiting.extend(str(waiting) for waiting in outcome.plan.waiting)
@@ -117,10 +125,11 @@ class Reconciler:
         applied = {change.path for change in outcome.changes}
         edits = [edit for edit in outcome.plan.edits if edit.file in applied]
         groups = {group.branch: group for group in group_edits(edits, config)}
-        open_branches: set[str] = set()
+        withheld = withheld_by_branch(outcome.held, config)
+        open_branches: set[str] = set(withheld)
         if config.github.group == "image":
             pulls = self.forge.open_pulls_under(scanned.repo, config.github.branch_prefix)
-            open_branches = {pull.head_ref for pull in pulls}
+            open_branches |= {pull.head_ref for pull in pulls}
         branches = []
         for name in branches_to_reconcile(groups.values(), open_branches, config):
             group = groups.get(name)
@@ -130,6 +139,7 @@ class Reconciler:
                     edits=group.edits if group else (),
                     pulls=tuple(self.forge.pulls_for_branch(scanned.repo, name)),
                     image=group.name if group else "",
+                    withheld=withheld.get(name, ()),
                 )
             )
         blobs = {path: entry.sha for path, entry in snapshot.entries.items()}

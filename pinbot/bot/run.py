@@ -42,8 +42,10 @@ from pinbot.registry import ImageMetadata, RegistryClient, RegistryError
 from pinbot.report import escape
 from pinbot.scanners import Occurrence
 from pinbot.settle_store import SettleMemory, StateFileError, state_path
+from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.review import bump_lines
+from pinbot.supplychain.stage import Screened, TrustGate, trust_policies
 
 T = TypeVar("T")
 
@@ -121,11 +123,19 @@ class RegistrySession:
     """One registry client on one event loop for the whole run (lookups, then notes)."""
 
     def __init__(self, config: Config) -> None:
+        # The keys first: a `verify:` key that is not one stops the run before anything opens.
+        self.policies = trust_policies(config.verify)
         self._runner = asyncio.Runner()
         self.client = RegistryClient(config)
         self.supply_chain = SupplyChainReader(self.client)
+        self.gate = TrustGate(self.supply_chain, self.policies)
+        # Made on the runner's loop (in `__enter__`): its connections belong to that loop.
+        self.osv: OsvClient | None = None
+        self._osv_url = config.notes.osv_url if config.notes.vulnerabilities == "osv" else None
 
     def __enter__(self) -> RegistrySession:
+        if self._osv_url is not None:
+            self.osv = OsvClient(self._osv_url)
         self.run(self.client.__aenter__())
         return self
 
@@ -137,11 +147,17 @@ class RegistrySession:
     ) -> None:
         try:
             self.run(self.client.__aexit__(kind, error, trace))
+            if self.osv is not None:
+                self.run(self.osv.__aexit__(kind, error, trace))
         finally:
             self._runner.close()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return self._runner.run(coroutine)
+
+    def screen(self, edits: Sequence[Edit]) -> Screened:
+        """The trust gate over a repository's edits (each digest read once for the run)."""
+        return self.run(self.gate.screen(edits))
 
     def notes(self, edits: Sequence[Edit]) -> list[str]:
         """One `describe` block per image tag and digest change, from registry metadata."""
@@ -171,7 +187,12 @@ class RegistrySession:
             extra = [
                 *map(escape.text, edit.notes),  # what kind of update: `linux/arm64 manifest`
                 *await bump_lines(
-                    self.supply_chain, edit.occurrence.reference, edit.old_digest, edit.new_digest
+                    self.supply_chain,
+                    edit.occurrence.reference,
+                    edit.old_digest,
+                    edit.new_digest,
+                    self.policies,
+                    self.osv,
                 ),
             ]
             blocks.append(
@@ -290,7 +311,9 @@ def _run(
     settling, keep = _settling(scanned, config, options, summary)
     lookups = _look_up(registry, scanned, config, settling)
     summary.unique_tags = len(lookups)
-    reconciler = Reconciler(forge, config, dry_run=options.dry_run, notes=registry.notes)
+    reconciler = Reconciler(
+        forge, config, dry_run=options.dry_run, notes=registry.notes, screen=registry.screen
+    )
     results = [*_reconcile_all(reconciler, scanned, lookups, observer), *failed]
     summary.results = sorted(results, key=lambda r: r.repository.lower())
     keep()

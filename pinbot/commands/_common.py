@@ -1,4 +1,5 @@
-"""Pieces the subcommands share: the `--config` option and loading it with a clear error."""
+"""Pieces the subcommands share: the `--config` option and loading it (and its `verify:` keys)
+with a clear error."""
 
 from __future__ import annotations
 
@@ -7,11 +8,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinbot.config import Config, ConfigError, load_config
 from pinbot.plan import apply_ignore_rules
 from pinbot.report.escape import terminal
 from pinbot.scanners import PathNotFound, TreeScan, scan_paths
+
+if TYPE_CHECKING:
+    from pinbot.supplychain.gate import TrustPolicy
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -25,6 +30,21 @@ def load_config_or_exit(path: Path | None) -> Config:
         return load_config(path)
     except (ConfigError, OSError) as exc:
         print(f"pinbot: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def trust_policies_or_exit(config: Config) -> tuple[TrustPolicy, ...]:
+    """The `verify:` entries with their keys read; exits with status 2 when a key is not one."""
+    # Imported here: a plain `check` (a pre-commit hook) starts faster without the registry
+    # client and the supply-chain readers.
+    from pinbot.supplychain import SupplyChainError
+    from pinbot.supplychain.stage import trust_policies
+
+    try:
+        return trust_policies(config.verify)
+    except SupplyChainError as exc:
+        where = f"{config.source}: " if config.source else ""
+        print(f"pinbot: {where}{exc}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 

@@ -12,6 +12,7 @@ import asyncio
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from github import GithubException
@@ -23,7 +24,11 @@ from pinbot.audit import (
     lookup_problems,
 )
 from pinbot.bot import ScannedRepository, scan_snapshot
-from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.commands._common import (
+    add_config_argument,
+    load_config_or_exit,
+    trust_policies_or_exit,
+)
 from pinbot.commands._github import (
     add_cache_argument,
     add_repository_arguments,
@@ -33,14 +38,13 @@ from pinbot.commands._github import (
 )
 from pinbot.config import Config
 from pinbot.forge.github import Credentials, ForgeError, GitHubForge, Pacing, connect
-from pinbot.pipeline import look_up
 from pinbot.plan import Lookup
-from pinbot.policy import unchecked
+from pinbot.policy import Violation, unchecked
 from pinbot.progress import Progress, plural
-from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.report.formats import AUDIT as RENDERERS
 from pinbot.scanners import Occurrence
+from pinbot.supplychain.stage import DriftCheck, HeldDigest, check_drift, trust_policies
 
 if TYPE_CHECKING:
     from github.Repository import Repository
@@ -80,15 +84,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_argument(parser)
 
 
-async def _look_up_pinned(
-    config: Config, occurrences: Sequence[Occurrence]
-) -> tuple[dict[str, Lookup], int]:
-    """Lookups for the pinned references (tags resolved, nothing fetched to verify), and
-    the number of registry requests they took."""
+def _check_pinned(config: Config, occurrences: Sequence[Occurrence]) -> DriftCheck:
+    """Lookups for the pinned references (tags resolved, nothing fetched to verify), the
+    pinned digests that fail their `verify:` entry, and the registry requests it all took."""
     pinned = [o for o in occurrences if o.reference is not None and o.reference.digest]
-    async with RegistryClient(config) as client:
-        lookups = await look_up(client, pinned, config.pin, verify=False)
-        return lookups, client.stats.count()
+    return asyncio.run(check_drift(config, pinned, trust_policies(config.verify)))
+
+
+def _untrusted(
+    scanned: Sequence[ScannedRepository], held: Sequence[HeldDigest]
+) -> dict[str, list[Violation]]:
+    """The pins that failed their `verify:` entry, as violations by repository."""
+    owner = {id(o): s.name for s in scanned for o in s.occurrences}
+    found: dict[str, list[Violation]] = {}
+    for digest in held:
+        found.setdefault(owner[id(digest.occurrence)], []).append(digest.violation())
+    return found
 
 
 def _read(
@@ -156,25 +167,31 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     lookups: dict[str, Lookup] | None = None
     registry_requests = 0
     lookup_errors: list[str] = []
+    untrusted: dict[str, list[Violation]] = {}
     if args.drift:
         occurrences = [o for s in scanned for o in s.occurrences]
         pinned = sum(1 for o in occurrences if o.reference is not None and o.reference.digest)
         progress.note(f"checking {plural(pinned, 'pinned reference')} with the registries")
-        lookups, registry_requests = asyncio.run(_look_up_pinned(config, occurrences))
+        drift = _check_pinned(config, occurrences)
         progress.close()
+        lookups, registry_requests = drift.lookups, drift.requests
         lookup_errors = lookup_problems(lookups) + _unanswered_digests(scanned, lookups)
+        untrusted = _untrusted(scanned, drift.held)
 
     audited = [
-        audit_repository(
-            s.name,
-            s.occurrences,
-            config.policy,
-            lookups,
-            branch=s.snapshot.branch,
-            commit=s.snapshot.commit,
-            url=s.repo.html_url,
-            files=len(s.snapshot.files),
-            warnings=s.errors,
+        _with_untrusted(
+            audit_repository(
+                s.name,
+                s.occurrences,
+                config.policy,
+                lookups,
+                branch=s.snapshot.branch,
+                commit=s.snapshot.commit,
+                url=s.repo.html_url,
+                files=len(s.snapshot.files),
+                warnings=s.errors,
+            ),
+            untrusted.get(s.name, []),
         )
         for s in scanned
     ]
@@ -188,6 +205,20 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
         registry_requests=registry_requests,
         seconds=time.monotonic() - started,
     )
+
+
+def _with_untrusted(
+    audited: AuditedRepository, untrusted: Sequence[Violation]
+) -> AuditedRepository:
+    """The repository's violations with its pins that failed their `verify:` entry, in file
+    order."""
+    if not untrusted:
+        return audited
+    violations = sorted(
+        (*audited.violations, *untrusted),
+        key=lambda v: (v.occurrence.file, v.occurrence.line, v.occurrence.column),
+    )
+    return replace(audited, violations=tuple(violations))
 
 
 def _unanswered_digests(
@@ -214,6 +245,7 @@ def exit_status(report: AuditReport) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
+    trust_policies_or_exit(config)  # a key that is not one: a configuration error, status 2
     if not args.org and (
         args.include or args.exclude or args.topic or args.include_archived or args.include_forks
     ):

@@ -1,7 +1,9 @@
 """`pinbot check`: report image references that break the policy; exit 1 on any.
 
 What could not be checked is a finding too (`lookup-failed`, `unreadable-file`): the gate
-fails closed, never green on a reference it did not see or could not ask about.
+fails closed, never green on a reference it did not see or could not ask about. With
+`--drift`, a pinned digest that fails the `verify:` entry matching its image is a finding
+(`unsigned`, `signature-invalid`, `provenance-mismatch`).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pinbot.commands._common import (
     load_config_or_exit,
     scan_folder,
     scan_root,
+    trust_policies_or_exit,
 )
 from pinbot.errors import Problem
 from pinbot.plan import Lookup
-from pinbot.policy import evaluate, unchecked
+from pinbot.policy import Violation, evaluate, unchecked
 from pinbot.report import formats
 from pinbot.report.escape import terminal
 from pinbot.report.interface import Finding
@@ -48,21 +51,25 @@ def run(args: argparse.Namespace) -> int:
     problems: list[Problem] = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
         print(f"warning: {terminal(str(warning))}", file=sys.stderr)
+    untrusted: list[Violation] = []
     if args.drift:
         # Imported here: only --drift needs an event loop and an HTTP client, and a plain
         # check (a pre-commit hook) starts faster without them.
         import asyncio
 
-        from pinbot.pipeline import look_up_with_new_client
+        from pinbot.supplychain.stage import check_drift
 
+        policies = trust_policies_or_exit(config)
         pinned: list[Occurrence] = [
             o
             for o in scanned.occurrences
             if o.reference is not None and o.reference.digest and not o.built_here
         ]
-        lookups = asyncio.run(look_up_with_new_client(config, pinned, verify=False))
+        drift = asyncio.run(check_drift(config, pinned, policies))
+        lookups = drift.lookups
         problems += unchecked(pinned, lookups)
-    violations = evaluate(scanned.occurrences, config.policy, lookups)
+        untrusted = [found.violation() for found in drift.held]
+    violations = [*evaluate(scanned.occurrences, config.policy, lookups), *untrusted]
     # Every format names files from the repository root, where CI tools look for them.
     where = locate(scan_root(args.path or [Path(".")]))
     findings = sorted(

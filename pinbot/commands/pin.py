@@ -10,18 +10,27 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pinbot.apply import FileChange
-from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    add_paths,
+    load_config_or_exit,
+    scan_folder,
+    trust_policies_or_exit,
+)
 from pinbot.config import Config
 from pinbot.config._values import format_duration
 from pinbot.errors import Problem, ProblemKind
 from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
 from pinbot.pipeline import Outcome, Settling, look_up, min_age_in_force, plan_and_apply
-from pinbot.plan import Action, Lookup, NoticeKind
+from pinbot.plan import Action, NoticeKind
 from pinbot.registry import RegistryClient
 from pinbot.report.escape import terminal
 from pinbot.scanners import Occurrence
 from pinbot.settle import SettleState
 from pinbot.settle_store import SettleMemory, StateFileError, default_state_path
+from pinbot.supplychain.gate import TrustPolicy
+from pinbot.supplychain.reader import SupplyChainReader
+from pinbot.supplychain.stage import HeldDigest, TrustGate
 
 HELP = "Resolve each image tag in the files and folders given to its digest and pin the references in place."
 
@@ -51,31 +60,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _summary(
-    changes: list[FileChange], unchanged: int, notices: int, errors: int, waiting: int = 0
+    changes: list[FileChange],
+    unchanged: int,
+    notices: int,
+    errors: int,
+    waiting: int = 0,
+    held: int = 0,
 ) -> str:
     edits = [edit for change in changes for edit in change.edits]
     pins = sum(1 for edit in edits if edit.action is Action.PIN)
     bumps = len(edits) - pins
+    held_part = f"; {held} held back by verify" if held else ""
     waits = f"; {waiting} waiting for min-age" if waiting else ""
     return (
-        f"{pins} pinned, {bumps} bumped in {len(changes)} files; "
+        f"{pins} pinned, {bumps} bumped in {len(changes)} files{held_part}; "
         f"{unchanged} already current; {notices} notes; {errors} errors{waits}"
     )
 
 
-async def _look_up(
-    config: Config, occurrences: list[Occurrence], memory: SettleMemory | None, now: datetime
-) -> tuple[dict[str, Lookup], list[str], SettleState | None]:
-    """Lookups (with when each tag's digest counts from, under a min-age), one line per
-    registry that reported a pull quota during them, and the settle state to keep."""
+def _resolve(
+    config: Config,
+    contents: dict[str, bytes],
+    occurrences: list[Occurrence],
+    policies: tuple[TrustPolicy, ...],
+    memory: SettleMemory | None,
+    now: datetime,
+) -> tuple[Outcome, list[str], SettleState | None]:
+    """Look up (with when each tag's digest counts from, under a min-age), plan, hold back
+    what fails the trust gate, apply; one line per registry that reported a pull quota; and
+    the settle state to keep. One client on one event loop serves lookups and the gate."""
     settling = None
     if memory is not None:
         settling = Settling(memory.state, now, lambda occurrence: config)
-    async with RegistryClient(config) as client:
-        lookups = await look_up(
-            client, occurrences, config.pin, rules=config.rules, settling=settling
-        )
-        return lookups, client.stats.quota_report(), settling.seen if settling else None
+    with asyncio.Runner() as runner:
+        client = RegistryClient(config)
+        runner.run(client.__aenter__())
+        try:
+            lookups = runner.run(
+                look_up(client, occurrences, config.pin, rules=config.rules, settling=settling)
+            )
+            gate = TrustGate(SupplyChainReader(client), policies)
+            outcome = plan_and_apply(
+                contents,
+                occurrences,
+                lookups,
+                config,
+                now=now,
+                screen=lambda edits: runner.run(gate.screen(edits)),
+            )
+            seen = settling.seen if settling else None
+            return outcome, client.stats.quota_report(), seen
+        finally:
+            runner.run(client.__aexit__(None, None, None))
 
 
 def _memory(args: argparse.Namespace, config: Config) -> SettleMemory | None:
@@ -104,6 +140,23 @@ def _keep(memory: SettleMemory | None, seen: SettleState | None) -> list[Problem
     except StateFileError as exc:
         return [Problem(ProblemKind.WRITE_REFUSED, f"settle state not kept: {exc}")]
     return []
+
+
+def held_json(held: HeldDigest) -> dict[str, object]:
+    """A digest the trust gate held back, as `--format json` lists it."""
+    edit = held.edit
+    return {
+        "file": held.occurrence.file,
+        "line": held.occurrence.line,
+        "column": held.occurrence.column,
+        "rule": held.rule.value,
+        "reason": held.reason,
+        "image": edit.image if edit else None,
+        "tag": edit.tag if edit else None,
+        "old_digest": edit.old_digest if edit else None,
+        "new_digest": held.digest,
+        "text": held.occurrence.text,
+    }
 
 
 def report(
@@ -146,6 +199,7 @@ def report(
             }
             for notice in outcome.plan.notices
         ],
+        "held_back": [held_json(held) for held in outcome.held],
         "errors": [problem.to_json() for problem in problems],
         "unchanged": outcome.plan.unchanged,
         "waiting": [
@@ -188,14 +242,16 @@ def write(
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
+    policies = trust_policies_or_exit(config)
     scanned = scan_folder("pin", args.path, config, warn=False)
     root = scanned.root
     # A link is pinned through the file it leads to, once; a link out of the tree is not.
     placements = place(root, scanned.contents, config.scan.ignore_paths)
     occurrences = [o for o in scanned.occurrences if o.file in placements.targets]
     memory, now = _memory(args, config), datetime.now(UTC)
-    lookups, quota_lines, seen = asyncio.run(_look_up(config, occurrences, memory, now))
-    outcome = plan_and_apply(scanned.contents, occurrences, lookups, config, now=now)
+    outcome, quota_lines, seen = _resolve(
+        config, scanned.contents, occurrences, policies, memory, now
+    )
     # A file that could not be read, decoded or parsed is not pinned, and that is a failure.
     problems = [p for p in scanned.errors if p.fails]
     for warning in (p for p in scanned.errors if not p.fails):
@@ -207,6 +263,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {terminal(str(notice))}", file=sys.stderr)
     for waiting in outcome.plan.waiting:  # not a failure: proposed once it has settled
         print(f"waiting: {terminal(str(waiting))}", file=sys.stderr)
+    for held in outcome.held:  # a finding: the digest is not written, and the exit says so
+        print(f"held back: {held.rule}: {terminal(str(held.problem()))}", file=sys.stderr)
 
     writing = not (args.dry_run or args.check)
     changes = outcome.changes
@@ -223,9 +281,12 @@ def run(args: argparse.Namespace) -> int:
         for change in changes:
             sys.stdout.write(change.diff())
     counts = (outcome.plan.unchanged, len(outcome.plan.notices), len(problems))
-    print(_summary(changes, *counts, len(outcome.plan.waiting)), file=sys.stderr)
+    print(
+        _summary(changes, *counts, len(outcome.plan.waiting), len(outcome.held)),
+        file=sys.stderr,
+    )
     for line in quota_lines:
         print(line, file=sys.stderr)
     if args.check and changes:
         return 1
-    return 1 if problems or failed_lookups else 0
+    return 1 if problems or failed_lookups or outcome.held else 0

@@ -14,7 +14,11 @@ from pathlib import Path
 
 from pinbot.bot.result import RepositoryResult
 from pinbot.bot.run import RunOptions, RunSummary, run_bot
-from pinbot.commands._common import add_config_argument, load_config_or_exit
+from pinbot.commands._common import (
+    add_config_argument,
+    load_config_or_exit,
+    trust_policies_or_exit,
+)
 from pinbot.commands._github import add_cache_argument, add_repository_arguments, selection
 from pinbot.errors import PinbotError
 from pinbot.forge.github import Credentials, CredentialsError, Pacing
@@ -102,7 +106,8 @@ def report(summary: RunSummary, environ: dict[str, str] | os._Environ[str] = os.
 
 
 def exit_status(summary: RunSummary) -> int:
-    """1 when a repository failed; else 4 when something could not be checked; else 0."""
+    """1 when a repository failed; else 4 when something could not be checked or the trust
+    gate held a digest back; else 0."""
     if summary.failures:
         return REPOSITORY_FAILED
     return NOT_ALL_CHECKED if summary.unchecked else 0
@@ -110,6 +115,7 @@ def exit_status(summary: RunSummary) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
+    trust_policies_or_exit(config)  # a `verify:` key that is not one: status 2, nothing read
     if not args.org and (args.include or args.exclude or args.topic):
         print("pinbot run: --include, --exclude and --topic need --org", file=sys.stderr)
         return USAGE

@@ -247,6 +247,32 @@ class GithubConfig:
     )
 
 
+VulnerabilitySource = Literal["none", "osv"]
+
+
+def _api_url_problem(url: str) -> str | None:
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", url):
+        return "must be an http(s) URL without query or fragment, e.g. https://api.osv.dev"
+    return None
+
+
+@dataclass(frozen=True)
+class NotesConfig:
+    """What the notes of `pinbot run`'s pull requests include beyond the registry's own."""
+
+    vulnerabilities: VulnerabilitySource = key(
+        Choice(get_args(VulnerabilitySource)),
+        "none",
+        "`osv`: the known vulnerabilities a digest bump fixes and introduces in the packages it "
+        "changes, from the OSV API (package names and versions are sent there); `none`: off",
+    )
+    osv_url: str = key(
+        Text(check=_api_url_problem),
+        "https://api.osv.dev",
+        "the OSV API to ask (`POST …/v1/querybatch`)",
+    )
+
+
 def image_matches(reference: ImageReference, globs: Sequence[str]) -> bool:
     """Whether fnmatch ``globs`` name this image, as ``scan.ignore-images`` matches: against
     the full name, the familiar name, and the familiar and full references."""
@@ -424,7 +450,12 @@ class Config:
         "what digests must carry to be proposed: the first entry whose `images` match applies; "
         "none: nothing is required",
         operator_only=True,
-        planned=True,
+    )
+    notes: NotesConfig = key(
+        Table(NotesConfig),
+        NotesConfig(),
+        "what pull request notes include beyond the registry's metadata",
+        operator_only=True,
     )
     source: Path | None = None
 

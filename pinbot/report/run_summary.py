@@ -43,6 +43,17 @@ _UNCHECKED = (
     (ProblemKind.LOOKUP_FAILED, "reference whose lookup failed", "references whose lookup failed"),
     (ProblemKind.UNREADABLE_FILE, "file unreadable", "files unreadable"),
     (ProblemKind.WRITE_REFUSED, "edit refused", "edits refused"),
+    (ProblemKind.UNSIGNED, "digest held back (unsigned)", "digests held back (unsigned)"),
+    (
+        ProblemKind.SIGNATURE_INVALID,
+        "digest held back (signature-invalid)",
+        "digests held back (signature-invalid)",
+    ),
+    (
+        ProblemKind.PROVENANCE_MISMATCH,
+        "digest held back (provenance-mismatch)",
+        "digests held back (provenance-mismatch)",
+    ),
 )
 
 

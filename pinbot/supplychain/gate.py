@@ -14,10 +14,17 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Protocol
 
+from pinbot.config import image_matches
+from pinbot.reference import ImageReference
 from pinbot.supplychain._fields import SupplyChainError
 from pinbot.supplychain.findings import ImageFindings, signature_check
 from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureStatus
 
+#: Why a digest under a keyless entry is held back whatever it carries.
+KEYLESS_REASON = (
+    "the verify entry asks for a keyless signature (identity and issuer), which pinbot does "
+    "not verify yet; give a cosign public key (key:) to let signed digests through"
+)
 #: A public key file larger than this is not a key.
 MAX_KEY_BYTES = 64 * 1024
 
@@ -78,7 +85,7 @@ class TrustPolicy:
         when it is missing, too big or not a PEM public key)."""
         unknown = set(require) - {r.value for r in Requirement}
         if unknown:
-            raise SupplyChainError(f"verify: unknown requirement {sorted(unknown)[0]!r}")
+            raise SupplyChainError(f"unknown requirement {sorted(unknown)[0]!r}")
         key = None
         if key_file is not None:
             key = PublicKey(read_key_file(key_file), str(key_file.name))
@@ -103,7 +110,16 @@ class TrustPolicy:
             source=entry.source,
         )
 
-    def applies_to(self, image: str) -> bool:
+    @property
+    def keyless(self) -> bool:
+        """Whether the entry asks for keyless signatures (certificate identity and issuer)."""
+        return self.key is None and (self.identity is not None or self.issuer is not None)
+
+    def applies_to(self, image: str | ImageReference) -> bool:
+        """Whether the entry's globs match: a reference as `scan.ignore-images` matches it
+        (name, familiar name, the reference itself), a bare name as it is."""
+        if isinstance(image, ImageReference):
+            return image_matches(image, self.images)
         return any(fnmatchcase(image, pattern) for pattern in self.images)
 
 
@@ -112,15 +128,21 @@ def read_key_file(path: Path) -> bytes:
         with path.open("rb") as handle:
             pem = handle.read(MAX_KEY_BYTES + 1)
     except OSError as exc:
-        raise SupplyChainError(f"verify: cannot read key {path}: {exc.strerror}") from exc
+        raise SupplyChainError(f"cannot read key {path}: {exc.strerror}") from exc
     if len(pem) > MAX_KEY_BYTES or b"-----BEGIN PUBLIC KEY-----" not in pem:
-        raise SupplyChainError(f"verify: {path} is not a PEM public key")
+        raise SupplyChainError(f"{path} is not a PEM public key")
     return pem
 
 
-def policy_for(policies: Sequence[TrustPolicy], image: str) -> TrustPolicy | None:
-    """The first entry whose `images` globs match `image` (its canonical name)."""
+def policy_for(policies: Sequence[TrustPolicy], image: str | ImageReference) -> TrustPolicy | None:
+    """The first entry whose `images` globs match `image` (a reference, or a canonical name)."""
     return next((policy for policy in policies if policy.applies_to(image)), None)
+
+
+def needs_children(policy: TrustPolicy | None) -> bool:
+    """Whether an unsigned index's platform images are asked for their own signatures (three
+    requests each): only when a signature is required."""
+    return policy is not None and Requirement.SIGNATURE in policy.require
 
 
 @dataclass(frozen=True)
@@ -136,11 +158,11 @@ class Verdict:
 def _signature_verdict(policy: TrustPolicy, check: SignatureCheck) -> Verdict | None:
     if check.status is SignatureStatus.VERIFIED:
         return None
-    if policy.key is None and (policy.identity or policy.issuer):
+    if policy.keyless:
         if check.status is SignatureStatus.UNSIGNED:
-            return Verdict(False, check, Rule.UNSIGNED, f"no signature found ({check.detail})")
-        reason = "keyless signatures (identity and issuer) are not verified by this pinbot"
-        return Verdict(False, check, Rule.SIGNATURE_INVALID, reason)
+            found = check.detail or "no signature found"
+            return Verdict(False, check, Rule.UNSIGNED, f"{found}; {KEYLESS_REASON}")
+        return Verdict(False, check, Rule.SIGNATURE_INVALID, KEYLESS_REASON)
     if policy.key is None:
         reason = "the verify entry requires a signature but names no key"
         return Verdict(False, check, Rule.SIGNATURE_INVALID, reason)
@@ -172,12 +194,14 @@ def _provenance_verdict(
 def evaluate(policy: TrustPolicy | None, findings: ImageFindings) -> Verdict:
     """May `findings.digest` be proposed under `policy`? Signature first, then provenance.
 
-    A `source` in the entry implies that provenance is required.
+    A `source` in the entry implies that provenance is required; an entry naming a keyless
+    signer (identity and issuer) holds every digest back, as pinbot does not verify those.
     """
     check = signature_check(findings, policy.key if policy else None)
     if policy is None:
         return Verdict(True, check)
-    if Requirement.SIGNATURE in policy.require:
+    # An entry naming a keyless signer asked for a check pinbot cannot make: never a pass.
+    if Requirement.SIGNATURE in policy.require or policy.keyless:
         verdict = _signature_verdict(policy, check)
         if verdict is not None:
             return verdict

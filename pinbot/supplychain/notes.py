@@ -8,17 +8,25 @@ Pure: `compare` turns the findings for the old and new digest into a `SupplyChai
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pinbot.notes import github_repository, short_digest
 from pinbot.report.escape import code, text
 from pinbot.supplychain.findings import ImageFindings, signature_check
+from pinbot.supplychain.osv import VulnerabilityDelta
 from pinbot.supplychain.provenance import Provenance
 from pinbot.supplychain.sbom import PackageChange, PackageDiff, diff_packages
 from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureStatus
 
+if TYPE_CHECKING:  # the gate stage renders with this module
+    from pinbot.supplychain.stage import HeldDigest
+
 #: Package changes named in the note; the rest are counted.
 SHOWN_PACKAGES = 5
+#: Vulnerability ids named per line; the rest are counted.
+SHOWN_VULNERABILITIES = 5
 _HEX_COMMIT = re.compile(r"^[0-9a-f]{40}(?:[0-9a-f]{24})?$")
 
 
@@ -62,6 +70,7 @@ class SupplyChainNote:
     packages: PackageNote | None
     signature: SignatureCheck
     problems: tuple[str, ...] = ()
+    vulnerabilities: VulnerabilityDelta | None = None  # with `notes.vulnerabilities: osv`
 
 
 def _compare_url(old: Provenance | None, new: Provenance) -> str | None:
@@ -220,6 +229,34 @@ def signature_line(check: SignatureCheck) -> str:
     return f"signature: **invalid**{where}: {text(check.detail)}"
 
 
+def _ids_text(ids: tuple[str, ...]) -> str:
+    shown = ", ".join(code(i) for i in ids[:SHOWN_VULNERABILITIES])
+    more = len(ids) - SHOWN_VULNERABILITIES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def vulnerability_line(delta: VulnerabilityDelta) -> str:
+    """`vulnerabilities (OSV): 2 fixed (…), 1 introduced (…)`, or why OSV was not heard."""
+    head = "vulnerabilities (OSV)"
+    if delta.error is not None:
+        return f"{head}: not checked ({text(delta.error)})"
+    parts = []
+    if delta.fixed:
+        parts.append(f"{len(delta.fixed)} fixed ({_ids_text(delta.fixed)})")
+    if delta.introduced:
+        parts.append(f"**{len(delta.introduced)} introduced** ({_ids_text(delta.introduced)})")
+    if parts:
+        line = f"{head}: {', '.join(parts)}"
+    elif delta.asked:
+        line = f"{head}: none known fixed or introduced ({delta.asked} package versions asked)"
+    else:
+        line = f"{head}: no changed package OSV can be asked about"
+    if delta.unknown:
+        noun = "package" if delta.unknown == 1 else "packages"
+        line += f"; {delta.unknown} changed {noun} not asked (no OSV ecosystem in the SBOM)"
+    return line
+
+
 def render(note: SupplyChainNote) -> list[str]:
     """The note as Markdown lines, one fact each, for a notes block's list."""
     lines = []
@@ -227,6 +264,8 @@ def render(note: SupplyChainNote) -> list[str]:
         lines += _provenance_lines(note.provenance)
     if note.packages is not None:
         lines.append(_package_line(note.packages))
+    if note.vulnerabilities is not None:
+        lines.append(vulnerability_line(note.vulnerabilities))
     lines.append(signature_line(note.signature))
     if note.problems:
         shown = "; ".join(note.problems[:3])
@@ -238,3 +277,22 @@ def render(note: SupplyChainNote) -> list[str]:
 def held_back_line(image: str, digest: str, rule: str, reason: str) -> str:
     """The Markdown line for a digest the trust gate did not let through."""
     return f"held back {code(f'{image}@{short_digest(digest)}')}: {text(rule)} — {text(reason)}"
+
+
+def held_back_comment(held: Sequence[HeldDigest]) -> str:
+    """The comment on a pull request closed because what it would propose now failed the
+    trust gate: each digest held back, with its rule and reason."""
+    lines = [
+        "The digests this pull request would propose now did not pass the trust gate "
+        "(`verify:` in pinbot's configuration), so pinbot closed it and deleted its branch. "
+        "It proposes the next digest of the tag that passes.",
+        "",
+    ]
+    seen = set()
+    for found in held:
+        image = found.edit.image if found.edit is not None else found.reference
+        line = held_back_line(image, found.digest, found.rule.value, found.reason)
+        if line not in seen:
+            seen.add(line)
+            lines.append(f"- {line}")
+    return "\n".join(lines)

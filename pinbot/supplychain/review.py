@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pinbot.reference import ImageReference
-from pinbot.supplychain.gate import Requirement, TrustPolicy, Verdict, evaluate, policy_for
+from pinbot.supplychain.gate import TrustPolicy, Verdict, evaluate, needs_children, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
+from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
 
 log = logging.getLogger(__name__)
@@ -47,22 +48,27 @@ async def review(
     old_digest: str | None,
     new_digest: str,
     policies: Sequence[TrustPolicy] = (),
+    osv: OsvClient | None = None,
 ) -> Review | None:
-    """The review of a digest change of `ref`'s image; None (and no request) when unchanged."""
+    """The review of a digest change of `ref`'s image; None (and no request) when unchanged.
+
+    With `osv`, the packages the bump changes are asked about known vulnerabilities."""
     if old_digest == new_digest:
         return None
     repository = ref.without_digest()
-    policy = policy_for(policies, ref.name)
-    # Platform images are asked for their own signatures only when a signature is required.
-    required = policy is not None and Requirement.SIGNATURE in policy.require
-    new = await reader.read(repository, new_digest, children=required)
+    policy = policy_for(policies, ref)
+    # Read as the trust gate reads it, so a digest the gate passed costs nothing more here.
+    new = await reader.read(repository, new_digest, children=needs_children(policy))
     old = await reader.read(repository, old_digest, signatures=False) if old_digest else None
     key = policy.key if policy else None
+    note = compare(old, new, key)
+    if osv is not None and note.packages is not None and note.packages.diff is not None:
+        note = replace(note, vulnerabilities=await osv.delta(note.packages.diff))
     return Review(
         image=ref.name,
         old_digest=old_digest,
         new_digest=new_digest,
-        note=compare(old, new, key),
+        note=note,
         verdict=evaluate(policy, new),
     )
 
@@ -73,16 +79,19 @@ async def bump_lines(
     old_digest: str | None,
     new_digest: str,
     policies: Sequence[TrustPolicy] = (),
+    osv: OsvClient | None = None,
 ) -> list[str]:
-    """The supply-chain lines for the notes block of a digest bump.
+    """The supply-chain lines for the notes block of a digest bump or a first pin.
 
-    None for a first pin (no old build to compare with; its reads would cost registry pulls
-    for every image pinned) or an unchanged digest. Never raises: notes are best effort.
+    None for an unchanged digest, and for a first pin no `verify:` entry applies to (no old
+    build to compare with; its reads would cost registry pulls for every image pinned). A
+    first pin the gate judged was read for it already, so its lines cost nothing more. Never
+    raises: notes are best effort.
     """
-    if old_digest is None:
+    if old_digest is None and policy_for(policies, ref) is None:
         return []
     try:
-        result = await review(reader, ref, old_digest, new_digest, policies)
+        result = await review(reader, ref, old_digest, new_digest, policies, osv)
     except Exception:  # the notes must not cost the pull request
         log.warning("supply-chain review of %s failed", ref, exc_info=True)
         return []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -32,13 +32,22 @@ _NOTABLE = frozenset(
 )  # fmt: skip
 
 
+#: A package as the OSV API names it: (ecosystem, name), e.g. ("Alpine:v3.19", "openssl").
+OsvName = tuple[str, str]
+
+
 @dataclass(frozen=True, order=True)
 class Package:
-    """One package as an SBOM lists it; `kind` is the package URL type (`deb`, `npm`, …)."""
+    """One package as an SBOM lists it; `kind` is the package URL type (`deb`, `npm`, …).
+
+    `osv` is how the OSV API names it, read from its package URL when that says enough (an
+    OS package needs its distribution release); it takes no part in comparisons.
+    """
 
     kind: str
     name: str
     version: str
+    osv: OsvName | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,7 @@ class PackageChange:
     name: str
     old: str | None
     new: str | None
+    osv: OsvName | None = field(default=None, compare=False)
 
     @property
     def change(self) -> str:
@@ -89,6 +99,57 @@ def _purl_type(purl: str | None) -> str:
     return unquote(match.group("type")).lower() if match else ""
 
 
+#: Package URL types whose OSV ecosystem needs nothing more than the type.
+_OSV_ECOSYSTEMS = {
+    "npm": "npm", "pypi": "PyPI", "golang": "Go", "maven": "Maven", "cargo": "crates.io",
+    "gem": "RubyGems", "nuget": "NuGet", "composer": "Packagist", "hex": "Hex", "pub": "Pub",
+}  # fmt: skip
+#: Distribution qualifiers (`distro=alpine-3.19.1`, `debian-12`, `ubuntu-22.04`) to ecosystems.
+_OSV_DISTROS = (
+    (re.compile(r"^(?:alpine-)?(\d+)\.(\d+)(?:\.\d+)?$"), "apk", "Alpine:v{0}.{1}"),
+    (re.compile(r"^debian-(\d+)(?:\.\d+)?$"), "deb", "Debian:{0}"),
+    (re.compile(r"^ubuntu-(\d+\.\d+)$"), "deb", "Ubuntu:{0}"),
+)
+_PURL = re.compile(
+    r"^pkg:(?P<type>[A-Za-z][A-Za-z0-9.+-]{0,31})/(?P<path>[^@?#]+)(?:@[^?#]*)?"
+    r"(?:\?(?P<qualifiers>[^#]*))?"
+)
+
+
+def osv_name(purl: str | None) -> OsvName | None:
+    """How the OSV API names the package a package URL identifies, when it can tell.
+
+    >>> osv_name("pkg:maven/org.apache.logging.log4j/log4j-core@2.14.1")
+    ('Maven', 'org.apache.logging.log4j:log4j-core')
+    >>> osv_name("pkg:apk/alpine/openssl@3.0.13-r0?arch=x86_64&distro=alpine-3.19.1")
+    ('Alpine:v3.19', 'openssl')
+    >>> osv_name("pkg:deb/debian/libc6@2.36-9") is None  # which Debian release?
+    True
+    """
+    match = _PURL.match(purl or "")
+    if match is None:
+        return None
+    kind = match.group("type").lower()
+    *namespace, name = [unquote(part) for part in match.group("path").strip("/").split("/")]
+    if not name:
+        return None
+    if kind in _OSV_ECOSYSTEMS:
+        if kind == "maven":
+            return ("Maven", f"{'.'.join(namespace)}:{name}") if namespace else None
+        if kind in ("npm", "golang", "composer") and namespace:
+            name = "/".join([*namespace, name])
+        return _OSV_ECOSYSTEMS[kind], name
+    qualifiers = dict(
+        part.partition("=")[::2] for part in (match.group("qualifiers") or "").split("&")
+    )
+    distro = unquote(qualifiers.get("distro", "")).lower()
+    for pattern, distro_kind, ecosystem in _OSV_DISTROS:
+        found = pattern.match(distro)
+        if found and kind == distro_kind:
+            return ecosystem.format(*found.groups()), name
+    return None
+
+
 def _spdx_purl(package: Mapping[str, Any]) -> str | None:
     for ref in objects(package, "externalRefs", 32):
         if string(ref, "referenceType") == "purl":
@@ -105,7 +166,8 @@ def _spdx(document: Mapping[str, Any]) -> tuple[list[Package], bool]:
         version = string(package, "versionInfo", limit=256)
         if name is None or version is None:
             continue  # the document itself, files and directories carry no version
-        out.append(Package(_purl_type(_spdx_purl(package)), name, version))
+        purl = _spdx_purl(package)
+        out.append(Package(_purl_type(purl), name, version, osv_name(purl)))
     return out, truncated
 
 
@@ -123,9 +185,8 @@ def _cyclonedx(document: Mapping[str, Any]) -> tuple[list[Package], bool]:
             if name and version:
                 group = string(component, "group", limit=256)
                 full = f"{group}/{name}" if group else name
-                out.append(
-                    Package(_purl_type(string(component, "purl", limit=2048)), full, version)
-                )
+                purl = string(component, "purl", limit=2048)
+                out.append(Package(_purl_type(purl), full, version, osv_name(purl)))
             if depth + 1 < MAX_COMPONENT_DEPTH:
                 pending.append((component, depth + 1))
             else:
@@ -148,10 +209,15 @@ def parse_sbom(predicate_type: str, predicate: Mapping[str, Any]) -> PackageSet:
     raise SupplyChainError("predicate is neither SPDX nor CycloneDX")
 
 
-def _versions(packages: Iterable[Package]) -> dict[tuple[str, str], set[str]]:
+def _versions(
+    packages: Iterable[Package], osv: dict[tuple[str, str], OsvName]
+) -> dict[tuple[str, str], set[str]]:
+    """Versions by (kind, name); `osv` gathers the OSV name of each (kind, name) that has one."""
     table: dict[tuple[str, str], set[str]] = {}
     for package in packages:
         table.setdefault((package.kind, package.name), set()).add(package.version)
+        if package.osv is not None:
+            osv.setdefault((package.kind, package.name), package.osv)
     return table
 
 
@@ -168,17 +234,20 @@ def diff_packages(old: PackageSet, new: PackageSet) -> PackageDiff:
     A package is its (kind, name); when a name has several versions on one side, each
     version only on one side counts as added or removed.
     """
-    before, after = _versions(old.packages), _versions(new.packages)
+    osv: dict[tuple[str, str], OsvName] = {}
+    after = _versions(new.packages, osv)
+    before = _versions(old.packages, osv)
     changes: list[PackageChange] = []
     for key in before.keys() | after.keys():
         kind, name = key
+        known = osv.get(key)
         gone = sorted(before.get(key, set()) - after.get(key, set()))
         came = sorted(after.get(key, set()) - before.get(key, set()))
         if len(gone) == 1 and len(came) == 1:
-            changes.append(PackageChange(kind, name, gone[0], came[0]))
+            changes.append(PackageChange(kind, name, gone[0], came[0], known))
             continue
-        changes.extend(PackageChange(kind, name, version, None) for version in gone)
-        changes.extend(PackageChange(kind, name, None, version) for version in came)
+        changes.extend(PackageChange(kind, name, version, None, known) for version in gone)
+        changes.extend(PackageChange(kind, name, None, version, known) for version in came)
     changes.sort(key=_importance)
     counts = {"added": 0, "removed": 0, "changed": 0}
     for change in changes:

@@ -50,8 +50,12 @@ def _dumps(obj: Any) -> bytes:
 # --- predicates -----------------------------------------------------------------------------
 
 
-def spdx_document(packages: dict[str, str], *, kind: str = "apk") -> dict[str, Any]:
-    """An SPDX 2.3 document listing `packages` (name -> version), as syft writes them."""
+def spdx_document(
+    packages: dict[str, str], *, kind: str = "apk", distro: str | None = None
+) -> dict[str, Any]:
+    """An SPDX 2.3 document listing `packages` (name -> version), as syft writes them
+    (`distro`: the release syft puts in each package URL, e.g. `alpine-3.19.1`)."""
+    qualifiers = "?arch=x86_64" + (f"&distro={distro}" if distro else "")
     entries = [
         {
             "SPDXID": f"SPDXRef-Package-{kind}-{name}",
@@ -62,7 +66,7 @@ def spdx_document(packages: dict[str, str], *, kind: str = "apk") -> dict[str, A
                 {
                     "referenceCategory": "PACKAGE-MANAGER",
                     "referenceType": "purl",
-                    "referenceLocator": f"pkg:{kind}/alpine/{name}@{version}?arch=x86_64",
+                    "referenceLocator": f"pkg:{kind}/alpine/{name}@{version}{qualifiers}",
                 }
             ],
         }
@@ -229,6 +233,7 @@ def push_attested_index(
     platforms: list[Platform] | None = None,
     seed: str = "",
     raw_layers: list[tuple[str, bytes]] | None = None,
+    distro: str | None = None,
 ) -> AttestedImage:
     """An index as `docker buildx build --sbom --provenance` pushes it.
 
@@ -253,7 +258,8 @@ def push_attested_index(
         else:
             layers = []
             if packages is not None:
-                layers.append((SPDX, statement(SPDX, spdx_document(packages), child.digest)))
+                document = spdx_document(packages, distro=distro)
+                layers.append((SPDX, statement(SPDX, document, child.digest)))
             if provenance is not None:
                 layers.append(
                     (provenance_type, statement(provenance_type, provenance, child.digest))
