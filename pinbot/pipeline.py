@@ -146,9 +146,17 @@ async def look_up(
             client, occurrences, lookups, verify=verify, children=wants_children, waits=waits
         )
     )
+    lookups.update(await _existence_checks(client, occurrences, lookups))
+    return lookups
+
+
+async def _existence_checks(
+    client: RegistryClient, occurrences: Sequence[Occurrence], lookups: Mapping[str, Lookup]
+) -> dict[str, Lookup]:
+    """For pinned digests nothing can bump, whether each still exists, by `existence_key`;
+    only those the registry answered for (a failed check proves nothing)."""
 
     async def exists(reference: ImageReference) -> Lookup | None:
-        """A lookup only when the registry answered: a failed check proves nothing."""
         assert reference.digest is not None
         try:
             found = await client.exists(reference.without_tag(), reference.digest)
@@ -166,8 +174,7 @@ async def look_up(
         ):
             pinned.setdefault(existence_key(reference), reference)
     found = await asyncio.gather(*(exists(reference) for reference in pinned.values()))
-    lookups.update((key, lookup) for key, lookup in zip(pinned, found, strict=True) if lookup)
-    return lookups
+    return {key: lookup for key, lookup in zip(pinned, found, strict=True) if lookup}
 
 
 def _kind(media_type: str) -> ManifestKind | None:
