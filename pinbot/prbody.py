@@ -538,8 +538,9 @@ def _images_in_order(updates: Iterable[Update]) -> list[str]:
     return list(seen)
 
 
-def title(updates: Sequence[Update], prefix: str = "") -> str:
-    """`Pin image digests: nginx 1.27, ghcr.io/acme/api 2.3` (or `Update …`, `Pin and update …`).
+def title(updates: Sequence[Update], prefix: str = "", group: str = "") -> str:
+    """`Pin image digests: nginx 1.27, ghcr.io/acme/api 2.3` (or `Update …`, `Pin and update …`);
+    for a rule's named `group`, `Update image digests in group base: …`.
 
     A `prefix` (`github.title-prefix`) goes in front, followed by a space unless it ends in
     one; when its first letter is lower case, so is the title's first word, as Conventional
@@ -550,6 +551,8 @@ def title(updates: Sequence[Update], prefix: str = "") -> str:
     'Pin image digests: nginx 1.27'
     >>> title([nginx], "chore(deps):")
     'chore(deps): pin image digests: nginx 1.27'
+    >>> title([nginx], group="base-images")
+    'Pin image digests in group base-images: nginx 1.27'
     """
     pins = any(update.is_pin for update in updates)
     bumps = any(not update.is_pin for update in updates)
@@ -558,7 +561,8 @@ def title(updates: Sequence[Update], prefix: str = "") -> str:
     shown = ", ".join(images[:MAX_TITLE_IMAGES])
     if len(images) > MAX_TITLE_IMAGES:
         shown += f" and {len(images) - MAX_TITLE_IMAGES} more"
-    return _prefixed(prefix, f"{verb} image digests: {shown}")
+    named = f" in group {group}" if group else ""
+    return _prefixed(prefix, f"{verb} image digests{named}: {shown}")
 
 
 def _prefixed(prefix: str, text: str) -> str:
@@ -576,7 +580,7 @@ RESOLVED = (
 )
 
 
-def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
+def commit_message(updates: Sequence[Update], prefix: str = "", group: str = "") -> str:
     """The commit pinbot makes: the title as its subject, then one aligned line per changed
     reference (file:line, image:tag, old → new as short digests) for `git log` readers.
 
@@ -603,7 +607,7 @@ def commit_message(updates: Sequence[Update], prefix: str = "") -> str:
     ]
     where = max((len(row[0]) for row in rows), default=0)
     what = max((len(row[1]) for row in rows), default=0)
-    lines = [title(updates, prefix), ""]
+    lines = [title(updates, prefix, group), ""]
     lines += [f"{row[0]:<{where}}  {row[1]:<{what}}  {row[2]}" for row in rows]
     lines += ["", textwrap.fill(RESOLVED, width=72)]
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ from types import MappingProxyType
 
 from pinbot import prbody
 from pinbot.apply import FileChange
+from pinbot.bot.rules import group_of
 from pinbot.config import Config
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import PullInfo
@@ -27,6 +28,8 @@ from pinbot.scanners import Occurrence
 from pinbot.supplychain.stage import HeldDigest
 
 REPOSITORY_BRANCH = "image-digests"
+#: Before a rule's group name in the name of its branch.
+GROUP_BRANCH = "group-"
 #: Pull requests held back by `github.max-open-pulls` that a warning names one by one.
 MAX_HELD_BACK_NAMES = 5
 
@@ -53,9 +56,10 @@ class LeaveReason(enum.StrEnum):
 class Group:
     """The edits that go into one pull request, and the branch that carries them."""
 
-    name: str  # the image name with `github.group: image`, else ""
+    name: str  # a rule's group, or the image name with `github.group: image`, else ""
     branch: str
     edits: tuple[Edit, ...]
+    named: bool = False  # a rule's named group: its pull request is named for it
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class Branch:
     pulls: tuple[PullInfo, ...] = ()  # every pull request from this branch, newest first
     image: str = ""  # with `github.group: image`, the image whose edits it carries
     withheld: tuple[HeldDigest, ...] = ()  # edits for it the trust gate held back
+    group: str = ""  # the rule's named group whose edits it carries
 
     @property
     def open_pull(self) -> PullInfo | None:
@@ -81,6 +86,7 @@ class Proposal:
     changes: tuple[FileChange, ...]
     updates: tuple[Update, ...]
     blobs: Mapping[str, str]
+    group: str = ""  # the rule's named group it is for: its title says so
 
     @property
     def edits(self) -> tuple[Edit, ...]:
@@ -139,7 +145,7 @@ class HoldBack:
     """A new pull request that waits: `github.max-open-pulls` are open already."""
 
     branch: str
-    name: str  # its image, or the branch
+    name: str  # its group or image, or the branch
 
 
 @dataclass(frozen=True)
@@ -184,19 +190,31 @@ def branch_slug(image: str) -> str:
 
 
 def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
-    """One group per repository (default), or one per image name."""
+    """One group per rule's named group (branch `group-NAME`), and for the other edits one
+    per repository (default) or one per image name; in branch order."""
     prefix = config.github.branch_prefix
-    if not edits:
-        return []
-    if config.github.group == "image":
-        by_image: dict[str, list[Edit]] = {}
-        for edit in edits:
-            by_image.setdefault(edit.image, []).append(edit)
-        return [
-            Group(image, prefix + branch_slug(image), tuple(group))
-            for image, group in sorted(by_image.items())
-        ]
-    return [Group("", prefix + REPOSITORY_BRANCH, tuple(edits))]
+    found: dict[str, tuple[str, bool, list[Edit]]] = {}
+    for edit in edits:
+        named = group_of(edit, config)
+        if named is not None:
+            branch, name = prefix + GROUP_BRANCH + branch_slug(named), named
+        elif config.github.group == "image":
+            branch, name = prefix + branch_slug(edit.image), edit.image
+        else:
+            branch, name = prefix + REPOSITORY_BRANCH, ""
+        # Two names that make one branch (an image and a group spelt alike) share it: one
+        # pull request with both, never one edit lost.
+        found.setdefault(branch, (name, named is not None, []))[2].append(edit)
+    return [
+        Group(name, branch, tuple(group), named)
+        for branch, (name, named, group) in sorted(found.items())
+    ]
+
+
+def lists_open_branches(config: Config) -> bool:
+    """Whether pinbot's open pull requests may sit on branches that only a listing finds (one
+    per image or per named group), rather than on the one repository branch."""
+    return config.github.group == "image" or any(rule.group for rule in config.rules)
 
 
 def withheld_by_branch(
@@ -265,17 +283,17 @@ def declined_answers(pulls: Iterable[PullInfo]) -> dict[str, int]:
 
 
 def propose(
-    edits: Sequence[Edit], files: Mapping[str, bytes], blobs: Mapping[str, str]
+    edits: Sequence[Edit], files: Mapping[str, bytes], blobs: Mapping[str, str], group: str = ""
 ) -> tuple[Proposal | None, list[Problem]]:
-    """The changed files for these edits; a file that fails its check is a problem, not
-    proposed. None when no file changes."""
+    """The changed files for these edits (for the rule's named `group`, if any); a file that
+    fails its check is a problem, not proposed. None when no file changes."""
     changes, errors = build_changes(files, Plan(edits=list(edits)))
     problems = [Problem(ProblemKind.WRITE_REFUSED, error) for error in errors]
     if not changes:
         return None, problems
     updates = tuple(sorted(update_of(edit) for change in changes for edit in change.edits))
     under = MappingProxyType({change.path: blobs[change.path] for change in changes})
-    return Proposal(tuple(changes), updates, under), problems
+    return Proposal(tuple(changes), updates, under, group), problems
 
 
 @dataclass
@@ -373,15 +391,16 @@ def decide_branch(
             decisions.append(_close(branch.name, open_pull, base.digests, branch.withheld))
             room.release()
         return decisions, []
-    proposal, problems = propose(kept, base.files, base.blobs)
+    proposal, problems = propose(kept, base.files, base.blobs, branch.group)
     if proposal is None:
         return decisions, problems  # nothing applies: an open pull request is left alone
+    name = branch.group or branch.image or branch.name
     if open_pull is not None:
         decisions.append(_rewrite_or_leave(branch.name, open_pull, proposal))
-    elif room.take(branch.image or branch.name):
+    elif room.take(name):
         decisions.append(OpenPull(branch.name, proposal))
     else:
-        decisions.append(HoldBack(branch.name, branch.image or branch.name))
+        decisions.append(HoldBack(branch.name, name))
     return decisions, problems
 
 

@@ -34,7 +34,8 @@ from pinbot.bot.result import (
     PullActionKind,
     RepositoryResult,
 )
-from pinbot.config import GithubConfig
+from pinbot.bot.rules import edits_settings, updates_settings
+from pinbot.config import Config, GithubConfig
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
 from pinbot.notes import add_lines, moved_line
@@ -122,7 +123,22 @@ def _record_left(decision: LeavePull, result: RepositoryResult) -> None:
 def _title(decision: OpenPull | UpdatePull, github: GithubConfig) -> str:
     # The prefix is applied whenever the pull request is written: one opened before it was
     # set is retitled on its next update, never by a run that would write nothing else.
-    return prbody.title(decision.proposal.updates, github.title_prefix)
+    proposal = decision.proposal
+    return prbody.title(proposal.updates, github.title_prefix, proposal.group)
+
+
+def added_decoration(decision: UpdatePull, config: Config) -> tuple[list[str], list[str]]:
+    """What an update adds to a pull request: the labels the rules of its updates give that it
+    does not carry (labels follow the rules whenever pinbot writes it), and the reviewers of
+    the rules of updates that join it now (a review is asked for once, when an image under
+    that reviewer's rule comes in, not again on every write)."""
+    now = edits_settings(decision.proposal.edits, config)
+    labels = [label for label in now.labels if label not in decision.pull.labels]
+    previous = decision.previous
+    if previous is None or previous.is_compact:
+        return labels, []  # what it held before is not known: ask no one more
+    before = updates_settings(previous.updates, config)
+    return labels, [login for login in now.reviewers if login not in before.reviewers]
 
 
 def _moved_comment(decision: UpdatePull) -> str:
@@ -157,8 +173,8 @@ def closing_body(pull: PullInfo, state: PullState | None, reason: str) -> str:
 class DryRunExecutor:
     """Writes nothing: says, per decision, what would be written."""
 
-    def __init__(self, github: GithubConfig, result: RepositoryResult) -> None:
-        self.github = github
+    def __init__(self, config: Config, result: RepositoryResult) -> None:
+        self.github = config.github
         self.result = result
 
     def open(self, decision: OpenPull) -> None:
@@ -195,7 +211,7 @@ class ForgeExecutor:
         forge: GitHubForge,
         repo: Repository,
         snapshot: Snapshot,
-        github: GithubConfig,
+        config: Config,
         result: RepositoryResult,
         *,
         notes: NotesSource | None = None,
@@ -204,7 +220,8 @@ class ForgeExecutor:
         self.forge = forge
         self.repo = repo
         self.snapshot = snapshot
-        self.github = github
+        self.config = config
+        self.github = config.github
         self.result = result
         self.notes = notes
         self.clock = clock
@@ -213,7 +230,9 @@ class ForgeExecutor:
         """Commit the proposal on the base; the commit and the pull request body for it."""
         proposal = decision.proposal
         files = {change.path: change.updated for change in proposal.changes}
-        message = prbody.commit_message(proposal.updates, self.github.title_prefix)
+        message = prbody.commit_message(
+            proposal.updates, self.github.title_prefix, proposal.group
+        )
         commit = self.forge.commit(self.repo, self.snapshot, files, message)
         state = prbody.next_state(
             decision.previous if isinstance(decision, UpdatePull) else None,
@@ -241,11 +260,12 @@ class ForgeExecutor:
             PullAction(PullActionKind.OPENED, pull.number, pull.url, decision.branch)
         )
         # The pull request is open whatever happens next: a refusal here is only a warning.
+        settings = edits_settings(decision.proposal.edits, self.config)
         refused = self.forge.decorate(
             self.repo,
             pull,
-            labels=self.github.labels,
-            reviewers=self.github.reviewers,
+            labels=settings.labels,
+            reviewers=settings.reviewers,
             team_reviewers=self.github.team_reviewers,
             assignees=self.github.assignees,
         )
@@ -260,6 +280,10 @@ class ForgeExecutor:
             PullActionKind.REBUILT if isinstance(decision, RebuildPull) else PullActionKind.UPDATED
         )
         self.result.actions.append(PullAction(kind, pull.number, pull.url, decision.branch))
+        labels, reviewers = added_decoration(decision, self.config)
+        if labels or reviewers:
+            refused = self.forge.decorate(self.repo, pull, labels=labels, reviewers=reviewers)
+            self.result.problems.extend(warning(message) for message in refused)
         comment = _moved_comment(decision)
         if not comment:
             return

@@ -21,6 +21,7 @@ from pinbot.bot.decide import (
     decide,
     digests_on_base,
     group_edits,
+    lists_open_branches,
     withheld_by_branch,
 )
 from pinbot.bot.execute import (
@@ -127,7 +128,7 @@ class Reconciler:
         groups = {group.branch: group for group in group_edits(edits, config)}
         withheld = withheld_by_branch(outcome.held, config)
         open_branches: set[str] = set(withheld)
-        if config.github.group == "image":
+        if lists_open_branches(config):
             pulls = self.forge.open_pulls_under(scanned.repo, config.github.branch_prefix)
             open_branches |= {pull.head_ref for pull in pulls}
         branches = []
@@ -138,7 +139,8 @@ class Reconciler:
                     name,
                     edits=group.edits if group else (),
                     pulls=tuple(self.forge.pulls_for_branch(scanned.repo, name)),
-                    image=group.name if group else "",
+                    image=group.name if group and not group.named else "",
+                    group=group.name if group and group.named else "",
                     withheld=withheld.get(name, ()),
                 )
             )
@@ -147,14 +149,14 @@ class Reconciler:
         return decide(branches, base, config.github.max_open_pulls)
 
     def _executor(self, scanned: ScannedRepository, result: RepositoryResult) -> Executor:
-        github = self._config(scanned).github
+        config = self._config(scanned)
         if self.dry_run:
-            return DryRunExecutor(github, result)
+            return DryRunExecutor(config, result)
         return ForgeExecutor(
             self.forge,
             scanned.repo,
             scanned.snapshot,
-            github,
+            config,
             result,
             notes=self.notes,
             clock=self.clock,

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.constructor import DuplicateKeyError
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
@@ -25,7 +26,7 @@ from pinbot.config._tables import (
     read_keys,
     settable_keys,
 )
-from pinbot.config._values import ConfigError, Place
+from pinbot.config._values import ConfigError, Place, item_line, key_line
 
 #: What a repository's own settings file may set, top-level key by key, derived from the
 #: declarations: every key not declared operator-only.
@@ -33,6 +34,12 @@ REPOSITORY_KEYS: Mapping[str, tuple[str, ...]] = settable_keys(Config)
 
 _REPOSITORY_REFUSAL = "set only by the configuration of the run, not by a repository's file"
 _NOT_ALLOWED = "not allowed in this file"
+#: The keys, in `github` and in each rule, that turn automerge on when `true`.
+_AUTOMERGE_KEYS = ("automerge", "automerge-first-pin")
+_AUTOMERGE_REFUSAL = (
+    "a repository's file may turn automerge off but not on: the run's configuration does not "
+    "allow it (its operator sets github.automerge-allowed: true to let repositories do so)"
+)
 
 
 def _parse_document(data: bytes | str, file: str) -> object:
@@ -117,7 +124,30 @@ def load_repository_config(
     config_keys, own_keys = declared_keys(Config), declared_keys(RepositoryConfig)
     check_keys(node, top, (*config_keys, *own_keys))
     config = read_keys(node, top, config_keys, base)
+    if not base.github.automerge_allowed:
+        _refuse_automerge(node, top)
     return read_keys(node, top, own_keys, RepositoryConfig(config, source=source_name))
+
+
+def _refuse_automerge(node: CommentedMap, top: Place) -> None:
+    """Refuse, at its line, an automerge key a repository's file sets to `true` (its values
+    are read and checked by now)."""
+    tables: list[tuple[CommentedMap, Place]] = []
+    github = node.get("github")
+    if isinstance(github, CommentedMap):
+        tables.append((github, top.key("github", key_line(node, "github", top.line))))
+    rules = node.get("rules")
+    if isinstance(rules, CommentedSeq):
+        at = top.key("rules", key_line(node, "rules", top.line))
+        tables += [
+            (rule, at.item(index, item_line(rules, index, at.line)))
+            for index, rule in enumerate(rules)
+            if isinstance(rule, CommentedMap)
+        ]
+    for table, at in tables:
+        for name in _AUTOMERGE_KEYS:
+            if table.get(name) is True:
+                raise at.key(name, key_line(table, name, at.line)).error(_AUTOMERGE_REFUSAL)
 
 
 def load_config(path: Path | str | None) -> Config:

@@ -236,14 +236,25 @@ class GithubConfig:
     automerge: bool = key(
         Boolean(),
         False,
-        "merge pinbot's pull requests once mergeable and every required check is green",
-        planned=True,
+        "merge pinbot's pull requests once mergeable and every status and check on their head "
+        "is green (see [Automerge](#automerge))",
+    )
+    automerge_first_pin: bool = key(
+        Boolean(),
+        False,
+        "let automerge merge first pins too (references not pinned before)",
     )
     merge_method: MergeMethod = key(
         Choice(get_args(MergeMethod)),
         "squash",
         "how automerge merges: `squash`, `merge`, `rebase`",
-        planned=True,
+    )
+    automerge_allowed: bool = key(
+        Boolean(),
+        False,
+        "let a repository's own file turn automerge on (`automerge` or `automerge-first-pin` "
+        "`true` in `github` or a rule); without it such a file is refused",
+        operator_only=True,
     )
 
 
@@ -293,8 +304,12 @@ _GROUP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
 def _group_problem(name: str) -> str | None:
-    if not _GROUP_NAME.fullmatch(name) or ".." in name:
-        return "must be a group name of letters, digits, '.', '_' and '-' (it names a branch)"
+    # git refuses a branch name with "..", or ending in "." or ".lock".
+    if not _GROUP_NAME.fullmatch(name) or ".." in name or name.endswith((".", ".lock")):
+        return (
+            "must be a group name of letters, digits, '.', '_' and '-', not ending in '.' or "
+            "'.lock' (it names a branch)"
+        )
     return None
 
 
@@ -322,7 +337,9 @@ class Rule:
         Strings(), (), "file globs relative to the repository root (`deploy/**`); empty: every file"
     )
     min_age: timedelta | None = key(
-        Maybe(Duration(), "as `pin.min-age`"), None, "`pin.min-age` for these images"
+        Maybe(Duration(), "as `pin.min-age`"),
+        None,
+        "`pin.min-age` for these images",
     )
     platforms: tuple[str, ...] | None = key(
         Maybe(_PLATFORMS, "as `pin.platforms`"), None, "`pin.platforms` for these images"
@@ -332,25 +349,26 @@ class Rule:
         Maybe(Text(check=_group_problem), "as `github.group`"),
         None,
         "a named group: one pull request for every image in it",
-        planned=True,
     )
     automerge: bool | None = key(
         Maybe(Boolean(), "as `github.automerge`"),
         None,
         "`github.automerge` for these images",
-        planned=True,
+    )
+    automerge_first_pin: bool | None = key(
+        Maybe(Boolean(), "as `github.automerge-first-pin`"),
+        None,
+        "`github.automerge-first-pin` for these images",
     )
     labels: tuple[str, ...] | None = key(
         Maybe(Strings(), "as `github.labels`"),
         None,
         "`github.labels` for these images",
-        planned=True,
     )
     reviewers: tuple[str, ...] | None = key(
         Maybe(Strings(), "as `github.reviewers`"),
         None,
         "`github.reviewers` for these images",
-        planned=True,
     )
 
     def matches(self, reference: ImageReference, path: str) -> bool:

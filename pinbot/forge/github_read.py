@@ -140,6 +140,11 @@ class PullInfo:
     head_repository: str
     url: str
     api_url: str
+    node_id: str = ""  # GraphQL's id of the pull request (auto-merge is asked for by it)
+    author: str = ""  # the login that opened it
+    labels: tuple[str, ...] = ()
+    draft: bool = False
+    auto_merge_by: str | None = None  # who turned GitHub's auto-merge on, None when it is off
 
 
 _NEXT_PAGE = re.compile(r'<(?P<url>[^>]+)>\s*;\s*rel="next"')
@@ -163,6 +168,16 @@ def _json(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return {"message": text[:200]}  # an error page that is not JSON
+
+
+def _auto_merge_by(auto_merge: Any) -> str | None:
+    """Who turned GitHub's auto-merge on, from a pull request's `auto_merge` (null when off);
+    "" when it is on and GitHub does not say by whom."""
+    if auto_merge is None:
+        return None
+    enabled_by = auto_merge.get("enabled_by") if isinstance(auto_merge, dict) else None
+    login = enabled_by.get("login") if isinstance(enabled_by, dict) else None
+    return login if isinstance(login, str) else ""
 
 
 class GitHubReader:
@@ -361,6 +376,13 @@ class GitHubReader:
             head_repository=((raw.get("head") or {}).get("repo") or {}).get("full_name", ""),
             url=raw.get("html_url", ""),
             api_url=raw.get("url", ""),
+            node_id=raw.get("node_id") or "",
+            author=(raw.get("user") or {}).get("login", ""),
+            labels=tuple(
+                label.get("name", "") for label in raw.get("labels") or [] if isinstance(label, dict)
+            ),
+            draft=raw.get("draft") is True,
+            auto_merge_by=_auto_merge_by(raw.get("auto_merge")),
         )
 
     def _list_pulls(self, repo: Repository, parameters: dict[str, Any]) -> list[PullInfo]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -244,3 +245,41 @@ def test_shared_lookups_cover_every_repository(
     run: PinConfig, repositories: list[PinConfig], expected: PinConfig
 ) -> None:
     assert lookup_pin(run, repositories) == expected
+
+
+# --- automerge: a repository's file turns it off, and on only when the run allows it -------
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key"),
+    [
+        ("github:\n  automerge: true\n", 2, "github.automerge"),
+        ("github:\n  labels: [deps]\n  automerge-first-pin: true\n", 3, "github.automerge-first-pin"),
+        ("rules:\n  - images: [nginx]\n  - images: ['*']\n    automerge: true\n", 4, "rules[1].automerge"),
+        ("rules:\n  - automerge-first-pin: true\n", 2, "rules[0].automerge-first-pin"),
+    ],
+)
+def test_a_repository_cannot_turn_automerge_on_unless_the_run_allows_it(
+    run_config: Config, text: str, line: int, key: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        repository(text, run_config)
+    assert (caught.value.file, caught.value.line, caught.value.key) == (FILE, line, key)
+    assert "github.automerge-allowed" in caught.value.problem
+    allowed = replace(run_config, github=replace(run_config.github, automerge_allowed=True))
+    assert repository(text, allowed).config != allowed
+
+
+def test_a_repository_may_always_turn_automerge_off(run_config: Config) -> None:
+    base = replace(run_config, github=replace(run_config.github, automerge=True))
+    text = "github:\n  automerge: false\nrules:\n  - images: [nginx]\n    automerge: false\n"
+    settings = repository(text, base)
+    assert settings.config.github.automerge is False
+    assert [rule.automerge for rule in settings.config.rules] == [False]
+
+
+def test_only_the_run_configuration_allows_automerge_in_repositories(run_config: Config) -> None:
+    with pytest.raises(ConfigError) as caught:
+        repository("github:\n  automerge-allowed: true\n", run_config)
+    assert (caught.value.line, caught.value.key) == (2, "github.automerge-allowed")
+    assert "not by a repository's file" in caught.value.problem
