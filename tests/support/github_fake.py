@@ -40,6 +40,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.support.github_fake_merging import AutoMerge, MergeRules, MergingFake, Review
 from tests.support.gitobjects import (
     FILE_MODES,
     MODE_EXEC,
@@ -135,6 +136,8 @@ class FakePull:
     comments: list[Comment] = field(default_factory=list)
     maintainer_can_modify: bool = True
     mergeable_seen_for: tuple[str, str, str] | None = None
+    reviews: list[Review] = field(default_factory=list)
+    auto_merge: AutoMerge | None = None
 
     @property
     def head_sha(self) -> str:
@@ -161,6 +164,7 @@ class FakeRepo:
     pulls: dict[int, FakePull] = field(default_factory=dict)
     labels: dict[str, Label] = field(default_factory=dict)  # lower-case name -> label
     next_number: int = 1
+    merge_rules: MergeRules = field(default_factory=MergeRules)
 
     @property
     def full_name(self) -> str:
@@ -347,7 +351,7 @@ Handler = Callable[..., Response]
 # --------------------------------------------------------------------------- the fake
 
 
-class GitHubFake:
+class GitHubFake(MergingFake):
     """A GitHub REST API fake. Start it with ``start()`` or use it as a context manager."""
 
     def __init__(
@@ -809,6 +813,7 @@ class GitHubFake:
         REPO = r"/repos/(?P<owner>[^/]+)/(?P<repo>[^/]+)"
         N = r"(?P<number>\d+)"
         table: list[tuple[str, str, Handler]] = [
+            *self._merging_routes(REPO, N),
             ("GET", r"/user", self._get_user),
             ("GET", r"/user/repos", self._list_my_repos),
             ("GET", r"/users/(?P<login>[^/]+)", self._get_account),
@@ -981,6 +986,7 @@ class GitHubFake:
         pr.base_sha_at_close = repo.refs.get(pr.base_ref)
         pr.state = "closed"
         pr.closed_at = pr.updated_at = self.clock()
+        pr.auto_merge = None
 
     def _files_changed(
         self, repo: FakeRepo, base_commit: str | None, head_commit: str
@@ -1227,7 +1233,7 @@ class GitHubFake:
                     "allow_squash_merge": True,
                     "allow_merge_commit": True,
                     "allow_rebase_merge": True,
-                    "allow_auto_merge": False,
+                    "allow_auto_merge": repo.merge_rules.allow_auto_merge,
                     "delete_branch_on_merge": False,
                     "allow_update_branch": False,
                     "network_count": 0,
@@ -1479,17 +1485,12 @@ class GitHubFake:
                 "statuses": {"href": f"{api}/statuses/{head_sha}"},
             },
             "author_association": "OWNER" if pr.user is repo.owner else "CONTRIBUTOR",
-            "auto_merge": None,
+            "auto_merge": self._auto_merge_json(pr),
             "active_lock_reason": None,
         }
         if full:
             mergeable = self._mergeable(repo, pr)
-            if pr.state != "open" or mergeable is None:
-                mstate = "unknown"
-            elif not mergeable:
-                mstate = "dirty"
-            else:
-                mstate = "draft" if pr.draft else "clean"
+            mstate = self._merge_state(repo, pr, mergeable)
             ahead: list[str] = []
             files: list[dict[str, Any]] = []
             if base_sha and head_sha:
@@ -2353,6 +2354,9 @@ class GitHubFake:
         method = body.get("merge_method", "merge")
         if method not in ("merge", "squash", "rebase"):
             raise _invalid("PullRequest", "merge_method")
+        blocked = self._blocked_by(r, pr) if pr.state == "open" else None
+        if blocked is not None:
+            raise ApiError(405, blocked)
         sha = self._merge(
             r,
             pr,
