@@ -39,7 +39,10 @@ def test_combined_status_is_the_newest_status_per_context(fake: GitHubFake) -> N
     fake.set_status("acme", "web", pull.head.sha, "ci/build", "success")
     status = commit.get_combined_status()
     assert status.state == "success" and status.total_count == 2
-    assert {s.context: s.state for s in status.statuses} == {"ci/build": "success", "ci/lint": "success"}
+    assert {s.context: s.state for s in status.statuses} == {
+        "ci/build": "success",
+        "ci/lint": "success",
+    }
     fake.set_status("acme", "web", pull.head.sha, "ci/lint", "error")
     assert commit.get_combined_status().state == "failure"
 
@@ -93,7 +96,9 @@ def test_a_merge_names_the_head_it_means_and_waits_for_required_checks(fake: Git
     assert fake.file_at("acme", "web", "main", "README.md") == b"pushed\n"
 
 
-def test_native_auto_merge_is_refused_where_the_repository_does_not_allow_it(fake: GitHubFake) -> None:
+def test_native_auto_merge_is_refused_where_the_repository_does_not_allow_it(
+    fake: GitHubFake,
+) -> None:
     pull = opened(fake)
     with pytest.raises(GithubException) as refused:
         pull.enable_automerge(merge_method="SQUASH", expected_head_oid=pull.head.sha)

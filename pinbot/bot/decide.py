@@ -138,6 +138,8 @@ class LeavePull:
     pull: PullInfo
     reason: LeaveReason
     detail: str = ""  # with an unknown state, which pull request's and why
+    # What it would carry now (up to date, or under a person's commits): automerge judges it.
+    proposal: Proposal | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -454,11 +456,11 @@ def _rewrite_or_leave(branch: str, pull: PullInfo, proposal: Proposal) -> Decisi
     if state is None:
         return UpdatePull(branch, pull, None, proposal)
     if state.commit and pull.head_sha != state.commit:
-        return LeavePull(branch, pull, LeaveReason.FOREIGN_COMMITS)
+        return LeavePull(branch, pull, LeaveReason.FOREIGN_COMMITS, proposal=proposal)
     if state.proposes(proposal.updates, proposal.blobs):
         # Same digests, and the base has not changed the files under the branch: a base that
         # moved elsewhere merges cleanly, so the branch is left alone.
-        return LeavePull(branch, pull, LeaveReason.UP_TO_DATE)
+        return LeavePull(branch, pull, LeaveReason.UP_TO_DATE, proposal=proposal)
     if state.answer_ids() == {update.answer_id for update in proposal.updates}:
         return RebuildPull(branch, pull, state, proposal)
     return UpdatePull(branch, pull, state, proposal, tuple(prbody.moves(state, proposal.updates)))

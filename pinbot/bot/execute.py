@@ -54,7 +54,10 @@ def utc_now() -> datetime:
 
 
 class Executor(Protocol):
-    """Carries out the decisions that write."""
+    """Carries out the decisions that write; `written` holds, by branch, each pull request it
+    opened or updated, at its new head (for automerge to judge)."""
+
+    written: dict[str, PullInfo]
 
     def open(self, decision: OpenPull) -> None: ...
 
@@ -176,11 +179,13 @@ class DryRunExecutor:
     def __init__(self, config: Config, result: RepositoryResult) -> None:
         self.github = config.github
         self.result = result
+        self.written: dict[str, PullInfo] = {}
 
     def open(self, decision: OpenPull) -> None:
         self.result.planned.append(self._describe("open", None, decision))
 
     def update(self, decision: UpdatePull) -> None:
+        self.written[decision.branch] = decision.pull  # as it is: nothing is pushed
         planned = self._describe("update", decision.pull.number, decision)
         self.result.planned.append(replace(planned, comment=_moved_comment(decision)))
 
@@ -225,6 +230,7 @@ class ForgeExecutor:
         self.result = result
         self.notes = notes
         self.clock = clock
+        self.written: dict[str, PullInfo] = {}
 
     def _commit_and_body(self, decision: OpenPull | UpdatePull) -> tuple[str, str]:
         """Commit the proposal on the base; the commit and the pull request body for it."""
@@ -256,6 +262,7 @@ class ForgeExecutor:
             body=body,
             draft=self.github.draft,
         )
+        self.written[decision.branch] = pull
         self.result.actions.append(
             PullAction(PullActionKind.OPENED, pull.number, pull.url, decision.branch)
         )
@@ -276,6 +283,7 @@ class ForgeExecutor:
         pull = decision.pull
         self.forge.move_branch(self.repo, decision.branch, commit, exists=True)
         self.forge.edit_pull(self.repo, pull, title=_title(decision, self.github), body=body)
+        self.written[decision.branch] = replace(pull, head_sha=commit)
         kind = (
             PullActionKind.REBUILT if isinstance(decision, RebuildPull) else PullActionKind.UPDATED
         )

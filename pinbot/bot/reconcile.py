@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from pinbot.bot.automerge import candidates
 from pinbot.bot.decide import (
     Base,
     Branch,
@@ -33,6 +34,7 @@ from pinbot.bot.execute import (
     carry_out,
     utc_now,
 )
+from pinbot.bot.merging import Merger
 from pinbot.bot.repository import ScannedRepository, as_problem
 from pinbot.bot.result import RepositoryResult, failure_reason
 from pinbot.config import Config
@@ -89,7 +91,13 @@ class Reconciler:
         try:
             decisions = self.decide(scanned, lookups, result)
             result.problems.extend(decisions.problems)
-            carry_out(decisions.decisions, self._executor(scanned, result), result)
+            executor = self._executor(scanned, result)
+            carry_out(decisions.decisions, executor, result)
+            config = self._config(scanned)
+            concerned = candidates(decisions.decisions, executor.written, config)
+            if concerned:
+                merger = Merger(self.forge, scanned.repo, config, result, dry_run=self.dry_run)
+                merger.run(concerned)
         except Exception as exc:  # what was done so far stays in the result
             reason = failure_reason(scanned.name, exc)
             result.failure = Problem(ProblemKind.REPOSITORY_FAILED, reason)

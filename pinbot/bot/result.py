@@ -35,6 +35,28 @@ class PullAction:
     reason: str = ""  # why it was closed or left
 
 
+class MergeOutcomeKind(enum.StrEnum):
+    MERGED = "merged"
+    AUTO_MERGE_ON = "set to auto-merge"  # GitHub merges it once its required checks pass
+    WAITING = "waiting to merge"
+    NOT_MERGED = "not merged"  # refused, for a reason that must change first
+
+
+@dataclass(frozen=True)
+class MergeOutcome:
+    """What automerge did with one pull request, and why."""
+
+    kind: MergeOutcomeKind
+    number: int
+    url: str
+    reason: str
+    turned_off: bool = False  # pinbot turned off the GitHub auto-merge it had turned on
+
+    def __str__(self) -> str:
+        off = "; auto-merge turned off" if self.turned_off else ""
+        return f"{self.url}: {self.reason}{off}"
+
+
 @dataclass(frozen=True)
 class DeclinedUpdate:
     """An update not proposed because a person closed a pull request that proposed it."""
@@ -55,14 +77,14 @@ class DeclinedUpdate:
 class PlannedWrite:
     """On a dry run, a write that would be made: open, update or close a pull request."""
 
-    verb: str  # "open", "update" or "close"
+    verb: str  # "open", "update", "close", "merge", "turn auto-merge on for", …
     branch: str
     number: int | None = None  # the pull request, unless it is a new one
     title: str = ""
     comment: str = ""  # the comment an update would post
     table: str = ""  # the body's table of updates
     diff: str = ""  # unified diff of the files it would change
-    reason: str = ""  # why it would close
+    reason: str = ""  # why it would close, merge, or turn auto-merge on or off
 
 
 @dataclass
@@ -75,6 +97,7 @@ class RepositoryResult:
     held_back: list[str] = field(default_factory=list)  # new PRs over github.max-open-pulls
     waiting: list[str] = field(default_factory=list)  # updates `min-age` holds back, and until when
     planned: list[PlannedWrite] = field(default_factory=list)
+    merges: list[MergeOutcome] = field(default_factory=list)  # what automerge did, and why
     problems: list[Problem] = field(default_factory=list)
     failure: Problem | None = None
     skipped: str | None = None  # why the repository's own settings leave it alone
@@ -100,6 +123,13 @@ class RepositoryResult:
     @property
     def closed(self) -> list[PullAction]:
         return self._of(PullActionKind.CLOSED)
+
+    def merge_outcomes(self, kind: MergeOutcomeKind) -> list[MergeOutcome]:
+        return [outcome for outcome in self.merges if outcome.kind is kind]
+
+    @property
+    def merged(self) -> list[MergeOutcome]:
+        return self.merge_outcomes(MergeOutcomeKind.MERGED)
 
     @property
     def current(self) -> list[PullAction]:

@@ -26,11 +26,17 @@ from pinbot.forge.github_connection import (
     connect,
     translated,
 )
+from pinbot.forge.github_merge import (
+    Check,
+    CheckState,
+    MergeAnswer,
+    MergingForge,
+    PullChecks,
+)
 from pinbot.forge.github_read import (
     MODE_EXECUTABLE,
     MODE_FILE,
     PER_PAGE,
-    GitHubReader,
     PullInfo,
     RepositoryFilter,
     RepositorySelection,
@@ -48,11 +54,15 @@ __all__ = [
     "MODE_FILE",
     "PER_PAGE",
     "ApiCalls",
+    "Check",
+    "CheckState",
     "Credentials",
     "CredentialsError",
     "ForgeError",
     "GitHubForge",
+    "MergeAnswer",
     "Pacing",
+    "PullChecks",
     "PullInfo",
     "RepositoryFilter",
     "RepositorySelection",
@@ -66,8 +76,9 @@ __all__ = [
 ]
 
 
-class GitHubForge(GitHubReader):
-    """Reads (see `GitHubReader`) and writes: commits, branches, pull requests, comments."""
+class GitHubForge(MergingForge):
+    """Reads (see `GitHubReader`) and writes: commits, branches, pull requests, comments; and
+    merges (see `MergingForge`)."""
 
     def _post(self, verb: str, url: str, body: dict[str, Any] | None = None) -> Any:
         self.calls.write()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pinbot.bot.result import PlannedWrite, RepositoryResult
+from pinbot.bot.result import MergeOutcomeKind, PlannedWrite, RepositoryResult
 from pinbot.bot.run import RunSummary
 from pinbot.errors import Problem, ProblemKind
 from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
@@ -76,6 +76,8 @@ def headline(summary: RunSummary) -> str:
     held = f", {held_back} held back by github.max-open-pulls" if held_back else ""
     waiting = summary.count("waiting")
     held += f", {waiting} updates waiting for min-age" if waiting else ""
+    merged = summary.count("merged")
+    held += f", {merged} merged" if merged else ""
     unchecked = unchecked_counts(summary.unchecked)
     return (
         f"{len(summary.results) - left_alone} repositories scanned{skipped}, "
@@ -102,8 +104,8 @@ def planned_text(planned: PlannedWrite) -> str:
     """What a dry run would write: a title line, then the comment, table and diff."""
     number = f" #{planned.number}" if planned.number is not None else ""
     where = f"pull request{number} on {planned.branch}"
-    if planned.verb == "close":
-        return f"would close {where}: {planned.reason}"
+    if planned.verb not in ("open", "update"):  # close, merge, turn auto-merge on or off
+        return f"would {planned.verb} {where}: {planned.reason}"
     said = f"and comment:\n{planned.comment}\n\n" if planned.comment else ""
     return (
         f"would {planned.verb} {where}: {planned.title}\n\n{said}{planned.table}\n\n{planned.diff}"
@@ -126,6 +128,7 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
         lines.extend(f"  {label}: {action.url}" for action in actions)
     lines.extend(f"  declined earlier: {declined}" for declined in result.declined)
     lines.extend(f"  waiting: {waiting}" for waiting in result.waiting)
+    lines.extend(f"  {outcome.kind}: {outcome}" for outcome in result.merges)
     for planned in result.planned:  # a title, a table and a diff: indent every line
         lines.extend(f"  {line}" if line else "" for line in planned_text(planned).splitlines())
     lines.extend(f"  {problem.kind}: {problem}" for problem in result.problems)
@@ -165,6 +168,11 @@ def progress_line(result: RepositoryResult, calls: int) -> str:
             ("planned", result.planned),
         )
         if actions
+    ]
+    parts += [
+        _count(len(outcomes), f"PR {kind}", f"PRs {kind}")
+        for kind in MergeOutcomeKind
+        if (outcomes := result.merge_outcomes(kind))
     ]
     unchecked = unchecked_counts(result.unchecked)
     parts += [
@@ -212,6 +220,14 @@ def markdown(summary: RunSummary) -> str:
     if links:
         lines += ["", "Pull requests opened or updated:", ""]
         lines += [f"- {autolink(url)}" for url in links]
+    merges = [outcome for r in summary.results for outcome in r.merges]
+    if merges:
+        lines += ["", "Automerge:", ""]
+        lines += [
+            f"- {outcome.kind}: {autolink(outcome.url)}: {text_cell(outcome.reason)}"
+            + (" (auto-merge turned off)" if outcome.turned_off else "")
+            for outcome in merges
+        ]
     return "\n".join(lines) + "\n"
 
 

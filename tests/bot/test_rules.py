@@ -170,11 +170,15 @@ def test_first_pins_need_their_rule_s_or_the_global_permission() -> None:
     assert all(edit.old_digest is None for edit in unpinned)
     settings = edits_settings(unpinned, config(automerge=True))
     assert settings.has_first_pins and not settings.first_pins_allowed
-    base_ok = config(Rule(images=("registry.test/base/*",), automerge_first_pin=True), automerge=True)
+    base_ok = config(
+        Rule(images=("registry.test/base/*",), automerge_first_pin=True), automerge=True
+    )
     assert not edits_settings(unpinned, base_ok).first_pins_allowed  # redis is a first pin too
     everyone = config(automerge=True, automerge_first_pin=True)
     assert edits_settings(unpinned, everyone).first_pins_allowed
-    pinned = {path: data.replace(b":3.12\n", f":3.12@{NEW}\n".encode()) for path, data in FILES.items()}
+    pinned = {
+        path: data.replace(b":3.12\n", f":3.12@{NEW}\n".encode()) for path, data in FILES.items()
+    }
     bumps = [e for e in edits_for(pinned, NEWER) if e.old_digest is not None]
     assert bumps and not edits_settings(bumps, config(automerge=True)).has_first_pins
 
@@ -198,6 +202,8 @@ def test_an_update_carries_its_rules_labels_and_asks_the_reviewers_of_what_joins
     # redis joins the pull request: its rule's label and reviewer are asked for, nothing else.
     assert added_decoration(update, cfg) == (["cache"], ["ops"])
     # Labels follow the rules whenever it is written; a reviewer is asked once, on joining.
-    again = replace(update, pull=replace(open_pull, labels=()), previous=state_for(edits_for(FILES, NEW)))
+    again = replace(
+        update, pull=replace(open_pull, labels=()), previous=state_for(edits_for(FILES, NEW))
+    )
     assert added_decoration(again, cfg) == (["base-image", "cache"], [])
     assert added_decoration(replace(update, previous=None), cfg) == (["cache"], [])

@@ -38,7 +38,9 @@ def write_config(tmp_path: Path, registry: RunningRegistry, text: str) -> Config
     return load_config(path)
 
 
-def repository(fake: GitHubFake, registry: RunningRegistry, extra: dict[str, bytes] | None = None) -> str:
+def repository(
+    fake: GitHubFake, registry: RunningRegistry, extra: dict[str, bytes] | None = None
+) -> str:
     """A repository whose Dockerfile uses two base images and one third-party image."""
     name = f"svc{next(_names)}"
     for image in (f"base{name}/python", f"base{name}/node", f"vendor{name}/cache"):
@@ -79,7 +81,10 @@ def test_a_named_group_gets_one_pull_request_with_its_rule_s_labels_and_reviewer
     assert [label.name for label in group.labels] == ["base-image"]
     assert [user.login for user in group.requested_reviewers] == ["platform-lead"]
     state = parse_state(group.body)
-    assert state is not None and {u.image.rsplit("/", 1)[1] for u in state.updates} == {"python", "node"}
+    assert state is not None and {u.image.rsplit("/", 1)[1] for u in state.updates} == {
+        "python",
+        "node",
+    }
     rest = by_branch["pinbot/image-digests"]
     assert [label.name for label in rest.labels] == ["dependencies"]
     assert [user.login for user in rest.requested_reviewers] == ["cache-team"]

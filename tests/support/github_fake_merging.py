@@ -108,20 +108,35 @@ class MergingFake:
         with self._lock:  # type: ignore[attr-defined]
             rules = self.merge_rules(owner, name)
             status = CommitStatus(
-                next(self._ids), context, state, self.clock(), description or None  # type: ignore[attr-defined]
+                next(self._ids),
+                context,
+                state,
+                self.clock(),
+                description or None,  # type: ignore[attr-defined]
             )
             rules.statuses.setdefault(sha, []).append(status)
             self._settle_auto_merges(self.repo(owner, name))  # type: ignore[attr-defined]
 
     def set_check_run(
-        self, owner: str, name: str, sha: str, check: str, status: str, conclusion: str | None = None
+        self,
+        owner: str,
+        name: str,
+        sha: str,
+        check: str,
+        status: str,
+        conclusion: str | None = None,
     ) -> None:
         """A check run on `sha` (a new run of `check`: the newest one per name counts)."""
         assert (status == "completed") == (conclusion is not None), (status, conclusion)
         with self._lock:  # type: ignore[attr-defined]
             now = self.clock()  # type: ignore[attr-defined]
             run = CheckRun(
-                next(self._ids), check, status, conclusion, now, now if conclusion else None  # type: ignore[attr-defined]
+                next(self._ids),
+                check,
+                status,
+                conclusion,
+                now,
+                now if conclusion else None,  # type: ignore[attr-defined]
             )
             self.merge_rules(owner, name).check_runs.setdefault(sha, []).append(run)
             self._settle_auto_merges(self.repo(owner, name))  # type: ignore[attr-defined]
@@ -152,9 +167,7 @@ class MergingFake:
             if run.status != "completed":
                 found[run.name] = "pending"
             else:
-                found[run.name] = (
-                    "success" if run.conclusion in PASSING_CONCLUSIONS else "failure"
-                )
+                found[run.name] = "success" if run.conclusion in PASSING_CONCLUSIONS else "failure"
         return found
 
     def _blocked_by(self, repo: FakeRepo, pr: FakePull) -> str | None:
@@ -205,9 +218,12 @@ class MergingFake:
         for pr in list(repo.pulls.values()):
             if pr.state != "open" or pr.auto_merge is None or pr.draft:
                 continue
-            mergeable = self._merged_tree(  # type: ignore[attr-defined]
-                repo, repo.refs[pr.base_ref], pr.head_sha
-            ) is not None
+            mergeable = (
+                self._merged_tree(  # type: ignore[attr-defined]
+                    repo, repo.refs[pr.base_ref], pr.head_sha
+                )
+                is not None
+            )
             if mergeable and self._blocked_by(repo, pr) is None:
                 auto = pr.auto_merge
                 by = self._account(auto.enabled_by)  # type: ignore[attr-defined]
@@ -367,7 +383,9 @@ class MergingFake:
         }
         try:
             if name not in handlers or not isinstance(given, dict):
-                raise GraphQLError(f"Field '{name}' doesn't exist on type 'Mutation'", "undefinedField")
+                raise GraphQLError(
+                    f"Field '{name}' doesn't exist on type 'Mutation'", "undefinedField"
+                )
             assert req.identity is not None
             handlers[name](req, given)
         except GraphQLError as error:
@@ -404,7 +422,9 @@ class MergingFake:
                     self._check_installation_access(req, repo)  # type: ignore[attr-defined]
                     return repo, pr
         shown = node_id if isinstance(node_id, str) else base64.b64encode(b"?").decode()
-        raise GraphQLError(f"Could not resolve to a node with the global id of '{shown}'", "NOT_FOUND")
+        raise GraphQLError(
+            f"Could not resolve to a node with the global id of '{shown}'", "NOT_FOUND"
+        )
 
     def _enable_auto_merge(self, req: Request, given: dict[str, Any]) -> None:
         repo, pr = self._pull_by_node(req, given.get("pullRequestId"))
