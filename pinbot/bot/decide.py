@@ -22,9 +22,9 @@ from pinbot.config import Config
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import PullInfo
 from pinbot.pipeline import build_changes
-from pinbot.plan import Edit, Plan
+from pinbot.plan import Edit, Plan, Waiting
 from pinbot.prbody import Move, PullState, Update
-from pinbot.scanners import Occurrence
+from pinbot.scanners import Occurrence, Status
 from pinbot.supplychain.stage import HeldDigest
 
 REPOSITORY_BRANCH = "image-digests"
@@ -40,6 +40,9 @@ class CloseReason(enum.StrEnum):
     ON_BASE = "on-base"  # the base branch already has every digest it proposed
     NOTHING_LEFT = "nothing-left"  # the references it changed were edited or removed
     HELD_BACK = "held-back"  # what it would propose now failed the trust gate (`verify:`)
+    WAITING = "waiting"  # what it proposed was replaced inside a `min-age` window
+    IGNORED = "ignored"  # a rule or `scan.ignore-images` leaves what it changed alone now
+    WITHDRAWN = "withdrawn"  # some of both
 
 
 class LeaveReason(enum.StrEnum):
@@ -50,6 +53,23 @@ class LeaveReason(enum.StrEnum):
     # A state block on the branch cannot be read: what was proposed, and what a person
     # declined, is unknown, so nothing there is rewritten, closed or proposed again.
     STATE_UNKNOWN = "state-unknown"
+
+
+class WithdrawReason(enum.StrEnum):
+    WAITING = "waiting"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True)
+class Withdrawal:
+    """An update an open pull request proposed that is not proposed any more, and why: the
+    tag's new digest waits out `min-age` (`waiting` says until when), or the reference is left
+    alone now (`note` says by what)."""
+
+    update: Update
+    reason: WithdrawReason
+    waiting: Waiting | None = None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class Branch:
     image: str = ""  # with `github.group: image`, the image whose edits it carries
     withheld: tuple[HeldDigest, ...] = ()  # edits for it the trust gate held back
     group: str = ""  # the rule's named group whose edits it carries
+    waiting: tuple[Waiting, ...] = ()  # updates for it that `min-age` holds back
 
     @property
     def open_pull(self) -> PullInfo | None:
@@ -111,6 +132,7 @@ class UpdatePull:
     previous: PullState | None
     proposal: Proposal
     moves: tuple[Move, ...] = ()
+    withdrawn: tuple[Withdrawal, ...] = ()  # what it proposed and no longer does, and why
 
 
 @dataclass(frozen=True)
@@ -128,6 +150,7 @@ class ClosePull:
     state: PullState | None
     reason: CloseReason
     withheld: tuple[HeldDigest, ...] = ()  # with `HELD_BACK`: what the gate held, and why
+    withdrawn: tuple[Withdrawal, ...] = ()  # with WAITING, IGNORED, WITHDRAWN: what, and why
 
 
 @dataclass(frozen=True)
@@ -213,6 +236,17 @@ def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
     ]
 
 
+def waiting_by_branch(
+    waiting: Sequence[Waiting], config: Config
+) -> dict[str, tuple[Waiting, ...]]:
+    """The updates `min-age` holds back, under the branch each would go to."""
+    by_edit = {id(found.edit): found for found in waiting}
+    return {
+        group.branch: tuple(by_edit[id(edit)] for edit in group.edits)
+        for group in group_edits([found.edit for found in waiting], config)
+    }
+
+
 def lists_open_branches(config: Config) -> bool:
     """Whether pinbot's open pull requests may sit on branches that only a listing finds (one
     per image or per named group), rather than on the one repository branch."""
@@ -255,6 +289,39 @@ def update_of(edit: Edit) -> Update:
         old=edit.old_digest,
         new=edit.new_digest,
     )
+
+
+#: Where an update is, as the base's references and a pull request's updates both say it.
+UpdateKey = tuple[str, str, str | None]  # file, image (familiar name), tag
+
+
+def ignored_on_base(occurrences: Iterable[Occurrence]) -> dict[UpdateKey, str]:
+    """The references the base has that are left alone (a rule's `ignore`,
+    `scan.ignore-images`, a `pinbot: ignore` comment), with the note saying by what."""
+    ignored = {}
+    for occurrence in occurrences:
+        reference = occurrence.reference
+        if reference is not None and occurrence.status is Status.IGNORED:
+            key = (occurrence.file, reference.familiar_name, reference.tag)
+            ignored[key] = occurrence.note or "ignored"
+    return ignored
+
+
+def withdrawals(
+    state: PullState | None, waiting: Iterable[Waiting], ignored: Mapping[UpdateKey, str]
+) -> tuple[Withdrawal, ...]:
+    """The updates `state` records that now wait out `min-age` or are left alone."""
+    if state is None:
+        return ()
+    waits = {(w.edit.file, w.edit.image, w.edit.tag): w for w in waiting}
+    found = []
+    for update in state.updates:
+        key = (update.file, update.image, update.tag)
+        if key in ignored:
+            found.append(Withdrawal(update, WithdrawReason.IGNORED, note=ignored[key]))
+        elif key in waits:
+            found.append(Withdrawal(update, WithdrawReason.WAITING, waiting=waits[key]))
+    return tuple(found)
 
 
 def digests_on_base(occurrences: Iterable[Occurrence]) -> frozenset[str]:
@@ -346,6 +413,7 @@ class Base:
     files: Mapping[str, bytes]
     blobs: Mapping[str, str]
     digests: frozenset[str]
+    ignored: Mapping[UpdateKey, str] = field(default_factory=dict)  # see `ignored_on_base`
 
 
 def decide(branches: Sequence[Branch], base: Base, max_open_pulls: int) -> Decisions:
@@ -390,7 +458,7 @@ def decide_branch(
     ]
     if not kept:
         if open_pull is not None:
-            decisions.append(_close(branch.name, open_pull, base.digests, branch.withheld))
+            decisions.append(_close(branch, open_pull, base))
             room.release()
         return decisions, []
     proposal, problems = propose(kept, base.files, base.blobs, branch.group)
@@ -398,7 +466,7 @@ def decide_branch(
         return decisions, problems  # nothing applies: an open pull request is left alone
     name = branch.group or branch.image or branch.name
     if open_pull is not None:
-        decisions.append(_rewrite_or_leave(branch.name, open_pull, proposal))
+        decisions.append(_rewrite_or_leave(branch, open_pull, proposal, base))
     elif room.take(name):
         decisions.append(OpenPull(branch.name, proposal))
     else:
@@ -440,27 +508,45 @@ def _recorded(pull: PullInfo) -> PullState | None:
     return state if isinstance(state, PullState) else None
 
 
-def _close(
-    branch: str, pull: PullInfo, on_base: frozenset[str], withheld: tuple[HeldDigest, ...] = ()
-) -> ClosePull:
+def _close(branch: Branch, pull: PullInfo, base: Base) -> ClosePull:
     state = _recorded(pull)
-    if state is not None and state.answer_ids() <= on_base:
-        return ClosePull(branch, pull, state, CloseReason.ON_BASE)
-    if withheld:
-        return ClosePull(branch, pull, state, CloseReason.HELD_BACK, withheld)
-    return ClosePull(branch, pull, state, CloseReason.NOTHING_LEFT)
+    if state is not None and state.answer_ids() <= base.digests:
+        return ClosePull(branch.name, pull, state, CloseReason.ON_BASE)
+    if branch.withheld:
+        return ClosePull(branch.name, pull, state, CloseReason.HELD_BACK, branch.withheld)
+    withdrawn = withdrawals(state, branch.waiting, base.ignored)
+    if not withdrawn:
+        return ClosePull(branch.name, pull, state, CloseReason.NOTHING_LEFT)
+    reasons = {withdrawal.reason for withdrawal in withdrawn}
+    reason = (
+        CloseReason.WITHDRAWN
+        if len(reasons) > 1
+        else CloseReason.WAITING
+        if WithdrawReason.WAITING in reasons
+        else CloseReason.IGNORED
+    )
+    return ClosePull(branch.name, pull, state, reason, withdrawn=withdrawn)
 
 
-def _rewrite_or_leave(branch: str, pull: PullInfo, proposal: Proposal) -> Decision:
+def _rewrite_or_leave(branch: Branch, pull: PullInfo, proposal: Proposal, base: Base) -> Decision:
     state = _recorded(pull)
+    name = branch.name
     if state is None:
-        return UpdatePull(branch, pull, None, proposal)
+        return UpdatePull(name, pull, None, proposal)
     if state.commit and pull.head_sha != state.commit:
-        return LeavePull(branch, pull, LeaveReason.FOREIGN_COMMITS, proposal=proposal)
+        return LeavePull(name, pull, LeaveReason.FOREIGN_COMMITS, proposal=proposal)
     if state.proposes(proposal.updates, proposal.blobs):
         # Same digests, and the base has not changed the files under the branch: a base that
         # moved elsewhere merges cleanly, so the branch is left alone.
-        return LeavePull(branch, pull, LeaveReason.UP_TO_DATE, proposal=proposal)
+        return LeavePull(name, pull, LeaveReason.UP_TO_DATE, proposal=proposal)
     if state.answer_ids() == {update.answer_id for update in proposal.updates}:
-        return RebuildPull(branch, pull, state, proposal)
-    return UpdatePull(branch, pull, state, proposal, tuple(prbody.moves(state, proposal.updates)))
+        return RebuildPull(name, pull, state, proposal)
+    moves = tuple(prbody.moves(state, proposal.updates))
+    # What it proposed and no longer does, because it waits or is left alone, is said.
+    still = {(u.file, u.image, u.tag) for u in proposal.updates}
+    withdrawn = tuple(
+        w
+        for w in withdrawals(state, branch.waiting, base.ignored)
+        if (w.update.file, w.update.image, w.update.tag) not in still
+    )
+    return UpdatePull(name, pull, state, proposal, moves, withdrawn)

@@ -25,6 +25,8 @@ from pinbot.bot.decide import (
     OpenPull,
     RebuildPull,
     UpdatePull,
+    Withdrawal,
+    WithdrawReason,
     Withhold,
 )
 from pinbot.bot.result import (
@@ -36,11 +38,13 @@ from pinbot.bot.result import (
 )
 from pinbot.bot.rules import edits_settings, updates_settings
 from pinbot.config import Config, GithubConfig
+from pinbot.config._values import format_duration
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import ForgeError, GitHubForge, PullInfo, Snapshot
-from pinbot.notes import add_lines, moved_line
+from pinbot.notes import add_lines, moved_line, short_digest, timestamp
 from pinbot.plan import Edit
 from pinbot.prbody import PullState
+from pinbot.report.escape import code
 from pinbot.supplychain.notes import held_back_comment
 
 #: Makes the per-image notes for a pull request's edits (Markdown blocks, one per image).
@@ -144,11 +148,45 @@ def added_decoration(decision: UpdatePull, config: Config) -> tuple[list[str], l
     return labels, [login for login in now.reviewers if login not in before.reviewers]
 
 
+def withdrawn_line(withdrawal: Withdrawal) -> str:
+    """One update no longer proposed, and why, as a Markdown list item (every value in a code
+    span: image names, files and notes come from the repository)."""
+    update = withdrawal.update
+    name = code(f"{update.image}:{update.tag}" if update.tag else update.image)
+    where = f"{name} ({code(f'{update.file}:{update.line}')})"
+    waiting = withdrawal.waiting
+    if withdrawal.reason is WithdrawReason.IGNORED or waiting is None:
+        return f"- {where}: left alone now ({code(withdrawal.note)})"
+    until = timestamp(waiting.until.astimezone(UTC))
+    window = f"min-age {format_duration(waiting.min_age)}"
+    new = waiting.edit.new_digest
+    if new != update.new:
+        return (
+            f"- {where}: the tag moved to {code(short_digest(new))} inside its settle window; "
+            f"proposed once it has settled, after {until} ({window})"
+        )
+    return f"- {where}: {code(short_digest(new))} waits out its settle window until {until} ({window})"
+
+
+def closed_withdrawn_comment(withdrawn: Sequence[Withdrawal]) -> str:
+    """Why pinbot closed a pull request whose updates now wait or are left alone."""
+    lines = "\n".join(withdrawn_line(withdrawal) for withdrawal in withdrawn)
+    return (
+        "pinbot closed this pull request and deleted its branch: what it proposed is not "
+        f"proposed now.\n\n{lines}\n\nA digest that waits is proposed again once it has settled."
+    )
+
+
 def _moved_comment(decision: UpdatePull) -> str:
-    """What moved since the open pull request was last written: said once, as a comment."""
-    if not decision.moves or decision.previous is None:
-        return ""
-    return prbody.moved_comment(decision.moves, decision.previous.written)
+    """What moved since the open pull request was last written, and what it no longer
+    proposes and why: said once, as a comment."""
+    parts = []
+    if decision.moves and decision.previous is not None:
+        parts.append(prbody.moved_comment(decision.moves, decision.previous.written))
+    if decision.withdrawn:
+        lines = "\n".join(withdrawn_line(withdrawal) for withdrawal in decision.withdrawn)
+        parts.append(f"No longer proposed here:\n\n{lines}")
+    return "\n\n".join(parts)
 
 
 def with_history(blocks: Sequence[str], state: PullState) -> list[str]:
@@ -304,10 +342,14 @@ class ForgeExecutor:
             )
 
     def close(self, decision: ClosePull) -> None:
-        comment = {
-            CloseReason.ON_BASE: prbody.CLOSED_ON_BASE,
-            CloseReason.NOTHING_LEFT: prbody.CLOSED_NOTHING_LEFT,
-        }.get(decision.reason) or held_back_comment(decision.withheld)
+        if decision.withdrawn:
+            comment = closed_withdrawn_comment(decision.withdrawn)
+        elif decision.reason is CloseReason.ON_BASE:
+            comment = prbody.CLOSED_ON_BASE
+        elif decision.reason is CloseReason.HELD_BACK:
+            comment = held_back_comment(decision.withheld)
+        else:
+            comment = prbody.CLOSED_NOTHING_LEFT
         body = closing_body(decision.pull, decision.state, decision.reason)
         self.forge.close_pull(self.repo, decision.pull, comment=comment, body=body)
         self.forge.delete_branch(self.repo, decision.branch)

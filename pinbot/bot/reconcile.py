@@ -11,7 +11,7 @@ Open pull requests are always kept right; new ones wait while `github.max-open-p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pinbot.bot.automerge import candidates
 from pinbot.bot.decide import (
@@ -22,7 +22,9 @@ from pinbot.bot.decide import (
     decide,
     digests_on_base,
     group_edits,
+    ignored_on_base,
     lists_open_branches,
+    waiting_by_branch,
     withheld_by_branch,
 )
 from pinbot.bot.execute import (
@@ -41,7 +43,8 @@ from pinbot.config import Config
 from pinbot.errors import Problem, ProblemKind
 from pinbot.forge.github import GitHubForge
 from pinbot.pipeline import Screen, plan_and_apply
-from pinbot.plan import Lookup, Notice, NoticeKind
+from pinbot.plan import Edit, Lookup, Notice, NoticeKind, Waiting
+from pinbot.supplychain.stage import HeldDigest
 
 
 def lookup_problem(notice: Notice) -> Problem:
@@ -133,8 +136,27 @@ class Reconciler:
         # Only edits that apply cleanly are proposed; a file that failed its check is a warning.
         applied = {change.path for change in outcome.changes}
         edits = [edit for edit in outcome.plan.edits if edit.file in applied]
+        branches = self._branches(scanned, config, edits, outcome.plan.waiting, outcome.held)
+        blobs = {path: entry.sha for path, entry in snapshot.entries.items()}
+        occurrences = scanned.occurrences
+        base = Base(
+            snapshot.files, blobs, digests_on_base(occurrences), ignored_on_base(occurrences)
+        )
+        return decide(branches, base, config.github.max_open_pulls)
+
+    def _branches(
+        self,
+        scanned: ScannedRepository,
+        config: Config,
+        edits: Sequence[Edit],
+        waiting: Sequence[Waiting],
+        held: Sequence[HeldDigest],
+    ) -> list[Branch]:
+        """Every branch concerned, with its edits, its pull requests, what waits for it and
+        what the trust gate held back from it."""
         groups = {group.branch: group for group in group_edits(edits, config)}
-        withheld = withheld_by_branch(outcome.held, config)
+        waits = waiting_by_branch(waiting, config)
+        withheld = withheld_by_branch(held, config)
         open_branches: set[str] = set(withheld)
         if lists_open_branches(config):
             pulls = self.forge.open_pulls_under(scanned.repo, config.github.branch_prefix)
@@ -150,11 +172,10 @@ class Reconciler:
                     image=group.name if group and not group.named else "",
                     group=group.name if group and group.named else "",
                     withheld=withheld.get(name, ()),
+                    waiting=waits.get(name, ()),
                 )
             )
-        blobs = {path: entry.sha for path, entry in snapshot.entries.items()}
-        base = Base(snapshot.files, blobs, digests_on_base(scanned.occurrences))
-        return decide(branches, base, config.github.max_open_pulls)
+        return branches
 
     def _executor(self, scanned: ScannedRepository, result: RepositoryResult) -> Executor:
         config = self._config(scanned)

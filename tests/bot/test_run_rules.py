@@ -8,9 +8,10 @@ import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
+import cmarkgfm
 import pytest
 
-from pinbot.config import Config, load_config
+from pinbot.config import Config, load_config, load_config_text
 from pinbot.errors import ProblemKind
 from pinbot.prbody import parse_state
 from pinbot.report import run_summary
@@ -143,3 +144,73 @@ def test_a_repository_s_rule_that_turns_automerge_on_is_refused_at_its_line(
     fake.reset_calls()
     summary = run_bot(fake, allowing, "--repo", f"acme/{name}", "--dry-run")
     assert not [p for p in summary.results[0].problems if p.kind is ProblemKind.WARNING]
+
+
+def test_a_rule_that_now_ignores_an_image_closes_its_pull_request_with_a_comment(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    name = repository(fake, registry_http)
+    run_bot(fake, write_config(tmp_path, registry_http, "github:\n  group: image\n"), "--repo", f"acme/{name}")
+    assert len(fake.pulls("acme", name)) == 3
+    ignoring = write_config(
+        tmp_path, registry_http, f"github:\n  group: image\nrules:\n  - images: ['*/vendor{name}/*']\n    ignore: true\n"
+    )
+    summary = run_bot(fake, ignoring, "--repo", f"acme/{name}")
+    [closed] = summary.results[0].closed
+    assert closed.reason == "ignored"
+    pull = next(p for p in fake.pulls("acme", name) if p.number == closed.number)
+    assert pull.state == "closed" and not pull.merged
+    assert pull.head_ref not in fake.repo("acme", name).refs
+    shown = cmarkgfm.github_flavored_markdown_to_html(pull.comments[-1].body)
+    assert "what it proposed is not proposed now" in shown
+    assert f"/vendor{name}/cache:1</code> (<code>Dockerfile:3</code>): left alone now (<code>ignored by rules[0]</code>)" in shown
+    state = parse_state(pull.body)
+    assert state is not None and state.closed == "ignored"  # pinbot's close, not a person's
+    # The other images' pull requests are as they were.
+    assert sum(p.state == "open" for p in fake.pulls("acme", name)) == 2
+
+
+def test_an_update_replaced_inside_the_settle_window_is_dropped_saying_until_when(
+    fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
+) -> None:
+    name = f"settle{next(_names)}"
+    registry_http.push_image(f"base{name}/python", "1", seed=f"{name}-python")
+    pinned = registry_http.push_image(f"vendor{name}/cache", "1", seed=f"{name}-cache-0").digest
+    dockerfile = (
+        f"FROM {registry_http.ref(f'base{name}/python', '1')}\n"
+        f"FROM {registry_http.ref(f'vendor{name}/cache', '1')}@{pinned}\n"
+    )
+    fake.create_repo("acme", name, {"Dockerfile": dockerfile.encode()})
+    registry_http.push_image(f"vendor{name}/cache", "1", seed=f"{name}-cache-1")
+    run_bot(fake, write_config(tmp_path, registry_http, ""), "--repo", f"acme/{name}")
+    [opened] = fake.pulls("acme", name)
+    state = parse_state(opened.body)
+    assert state is not None and len(state.updates) == 2  # python pinned, cache bumped
+    # The cache tag moves again; a rule now wants its digests to settle for three days.
+    newest = registry_http.push_image(f"vendor{name}/cache", "1", seed=f"{name}-cache-2").digest
+    settle = load_config_text(
+        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
+        f"rules:\n  - images: ['*/vendor{name}/*']\n    min-age: 3d\n",
+        "pinbot.yaml",
+        accept_planned=True,
+    )
+    summary = run_bot(fake, settle, "--repo", f"acme/{name}")
+    [result] = summary.results
+    # The python pin still stands: the pull request is updated, and says what it dropped.
+    assert [a.number for a in result.updated] == [opened.number]
+    [waits] = result.waiting
+    assert waits.edit.new_digest == newest and waits.min_age.days == 3
+    text = run_summary.text(summary)
+    assert f"  waits: Dockerfile:2:6: {registry_http.host}/vendor{name}/cache:1@{pinned}: {newest} waits until " in text
+    pull = fake.pulls("acme", name)[0]
+    state = parse_state(pull.body)
+    assert state is not None and [u.image.rsplit("/", 1)[1] for u in state.updates] == ["python"]
+    shown = cmarkgfm.github_flavored_markdown_to_html(pull.comments[-1].body)
+    assert "No longer proposed here:" in shown
+    assert f"the tag moved to <code>{newest[:19]}</code> inside its settle window; " in shown
+    assert "(min-age 3d)" in shown
+
+    # Said once: a run with nothing new writes nothing, and the cache digest still waits.
+    fake.reset_calls()
+    run_bot(fake, settle, "--repo", f"acme/{name}")
+    assert fake.write_calls() == []
