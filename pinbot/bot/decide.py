@@ -217,34 +217,40 @@ def branch_slug(image: str) -> str:
 def group_edits(edits: Sequence[Edit], config: Config) -> list[Group]:
     """One group per rule's named group (branch `group-NAME`), and for the other edits one
     per repository (default) or one per image name; in branch order."""
-    prefix = config.github.branch_prefix
     found: dict[str, tuple[str, bool, list[Edit]]] = {}
     for edit in edits:
-        named = group_of(edit, config)
-        if named is not None:
-            branch, name = prefix + GROUP_BRANCH + branch_slug(named), named
-        elif config.github.group == "image":
-            branch, name = prefix + branch_slug(edit.image), edit.image
-        else:
-            branch, name = prefix + REPOSITORY_BRANCH, ""
+        branch, name, named = branch_of(edit.occurrence, config)
         # Two names that make one branch (an image and a group spelt alike) share it: one
         # pull request with both, never one edit lost.
-        found.setdefault(branch, (name, named is not None, []))[2].append(edit)
+        found.setdefault(branch, (name, named, []))[2].append(edit)
     return [
         Group(name, branch, tuple(group), named)
         for branch, (name, named, group) in sorted(found.items())
     ]
 
 
+def branch_of(occurrence: Occurrence, config: Config) -> tuple[str, str, bool]:
+    """The branch an update of the occurrence goes to, the name of its group (a rule's group,
+    or the image with `github.group: image`, else ""), and whether that is a rule's group."""
+    prefix = config.github.branch_prefix
+    named = group_of(occurrence, config)
+    if named is not None:
+        return prefix + GROUP_BRANCH + branch_slug(named), named, True
+    if config.github.group == "image":
+        assert occurrence.reference is not None
+        image = occurrence.reference.familiar_name
+        return prefix + branch_slug(image), image, False
+    return prefix + REPOSITORY_BRANCH, "", False
+
+
 def waiting_by_branch(
     waiting: Sequence[Waiting], config: Config
 ) -> dict[str, tuple[Waiting, ...]]:
     """The updates `min-age` holds back, under the branch each would go to."""
-    by_edit = {id(found.edit): found for found in waiting}
-    return {
-        group.branch: tuple(by_edit[id(edit)] for edit in group.edits)
-        for group in group_edits([found.edit for found in waiting], config)
-    }
+    found: dict[str, list[Waiting]] = {}
+    for held in waiting:
+        found.setdefault(branch_of(held.occurrence, config)[0], []).append(held)
+    return {branch: tuple(held) for branch, held in found.items()}
 
 
 def lists_open_branches(config: Config) -> bool:
@@ -295,6 +301,12 @@ def update_of(edit: Edit) -> Update:
 UpdateKey = tuple[str, str, str | None]  # file, image (familiar name), tag
 
 
+def _key(occurrence: Occurrence) -> UpdateKey:
+    reference = occurrence.reference
+    assert reference is not None
+    return occurrence.file, reference.familiar_name, reference.tag
+
+
 def ignored_on_base(occurrences: Iterable[Occurrence]) -> dict[UpdateKey, str]:
     """The references the base has that are left alone (a rule's `ignore`,
     `scan.ignore-images`, a `pinbot: ignore` comment), with the note saying by what."""
@@ -302,8 +314,7 @@ def ignored_on_base(occurrences: Iterable[Occurrence]) -> dict[UpdateKey, str]:
     for occurrence in occurrences:
         reference = occurrence.reference
         if reference is not None and occurrence.status is Status.IGNORED:
-            key = (occurrence.file, reference.familiar_name, reference.tag)
-            ignored[key] = occurrence.note or "ignored"
+            ignored[_key(occurrence)] = occurrence.note or "ignored"
     return ignored
 
 
@@ -313,7 +324,7 @@ def withdrawals(
     """The updates `state` records that now wait out `min-age` or are left alone."""
     if state is None:
         return ()
-    waits = {(w.edit.file, w.edit.image, w.edit.tag): w for w in waiting}
+    waits = {_key(w.occurrence): w for w in waiting if w.occurrence.reference is not None}
     found = []
     for update in state.updates:
         key = (update.file, update.image, update.tag)

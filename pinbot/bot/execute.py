@@ -159,7 +159,7 @@ def withdrawn_line(withdrawal: Withdrawal) -> str:
         return f"- {where}: left alone now ({code(withdrawal.note)})"
     until = timestamp(waiting.until.astimezone(UTC))
     window = f"min-age {format_duration(waiting.min_age)}"
-    new = waiting.edit.new_digest
+    new = waiting.digest
     if new != update.new:
         return (
             f"- {where}: the tag moved to {code(short_digest(new))} inside its settle window; "

@@ -7,7 +7,6 @@ import enum
 from dataclasses import dataclass, field
 
 from pinbot.errors import PinbotError, Problem, ProblemKind
-from pinbot.plan import Waiting
 
 
 def failure_reason(repository: str, exc: Exception) -> str:
@@ -99,7 +98,6 @@ class RepositoryResult:
     waiting: list[str] = field(default_factory=list)  # updates `min-age` holds back, and until when
     planned: list[PlannedWrite] = field(default_factory=list)
     merges: list[MergeOutcome] = field(default_factory=list)  # what automerge did, and why
-    waiting: list[Waiting] = field(default_factory=list)  # updates `min-age` holds back
     problems: list[Problem] = field(default_factory=list)
     failure: Problem | None = None
     skipped: str | None = None  # why the repository's own settings leave it alone

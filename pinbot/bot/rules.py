@@ -15,6 +15,7 @@ from pinbot.config import Config, GithubConfig, Rule
 from pinbot.plan import Edit
 from pinbot.prbody import Update
 from pinbot.reference import ImageReference, InvalidReference, parse
+from pinbot.scanners import Occurrence
 
 
 def rule_of(reference: ImageReference, path: str, config: Config) -> Rule | None:
@@ -22,15 +23,19 @@ def rule_of(reference: ImageReference, path: str, config: Config) -> Rule | None
     return config.rule_for(reference, path)
 
 
+def occurrence_rule(occurrence: Occurrence, config: Config) -> Rule | None:
+    reference = occurrence.reference
+    assert reference is not None  # an update is only ever made for a parsed reference
+    return rule_of(reference, occurrence.file, config)
+
+
 def edit_rule(edit: Edit, config: Config) -> Rule | None:
-    reference = edit.occurrence.reference
-    assert reference is not None  # an edit is only ever made for a parsed reference
-    return rule_of(reference, edit.file, config)
+    return occurrence_rule(edit.occurrence, config)
 
 
-def group_of(edit: Edit, config: Config) -> str | None:
-    """The named group (a rule's `group`) an edit goes into, if any."""
-    rule = edit_rule(edit, config)
+def group_of(occurrence: Occurrence, config: Config) -> str | None:
+    """The named group (a rule's `group`) an update of the occurrence goes into, if any."""
+    rule = occurrence_rule(occurrence, config)
     return rule.group if rule is not None else None
 
 

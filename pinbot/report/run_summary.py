@@ -129,7 +129,6 @@ def _repository_lines(summary: RunSummary, result: RepositoryResult) -> list[str
     lines.extend(f"  declined earlier: {declined}" for declined in result.declined)
     lines.extend(f"  waiting: {waiting}" for waiting in result.waiting)
     lines.extend(f"  {outcome.kind}: {outcome}" for outcome in result.merges)
-    lines.extend(f"  waits: {waiting}" for waiting in result.waiting)
     for planned in result.planned:  # a title, a table and a diff: indent every line
         lines.extend(f"  {line}" if line else "" for line in planned_text(planned).splitlines())
     lines.extend(f"  {problem.kind}: {problem}" for problem in result.problems)

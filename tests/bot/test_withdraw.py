@@ -33,7 +33,7 @@ TWO = {
 
 def waiting(files: dict[str, bytes], digest: str, image: str = "") -> tuple[Waiting, ...]:
     return tuple(
-        Waiting(edit, UNTIL, timedelta(days=3))
+        Waiting(edit.occurrence, digest, UNTIL, timedelta(days=3))
         for edit in edits_for(files, digest)
         if edit.image.endswith(image)
     )
