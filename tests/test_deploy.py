@@ -195,7 +195,12 @@ def test_example_workflows_take_the_app_from_settings_and_explain_the_token(name
 def test_example_workflow_runs_on_schedule_and_by_hand() -> None:
     workflow = load(DEPLOY / "workflows" / "pinbot.yml")
     assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
-    assert workflow["permissions"] == {"contents": "write", "pull-requests": "write"}
+    assert workflow["permissions"] == {
+        "contents": "write",
+        "pull-requests": "write",
+        "checks": "read",
+        "statuses": "read",
+    }
 
 
 def test_organisation_workflow_shards_cover_every_index_once() -> None:

@@ -3,7 +3,8 @@
 Pure: from the edits the base branch needs, grouped into branches, the pinbot pull requests
 found on each branch (with their hidden state) and the digests the base already has, it
 returns small immutable decisions (open, update, rebuild, close, leave, hold back, decline,
-withhold what the trust gate did not let through).
+withhold what the trust gate did not let through); an update that now waits out `min-age` or
+is left alone is withdrawn, saying why.
 An executor (`pinbot.bot.execute`) carries them out against the forge, or describes them.
 """
 
