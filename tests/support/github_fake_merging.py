@@ -92,6 +92,8 @@ def _newest(items: list[Any], key: str) -> list[Any]:
     return list(seen.values())
 
 
+# long: the fake's merge rules are one piece of GitHub: seeding, the answers that show them
+# and the auto-merge that acts on them read and write the same state.
 class MergingFake:
     """Mixed into `GitHubFake`: seeding, routes and the merge rules above."""
 
