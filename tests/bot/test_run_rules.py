@@ -5,8 +5,8 @@ rules may do."""
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cmarkgfm
