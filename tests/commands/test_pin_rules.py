@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pinbot.config import ConfigError, load_config_text
+from pinbot.config import load_config_text
 from tests.support.registry import RunningRegistry
 
 
@@ -66,9 +66,17 @@ def test_the_first_matching_rule_decides_each_occurrence(tmp_path: Path, registr
     assert [f["line"] for f in checked if "skipped" in f["message"]] == []
 
 
-@pytest.mark.parametrize("name", ["group: base", "automerge: true", "labels: [x]", "reviewers: [octo]"])
-def test_rule_keys_not_acted_on_yet_are_refused(name: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config_text(f"rules:\n  - images: ['*']\n    {name}\n", "pinbot.yaml")
-    assert caught.value.key == f"rules[0].{name.split(':')[0]}"
-    assert "not acted on yet" in caught.value.problem
+@pytest.mark.parametrize(
+    ("name", "attribute", "value"),
+    [
+        ("group: base", "group", "base"),
+        ("automerge: true", "automerge", True),
+        ("labels: [x]", "labels", ("x",)),
+        ("reviewers: [octo]", "reviewers", ("octo",)),
+    ],
+)
+def test_rule_keys_for_pull_requests_are_read_for_the_bot(
+    name: str, attribute: str, value: object
+) -> None:
+    [rule] = load_config_text(f"rules:\n  - images: ['*']\n    {name}\n", "pinbot.yaml").rules
+    assert getattr(rule, attribute) == value
