@@ -162,38 +162,18 @@ def _physical_lines(text: str, start: int) -> list[tuple[int, int]]:
     return lines
 
 
+# A shell-like word: a run of characters up to a space or tab, where a quoted part (to its
+# closing quote, or to the end; `\` escapes inside double quotes) and a `{{ … }}` or `{% … %}`
+# template block (to its close, or to the end) count as one character, spaces and all.
+_WORD = re.compile(
+    r"""(?:[^ \t"'{]|\{(?![{%])|"(?:[^"\\]|\\.|\\\Z)*"?|'[^']*'?|\{\{(?:.*?\}\}|.*\Z)|\{%(?:.*?%\}|.*\Z))+""",
+    re.DOTALL,
+)
+
+
 def _split_words(logical: _Logical, start: int) -> list[_Word]:
     """Shell-like words of the arguments; quotes and `{{ … }}` template blocks stay inside a word."""
-    text = logical.text
-    words: list[_Word] = []
-    i = start
-    length = len(text)
-    while i < length:
-        while i < length and text[i] in " \t":
-            i += 1
-        if i >= length:
-            break
-        begin = i
-        quote: str | None = None
-        while i < length:
-            char = text[i]
-            if quote:
-                if char == "\\" and quote == '"' and i + 1 < length:
-                    i += 2
-                    continue
-                if char == quote:
-                    quote = None
-            elif char in "\"'":
-                quote = char
-            elif text.startswith("{{", i) or text.startswith("{%", i):
-                close = text.find("}}" if text[i + 1] == "{" else "%}", i + 2)
-                i = length if close < 0 else close + 2
-                continue
-            elif char in " \t":
-                break
-            i += 1
-        words.append(_Word(begin, i, text[begin:i]))
-    return words
+    return [_Word(m.start(), m.end(), m.group()) for m in _WORD.finditer(logical.text, start)]
 
 
 def _unquote(word: str) -> tuple[int, int, bool]:
@@ -298,9 +278,10 @@ class _DockerfileReader:
                 continue
             instructions.append(logical)
             index = self._skip_heredocs(logical, lines, index)
-        self._collect_stages(instructions)
-        for logical in instructions:
-            self._instruction(logical)
+        split = [(logical, _split_words(logical, 0)) for logical in instructions]
+        self._collect_stages(split)
+        for logical, words in split:
+            self._instruction(logical, words)
         self._report_composed()
         self._report_arg_defaults()
         return sorted(self.findings, key=lambda finding: finding.start)
@@ -424,16 +405,14 @@ class _DockerfileReader:
 
     # -- stages and instructions ---------------------------------------------------------
 
-    def _collect_stages(self, instructions: list[_Logical]) -> None:
-        for logical in instructions:
-            words = _split_words(logical, 0)
+    def _collect_stages(self, instructions: list[tuple[_Logical, list[_Word]]]) -> None:
+        for _logical, words in instructions:
             if not words or words[0].text.upper() != "FROM":
                 continue
             named = len(words) >= 4 and words[-2].text.upper() == "AS"
             self.stage_names.append(words[-1].text.lower() if named else None)
 
-    def _instruction(self, logical: _Logical) -> None:
-        words = _split_words(logical, 0)
+    def _instruction(self, logical: _Logical, words: list[_Word]) -> None:
         if not words:  # a continuation with nothing after it, at the end of the file
             return
         keyword = words[0].text.upper()

@@ -291,3 +291,43 @@ def test_a_continuation_at_the_very_end_of_the_file_is_not_an_instruction() -> N
     # Found by tests/scanners/test_contract.py: a lone `\` as the last line crashed the scanner.
     (finding,) = SCANNER.scan("Dockerfile", "FROM alpine:3.20\n\\")
     assert finding.context == "FROM"
+
+
+def _words_by_hand(text: str) -> list[tuple[int, int]]:
+    """The word rule spelt out character by character: spaces and tabs split words; a quote
+    runs to its closing quote or the end (`\\` escapes inside double quotes); a `{{ … }}` or
+    `{% … %}` block outside quotes runs to its close or the end."""
+    words, i = [], 0
+    while i < len(text):
+        if text[i] in " \t":
+            i += 1
+            continue
+        begin, quote = i, None
+        while i < len(text):
+            char = text[i]
+            if quote:
+                if char == "\\" and quote == '"' and i + 1 < len(text):
+                    i += 2
+                    continue
+                quote = None if char == quote else quote
+            elif char in "\"'":
+                quote = char
+            elif text.startswith(("{{", "{%"), i):
+                close = text.find("}}" if text[i + 1] == "{" else "%}", i + 2)
+                i = len(text) if close < 0 else close + 2
+                continue
+            elif char in " \t":
+                break
+            i += 1
+        words.append((begin, i))
+    return words
+
+
+@given(st.text(alphabet=" \t\"'{}%\\$aA=\n", max_size=40))
+def test_instruction_words_follow_the_shell_like_rule(text: str) -> None:
+    from pinbot.scanners.dockerfile import _Logical, _split_words
+
+    logical = _Logical(text, list(range(len(text))), 1)
+    words = _split_words(logical, 0)
+    assert [(word.start, word.end) for word in words] == _words_by_hand(text)
+    assert all(word.text == text[word.start : word.end] for word in words)
