@@ -4,7 +4,8 @@ A file kind is one scanner module (`interface.Scanner`, or `interface.LinkingSca
 files name each other); `_registry.SCANNERS` lists them in order. The driver (`_driver`) runs
 them over a file or a set of files read together and turns their findings into occurrences
 (`_occurrence`: lines, columns, byte spans, status, ignore comments and globs); `_walk` finds
-and reads the files of a folder. What several scanners read is shared in private modules
+and reads the files of a folder, `_tree` scans them as one set, streamed, in worker processes
+when there are many. What several scanners read is shared in private modules
 beside them (`_yaml` YAML nodes, `_hcl` HCL tokens, `_jsonc` JSON with comments, `_kinds` the
 signs of another kind's file, `_template` template marks); no scanner imports another.
 """
@@ -20,15 +21,8 @@ from pinbot.scanners._driver import (
     scanners_for,
 )
 from pinbot.scanners._template import is_templated
-from pinbot.scanners._walk import (
-    MAX_FILE_BYTES,
-    SKIPPED_DIRS,
-    PathNotFound,
-    TreeScan,
-    candidate_paths,
-    scan_paths,
-    scan_tree,
-)
+from pinbot.scanners._tree import FileScan, TreeScan, scan_paths, scan_stream, scan_tree
+from pinbot.scanners._walk import MAX_FILE_BYTES, SKIPPED_DIRS, PathNotFound, candidate_paths
 from pinbot.scanners.interface import (
     DigestSlot,
     Finding,
@@ -43,6 +37,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "SKIPPED_DIRS",
     "DigestSlot",
+    "FileScan",
     "Finding",
     "LinkingScanner",
     "Occurrence",
@@ -58,6 +53,7 @@ __all__ = [
     "scan_bytes",
     "scan_files",
     "scan_paths",
+    "scan_stream",
     "scan_text",
     "scan_tree",
     "scanners_for",

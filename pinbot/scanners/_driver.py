@@ -8,7 +8,7 @@ findings in that file, never the run: it is reported as a `Problem` of the outco
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from pinbot.errors import Problem, ProblemKind
@@ -24,8 +24,10 @@ from pinbot.scanners.interface import (
 __all__ = [
     "ScanOutcome",
     "all_scanners",
+    "link",
     "scan_bytes",
     "scan_files",
+    "scan_read",
     "scan_text",
     "scanners_for",
     "unreadable",
@@ -43,7 +45,34 @@ def all_scanners() -> list[Scanner]:
 
 def scanners_for(path: str) -> list[Scanner]:
     """The scanners whose file names match `path` (a POSIX path), in registry order."""
-    return [scanner for scanner in all_scanners() if scanner.matches(path)]
+    return list(_MATCHING.scanners(path))
+
+
+class _Matching:
+    """Which scanners match a path, remembered: a tree walk asks for every file, and the scan
+    asks again for each file it reads. Forgotten when the registry changes or when full."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        self.registry: tuple[Scanner, ...] = ()
+        self.by_path: dict[str, tuple[Scanner, ...]] = {}
+
+    def scanners(self, path: str) -> tuple[Scanner, ...]:
+        from pinbot.scanners import _registry
+
+        if _registry.SCANNERS is not self.registry:
+            self.registry, self.by_path = _registry.SCANNERS, {}
+        found = self.by_path.get(path)
+        if found is None:
+            if len(self.by_path) >= self.LIMIT:
+                self.by_path.clear()
+            found = tuple(scanner for scanner in self.registry if scanner.matches(path))
+            self.by_path[path] = found
+        return found
+
+
+_MATCHING = _Matching()
 
 
 @dataclass
@@ -82,6 +111,36 @@ def _scan_one(
     return found, errors
 
 
+class _Members(Mapping[str, str]):
+    """The files of a set that one scanner matches. A text is fetched only when the scanner
+    asks for it: the set may be read from disk as it goes (`_tree`)."""
+
+    def __init__(self, texts: Mapping[str, str], scanner: Scanner) -> None:
+        self._texts = texts
+        self._paths = [path for path in texts if scanner.matches(path)]
+        self._known = frozenset(self._paths)
+
+    def __getitem__(self, path: str) -> str:
+        if path not in self._known:
+            raise KeyError(path)
+        return self._texts[path]
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
+
+
+def link(texts: Mapping[str, str]) -> dict[str, list[tuple[str, Finding]]]:
+    """What the linking scanners find in a set of files read together, by path, each finding
+    with the kind that names it (for `scan_read`)."""
+    return _link(texts, texts.keys(), all_scanners())
+
+
 def _link(
     texts: Mapping[str, str], paths: Collection[str], scanners: Iterable[Scanner]
 ) -> dict[str, _KindFindings]:
@@ -90,7 +149,7 @@ def _link(
     for scanner in scanners:
         if not isinstance(scanner, LinkingScanner):
             continue
-        members = {path: text for path, text in texts.items() if scanner.matches(path)}
+        members = _Members(texts, scanner)
         wanted = [path for path in paths if path in members]
         if not wanted:
             continue
@@ -158,6 +217,23 @@ def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> 
     if isinstance(text, ScanOutcome):
         return text
     return scan_text(path, text, ignore_images=ignore_images)
+
+
+def scan_read(
+    path: str,
+    data: bytes,
+    *,
+    linked: Sequence[tuple[str, Finding]] = (),
+    ignore_images: Sequence[str] = (),
+) -> ScanOutcome:
+    """One file of a set, as `scan_files` scans it, given what `link` found for it in the set.
+    A file that is not UTF-8 is reported and skipped."""
+    text = _decode(path, data)
+    if isinstance(text, ScanOutcome):
+        return text
+    found, errors = _scan_one(path, text, scanners_for(path))
+    found += linked
+    return _outcome(path, text, found, errors, ignore_images)
 
 
 def scan_files(

@@ -1,9 +1,9 @@
-"""Read files and folders for the files some scanner reads, and scan them as one set.
+"""Find the files some scanner reads under files and folders, and read them one at a time.
 
 A folder is walked, leaving out folders that never hold a project's own image references;
 a file named explicitly is read as the kind its name says wherever it is. A file too big to be
 a configuration file, or one that cannot be read, is reported as a `Problem`, not read; a path
-that does not exist is refused before anything is read.
+that does not exist is refused before anything is read. Scanning what is chosen is `_tree`'s.
 """
 
 from __future__ import annotations
@@ -12,22 +12,18 @@ import fnmatch
 import os
 import stat
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinbot.errors import PinbotError, Problem
-from pinbot.scanners._driver import scan_files, scanners_for, unreadable
-from pinbot.scanners.interface import Occurrence
+from pinbot.scanners._driver import scanners_for, unreadable
 
 __all__ = [
     "MAX_FILE_BYTES",
     "SKIPPED_DIRS",
     "PathNotFound",
-    "TreeScan",
     "candidate_paths",
+    "choose_files",
     "read_candidate",
-    "scan_paths",
-    "scan_tree",
 ]
 
 # Folders that never hold a project's own image references: version control, dependencies,
@@ -59,17 +55,6 @@ class PathNotFound(PinbotError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path}: no such file or folder")
         self.path = path
-
-
-@dataclass
-class TreeScan:
-    occurrences: list[Occurrence] = field(default_factory=list)
-    errors: list[Problem] = field(default_factory=list)
-    files_scanned: int = 0
-    # The bytes each file had when it was scanned: `pin` writes only over these.
-    contents: dict[str, bytes] = field(default_factory=dict)
-    # The folder every path above is relative to.
-    root: Path = field(default_factory=lambda: Path("."))
 
 
 def _is_build_output(folder: str, name: str) -> bool:
@@ -115,8 +100,11 @@ def _walk(folder: Path, root: Path, ignore_paths: Sequence[str]) -> Iterator[str
     """Files under `folder` that some scanner reads, relative to `root`."""
     for directory, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if _walked(directory, d))
+        # One relative path per folder: its files' paths are that and their names.
+        here = _relative(directory, root)
+        prefix = "" if here == "." else here + "/"
         for filename in filenames:
-            relative = _relative(os.path.join(directory, filename), root)
+            relative = prefix + filename
             if not _ignored(relative, ignore_paths) and scanners_for(relative):
                 yield relative
 
@@ -145,14 +133,10 @@ def read_candidate(path: Path, relative: str) -> bytes | Problem:
     return data
 
 
-def scan_paths(
-    paths: Sequence[Path],
-    *,
-    root: Path,
-    ignore_paths: Sequence[str] = (),
-    ignore_images: Sequence[str] = (),
-) -> TreeScan:
-    """Scan files and folders as one set (see `scan_files`), paths relative to `root`.
+def choose_files(
+    paths: Sequence[Path], *, root: Path, ignore_paths: Sequence[str] = ()
+) -> dict[str, Path]:
+    """The files some scanner reads among `paths`, by POSIX path relative to `root`, sorted.
 
     A folder is walked; a file is read as the kind its path from `root` says, even inside a
     folder a walk leaves out (`scan.ignore-paths` still applies: it is the project's word). A
@@ -171,38 +155,4 @@ def scan_paths(
         relative = _relative(path, root)
         if not _ignored(relative, ignore_paths) and scanners_for(relative):
             chosen[relative] = path
-    return _scan_chosen(chosen, root, ignore_images)
-
-
-def _scan_chosen(chosen: dict[str, Path], root: Path, ignore_images: Sequence[str]) -> TreeScan:
-    result = TreeScan(root=root)
-    files: dict[str, bytes] = {}
-    problems: dict[str, Problem] = {}
-    for relative, path in sorted(chosen.items()):
-        read = read_candidate(path, relative)
-        if isinstance(read, Problem):
-            problems[relative] = read
-        else:
-            files[relative] = read
-    outcomes = scan_files(files, ignore_images=ignore_images)
-    result.contents = files
-    for relative in sorted((*outcomes, *problems)):
-        if relative in problems:
-            result.errors.append(problems[relative])
-            continue
-        outcome = outcomes[relative]
-        result.files_scanned += 1
-        result.occurrences.extend(outcome.occurrences)
-        result.errors.extend(outcome.errors)
-    return result
-
-
-def scan_tree(
-    root: Path, *, ignore_paths: Sequence[str] = (), ignore_images: Sequence[str] = ()
-) -> TreeScan:
-    """Scan every candidate file under the folder `root`, as one set (see `scan_paths`).
-
-    A file that cannot be read (permissions, not a regular file, over `MAX_FILE_BYTES`) is a
-    problem of the result, like one that cannot be decoded or parsed.
-    """
-    return scan_paths([root], root=root, ignore_paths=ignore_paths, ignore_images=ignore_images)
+    return dict(sorted(chosen.items()))

@@ -1,0 +1,263 @@
+"""Scan the files chosen from files and folders as one set, file by file, in path order.
+
+The links between files (GitLab CI variables defined in one file and used in another) are
+found first, each file the linking scanners ask for read from disk when they ask. Then every
+file is read, scanned and handed on in path order; its bytes are dropped unless the caller
+keeps them, so a scan streams in memory that does not grow with the tree. From
+`PARALLEL_FROM` files on, worker processes scan chunks of files and their results are taken
+in order: the findings are the same whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pinbot.errors import Problem
+from pinbot.scanners._driver import ScanOutcome, link, scan_read, unreadable
+from pinbot.scanners._walk import choose_files, read_candidate
+from pinbot.scanners.interface import Finding, Occurrence
+
+__all__ = ["PARALLEL_FROM", "FileScan", "TreeScan", "scan_paths", "scan_stream", "scan_tree"]
+
+# Below this many files, starting workers costs more than it saves.
+PARALLEL_FROM = 400
+# Files per task: enough that a task outweighs sending it, few enough to share the work.
+_CHUNK = 24
+# More workers than this add memory faster than they take time off.
+_MOST_WORKERS = 4
+
+
+@dataclass
+class FileScan:
+    """One file of a scan: what it gave, and its bytes when the caller keeps them."""
+
+    path: str
+    outcome: ScanOutcome
+    read: bool  # False when the file could not be read: its problem is the outcome's error
+    data: bytes | None = None
+
+
+@dataclass
+class TreeScan:
+    occurrences: list[Occurrence] = field(default_factory=list)
+    errors: list[Problem] = field(default_factory=list)
+    files_scanned: int = 0
+    # The bytes each file had when it was scanned: `pin` writes only over these.
+    contents: dict[str, bytes] = field(default_factory=dict)
+    # The folder every path above is relative to.
+    root: Path = field(default_factory=lambda: Path("."))
+
+
+def scan_paths(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    ignore_paths: Sequence[str] = (),
+    ignore_images: Sequence[str] = (),
+    workers: int | None = None,
+) -> TreeScan:
+    """Scan files and folders as one set (see `scan_files`), paths relative to `root`, and
+    keep every file's bytes.
+
+    Which files are read is `choose_files`'s: it raises `PathNotFound` for a path that does
+    not exist, before anything is read, and `ValueError` for one outside `root`.
+    """
+    result = TreeScan(root=root)
+    stream = scan_stream(
+        paths,
+        root=root,
+        ignore_paths=ignore_paths,
+        ignore_images=ignore_images,
+        keep_contents=True,
+        workers=workers,
+    )
+    for scanned in stream:
+        if scanned.read:
+            result.files_scanned += 1
+            assert scanned.data is not None
+            result.contents[scanned.path] = scanned.data
+        result.occurrences.extend(scanned.outcome.occurrences)
+        result.errors.extend(scanned.outcome.errors)
+    return result
+
+
+def scan_tree(
+    root: Path,
+    *,
+    ignore_paths: Sequence[str] = (),
+    ignore_images: Sequence[str] = (),
+    workers: int | None = None,
+) -> TreeScan:
+    """Scan every candidate file under the folder `root`, as one set (see `scan_paths`).
+
+    A file that cannot be read (permissions, not a regular file, over `MAX_FILE_BYTES`) is a
+    problem of the result, like one that cannot be decoded or parsed.
+    """
+    return scan_paths(
+        [root], root=root, ignore_paths=ignore_paths, ignore_images=ignore_images, workers=workers
+    )
+
+
+def scan_stream(
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    ignore_paths: Sequence[str] = (),
+    ignore_images: Sequence[str] = (),
+    keep_contents: bool = False,
+    workers: int | None = None,
+) -> Iterator[FileScan]:
+    """Each file `scan_paths` would read, scanned, in path order, as it is done.
+
+    `workers` processes scan (1: this one); by default as many as there are processors, at
+    most four, once there are `PARALLEL_FROM` files. The files are chosen before this returns
+    (`PathNotFound`, `ValueError` as for `scan_paths`); reading and scanning them happens as
+    the result is iterated.
+    """
+    chosen = choose_files(paths, root=root, ignore_paths=ignore_paths)
+    return _scanned(chosen, ignore_images, keep_contents, _worker_count(len(chosen), workers))
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One file to scan, with what the links found for it and the digest of the bytes they
+    were found in."""
+
+    path: str
+    file: str
+    linked: tuple[tuple[str, Finding], ...] = ()
+    linked_in: bytes | None = None
+
+
+def _scanned(
+    chosen: Mapping[str, Path], ignore_images: Sequence[str], keep_contents: bool, workers: int
+) -> Iterator[FileScan]:
+    texts = _TextsOnDisk(chosen)
+    linked = link(texts)
+    jobs = [
+        _Job(path, str(file), tuple(linked.get(path, ())), texts.digests.get(path))
+        for path, file in chosen.items()
+    ]
+    del texts, linked
+    if workers <= 1:
+        for job in jobs:
+            yield _scan_job(job, ignore_images, keep_contents)
+        return
+    chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
+    yield from _in_workers(chunks, ignore_images, keep_contents, workers)
+
+
+def _in_workers(
+    chunks: list[list[_Job]], ignore_images: Sequence[str], keep_contents: bool, workers: int
+) -> Iterator[FileScan]:
+    """The chunks scanned by `workers` processes, results in chunk order. A few chunks are in
+    flight at a time, so finished results never pile up ahead of the reader."""
+    pool = ProcessPoolExecutor(workers, mp_context=_context())
+    pending: deque[Future[list[FileScan]]] = deque()
+    waiting = iter(chunks)
+    try:
+        for chunk in waiting:
+            pending.append(pool.submit(_scan_chunk, chunk, ignore_images, keep_contents))
+            if len(pending) >= 2 * workers:
+                break
+        while pending:
+            done = pending.popleft().result()
+            following = next(waiting, None)
+            if following is not None:
+                pending.append(pool.submit(_scan_chunk, following, ignore_images, keep_contents))
+            yield from done
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _scan_chunk(
+    chunk: list[_Job], ignore_images: Sequence[str], keep_contents: bool
+) -> list[FileScan]:
+    return [_scan_job(job, ignore_images, keep_contents) for job in chunk]
+
+
+def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> FileScan:
+    data = read_candidate(Path(job.file), job.path)
+    if isinstance(data, Problem):
+        return FileScan(job.path, ScanOutcome(errors=[data]), read=False)
+    linked = job.linked
+    changed: list[Problem] = []
+    if linked and _digest(data) != job.linked_in:
+        # The links were found in other bytes than these: their offsets would point astray.
+        linked = ()
+        changed.append(unreadable(job.path, "changed while it was scanned; scan it again"))
+    outcome = scan_read(job.path, data, linked=linked, ignore_images=ignore_images)
+    outcome.errors[:0] = changed
+    return FileScan(job.path, outcome, read=True, data=data if keep_contents else None)
+
+
+def _digest(data: bytes) -> bytes:
+    return hashlib.blake2b(data, digest_size=16).digest()
+
+
+class _TextsOnDisk(Mapping[str, str]):
+    """The chosen files' texts, each read from disk when asked for and not kept (the last one
+    is: scanners ask for the same file several times in a row).
+
+    A file that cannot be read or is not UTF-8 reads as empty: it takes no part in links, and
+    its own scan reports it. `digests` holds the digest of each file's bytes as first read,
+    and one no bytes have when a later read found other bytes.
+    """
+
+    def __init__(self, files: Mapping[str, Path]) -> None:
+        self._files = files
+        self._last: tuple[str, str] | None = None
+        self.digests: dict[str, bytes] = {}
+
+    def __getitem__(self, path: str) -> str:
+        if self._last is not None and self._last[0] == path:
+            return self._last[1]
+        data = read_candidate(self._files[path], path)
+        text = ""
+        if not isinstance(data, Problem):
+            digest = _digest(data)
+            if self.digests.setdefault(path, digest) != digest:
+                self.digests[path] = b""
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError:
+                text = ""
+        self._last = (path, text)
+        return text
+
+    def __contains__(self, path: object) -> bool:
+        return path in self._files
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._files)
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+
+def _worker_count(files: int, workers: int | None) -> int:
+    if workers is not None:
+        return max(1, workers)
+    if files < PARALLEL_FROM or not sys.platform.startswith("linux"):
+        return 1
+    try:
+        processors = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        processors = os.cpu_count() or 1
+    return max(1, min(processors, _MOST_WORKERS))
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    # Forked workers start at once with every scanner imported; elsewhere the platform's
+    # default (spawn) is the safe one.
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
