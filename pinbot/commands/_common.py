@@ -6,14 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pinbot.config import Config, ConfigError, load_config
 from pinbot.plan import apply_ignore_rules
 from pinbot.report.escape import terminal
-from pinbot.scanners import PathNotFound, TreeScan, scan_paths
+from pinbot.scanners import FileScan, PathNotFound, TreeScan, scan_paths, scan_stream
 
 if TYPE_CHECKING:
     from pinbot.supplychain.gate import TrustPolicy
@@ -99,3 +99,36 @@ def scan_folder(
         for problem in scanned.errors:
             print(f"warning: {terminal(str(problem))}", file=sys.stderr)
     return scanned
+
+
+def stream_folder(
+    command: str, paths: Sequence[Path], config: Config, *, keep_contents: bool = False
+) -> Iterator[FileScan]:
+    """`scan_folder` a file at a time, in path order, as each is scanned: its occurrences with
+    the `ignore` rules applied, its problems printed to stderr as warnings as they come. Only
+    with `keep_contents` does a file keep its bytes.
+
+    Exits with status 2 when a path does not exist, before anything is read.
+    """
+    chosen = list(paths) or [Path(".")]
+    try:
+        stream = scan_stream(
+            chosen,
+            root=scan_root(chosen),
+            ignore_paths=config.scan.ignore_paths,
+            ignore_images=config.scan.ignore_images,
+            keep_contents=keep_contents,
+        )
+    except PathNotFound as exc:
+        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return _with_rules_and_warnings(stream, config)
+
+
+def _with_rules_and_warnings(stream: Iterator[FileScan], config: Config) -> Iterator[FileScan]:
+    for scanned in stream:
+        outcome = scanned.outcome
+        outcome.occurrences = apply_ignore_rules(outcome.occurrences, config.rules)
+        for problem in outcome.errors:
+            print(f"warning: {terminal(str(problem))}", file=sys.stderr)
+        yield scanned

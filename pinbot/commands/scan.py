@@ -3,17 +3,27 @@
 With `--explain`, image-like text a scanner saw and did not report (a build stage's name, an
 image a build pushes, a `status` field, a Quadlet unit named as an image) is listed too, in file
 order among the references, with status `skipped` and the reason.
+
+The list is written as the files are scanned, one file at a time: a tree of any size is listed
+in memory that does not grow with it.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+from collections import Counter
+from collections.abc import Iterator
 
-from pinbot.commands._common import add_config_argument, add_paths, load_config_or_exit, scan_folder
+from pinbot.commands._common import (
+    add_config_argument,
+    add_paths,
+    load_config_or_exit,
+    stream_folder,
+)
 from pinbot.report import escape, formats, text
-from pinbot.scanners import Occurrence, TreeScan
+from pinbot.report.json import streamed
+from pinbot.scanners import FileScan, Occurrence
 from pinbot.scanners._explain import SKIPPED, Explanation, explain_files
 
 HELP = "List every container image reference in the files and folders given (no network)."
@@ -31,29 +41,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    result = scan_folder("scan", args.path, load_config_or_exit(args.config))
-    if args.explain:
-        sys.stdout.write(_explained(result, args.format))
+    config = load_config_or_exit(args.config)
+    scanned = stream_folder("scan", args.path, config, keep_contents=args.explain)
+    tally = _Tally()
+    records = _records(tally.count(scanned), args.explain)
+    if args.format == "json":
+        for piece in streamed(record.to_json() for record in records):
+            sys.stdout.write(piece)
     else:
-        sys.stdout.write(formats.SCAN[args.format](result.occurrences))
-    if args.format == "text":
-        sys.stderr.write(text.scan_summary(result.occurrences, result.files_scanned))
+        for record in records:
+            sys.stdout.write(_text_line(record))
+        sys.stderr.write(text.scan_summary_of(tally.statuses, tally.files))
     return 0
 
 
-def _explained(result: TreeScan, output: str) -> str:
-    """References and skipped text together, in file order."""
-    explanations = explain_files(result.contents, result.occurrences)
-    records: list[Occurrence | Explanation] = [*result.occurrences, *explanations]
-    records.sort(key=lambda record: (record.file, record.start, record.end))
-    if output == "json":
-        return json.dumps([record.to_json() for record in records], indent=2) + "\n"
-    lines = []
-    for record in records:
-        if isinstance(record, Explanation):
-            fields = (record.location, record.kind, SKIPPED, record.text)
-            line = "\t".join(escape.terminal(field) for field in fields)
-            lines.append(f"{line}  ({escape.terminal(record.reason)})\n")
-        else:
-            lines.append(formats.SCAN["text"]([record]))
-    return "".join(lines)
+class _Tally:
+    """How many files were scanned and references of each status were found, as they pass."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.statuses: Counter[str] = Counter()
+
+    def count(self, scanned: Iterator[FileScan]) -> Iterator[FileScan]:
+        for one in scanned:
+            self.files += one.read
+            self.statuses.update(o.status.value for o in one.outcome.occurrences)
+            yield one
+
+
+def _records(scanned: Iterator[FileScan], explain: bool) -> Iterator[Occurrence | Explanation]:
+    """Each file's references, with `explain` and skipped text among them, in file order."""
+    for one in scanned:
+        occurrences = one.outcome.occurrences
+        if not explain or one.data is None:
+            yield from occurrences
+            continue
+        records: list[Occurrence | Explanation] = [
+            *occurrences,
+            *explain_files({one.path: one.data}, occurrences),
+        ]
+        records.sort(key=lambda record: (record.start, record.end))
+        yield from records
+
+
+def _text_line(record: Occurrence | Explanation) -> str:
+    if isinstance(record, Explanation):
+        fields = (record.location, record.kind, SKIPPED, record.text)
+        line = "\t".join(escape.terminal(field) for field in fields)
+        return f"{line}  ({escape.terminal(record.reason)})\n"
+    return formats.SCAN["text"]([record])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pinbot.audit import AuditedRepository, AuditReport, inventory, percent
@@ -18,6 +18,17 @@ from pinbot.scanners import Occurrence
 
 def _dump(document: object) -> str:
     return json.dumps(document, indent=2) + "\n"
+
+
+def streamed(records: Iterable[object]) -> Iterator[str]:
+    """The text `_dump(list(records))` gives, in pieces, a record at a time: a list as long as
+    a tree has references is written as they are found, never held whole."""
+    opening = "[\n  "
+    for record in records:
+        # json.dumps escapes line breaks inside strings: each one here is the layout's.
+        yield opening + json.dumps(record, indent=2).replace("\n", "\n  ")
+        opening = ",\n  "
+    yield "[]\n" if opening == "[\n  " else "\n]\n"
 
 
 def occurrences(found: Sequence[Occurrence]) -> str:

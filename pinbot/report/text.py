@@ -37,9 +37,15 @@ def occurrences(found: Sequence[Occurrence]) -> str:
 
 def scan_summary(found: Sequence[Occurrence], files: int) -> str:
     """`scan`'s closing line (stderr): references, files, and how many of each status."""
-    counts = Counter(o.status.value for o in found)
-    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    return f"{len(found)} references in {files} files" + (f": {summary}" if summary else "") + "\n"
+    return scan_summary_of(Counter(o.status.value for o in found), files)
+
+
+def scan_summary_of(statuses: Counter[str], files: int) -> str:
+    """`scan_summary` from the count of references of each status (a streamed scan keeps
+    only those)."""
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
+    total = sum(statuses.values())
+    return f"{total} references in {files} files" + (f": {summary}" if summary else "") + "\n"
 
 
 def findings(found: Sequence[Finding], root: Path | None = None) -> str:

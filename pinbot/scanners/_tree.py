@@ -138,12 +138,12 @@ class _Job:
 
 
 def _scanned(
-    chosen: Mapping[str, Path], ignore_images: Sequence[str], keep_contents: bool, workers: int
+    chosen: Mapping[str, str], ignore_images: Sequence[str], keep_contents: bool, workers: int
 ) -> Iterator[FileScan]:
     texts = _TextsOnDisk(chosen)
     linked = link(texts)
     jobs = [
-        _Job(path, str(file), tuple(linked.get(path, ())), texts.digests.get(path))
+        _Job(path, file, tuple(linked.get(path, ())), texts.digests.get(path))
         for path, file in chosen.items()
     ]
     del texts, linked
@@ -185,7 +185,7 @@ def _scan_chunk(
 
 
 def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> FileScan:
-    data = read_candidate(Path(job.file), job.path)
+    data = read_candidate(job.file, job.path)
     if isinstance(data, Problem):
         return FileScan(job.path, ScanOutcome(errors=[data]), read=False)
     linked = job.linked
@@ -212,7 +212,7 @@ class _TextsOnDisk(Mapping[str, str]):
     and one no bytes have when a later read found other bytes.
     """
 
-    def __init__(self, files: Mapping[str, Path]) -> None:
+    def __init__(self, files: Mapping[str, str]) -> None:
         self._files = files
         self._last: tuple[str, str] | None = None
         self.digests: dict[str, bytes] = {}

@@ -114,29 +114,50 @@ def candidate_paths(root: Path, ignore_paths: Sequence[str] = ()) -> list[str]:
     return sorted(_walk(root, root, ignore_paths))
 
 
-def read_candidate(path: Path, relative: str) -> bytes | Problem:
+def read_candidate(path: Path | str, relative: str) -> bytes | Problem:
     """A file's bytes, or the problem that kept them from being read (reported as `relative`)."""
     try:
         # Without blocking: opening a FIFO for reading would wait for a writer.
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         return unreadable(relative, f"cannot read: {exc.strerror}")
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+    try:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             return unreadable(relative, "not a regular file; not read")
         try:
-            data = file.read(MAX_FILE_BYTES + 1)
+            data = _read_at_most(descriptor, status.st_size, MAX_FILE_BYTES + 1)
         except OSError as exc:
             return unreadable(relative, f"cannot read: {exc.strerror}")
+    finally:
+        os.close(descriptor)
     if len(data) > MAX_FILE_BYTES:
         return unreadable(relative, f"larger than {MAX_FILE_BYTES // 2**20} MiB; not read")
     return data
 
 
+def _read_at_most(descriptor: int, size: int, limit: int) -> bytes:
+    """Up to `limit` bytes of an open file whose size was `size`: asked for by its size (a
+    buffer of `limit` bytes for every small file costs a large allocation each), then on in
+    case it grew."""
+    parts: list[bytes] = []
+    read = 0
+    asked = min(size + 1, limit)
+    while read < limit:
+        part = os.read(descriptor, min(asked, limit - read))
+        if not part:
+            break
+        parts.append(part)
+        read += len(part)
+        asked = 1 << 16
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
 def choose_files(
     paths: Sequence[Path], *, root: Path, ignore_paths: Sequence[str] = ()
-) -> dict[str, Path]:
-    """The files some scanner reads among `paths`, by POSIX path relative to `root`, sorted.
+) -> dict[str, str]:
+    """The files some scanner reads among `paths`: where each is, by its POSIX path relative
+    to `root`, sorted by that.
 
     A folder is walked; a file is read as the kind its path from `root` says, even inside a
     folder a walk leaves out (`scan.ignore-paths` still applies: it is the project's word). A
@@ -146,13 +167,13 @@ def choose_files(
     for path in paths:
         if not os.path.lexists(path):
             raise PathNotFound(path)
-    chosen: dict[str, Path] = {}
+    chosen: dict[str, str] = {}
     for path in paths:
         if path.is_dir():
             for relative in _walk(path, root, ignore_paths):
-                chosen[relative] = root / relative
+                chosen[relative] = os.path.join(root, relative)
             continue
         relative = _relative(path, root)
         if not _ignored(relative, ignore_paths) and scanners_for(relative):
-            chosen[relative] = path
+            chosen[relative] = os.fspath(path)
     return dict(sorted(chosen.items()))

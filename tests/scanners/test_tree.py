@@ -1,0 +1,162 @@
+"""Scanning a set of files streamed and in worker processes gives what scanning it whole does."""
+
+from __future__ import annotations
+
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from pinbot.scanners import (
+    TreeScan,
+    candidate_paths,
+    scan_files,
+    scan_stream,
+    scan_tree,
+)
+from pinbot.scanners._tree import _digest, _Job, _scan_job
+from tests.support.corpus import corpus_root
+
+
+def _same(one: TreeScan, other: TreeScan) -> None:
+    assert one.occurrences == other.occurrences
+    assert one.errors == other.errors
+    assert one.files_scanned == other.files_scanned
+    assert one.contents == other.contents
+
+
+def test_the_corpus_scans_the_same_with_one_worker_and_with_several() -> None:
+    root = corpus_root()
+    alone = scan_tree(root, workers=1)
+    assert len(alone.occurrences) > 1000
+    for workers in (2, 3):
+        _same(scan_tree(root, workers=workers), alone)
+
+
+def test_the_corpus_streamed_gives_what_its_files_read_together_give() -> None:
+    # The links between files are found by reading them from disk as the linking scanners ask:
+    # the same as from every file held in memory at once.
+    root = corpus_root()
+    files = {path: (root / path).read_bytes() for path in candidate_paths(root)}
+    together = scan_files(files)
+    streamed = scan_tree(root, workers=1)
+    assert streamed.occurrences == [o for outcome in together.values() for o in outcome.occurrences]
+    assert streamed.errors == [e for outcome in together.values() for e in outcome.errors]
+    assert any("(image of " in o.context for o in streamed.occurrences)  # a linked finding
+
+
+def _pipeline(tmp_path: Path, files: int) -> None:
+    """A GitLab CI variable defined in the first file and used as an image in the last, with
+    many Dockerfiles between them: the files fill several chunks of work."""
+    (tmp_path / "a-ci").mkdir()
+    (tmp_path / "a-ci" / "vars.gitlab-ci.yml").write_text(
+        "variables:\n  BUILD_IMAGE: golang:1.22\n"
+    )
+    for index in range(files):
+        folder = tmp_path / f"m{index:03}"
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(f"FROM alpine:3.{index}\nFROM busybox:1.{index}\n")
+    (tmp_path / "z-ci").mkdir()
+    (tmp_path / "z-ci" / "build.gitlab-ci.yml").write_text(
+        "build:\n  image: $BUILD_IMAGE\n  script: [make]\n"
+    )
+
+
+def test_links_reach_across_chunks_and_workers(tmp_path: Path) -> None:
+    _pipeline(tmp_path, 80)
+    alone = scan_tree(tmp_path, workers=1)
+    (linked,) = [o for o in alone.occurrences if "(image of " in o.context]
+    assert (linked.file, linked.text) == ("a-ci/vars.gitlab-ci.yml", "golang:1.22")
+    assert len(alone.occurrences) == 2 + 2 * 80
+    _same(scan_tree(tmp_path, workers=2), alone)
+
+
+def test_a_file_changed_after_its_links_were_found_keeps_its_own_findings_only(
+    tmp_path: Path,
+) -> None:
+    _pipeline(tmp_path, 0)
+    definitions = tmp_path / "a-ci" / "vars.gitlab-ci.yml"
+    (job,) = [j for j in _jobs(tmp_path) if j.path == "a-ci/vars.gitlab-ci.yml"]
+    assert job.linked and job.linked_in == _digest(definitions.read_bytes())
+    definitions.write_text("variables:\n  BUILD_IMAGE: golang:1.23  # changed\n")
+    scanned = _scan_job(job, (), keep_contents=False)
+    assert [o.text for o in scanned.outcome.occurrences] == []  # the linked one is left out
+    (problem,) = scanned.outcome.errors
+    assert (problem.file, problem.message) == (
+        "a-ci/vars.gitlab-ci.yml",
+        "changed while it was scanned; scan it again",
+    )
+
+
+def _jobs(root: Path) -> list[_Job]:
+    from pinbot.scanners._driver import link
+    from pinbot.scanners._tree import _TextsOnDisk
+    from pinbot.scanners._walk import choose_files
+
+    chosen = choose_files([root], root=root)
+    texts = _TextsOnDisk(chosen)
+    linked = link(texts)
+    return [
+        _Job(path, file, tuple(linked.get(path, ())), texts.digests.get(path))
+        for path, file in chosen.items()
+    ]
+
+
+def test_a_stream_reads_each_file_when_its_turn_comes_and_keeps_no_bytes(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text("FROM alpine:3.19\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "Dockerfile").write_text("FROM alpine:3.19\n")
+    stream = scan_stream([tmp_path], root=tmp_path, workers=1)
+    first = next(stream)
+    (tmp_path / "b" / "Dockerfile").write_text("FROM alpine:3.20\n")
+    second = next(stream)
+    assert [o.text for o in first.outcome.occurrences] == ["alpine:3.19"]
+    assert [o.text for o in second.outcome.occurrences] == ["alpine:3.20"]
+    assert (first.data, second.data) == (None, None)
+    assert next(stream, None) is None
+
+
+def test_a_missing_path_is_refused_before_the_stream_starts(tmp_path: Path) -> None:
+    from pinbot.scanners import PathNotFound
+
+    with pytest.raises(PathNotFound):
+        scan_stream([tmp_path / "gone"], root=tmp_path)
+
+
+def _peak_streaming(root: Path, workers: int) -> int:
+    tracemalloc.start()
+    try:
+        scanned = scan_stream([root], root=root, workers=workers)
+        references = sum(len(one.outcome.occurrences) for one in scanned)
+        return tracemalloc.get_traced_memory()[1] if references else 0
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_memory_of_a_streamed_scan_does_not_grow_with_the_references(
+    tmp_path: Path, workers: int
+) -> None:
+    def tree(name: str, files: int) -> Path:
+        root = tmp_path / name
+        for index in range(files):
+            folder = root / f"s{index:04}"
+            folder.mkdir(parents=True)
+            body = "".join(f"FROM registry.example/team/image-{n}:1.{index}\n" for n in range(30))
+            (folder / "Dockerfile").write_text(body)
+        return root
+
+    small, large = tree("small", 50), tree("large", 400)  # 1,500 and 12,000 references
+    _peak_streaming(small, workers)  # what the first scan imports and compiles is not counted
+    growth = _peak_streaming(large, workers) - _peak_streaming(small, workers)
+    tracemalloc.start()
+    try:
+        held = len(scan_tree(large, workers=1).occurrences)
+        whole = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert held == 12_000
+    # The stream holds the paths of 350 more files, not 10,500 more references: a tenth of
+    # what holding them costs.
+    assert growth < whole / 10
