@@ -23,8 +23,10 @@ from pinbot.scanners.interface import (
 
 __all__ = [
     "ScanOutcome",
+    "add_links",
     "all_scanners",
     "link",
+    "links_possible",
     "scan_bytes",
     "scan_files",
     "scan_read",
@@ -57,12 +59,14 @@ class _Matching:
     def __init__(self) -> None:
         self.registry: tuple[Scanner, ...] = ()
         self.by_path: dict[str, tuple[Scanner, ...]] = {}
+        self.linking: tuple[Scanner, ...] = ()
 
     def scanners(self, path: str) -> tuple[Scanner, ...]:
         from pinbot.scanners import _registry
 
         if _registry.SCANNERS is not self.registry:
             self.registry, self.by_path = _registry.SCANNERS, {}
+            self.linking = tuple(s for s in self.registry if isinstance(s, LinkingScanner))
         found = self.by_path.get(path)
         if found is None:
             if len(self.by_path) >= self.LIMIT:
@@ -219,21 +223,43 @@ def scan_bytes(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> 
     return scan_text(path, text, ignore_images=ignore_images)
 
 
-def scan_read(
-    path: str,
-    data: bytes,
-    *,
-    linked: Sequence[tuple[str, Finding]] = (),
-    ignore_images: Sequence[str] = (),
-) -> ScanOutcome:
-    """One file of a set, as `scan_files` scans it, given what `link` found for it in the set.
-    A file that is not UTF-8 is reported and skipped."""
+def scan_read(path: str, data: bytes, *, ignore_images: Sequence[str] = ()) -> ScanOutcome:
+    """One file of a set read alone: what `scan_files` gives for it but the links to the
+    others (`add_links`). A file that is not UTF-8 is reported and skipped."""
     text = _decode(path, data)
     if isinstance(text, ScanOutcome):
         return text
     found, errors = _scan_one(path, text, scanners_for(path))
-    found += linked
     return _outcome(path, text, found, errors, ignore_images)
+
+
+def add_links(
+    path: str,
+    text: str,
+    outcome: ScanOutcome,
+    linked: Sequence[tuple[str, Finding]],
+    ignore_images: Sequence[str] = (),
+) -> ScanOutcome:
+    """`outcome` of the file `path` read alone (`scan_read` of `text`) with what `link` found
+    for it, as `scan_files` gives them together: a span the file's own scanners reported
+    keeps their report."""
+    seen = {(o.start, o.end) for o in outcome.occurrences}
+    lines: LineIndex | None = None
+    added: list[Occurrence] = []
+    for kind, finding in linked:
+        if (finding.start, finding.end) in seen:
+            continue
+        seen.add((finding.start, finding.end))
+        lines = lines or LineIndex(text)
+        added.append(occurrence(path, kind, finding, lines, ignore_images))
+    occurrences = sorted([*outcome.occurrences, *added], key=lambda o: (o.start, o.end))
+    return ScanOutcome(occurrences, outcome.errors)
+
+
+def links_possible(path: str) -> bool:
+    """Whether a linking scanner reads `path`: what it finds may depend on other files."""
+    scanners = _MATCHING.scanners(path)
+    return any(scanner in scanners for scanner in _MATCHING.linking)
 
 
 def scan_files(

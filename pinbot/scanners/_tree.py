@@ -21,9 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pinbot.errors import Problem
-from pinbot.scanners._driver import ScanOutcome, link, scan_read, unreadable
+from pinbot.scanners._driver import (
+    ScanOutcome,
+    add_links,
+    link,
+    links_possible,
+    scan_read,
+    unreadable,
+)
 from pinbot.scanners._walk import choose_files, read_candidate
-from pinbot.scanners.interface import Finding, Occurrence
+from pinbot.scanners.interface import Occurrence
 
 __all__ = ["PARALLEL_FROM", "FileScan", "TreeScan", "scan_paths", "scan_stream", "scan_tree"]
 
@@ -128,110 +135,164 @@ def scan_stream(
 
 @dataclass(frozen=True)
 class _Job:
-    """One file to scan, with what the links found for it and the digest of the bytes they
-    were found in."""
+    """One file to scan; `linkable` when a linking scanner reads it: the digest of the bytes
+    scanned comes back with the result, to check against those the links were found in."""
 
     path: str
     file: str
-    linked: tuple[tuple[str, Finding], ...] = ()
-    linked_in: bytes | None = None
+    linkable: bool
+
+
+# A file scanned, and the digest of its bytes when its job asked for it.
+_Scanned = tuple[FileScan, bytes | None]
 
 
 def _scanned(
     chosen: Mapping[str, str], ignore_images: Sequence[str], keep_contents: bool, workers: int
 ) -> Iterator[FileScan]:
-    texts = _TextsOnDisk(chosen)
-    linked = link(texts)
-    jobs = [
-        _Job(path, file, tuple(linked.get(path, ())), texts.digests.get(path))
-        for path, file in chosen.items()
-    ]
-    del texts, linked
+    jobs = [_Job(path, file, links_possible(path)) for path, file in chosen.items()]
     if workers <= 1:
+        links = _Links(chosen, ignore_images)
         for job in jobs:
-            yield _scan_job(job, ignore_images, keep_contents)
+            yield links.added(*_scan_job(job, ignore_images, keep_contents))
         return
     chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
-    yield from _in_workers(chunks, ignore_images, keep_contents, workers)
+    yield from _in_workers(chunks, chosen, ignore_images, keep_contents, workers)
 
 
 def _in_workers(
-    chunks: list[list[_Job]], ignore_images: Sequence[str], keep_contents: bool, workers: int
+    chunks: list[list[_Job]],
+    chosen: Mapping[str, str],
+    ignore_images: Sequence[str],
+    keep_contents: bool,
+    workers: int,
 ) -> Iterator[FileScan]:
-    """The chunks scanned by `workers` processes, results in chunk order. A few chunks are in
-    flight at a time, so finished results never pile up ahead of the reader."""
+    """The chunks scanned by `workers` processes, results in chunk order, while this process
+    finds the links. A bounded number of chunks is in flight: enough to keep the workers busy
+    while the links are found, few enough that results never pile up ahead of the reader."""
     pool = ProcessPoolExecutor(workers, mp_context=_context())
-    pending: deque[Future[list[FileScan]]] = deque()
+    pending: deque[Future[list[_Scanned]]] = deque()
     waiting = iter(chunks)
     try:
         for chunk in waiting:
             pending.append(pool.submit(_scan_chunk, chunk, ignore_images, keep_contents))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= 8 * workers:
                 break
+        links = _Links(chosen, ignore_images)
         while pending:
             done = pending.popleft().result()
             following = next(waiting, None)
             if following is not None:
                 pending.append(pool.submit(_scan_chunk, following, ignore_images, keep_contents))
-            yield from done
+            for scanned in done:
+                yield links.added(*scanned)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _scan_chunk(
     chunk: list[_Job], ignore_images: Sequence[str], keep_contents: bool
-) -> list[FileScan]:
+) -> list[_Scanned]:
     return [_scan_job(job, ignore_images, keep_contents) for job in chunk]
 
 
-def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> FileScan:
+def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> _Scanned:
     data = read_candidate(job.file, job.path)
     if isinstance(data, Problem):
-        return FileScan(job.path, ScanOutcome(errors=[data]), read=False)
-    linked = job.linked
-    changed: list[Problem] = []
-    if linked and _digest(data) != job.linked_in:
-        # The links were found in other bytes than these: their offsets would point astray.
-        linked = ()
-        changed.append(unreadable(job.path, "changed while it was scanned; scan it again"))
-    outcome = scan_read(job.path, data, linked=linked, ignore_images=ignore_images)
-    outcome.errors[:0] = changed
-    return FileScan(job.path, outcome, read=True, data=data if keep_contents else None)
+        return FileScan(job.path, ScanOutcome(errors=[data]), read=False), None
+    outcome = scan_read(job.path, data, ignore_images=ignore_images)
+    scanned = FileScan(job.path, outcome, read=True, data=data if keep_contents else None)
+    return scanned, _digest(data) if job.linkable else None
 
 
 def _digest(data: bytes) -> bytes:
     return hashlib.blake2b(data, digest_size=16).digest()
 
 
+class _Links:
+    """What the linking scanners find across the chosen files, added to each file's own
+    findings as it comes, as `scan_files` adds them.
+
+    Only to the bytes they were found in: a file that changed between the two readings keeps
+    its own findings and is reported, since the links' offsets would point astray.
+    """
+
+    CHANGED = "changed while it was scanned; scan it again"
+
+    def __init__(self, chosen: Mapping[str, str], ignore_images: Sequence[str]) -> None:
+        texts = _TextsOnDisk(chosen)
+        self.found = link(texts)
+        self.found_in = {path: texts.digests.get(path) for path in self.found}
+        self.chosen = chosen
+        self.ignore_images = ignore_images
+
+    def added(self, scanned: FileScan, digest: bytes | None) -> FileScan:
+        linked = self.found.get(scanned.path)
+        if not linked or not scanned.read:
+            return scanned
+        text = self._text(scanned, digest)
+        outcome = scanned.outcome
+        if text is None:
+            outcome.errors.insert(0, unreadable(scanned.path, self.CHANGED))
+        else:
+            scanned.outcome = add_links(scanned.path, text, outcome, linked, self.ignore_images)
+        return scanned
+
+    def _text(self, scanned: FileScan, digest: bytes | None) -> str | None:
+        """The text that was scanned, if the links were found in the same bytes."""
+        expected = self.found_in[scanned.path]
+        if digest is None or digest != expected:
+            return None
+        data = scanned.data
+        if data is None:  # not kept: read again, and check it is still the same
+            read = read_candidate(self.chosen[scanned.path], scanned.path)
+            if isinstance(read, Problem) or _digest(read) != expected:
+                return None
+            data = read
+        return data.decode("utf-8")
+
+
 class _TextsOnDisk(Mapping[str, str]):
-    """The chosen files' texts, each read from disk when asked for and not kept (the last one
-    is: scanners ask for the same file several times in a row).
+    """The chosen files' texts, each read from disk when first asked for. Scanners ask for
+    the same file again, and for every file a second time: texts are kept up to a bound.
 
     A file that cannot be read or is not UTF-8 reads as empty: it takes no part in links, and
     its own scan reports it. `digests` holds the digest of each file's bytes as first read,
     and one no bytes have when a later read found other bytes.
     """
 
+    KEPT_CHARACTERS = 1 << 23
+
     def __init__(self, files: Mapping[str, str]) -> None:
         self._files = files
+        self._kept: dict[str, str] = {}
+        self._kept_size = 0
         self._last: tuple[str, str] | None = None
         self.digests: dict[str, bytes] = {}
 
     def __getitem__(self, path: str) -> str:
         if self._last is not None and self._last[0] == path:
             return self._last[1]
-        data = read_candidate(self._files[path], path)
-        text = ""
-        if not isinstance(data, Problem):
-            digest = _digest(data)
-            if self.digests.setdefault(path, digest) != digest:
-                self.digests[path] = b""
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = ""
+        text = self._kept.get(path)
+        if text is None:
+            text = self._read(path)
+            if self._kept_size + len(text) <= self.KEPT_CHARACTERS:
+                self._kept[path] = text
+                self._kept_size += len(text)
         self._last = (path, text)
         return text
+
+    def _read(self, path: str) -> str:
+        data = read_candidate(self._files[path], path)
+        if isinstance(data, Problem):
+            return ""
+        digest = _digest(data)
+        if self.digests.setdefault(path, digest) != digest:
+            self.digests[path] = b""
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
 
     def __contains__(self, path: object) -> bool:
         return path in self._files

@@ -365,11 +365,23 @@ def entries(node: Node | None) -> Iterator[tuple[str, ScalarNode, Node]]:
 
 def map_get(node: Node | None, key: str) -> Node | None:
     """The value node of `key` in a mapping node, merge keys followed."""
-    if node is None:
+    if not isinstance(node, MappingNode):
         return None
-    for name, _key_node, value_node in map_items(node):
-        if name == key:
-            return value_node
+    merges = False
+    for key_node, value_node in node.value:  # the keys written in the mapping itself win
+        if isinstance(key_node, ScalarNode):
+            name = key_node.value
+            if not isinstance(name, str):
+                name = str(name)
+            if name == "<<":
+                merges = True
+            elif name == key:
+                found: Node = value_node
+                return found
+    if merges:
+        for name, _key_node, value_node in map_items(node):
+            if name == key:
+                return value_node
     return None
 
 
@@ -377,19 +389,33 @@ def walk(
     node: Node, path: tuple[str | int, ...] = ()
 ) -> Iterator[tuple[tuple[str | int, ...], Node]]:
     """Every node under `node` with its key path, each node object visited once."""
+    # Every scanner walks every node: the children of a mapping without merge keys are read
+    # here directly, as `map_items` gives them.
     seen: set[int] = set()
     stack: list[tuple[tuple[str | int, ...], Node]] = [(path, node)]
+    pop, push = stack.pop, stack.extend
     while stack:
-        here, current = stack.pop()
+        here, current = pop()
         if id(current) in seen:
             continue
         seen.add(id(current))
         yield here, current
         if isinstance(current, MappingNode):
-            children = [((*here, key), value) for key, _k, value in map_items(current)]
-            stack.extend(reversed(children))
+            children: list[tuple[tuple[str | int, ...], Node]] = []
+            for key_node, value_node in current.value:
+                if isinstance(key_node, ScalarNode):
+                    key = key_node.value
+                    if not isinstance(key, str):
+                        key = str(key)
+                    if key == "<<":
+                        children = [((*here, k), v) for k, _k, v in map_items(current)]
+                        break
+                    children.append(((*here, key), value_node))
+            children.reverse()
+            push(children)
         elif isinstance(current, SequenceNode):
-            stack.extend(reversed([((*here, i), item) for i, item in enumerate(current.value)]))
+            items = current.value
+            push([((*here, i), items[i]) for i in range(len(items) - 1, -1, -1)])
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

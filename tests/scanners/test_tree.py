@@ -14,7 +14,8 @@ from pinbot.scanners import (
     scan_stream,
     scan_tree,
 )
-from pinbot.scanners._tree import _digest, _Job, _scan_job
+from pinbot.scanners._tree import _Job, _Links, _scan_job
+from pinbot.scanners._walk import choose_files
 from tests.support.corpus import corpus_root
 
 
@@ -71,35 +72,38 @@ def test_links_reach_across_chunks_and_workers(tmp_path: Path) -> None:
     _same(scan_tree(tmp_path, workers=2), alone)
 
 
+@pytest.mark.parametrize("changed", ["before its scan", "after its scan"])
 def test_a_file_changed_after_its_links_were_found_keeps_its_own_findings_only(
-    tmp_path: Path,
+    tmp_path: Path, changed: str
 ) -> None:
     _pipeline(tmp_path, 0)
-    definitions = tmp_path / "a-ci" / "vars.gitlab-ci.yml"
-    (job,) = [j for j in _jobs(tmp_path) if j.path == "a-ci/vars.gitlab-ci.yml"]
-    assert job.linked and job.linked_in == _digest(definitions.read_bytes())
-    definitions.write_text("variables:\n  BUILD_IMAGE: golang:1.23  # changed\n")
+    chosen = choose_files([tmp_path], root=tmp_path)
+    links = _Links(chosen, ())
+    path = "a-ci/vars.gitlab-ci.yml"
+    definitions = tmp_path / path
+    job = _Job(path, chosen[path], linkable=True)
+    edit = "variables:\n  BUILD_IMAGE: golang:1.23  # changed\n"
+    if changed == "before its scan":
+        definitions.write_text(edit)
     scanned = _scan_job(job, (), keep_contents=False)
-    assert [o.text for o in scanned.outcome.occurrences] == []  # the linked one is left out
-    (problem,) = scanned.outcome.errors
-    assert (problem.file, problem.message) == (
-        "a-ci/vars.gitlab-ci.yml",
-        "changed while it was scanned; scan it again",
-    )
+    if changed == "after its scan":  # the text to place the links in is read again
+        definitions.write_text(edit)
+    outcome = links.added(*scanned).outcome
+    assert outcome.occurrences == []  # the linked reference is left out
+    (problem,) = outcome.errors
+    assert (problem.file, problem.message) == (path, "changed while it was scanned; scan it again")
 
 
-def _jobs(root: Path) -> list[_Job]:
-    from pinbot.scanners._driver import link
-    from pinbot.scanners._tree import _TextsOnDisk
-    from pinbot.scanners._walk import choose_files
-
-    chosen = choose_files([root], root=root)
-    texts = _TextsOnDisk(chosen)
-    linked = link(texts)
-    return [
-        _Job(path, file, tuple(linked.get(path, ())), texts.digests.get(path))
-        for path, file in chosen.items()
-    ]
+def test_an_unchanged_file_gets_its_links(tmp_path: Path) -> None:
+    _pipeline(tmp_path, 0)
+    chosen = choose_files([tmp_path], root=tmp_path)
+    links = _Links(chosen, ())
+    path = "a-ci/vars.gitlab-ci.yml"
+    for keep_contents in (False, True):
+        scanned = _scan_job(_Job(path, chosen[path], linkable=True), (), keep_contents)
+        outcome = links.added(*scanned).outcome
+        assert [o.text for o in outcome.occurrences] == ["golang:1.22"]
+        assert outcome.errors == []
 
 
 def test_a_stream_reads_each_file_when_its_turn_comes_and_keeps_no_bytes(tmp_path: Path) -> None:
