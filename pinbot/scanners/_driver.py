@@ -59,14 +59,10 @@ class _Matching:
     def __init__(self) -> None:
         self.registry: tuple[Scanner, ...] = ()
         self.by_path: dict[str, tuple[Scanner, ...]] = {}
-        self.linking: tuple[Scanner, ...] = ()
+        self.linking_scanners: tuple[Scanner, ...] = ()
 
     def scanners(self, path: str) -> tuple[Scanner, ...]:
-        from pinbot.scanners import _registry
-
-        if _registry.SCANNERS is not self.registry:
-            self.registry, self.by_path = _registry.SCANNERS, {}
-            self.linking = tuple(s for s in self.registry if isinstance(s, LinkingScanner))
+        self.refresh()
         found = self.by_path.get(path)
         if found is None:
             if len(self.by_path) >= self.LIMIT:
@@ -74,6 +70,19 @@ class _Matching:
             found = tuple(scanner for scanner in self.registry if scanner.matches(path))
             self.by_path[path] = found
         return found
+
+    def linking(self) -> tuple[Scanner, ...]:
+        self.refresh()
+        return self.linking_scanners
+
+    def refresh(self) -> None:
+        from pinbot.scanners import _registry
+
+        if _registry.SCANNERS is not self.registry:
+            self.registry, self.by_path = _registry.SCANNERS, {}
+            self.linking_scanners = tuple(
+                scanner for scanner in self.registry if isinstance(scanner, LinkingScanner)
+            )
 
 
 _MATCHING = _Matching()
@@ -258,8 +267,7 @@ def add_links(
 
 def links_possible(path: str) -> bool:
     """Whether a linking scanner reads `path`: what it finds may depend on other files."""
-    scanners = _MATCHING.scanners(path)
-    return any(scanner in scanners for scanner in _MATCHING.linking)
+    return any(scanner.matches(path) for scanner in _MATCHING.linking())
 
 
 def scan_files(

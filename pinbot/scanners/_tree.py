@@ -27,6 +27,7 @@ from pinbot.scanners._driver import (
     link,
     links_possible,
     scan_read,
+    scanners_for,
     unreadable,
 )
 from pinbot.scanners._walk import choose_files, read_candidate
@@ -125,12 +126,16 @@ def scan_stream(
     """Each file `scan_paths` would read, scanned, in path order, as it is done.
 
     `workers` processes scan (1: this one); by default as many as there are processors, at
-    most four, once there are `PARALLEL_FROM` files. The files are chosen before this returns
-    (`PathNotFound`, `ValueError` as for `scan_paths`); reading and scanning them happens as
-    the result is iterated.
+    most four, once a walk finds `PARALLEL_FROM` files. The files are chosen before this
+    returns (`PathNotFound`, `ValueError` as for `scan_paths`); reading and scanning them
+    happens as the result is iterated.
     """
-    chosen = choose_files(paths, root=root, ignore_paths=ignore_paths)
-    return _scanned(chosen, ignore_images, keep_contents, _worker_count(len(chosen), workers))
+    found = choose_files(paths, root=root, ignore_paths=ignore_paths, match_walked=False)
+    count = _worker_count(len(found), workers)
+    if count <= 1:
+        found = {path: file for path, file in found.items() if scanners_for(path)}
+    # Else each worker matches its files against the scanners: that is work to share too.
+    return _scanned(found, ignore_images, keep_contents, count)
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,9 @@ def _scanned(
     if workers <= 1:
         links = _Links(chosen, ignore_images)
         for job in jobs:
-            yield links.added(*_scan_job(job, ignore_images, keep_contents))
+            scanned = _scan_job(job, ignore_images, keep_contents)
+            if scanned is not None:
+                yield links.added(*scanned)
         return
     chunks = [jobs[start : start + _CHUNK] for start in range(0, len(jobs), _CHUNK)]
     yield from _in_workers(chunks, chosen, ignore_images, keep_contents, workers)
@@ -193,10 +200,14 @@ def _in_workers(
 def _scan_chunk(
     chunk: list[_Job], ignore_images: Sequence[str], keep_contents: bool
 ) -> list[_Scanned]:
-    return [_scan_job(job, ignore_images, keep_contents) for job in chunk]
+    scanned = (_scan_job(job, ignore_images, keep_contents) for job in chunk)
+    return [one for one in scanned if one is not None]
 
 
-def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> _Scanned:
+def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> _Scanned | None:
+    """The file scanned; None for one no scanner reads."""
+    if not scanners_for(job.path):
+        return None
     data = read_candidate(job.file, job.path)
     if isinstance(data, Problem):
         return FileScan(job.path, ScanOutcome(errors=[data]), read=False), None

@@ -96,8 +96,11 @@ def _ignored(relative: str, ignore_paths: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(relative, glob) for glob in ignore_paths)
 
 
-def _walk(folder: Path, root: Path, ignore_paths: Sequence[str]) -> Iterator[str]:
-    """Files under `folder` that some scanner reads, relative to `root`."""
+def _walk(
+    folder: Path, root: Path, ignore_paths: Sequence[str], *, matched: bool = True
+) -> Iterator[str]:
+    """Files under `folder` that some scanner reads (with `matched`; else every file that is
+    not ignored), relative to `root`."""
     for directory, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if _walked(directory, d))
         # One relative path per folder: its files' paths are that and their names.
@@ -105,7 +108,7 @@ def _walk(folder: Path, root: Path, ignore_paths: Sequence[str]) -> Iterator[str
         prefix = "" if here == "." else here + "/"
         for filename in filenames:
             relative = prefix + filename
-            if not _ignored(relative, ignore_paths) and scanners_for(relative):
+            if not _ignored(relative, ignore_paths) and (not matched or scanners_for(relative)):
                 yield relative
 
 
@@ -154,15 +157,21 @@ def _read_at_most(descriptor: int, size: int, limit: int) -> bytes:
 
 
 def choose_files(
-    paths: Sequence[Path], *, root: Path, ignore_paths: Sequence[str] = ()
+    paths: Sequence[Path],
+    *,
+    root: Path,
+    ignore_paths: Sequence[str] = (),
+    match_walked: bool = True,
 ) -> dict[str, str]:
     """The files some scanner reads among `paths`: where each is, by its POSIX path relative
     to `root`, sorted by that.
 
     A folder is walked; a file is read as the kind its path from `root` says, even inside a
     folder a walk leaves out (`scan.ignore-paths` still applies: it is the project's word). A
-    file no scanner reads is passed over. Raises `PathNotFound` for a path that does not
-    exist, before anything is read, and `ValueError` for one outside `root`.
+    file no scanner reads is passed over; without `match_walked`, the files of a folder are
+    all kept, for the caller to match (worker processes share that work). Raises
+    `PathNotFound` for a path that does not exist, before anything is read, and `ValueError`
+    for one outside `root`.
     """
     for path in paths:
         if not os.path.lexists(path):
@@ -170,7 +179,7 @@ def choose_files(
     chosen: dict[str, str] = {}
     for path in paths:
         if path.is_dir():
-            for relative in _walk(path, root, ignore_paths):
+            for relative in _walk(path, root, ignore_paths, matched=match_walked):
                 chosen[relative] = os.path.join(root, relative)
             continue
         relative = _relative(path, root)

@@ -68,6 +68,9 @@ _PROXY_PREFIX = re.compile(
 # A first path part that reads as a host (Docker's rule: `.` or `:` in it, or localhost, and a
 # `/` after it) names another registry, which the proxy cannot reach.
 _HOST_LIKE = re.compile(r"(?:localhost|[^/]*[.:][^/]*)/")
+# Where a text may have a `variables` key: the word, an optional closing quote, then its
+# colon after spaces, line breaks or comments (`? variables  # c` then `: …`).
+_VARIABLES_KEY = re.compile(r"""variables['"]?(?:\s|#[^\n\r]*+)*+:""")
 _INPUT = re.compile(r"\$\[\[\s*inputs\.([\w-]+)\s*\]\]")
 
 
@@ -192,7 +195,7 @@ class GitLabCIScanner:
         defining = [
             candidate
             for path in sorted(paths)
-            if "variables" in files[path]
+            if _VARIABLES_KEY.search(files[path])
             and (candidate := pipeline_file(path))
             and candidate.top_level
         ]

@@ -253,3 +253,19 @@ def test_a_linked_definition_is_pinned_and_checked_with_its_set() -> None:
     # Checked alone, the file shows no occurrence where the linked edit wrote: refused.
     with pytest.raises(ApplyError, match="expected"):
         apply_edits(COMMON, files[COMMON], edits)
+
+
+@pytest.mark.parametrize(
+    "variables",
+    [
+        "variables:\n  LINT_IMAGE: lint:1.0\n",
+        '"variables" :\n  LINT_IMAGE: lint:1.0\n',
+        "{'variables': {LINT_IMAGE: 'lint:1.0'}}\n",
+        "? variables  # the pipeline's own\n: {LINT_IMAGE: lint:1.0}\n",
+    ],
+    ids=["block", "quoted", "flow", "explicit-key-with-comment"],
+)
+def test_a_variables_key_however_it_is_written_defines_for_the_other_files(variables: str) -> None:
+    # Files are only parsed for definitions when their text can hold a `variables` key.
+    found = linked_occurrences({COMMON: variables, QA: "lint:\n  image: $LINT_IMAGE\n  script: [x]\n"})
+    assert found[(COMMON, "lint:1.0")].context == f"variables.LINT_IMAGE (image of {QA}:2)"
