@@ -19,7 +19,7 @@ from tests.support.registry import RunningRegistry
 DIGEST = "sha256:" + "c" * 64
 
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def check(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.registry import RunningRegistry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 
 
