@@ -35,7 +35,7 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_text_and_exit_status(tree: Path) -> None:
+def test_text_lists_each_violation_and_exits_1_only_when_there_is_one(tree: Path) -> None:
     result = check(tree)
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
@@ -45,7 +45,7 @@ def test_text_and_exit_status(tree: Path) -> None:
     assert check(tree / "ok").returncode == 0
 
 
-def test_github_annotations(tree: Path) -> None:
+def test_github_format_is_one_error_annotation_per_violation(tree: Path) -> None:
     lines = check(tree, "--format", "github").stdout.splitlines()
     assert lines[0] == (
         "::error file=Dockerfile,line=2,col=6,title=Image reference is not pinned by digest"
@@ -54,7 +54,9 @@ def test_github_annotations(tree: Path) -> None:
     assert len(lines) == 2
 
 
-def test_sarif_and_json(tree: Path) -> None:
+def test_sarif_declares_every_rule_and_locates_the_violation_and_json_lists_the_same(
+    tree: Path
+) -> None:
     sarif = json.loads(check(tree, "--format", "sarif").stdout)
     assert sarif["version"] == "2.1.0"
     run = sarif["runs"][0]
@@ -70,7 +72,9 @@ def test_sarif_and_json(tree: Path) -> None:
     assert [(i["line"], i["rule"]) for i in items] == [(2, "unpinned"), (2, "latest-tag")]
 
 
-def test_drift_asks_the_registry(tmp_path: Path, registry_http: RunningRegistry) -> None:
+def test_drift_reports_a_moved_tag_only_when_asked_to_ask_the_registry(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
     reg = registry_http
     old = reg.push_image("check/drift", "1", seed="one").digest
     (tmp_path / "Dockerfile").write_text(f"FROM {reg.host}/check/drift:1@{old}\n")

@@ -40,7 +40,9 @@ def rules_for(dockerfile: str, policy: PolicyConfig) -> list[tuple[int, str]]:
         ("ARG V\nFROM nginx:${V}\n", PolicyConfig(), []),  # templated: nothing to judge
     ],
 )
-def test_policy_rules(dockerfile: str, policy: PolicyConfig, expected: list[tuple[int, str]]) -> None:
+def test_each_rule_flags_the_line_that_breaks_it_and_templated_images_are_not_judged(
+    dockerfile: str, policy: PolicyConfig, expected: list[tuple[int, str]]
+) -> None:
     assert rules_for(dockerfile, policy) == expected
 
 
