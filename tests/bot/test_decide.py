@@ -328,7 +328,7 @@ def test_with_no_limit_every_new_pull_request_opens() -> None:
     assert [type(d) for d in decided.decisions] == [OpenPull, OpenPull, OpenPull]
 
 
-def test_open_pull_room_counts_what_is_open() -> None:
+def test_open_pull_room_frees_a_place_when_a_pull_request_closes() -> None:
     room = OpenPullRoom(2, 1)
     assert room.take("a") and not room.take("b")
     room.release()
@@ -344,7 +344,7 @@ def test_open_pull_room_counts_what_is_open() -> None:
         (1, 1, ["a"], [], ["a"]),
     ],
 )
-def test_open_pull_room(
+def test_open_pull_room_opens_up_to_the_limit_and_holds_back_the_rest(
     limit: int, start: int, names: list[str], opened: list[str], held_back: list[str]
 ) -> None:
     room = OpenPullRoom(limit, start)
@@ -366,7 +366,7 @@ def test_open_pull_room_warning_names_a_few_and_counts_the_rest() -> None:
     assert room.take("next") and room.open == 1
 
 
-def test_bot_doctests() -> None:
+def test_docstring_examples_hold() -> None:
     import doctest
 
     import pinbot.bot.decide

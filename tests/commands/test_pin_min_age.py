@@ -106,7 +106,9 @@ def test_a_state_file_that_cannot_be_written_is_refused_before_anything_runs(
     assert "pinbot pin: --state:" in result.stderr and "cannot be made" in result.stderr
 
 
-def test_no_min_age_no_state(tmp_path: Path, moved: tuple[Path, Path, str, datetime]) -> None:
+def test_without_min_age_no_state_file_is_written(
+    tmp_path: Path, moved: tuple[Path, Path, str, datetime]
+) -> None:
     root, config, _, _ = moved
     config.write_text(config.read_text().replace("min-age: 3d", "min-age: 0s"))
     state = tmp_path / "settle.json"

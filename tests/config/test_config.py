@@ -54,7 +54,7 @@ def test_documented_defaults_file_matches_the_code() -> None:
     assert load_config(path) == Config(source=path)
 
 
-def test_example_file_loads() -> None:
+def test_the_example_config_file_loads_with_its_registries_and_policy() -> None:
     path = REPO / "config" / "example.yaml"
     config = load_config(str(path))
     assert config.source == path
@@ -67,7 +67,7 @@ def test_example_file_loads() -> None:
     assert config.github.group in ("repository", "image")
 
 
-def test_every_key(tmp_path: Path) -> None:
+def test_every_key_is_read_into_its_field_as_a_plain_value(tmp_path: Path) -> None:
     (tmp_path / "certs").mkdir()
     ca = tmp_path / "certs" / "ca.pem"
     ca.write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
@@ -148,7 +148,9 @@ def test_ca_file_is_resolved_from_the_config_folder_not_the_working_directory(
     assert path.exists()
 
 
-def test_registry_lookup(tmp_path: Path) -> None:
+def test_registry_settings_match_the_host_in_any_case_with_its_port_and_docker_hub_aliases(
+    tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         """
@@ -281,7 +283,7 @@ def test_missing_file_is_an_os_error(tmp_path: Path) -> None:
         load_config(tmp_path / "absent.yaml")
 
 
-def test_non_utf8_file(tmp_path: Path) -> None:
+def test_a_file_that_is_not_utf8_is_an_error_at_its_line(tmp_path: Path) -> None:
     path = tmp_path / "pinbot.yaml"
     path.write_bytes(b"pin:\n  style: \xff\n")
     with pytest.raises(ConfigError) as caught:
@@ -290,7 +292,9 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     assert "UTF-8" in caught.value.problem
 
 
-def test_anchors_and_null_sections(tmp_path: Path) -> None:
+def test_anchors_are_followed_an_empty_section_is_the_defaults_and_an_empty_list_none(
+    tmp_path: Path
+) -> None:
     path = write(
         tmp_path,
         """
@@ -308,7 +312,9 @@ def test_anchors_and_null_sections(tmp_path: Path) -> None:
     assert config.github.labels == ()
 
 
-def test_title_prefix_and_max_open_pulls(tmp_path: Path) -> None:
+def test_title_prefix_and_max_open_pulls_are_read_and_a_null_prefix_means_none(
+    tmp_path: Path
+) -> None:
     assert load_config(None).github.title_prefix == ""
     assert load_config(None).github.max_open_pulls == 10
     path = write(

@@ -106,7 +106,7 @@ def test_durations_are_written_as_they_read_back(value: timedelta) -> None:
 # --- pin and github keys ------------------------------------------------------------------
 
 
-def test_pin_and_github_keys_for_noise_control() -> None:
+def test_min_age_platforms_automerge_and_merge_method_are_read_and_default_off() -> None:
     config = read(
         """
         pin:
@@ -138,7 +138,9 @@ def test_pin_and_github_keys_for_noise_control() -> None:
         ("github:\n  automerge: yes\n", 2, "github.automerge", "true or false"),
     ],
 )
-def test_noise_control_errors(text: str, line: int, key: str, problem: str) -> None:
+def test_a_bad_platform_merge_method_or_automerge_value_names_its_line_and_key(
+    text: str, line: int, key: str, problem: str
+) -> None:
     with pytest.raises(ConfigError) as caught:
         read(text)
     assert (caught.value.line, caught.value.key) == (line, key)

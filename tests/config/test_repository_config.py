@@ -126,7 +126,9 @@ def test_lists_replace_and_do_not_append(run_config: Config) -> None:
     ("text", "enabled"),
     [("enabled: false\n", False), ("enabled: true\n", True), ("pin: {}\n", True)],
 )
-def test_enabled(run_config: Config, text: str, enabled: bool) -> None:
+def test_enabled_false_turns_a_repository_off_and_anything_else_leaves_it_on(
+    run_config: Config, text: str, enabled: bool
+) -> None:
     assert repository(text, run_config).enabled is enabled
 
 
@@ -182,13 +184,15 @@ def test_a_secret_in_the_file_is_never_echoed(run_config: Config) -> None:
         assert secret not in str(caught.value)
 
 
-def test_bytes_that_are_not_utf8(run_config: Config) -> None:
+def test_a_settings_file_that_is_not_utf8_is_an_error_at_its_line(run_config: Config) -> None:
     with pytest.raises(ConfigError) as caught:
         load_repository_config(b"pin:\n  style: \xff\n", FILE, run_config)
     assert (caught.value.line, caught.value.key) == (2, "(file)")
 
 
-def test_config_text_with_and_without_a_restriction(run_config: Config, tmp_path: Path) -> None:
+def test_config_text_is_read_merged_over_a_base_and_refuses_keys_outside_what_is_allowed(
+    run_config: Config, tmp_path: Path
+) -> None:
     assert load_config_text("pin:\n  style: digest\n", "inline").pin.style == "digest"
     assert load_config_text("", "inline") == Config()
     merged = load_config_text("scan:\n  ignore-images: [x]\n", "inline", run_config)

@@ -123,14 +123,14 @@ def test_a_tree_first_then_one_file_then_the_candidates_costs_the_same_as_a_snap
     assert set(forge.snapshot(repo).files) == {"Dockerfile", ".github/pinbot.yaml", "docs/app.yaml"}
 
 
-def test_candidate_paths() -> None:
+def test_only_files_a_scanner_reads_and_not_ignored_are_candidates() -> None:
     assert is_candidate("Dockerfile")
     assert is_candidate("deploy/app.yaml")
     assert not is_candidate("README.md")
     assert not is_candidate("deploy/app.yaml", ignore_paths=("deploy/*",))
 
 
-def test_pacing_is_what_we_ask_for(fake: GitHubFake) -> None:
+def test_writes_are_paced_and_reads_are_not(fake: GitHubFake) -> None:
     fake.create_repo("acme", "web", {"Dockerfile": b"FROM nginx\n"})
     forge = forge_for(fake, Pacing(between_requests=0.0, between_writes=0.3))
     repo = forge.repository("acme/web")
@@ -196,7 +196,7 @@ def test_github_app_installation_token_is_found_and_used(fake: GitHubFake) -> No
     assert calls.total() >= 1
 
 
-def test_credentials_from_environment() -> None:
+def test_credentials_come_from_the_environment_and_never_show_the_token() -> None:
     token = Credentials.from_environment({"GITHUB_TOKEN": "ghs_secret"})
     assert token.token == "ghs_secret" and token.api_url == "https://api.github.com"
     assert "ghs_secret" not in repr(token)
@@ -308,7 +308,7 @@ def test_every_page_of_pull_requests_is_read(fake: GitHubFake, tmp_path: Path) -
     assert [c.status for c in fake.calls] == [304, 304]  # each page kept its own ETag
 
 
-def test_forge_doctests() -> None:
+def test_docstring_examples_hold() -> None:
     import doctest
 
     import pinbot.forge.github

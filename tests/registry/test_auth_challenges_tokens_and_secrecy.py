@@ -289,7 +289,9 @@ def env_creds(reg: RunningRegistry, password: str | None = None) -> dict[str, st
     return {"REG_USER": reg.username, "REG_PASS": password or reg.password}
 
 
-def test_basic_auth_with_pinbot_config(registry_basic: RunningRegistry, tmp_path: Path) -> None:
+def test_basic_auth_takes_the_credentials_the_pinbot_config_names(
+    registry_basic: RunningRegistry, tmp_path: Path
+) -> None:
     repo = unique("basic/app")
     pushed = registry_basic.push_image(repo, "1")
     [found] = resolve_all(
@@ -313,7 +315,9 @@ def test_basic_auth_without_credentials_lists_sources(
     assert caught.value.sources_tried[0] == "pinbot config ($REG_USER/$REG_PASS)"
 
 
-def test_basic_auth_wrong_password(registry_basic: RunningRegistry, tmp_path: Path) -> None:
+def test_basic_auth_with_a_wrong_password_is_refused_without_showing_it(
+    registry_basic: RunningRegistry, tmp_path: Path
+) -> None:
     repo = unique("basic/wrong")
     registry_basic.push_image(repo, "1")
     with pytest.raises(Unauthorized, match="credentials were refused") as caught:
@@ -328,7 +332,7 @@ def test_basic_auth_wrong_password(registry_basic: RunningRegistry, tmp_path: Pa
 
 
 @pytest.mark.parametrize("style", ["auth", "username-password"])
-def test_basic_auth_from_docker_config(
+def test_basic_auth_takes_credentials_from_the_docker_config_in_either_spelling(
     registry_basic: RunningRegistry, tmp_path: Path, style: str
 ) -> None:
     assert registry_basic.username and registry_basic.password
@@ -368,7 +372,7 @@ def install_helper(bin_dir: Path, name: str, host: str, username: str, secret: s
 
 
 @pytest.mark.parametrize("where", ["credHelpers", "credsStore"])
-def test_credential_helper_on_path(
+def test_a_docker_credential_helper_on_path_is_asked_for_the_registry_host(
     registry_basic: RunningRegistry, tmp_path: Path, where: str
 ) -> None:
     assert registry_basic.username and registry_basic.password
@@ -550,7 +554,7 @@ def test_credentials_never_reach_logs_messages_or_reprs(
         assert secret not in everything
 
 
-def test_challenge_repr_has_no_surprises() -> None:
+def test_a_challenge_gives_its_realm_and_no_scope_when_none_is_set() -> None:
     challenge = Challenge("bearer", {"realm": "https://t"})
     assert challenge.realm == "https://t" and challenge.scope is None
 

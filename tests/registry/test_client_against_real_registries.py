@@ -307,7 +307,9 @@ LABELS = {
 }
 
 
-def test_metadata_of_an_index(registry_token: RunningRegistry, tmp_path: Path) -> None:
+def test_metadata_of_an_index_lists_its_platforms_and_reads_linux_amd64s_size_and_labels(
+    registry_token: RunningRegistry, tmp_path: Path
+) -> None:
     repo = unique("metadata/index")
     index = registry_token.push_multiarch(
         repo, "1", labels=LABELS, created="2026-11-25T10:20:30.123456789Z"
@@ -616,7 +618,7 @@ def registry_client_cert(
         reg.close()
 
 
-def test_client_certificate_pair_from_certs_d(
+def test_a_client_certificate_pair_in_certs_d_is_presented_and_its_absence_explained(
     registry_client_cert: _ClientCertRegistry, test_ca: TestCA, tmp_path: Path
 ) -> None:
     reg = registry_client_cert

@@ -126,7 +126,7 @@ def test_429_with_retry_after_is_waited_out(
     assert client.stats.count("manifest_head") == 3
 
 
-def test_429_with_an_http_date(
+def test_429_with_retry_after_as_an_http_date_is_waited_out(
     fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
     repo = unique("faults/ratelimit-date")
@@ -315,7 +315,7 @@ def test_a_lying_digest_header_is_never_verified(
         resolve_via(fault_proxy, tmp_path, f"{repo}:1", verify=True)
 
 
-def test_get_by_tag_with_a_mismatching_header(
+def test_a_get_by_tag_whose_digest_header_lies_is_a_digest_mismatch(
     fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
     repo = unique("lies/get-header")
@@ -334,7 +334,7 @@ def test_get_by_tag_with_a_mismatching_header(
 
 
 @pytest.mark.parametrize("head", ["refused", "no-digest-header"])
-def test_get_fallback_when_head_does_not_help(
+def test_a_head_refused_or_without_a_digest_falls_back_to_one_hashed_get(
     fault_proxy: FaultProxy, registry_http: RunningRegistry, tmp_path: Path, head: str
 ) -> None:
     repo = unique("faults/head")

@@ -426,7 +426,7 @@ def test_references_are_immutable_hashable_and_ordered() -> None:
     assert [str(r) for r in sorted(refs)] == ["a/y", "a/y:1", "a/y:2", "b/x"]
 
 
-def test_docker_hub_and_registry_host() -> None:
+def test_docker_hub_references_go_to_registry_1_and_others_to_their_host() -> None:
     assert parse_normalized("nginx").is_docker_hub
     assert parse_normalized("nginx").registry_host == "registry-1.docker.io"
     assert not parse_normalized("ghcr.io/a/b").is_docker_hub
@@ -452,7 +452,9 @@ CONSTRUCTOR_INVALID: list[tuple[str, str, str | None, str | None, str]] = [
 
 
 @pytest.mark.parametrize(("domain", "path", "tag", "digest", "reason"), CONSTRUCTOR_INVALID)
-def test_constructor_validates(domain: str, path: str, tag: str | None, digest: str | None, reason: str) -> None:
+def test_the_constructor_refuses_invalid_parts_with_the_reason(
+    domain: str, path: str, tag: str | None, digest: str | None, reason: str
+) -> None:
     with pytest.raises(InvalidReference) as caught:
         ImageReference(domain, path, tag, digest)
     assert reason in str(caught.value)
@@ -541,7 +543,7 @@ def references(draw: st.DrawFn) -> ImageReference:
 
 @settings(max_examples=200, deadline=None)
 @given(references())
-def test_parse_round_trips(ref: ImageReference) -> None:
+def test_any_reference_prints_and_parses_back_to_itself(ref: ImageReference) -> None:
     text = str(ref)
     assert str(parse(text)) == text
     assert parse(text) == ref

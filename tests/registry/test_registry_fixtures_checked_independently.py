@@ -151,7 +151,9 @@ def test_tls_needs_the_test_ca(registry_tls: RunningRegistry) -> None:
     assert [p.name for p in registry_tls.cert_dir.iterdir()] == ["ca.crt"]
 
 
-def test_basic_auth_required(registry_basic: RunningRegistry) -> None:
+def test_basic_auth_registry_refuses_anonymous_and_wrong_passwords(
+    registry_basic: RunningRegistry
+) -> None:
     pushed = registry_basic.push_image("fixtures/private", "1")
     with registry_basic.client(anonymous=True) as c:
         r = c.head("/v2/fixtures/private/manifests/1", headers={"Accept": ACCEPT_ALL})
@@ -181,7 +183,9 @@ def _bearer_head(reg: RunningRegistry, path: str, token: str) -> httpx.Response:
         )
 
 
-def test_token_private_and_public(registry_token: RunningRegistry) -> None:
+def test_token_registry_lets_anyone_pull_public_and_only_credentials_pull_private(
+    registry_token: RunningRegistry
+) -> None:
     ts = registry_token.token_server
     assert ts is not None
     private = registry_token.push_image("team/app", "1")
@@ -211,7 +215,9 @@ def test_token_private_and_public(registry_token: RunningRegistry) -> None:
     assert registry_token.skopeo_raw_digest("team/app:1") == private.digest
 
 
-def test_token_reuse_is_visible(registry_token: RunningRegistry) -> None:
+def test_token_requests_are_recorded_one_per_scope_and_can_be_reset(
+    registry_token: RunningRegistry
+) -> None:
     ts = registry_token.token_server
     assert ts is not None
     registry_token.push_image("team/reuse", "1")
@@ -364,7 +370,9 @@ def test_proxy_injects_status_faults(
     assert [r.status for r in fault_proxy.requests] == [200, 429, 429, 503, 200]
 
 
-def test_proxy_drops_and_delays(registry_http: RunningRegistry, fault_proxy: FaultProxy) -> None:
+def test_proxy_drops_delays_and_times_out_as_injected(
+    registry_http: RunningRegistry, fault_proxy: FaultProxy
+) -> None:
     pushed = registry_http.push_image("fixtures/slow", "1")
     path = "/v2/fixtures/slow/manifests/1"
     fault_proxy.inject(path_contains="/manifests/", drop=True)
@@ -394,7 +402,7 @@ def test_auth_retries_show_in_the_access_log(registry_token: RunningRegistry) ->
     ]
 
 
-def test_start_up_is_quick(
+def test_every_registry_starts_within_ten_seconds_with_deletes_enabled(
     registry_http: RunningRegistry,
     registry_tls: RunningRegistry,
     registry_basic: RunningRegistry,

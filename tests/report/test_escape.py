@@ -107,11 +107,13 @@ def test_terminal_is_one_line_and_never_a_workflow_command(value: str) -> None:
         ("plain/path.yaml", "plain/path.yaml"),
     ],
 )
-def test_terminal_escapes(value: str, expected: str) -> None:
+def test_terminal_shows_control_characters_and_workflow_commands_as_escapes(
+    value: str, expected: str
+) -> None:
     assert escape.terminal(value) == expected
 
 
-def test_workflow_command_properties() -> None:
+def test_workflow_command_values_percent_encode_separators_and_line_breaks() -> None:
     assert escape.workflow_command("a,b:c\n%", property_value=True) == "a%2Cb%3Ac%0A%25"
     assert escape.workflow_command("msg: x\r\n") == "msg: x%0D%0A"
 

@@ -28,7 +28,7 @@ def test_macro_runtime_and_template_expressions_are_templated() -> None:
     ]
 
 
-def test_statuses_and_block_scalars() -> None:
+def test_a_pinned_image_is_rewritable_and_a_block_scalar_is_not() -> None:
     text = f"container: node:20@{NEW}\nservices:\n  db: >-\n    postgres:16\n"
     outcome = scan_text(PIPELINE, text)
     assert [(o.text, o.status, o.rewritable) for o in outcome.occurrences] == [

@@ -57,7 +57,7 @@ def test_inline_dockerfile_in_an_escaped_string_maps_spans_back() -> None:
     ]
 
 
-def test_json_bake_file() -> None:
+def test_a_json_bake_file_gives_variables_contexts_and_inline_dockerfiles() -> None:
     document = {
         "variable": {"BASE": {"default": "alpine:3.19"}, "REG": {"default": "ghcr.io"}},
         "target": {
@@ -119,7 +119,7 @@ def test_statuses_of_pinned_unpinned_and_templated_values() -> None:
         ("BASEDIR", False),
     ],
 )
-def test_image_arg_names(name: str, expected: bool) -> None:
+def test_an_arg_is_an_image_arg_when_its_name_says_image_or_base(name: str, expected: bool) -> None:
     assert is_image_arg(name) is expected
 
 

@@ -123,7 +123,7 @@ def test_real_files_name_the_image_inside_the_reference(relative: str) -> None:
 
 @pytest.mark.corpus
 @pytest.mark.parametrize("relative", BUILT_IN_CORPUS)
-def test_corpus_build_outputs(relative: str) -> None:
+def test_images_real_compose_files_build_are_reported_not_rewritable(relative: str) -> None:
     occurrences = [o for o in scan_corpus_file(relative) if o.kind == "compose"]
     built = [o.text for o in occurrences if o.note == BUILT_HERE]
     assert built == BUILT_IN_CORPUS[relative]

@@ -162,7 +162,7 @@ run:
 """
 
 
-def test_task_config_file() -> None:
+def test_a_task_file_image_gets_its_version_after_the_entry_keeping_the_comment() -> None:
     (finding,) = _findings(TASK, "ci/tasks/build.yml")
     assert (TASK[finding.start : finding.end], finding.context, finding.reference_text) == (
         "ghcr.io/acme/builder",
@@ -216,7 +216,7 @@ def _task(image_resource: str) -> str:
         ),
     ],
 )
-def test_image_resource_shapes(
+def test_an_image_resource_is_rewritable_only_when_its_tag_and_digest_slot_are_known(
     image_resource: str, reference: str, rewritable: bool, note: str | None
 ) -> None:
     text = _task(image_resource)
@@ -284,7 +284,7 @@ SLACK = "docker.io/cfcommunity/slack-notification-resource:v1.7.0"
 
 
 @pytest.mark.parametrize("newline", ["\n", "\r\n"])
-def test_pin_round_trip(newline: str) -> None:
+def test_pin_adds_a_version_digest_then_changes_nothing_then_bumps_in_place(newline: str) -> None:
     data = PIPELINE.replace("\n", newline).encode()
     digests = {GOLANG: NEW, ALPINE: DIGEST, SLACK: NEW}
     updated, result = pin_file("ci/pipeline.yml", data, digests)

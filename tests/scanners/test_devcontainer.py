@@ -80,7 +80,7 @@ def test_oci_feature_keys_are_references_and_local_ones_are_not(key: str, expect
     assert is_feature_reference(key) is expected
 
 
-def test_corpus_templated_image() -> None:
+def test_a_template_option_in_a_real_file_is_templated() -> None:
     (occurrence,) = scan_corpus_file(
         "devcontainers__templates/src/python/.devcontainer/devcontainer.json"
     )

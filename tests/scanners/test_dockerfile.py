@@ -232,7 +232,7 @@ def test_corpus_from_through_arg_defaults_is_pinned_at_the_default() -> None:
     assert text[slot.start : slot.end] == alpine[0].reference.digest
 
 
-def test_corpus_arg_default_span() -> None:
+def test_a_real_arg_default_image_is_reported_at_the_arg_and_rewritable() -> None:
     (first, *_rest) = scan_corpus_file("argoproj__argo-cd/Dockerfile")
     assert first.context == "ARG BASE_IMAGE (used by FROM line 38)"
     assert first.text.startswith("docker.io/library/ubuntu:26.04@sha256:")
@@ -278,7 +278,7 @@ def test_span_holds_the_reference(
     assert found[0].rewritable
 
 
-def test_quoted_from_image() -> None:
+def test_a_quoted_from_image_is_rewritable_and_an_unbalanced_quote_is_not() -> None:
     text = 'FROM "alpine:3.19" AS a\nFROM golang:"1.22 AS b\n'
     found = findings(text)
     assert [(text[f.start : f.end], f.rewritable) for f in found] == [

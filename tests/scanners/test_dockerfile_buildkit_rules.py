@@ -254,7 +254,7 @@ def test_the_shared_arg_is_reported_but_not_rewritable() -> None:
     assert not arg.rewritable
 
 
-def test_dismissals_give_the_reason() -> None:
+def test_a_scratch_default_and_a_stage_name_are_dismissed_with_the_reason() -> None:
     reasons = {
         text: reason
         for text, reason in (

@@ -40,7 +40,9 @@ from pinbot.scanners import (
         ("<%= image %>", True),
     ],
 )
-def test_templating_is_recognised(text: str, templated: bool) -> None:
+def test_every_templating_syntax_is_recognised_and_plain_references_are_not(
+    text: str, templated: bool
+) -> None:
     assert is_templated(text) is templated
 
 

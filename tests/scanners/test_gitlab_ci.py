@@ -49,7 +49,7 @@ def test_gitlab_ci_file_names_are_recognised(path: str, expected: bool) -> None:
     assert is_gitlab_path(path) is expected
 
 
-def test_template_shape_without_gitlab_name() -> None:
+def test_a_file_shaped_like_gitlab_ci_is_read_whatever_its_name() -> None:
     text = CASES[-1][1]
     assert found(text, "templates/base_docker_kubectl_image_stage.yml") == CASES[-1][2]
 
@@ -209,7 +209,9 @@ USES = "lint:\n  image: $LINT_IMAGE\n  script: [lint]\n"
         ),
     ],
 )
-def test_what_is_not_linked(path: str, text: str, uses: str) -> None:
+def test_job_variables_other_files_and_partial_expansions_are_not_linked(
+    path: str, text: str, uses: str
+) -> None:
     found = linked_occurrences({path: text, QA: uses})
     assert [key for key in found if key[0] == path] == []
 

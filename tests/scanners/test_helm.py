@@ -194,7 +194,7 @@ def test_chart_annotations_have_exact_spans() -> None:
     ]
 
 
-def test_chart_annotation_with_crlf() -> None:
+def test_chart_annotation_spans_hold_with_crlf_line_endings() -> None:
     text = CHART.replace("\n", "\r\n")
     got = [text[f.start : f.end] for f in _findings("Chart.yaml", text)]
     assert got == [
@@ -227,7 +227,7 @@ def test_image_map_with_a_folded_repository_spans_it() -> None:
     assert finding.reference_text == "bitnami/nginx:1.27.0" and not finding.rewritable
 
 
-def test_errors_only_for_values_and_chart_files() -> None:
+def test_broken_yaml_is_an_error_only_in_values_and_chart_files() -> None:
     broken = "image:\n  repository: [x\n"
     with pytest.raises(ScanError):
         list(SCANNER.scan("charts/app/values.yaml", broken))
@@ -246,7 +246,7 @@ def test_image_and_camel_case_image_keys_are_image_keys() -> None:
     )
 
 
-def test_statuses_through_the_driver() -> None:
+def test_the_driver_gives_image_map_statuses_and_the_full_reference() -> None:
     outcome = scan_text("values.yaml", VALUES, scanners=[SCANNER])
     by_text = {o.text: o for o in outcome.occurrences}
     assert by_text["bitnami/minio-client"].status.value == "pinned"
@@ -263,7 +263,7 @@ def test_statuses_through_the_driver() -> None:
     comment=st.booleans(),
     repository=st.from_regex(r"[a-z][a-z0-9]{0,6}(/[a-z0-9]{1,6}){0,2}", fullmatch=True),
 )
-def test_image_map_span_and_slot(
+def test_an_image_map_spans_its_repository_and_fills_its_digest_whatever_the_layout(
     indent: int, quote: str, newline: str, comment: bool, repository: str
 ) -> None:
     pad = " " * indent
@@ -318,7 +318,7 @@ def test_image_map_span_and_slot(
         ),
     ],
 )
-def test_image_map_with_name(
+def test_an_image_map_reads_name_as_the_repository_unless_one_is_given(
     text: str, written: str, context: str, reference: str, rewritable: bool, adds_key: bool
 ) -> None:
     (finding,) = _findings("values.yaml", text)

@@ -73,7 +73,7 @@ CASES: list[tuple[str, str, list[tuple[str, str, str, bool, str | None]]]] = [
 @pytest.mark.parametrize(
     ("text", "expected"), [pytest.param(text, found, id=case) for case, text, found in CASES]
 )
-def test_image_maps_and_keys(
+def test_each_image_map_or_key_shape_gives_its_reference_context_and_note(
     text: str, expected: list[tuple[str, str, str, bool, str | None]]
 ) -> None:
     outcome = scan_text("values.yaml", text)

@@ -23,7 +23,7 @@ def test_crlf_and_bom_keep_spans() -> None:
     assert [o.line for o in outcome.occurrences] == [12, 15, 18, 21]
 
 
-def test_statuses_through_the_driver() -> None:
+def test_the_driver_gives_templated_unpinned_and_pinned_statuses() -> None:
     outcome = scan_text("w.yaml", ARGO + "---\n" + DEPLOYMENT, scanners=[SCANNER])
     statuses = {o.text: o.status for o in outcome.occurrences}
     assert statuses["{{inputs.parameters.image}}"] is Status.TEMPLATED

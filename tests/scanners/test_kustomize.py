@@ -86,7 +86,7 @@ def test_first_pin_adds_a_digest_line_after_the_entry() -> None:
     assert "  newTag: v2.13.0\n  digest: " + DIGEST + "\n- name: redis" in pinned
 
 
-def test_existing_digest_slots() -> None:
+def test_an_existing_empty_or_null_digest_is_rewritten_in_its_slot() -> None:
     findings = _findings(KUSTOMIZATION)
     new = "sha256:" + "cd" * 32
     app, empty, null_digest = findings[3:6]  # `busybox` (a name alone) is not reported
@@ -105,13 +105,13 @@ def test_crlf_and_indentation_are_kept() -> None:
     )
 
 
-def test_last_line_without_newline() -> None:
+def test_a_digest_line_after_a_last_line_without_newline_ends_without_one() -> None:
     text = "images:\n- name: nginx\n  newTag: '1.27'"
     (finding,) = _findings(text)
     assert _apply(text, finding) == f"images:\n- name: nginx\n  newTag: '1.27'\n  digest: {DIGEST}"
 
 
-def test_statuses_through_the_driver() -> None:
+def test_the_driver_gives_statuses_and_skips_a_bare_name() -> None:
     outcome = scan_text("kustomization.yaml", KUSTOMIZATION, scanners=[SCANNER])
     by_text = {o.text: o for o in outcome.occurrences}
     assert by_text["v1"].status.value == "pinned"
@@ -132,7 +132,9 @@ def test_escaped_tag_is_reported_where_written() -> None:
     newline=st.sampled_from(["\n", "\r\n"]),
     tag=st.from_regex(r"[a-z0-9][a-z0-9.-]{0,8}", fullmatch=True),
 )
-def test_span_and_insertion_hold(indent: int, quote: str, newline: str, tag: str) -> None:
+def test_the_span_holds_the_tag_and_the_digest_line_follows_it_whatever_the_layout(
+    indent: int, quote: str, newline: str, tag: str
+) -> None:
     pad = " " * indent
     text = newline.join(
         ["images:", f"{pad}- name: app", f"{pad}  newTag: {quote}{tag}{quote}", "resources: []", ""]

@@ -33,7 +33,7 @@ def test_dockerfile_from_platform_flag_as_written() -> None:
     ]
 
 
-def test_compose_service_platform() -> None:
+def test_a_compose_services_platform_is_the_hint_unless_its_image_is_shared() -> None:
     assert platforms(
         "compose.yaml",
         """

@@ -320,7 +320,7 @@ def test_a_unit_podman_rejects_is_reported(text: str, line: int, reason: str) ->
     assert raised.value.message == f"Podman rejects this unit: {reason}"
 
 
-def test_dismissals_say_why() -> None:
+def test_an_overridden_image_line_and_a_build_unit_are_dismissed_with_the_reason() -> None:
     text = "[Container]\nImage=alpine:3.19\nImage=app.build\n"
     reasons = [d.reason for d in SCANNER.dismissals("web.container", text)]
     assert reasons == [

@@ -66,7 +66,9 @@ FROM_ACME = TrustPolicy(("ghcr.io/acme/*",), source="https://github.com/acme/*")
         ),
     ],
 )
-def test_evaluate(policy: TrustPolicy | None, found: ImageFindings, rule: Rule | None) -> None:
+def test_the_verdict_names_the_rule_a_digest_breaks_or_allows_it(
+    policy: TrustPolicy | None, found: ImageFindings, rule: Rule | None
+) -> None:
     verdict = evaluate(policy, found)
     assert verdict.rule is rule, verdict
     assert verdict.allowed is (rule is None)

@@ -13,7 +13,7 @@ from tests.support.supplychain import slsa_v02, slsa_v1
 COMMIT = "0123456789abcdef" * 2 + "01234567"
 
 
-def test_buildkit_v02_with_vcs_metadata() -> None:
+def test_buildkit_v02_provenance_gives_source_commit_builder_trigger_and_base_images() -> None:
     found = parse_provenance(SLSA_PROVENANCE_V02, slsa_v02(commit=COMMIT))
     assert found == Provenance(
         SLSA_PROVENANCE_V02,

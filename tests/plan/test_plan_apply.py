@@ -58,7 +58,7 @@ def test_second_pass_is_a_no_op_and_a_moved_tag_bumps() -> None:
     assert (edit.action, edit.old_digest, edit.new_digest) == (Action.BUMP, OLD, NEW)
 
 
-def test_user_spelling_is_kept() -> None:
+def test_a_reference_keeps_its_spelling_of_registry_and_library() -> None:
     data = b"FROM docker.io/library/nginx:1.27\nFROM index.docker.io/library/redis:7\n"
     lookups = {
         "docker.io/library/nginx:1.27": Lookup(NEW, verified=True),
@@ -70,7 +70,7 @@ def test_user_spelling_is_kept() -> None:
     ).encode()
 
 
-def test_digest_only_style() -> None:
+def test_digest_style_replaces_the_tag_with_the_digest() -> None:
     updated, _ = run(
         "Dockerfile",
         b"FROM nginx:1.27\n",

@@ -169,7 +169,9 @@ def test_reads_one_ref_one_tree_and_candidate_blobs_per_repository_and_writes_no
     assert report.github_calls == len(org.calls) == 1 + sum(2 + b for b in CANDIDATES.values())
 
 
-def test_json_has_stable_keys_and_everything(org: GitHubFake, config: Config) -> None:
+def test_json_has_every_section_and_every_rule_key_even_when_none_is_found(
+    org: GitHubFake, config: Config
+) -> None:
     document = json.loads(_render(org, config, "json"))
     assert list(document) == [
         "summary", "repositories", "images", "registries", "inventory", "violations",
@@ -346,7 +348,7 @@ def test_a_named_repository_that_does_not_exist_fails_alone(
     assert org.write_calls() == []
 
 
-def test_exit_statuses_and_usage_errors(
+def test_exit_status_is_0_clean_1_violations_2_usage_or_config_3_no_such_organisation(
     org: GitHubFake,
     config_file: Path,
     tmp_path: Path,
@@ -398,7 +400,7 @@ def test_the_response_cache_makes_an_unchanged_second_audit_free(
     assert org.write_calls() == []
 
 
-def test_percent() -> None:
+def test_percent_is_none_of_nothing_and_rounded_to_one_place() -> None:
     assert [percent(0, 0), percent(1, 3), percent(3, 3)] == [None, 33.3, 100.0]
 
 

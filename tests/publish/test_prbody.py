@@ -57,7 +57,9 @@ PIN = Update("Dockerfile", 1, "redis", "7", None, A)
         ([Update("f", 1, "busybox", None, None, A)], "Pin image digests: busybox"),
     ],
 )
-def test_title(updates: list[Update], expected: str) -> None:
+def test_the_title_says_pin_or_update_and_names_up_to_four_images(
+    updates: list[Update], expected: str
+) -> None:
     assert title(updates) == expected
 
 
@@ -74,7 +76,9 @@ def test_title(updates: list[Update], expected: str) -> None:
         ("fix(images)!: ", "fix(images)!: update image digests: nginx 1.27"),
     ],
 )
-def test_title_prefix(prefix: str, expected: str) -> None:
+def test_a_title_prefix_is_spaced_and_a_conventional_commit_prefix_lowercases_the_title(
+    prefix: str, expected: str
+) -> None:
     assert title([NGINX], prefix) == expected
 
 
@@ -345,7 +349,7 @@ def test_a_state_that_fits_is_kept_whole_and_closing_it_keeps_the_body_text() ->
     assert replace_state("hand-written body", state).endswith(state_block(state) + "\n")
 
 
-def test_doctests() -> None:
+def test_docstring_examples_hold() -> None:
     import doctest
 
     import pinbot.prbody

@@ -38,18 +38,20 @@ def meta(**kw: object) -> ImageMetadata:
         (None, None),
     ],
 )
-def test_github_repository_from_source_label(source: str | None, expected: str | None) -> None:
+def test_the_source_label_names_a_github_repository_only_when_it_is_one(
+    source: str | None, expected: str | None
+) -> None:
     assert github_repository(source) == expected
 
 
 @pytest.mark.parametrize(
     ("size", "text"), [(999, "999 B"), (67_100_000, "67.1 MB"), (1_500, "1.5 kB"), (2_300_000_000, "2.3 GB")]
 )
-def test_human_size(size: int, text: str) -> None:
+def test_sizes_read_in_decimal_units_to_one_place(size: int, text: str) -> None:
     assert human_size(size) == text
 
 
-def test_short_digest() -> None:
+def test_a_short_digest_keeps_twelve_hex_digits_and_none_says_none() -> None:
     assert short_digest("sha256:" + "ab" * 32) == "sha256:abababababab"
     assert short_digest(None) == "none"
 

@@ -9,10 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.commands.test_resolve import write_config
 from tests.support.registry import RunningRegistry
-from tests.test_resolve_cli import write_config
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

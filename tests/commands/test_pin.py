@@ -7,6 +7,7 @@ tag is bumped; `--dry-run` and `--check` write nothing.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,8 @@ import pytest
 from pinbot.scanners import Status, scan_tree
 from tests.support.registry import RunningRegistry
 
+CHECKOUT = Path(__file__).resolve().parents[2]
+
 
 def pinbot(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -23,6 +26,7 @@ def pinbot(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedPr
         capture_output=True,
         text=True,
         cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(CHECKOUT)},
         timeout=120,
     )
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.support.registry import RunningRegistry
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 _names = itertools.count()
 
 
@@ -59,7 +59,9 @@ def pinbot(
     )
 
 
-def test_text_output_and_exit_status(registry_http: RunningRegistry, tmp_path: Path) -> None:
+def test_text_prints_each_reference_with_the_digest_skopeo_sees(
+    registry_http: RunningRegistry, tmp_path: Path
+) -> None:
     repo = unique("cli/text")
     one = registry_http.push_image(repo, "1", seed="1")
     two = registry_http.push_multiarch(repo, "2")
@@ -93,7 +95,9 @@ def test_failures_go_to_stderr_and_others_still_print(
     assert len(errors) == 2
 
 
-def test_json_output(registry_tls: RunningRegistry, tmp_path: Path) -> None:
+def test_json_keeps_the_order_given_and_a_missing_tag_gets_its_error(
+    registry_tls: RunningRegistry, tmp_path: Path
+) -> None:
     repo = unique("cli/json")
     pushed = registry_tls.push_image(repo, "1", oci=True)
     config = write_config(tmp_path / "pinbot.yml", registry_tls)
@@ -109,7 +113,9 @@ def test_json_output(registry_tls: RunningRegistry, tmp_path: Path) -> None:
     assert pushed.digest == registry_tls.skopeo_raw_digest(f"{repo}:1")
 
 
-def test_platform_and_verify(registry_token: RunningRegistry, tmp_path: Path) -> None:
+def test_platform_with_verify_gives_that_platforms_manifest_behind_token_auth(
+    registry_token: RunningRegistry, tmp_path: Path
+) -> None:
     assert registry_token.username and registry_token.password
     repo = unique("cli/platform")
     index = registry_token.push_multiarch(repo, "1")

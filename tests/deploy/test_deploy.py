@@ -24,7 +24,7 @@ from pinbot.bot import SETTINGS_FILES
 from pinbot.cli import build_parser
 from pinbot.scanners import Status, scan_bytes
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 RUN_CONFIG = ".github/pinbot-run.yaml"
