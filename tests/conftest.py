@@ -15,7 +15,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -131,14 +135,66 @@ def fault_proxy(registry_http: RunningRegistry) -> Iterator[FaultProxy]:
         proxy.close()
 
 
-# Fixtures that start a real server (a registry process, a token server, a proxy, the GitHub
-# fake): a test using any of them, directly or through another fixture, is an integration
-# test, so `pytest -m "not integration"` runs only what needs no server.
-_SERVER_FIXTURE_PREFIXES = ("registry", "fault_proxy", "fake", "github", "token", "hostile")
+# A test that starts a real server is an integration test, so `pytest -m "not integration"`
+# runs only what needs none. It is marked here when it uses, directly, through another fixture or
+# by parametrizing one, a fixture that starts a server; a test that starts one in its own body
+# carries `@pytest.mark.integration`. `_servers_only_in_integration_tests` fails any other test
+# that starts one, so a new server fixture missing from this list is found on its first run.
+SERVER_FIXTURES = frozenset(
+    {
+        # docker-registry processes, and fixtures parametrized over them by name
+        "registry_http", "registry_tls", "registry_basic", "registry_token", "registry",
+        "registry_clear_realm", "registry_client_cert",
+        # in-process loopback servers: proxies, hostile registries, fakes of GitHub and OSV
+        "fault_proxy", "hostile_registry", "hostile_baseline_mib", "recorder",
+        "fake", "org", "osv",
+    }
+)  # fmt: skip
+
+# Commands that start a server in a child process, where no socket of this process listens.
+_SERVER_PROGRAMS = ("docker-registry",)
+_SERVER_MODULES = ("tests.support.github_fake",)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        names = getattr(item, "fixturenames", ())
-        if any(name.startswith(_SERVER_FIXTURE_PREFIXES) for name in names):
+        if SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def _starts_a_server(args: object) -> bool:
+    argv = [str(arg) for arg in args] if isinstance(args, list | tuple) else [str(args)]
+    return Path(argv[0]).name in _SERVER_PROGRAMS or any(m in argv for m in _SERVER_MODULES)
+
+
+@pytest.fixture(autouse=True)
+def _servers_only_in_integration_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fail a test not marked `integration` that listens on a socket or starts a server process."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    started: list[str] = []
+    listen = socket.socket.listen
+    popen_init = subprocess.Popen.__init__
+
+    def listening(sock: socket.socket, *args: Any) -> None:
+        started.append(f"a socket listening on {sock.getsockname()}")
+        listen(sock, *args)
+
+    def popen(process: subprocess.Popen[Any], args: Any, *rest: Any, **options: Any) -> None:
+        if _starts_a_server(args):
+            started.append(f"the process {args!r}")
+        popen_init(process, args, *rest, **options)
+
+    monkeypatch.setattr(socket.socket, "listen", listening)
+    monkeypatch.setattr(subprocess.Popen, "__init__", popen)
+    yield
+    if started:
+        pytest.fail(
+            f"{request.node.nodeid} starts a server ({started[0]}) but is not marked integration:"
+            " add its fixture to SERVER_FIXTURES in tests/conftest.py, or mark the test"
+            " @pytest.mark.integration",
+            pytrace=False,
+        )

@@ -546,6 +546,7 @@ def test_legacy_refs_route_and_concurrent_clients(fake: GitHubFake) -> None:
 # --------------------------------------------------------------------------- standalone
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_runs_standalone_with_seed(tmp_path: Path) -> None:
     (tmp_path / "acme" / "web" / "deploy").mkdir(parents=True)
     (tmp_path / "acme" / "web" / "Dockerfile").write_bytes(b"FROM nginx:1.27\n")

@@ -54,6 +54,7 @@ def insecure_config(path: Path, host: str) -> Path:
     return path
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_drift_with_the_registry_down_fails_and_names_each_reference(tmp_path: Path) -> None:
     registry = start_registry(tmp_path / "registry")
     try:
@@ -176,6 +177,7 @@ def test_an_image_a_compose_service_builds_is_not_a_policy_finding(tmp_path: Pat
     assert [(f["rule"], f["line"]) for f in found] == [("unpinned", 6)]
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_audit_with_the_registry_down_fails_and_names_the_references(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -206,6 +208,7 @@ def test_audit_with_the_registry_down_fails_and_names_the_references(
     assert any(p.startswith(f"acme/web/Dockerfile:2:6: {host}/gate/b@") for p in problems), problems
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_audit_fails_on_a_repository_file_it_cannot_parse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

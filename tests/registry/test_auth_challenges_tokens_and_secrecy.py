@@ -651,6 +651,7 @@ def identity_token_registry(
         thread.join()
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_identity_token_falls_back_to_get_when_post_is_refused(tmp_path: Path) -> None:
     with identity_token_registry(tmp_path) as (resolve, seen):
         found = resolve()
@@ -756,6 +757,7 @@ def test_anonymous_tokens_from_a_plain_http_realm_are_fine(
     ]
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_no_credentials_to_a_plain_http_realm_on_another_host(tmp_path: Path) -> None:
     with (
         identity_token_registry(tmp_path, realm_hostname="localhost") as (resolve, seen),

@@ -380,6 +380,7 @@ def test_scan_and_check_report_quadlet_units(tmp_path: Path) -> None:
     assert "quadlet/web.container:2:7" in checked.stdout
 
 
+@pytest.mark.integration  # starts its server in the test
 def test_audit_reads_quadlet_units_from_a_repository() -> None:
     with GitHubFake() as fake:
         fake.create_org("acme")
