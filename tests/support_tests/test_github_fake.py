@@ -23,7 +23,7 @@ from github import Auth, GithubException, GithubRetry, InputGitTreeElement
 from tests.support.github_fake import Call, GitHubFake
 from tests.support.gitobjects import blob_sha
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 FILES = {
     "Dockerfile": b"FROM nginx:1.27\nRUN echo hi\n",
@@ -140,7 +140,9 @@ def test_object_ids_match_git(fake: GitHubFake, tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- the bot flow
 
 
-def test_full_bot_flow(fake: GitHubFake) -> None:
+def test_a_pull_request_is_written_opened_updated_force_pushed_and_merged_as_on_github(
+    fake: GitHubFake
+) -> None:
     gh = client(fake)
     repo = gh.get_repo("acme/web")
     assert repo.default_branch == "main"
@@ -335,7 +337,7 @@ def test_deleting_head_branch_closes_pull(fake: GitHubFake) -> None:
     assert repo.get_pull(pr.number).state == "closed"
 
 
-def test_contents_file_and_directory(fake: GitHubFake) -> None:
+def test_contents_gives_a_file_or_a_directory_listing_and_404_for_neither(fake: GitHubFake) -> None:
     repo = client(fake).get_repo("acme/web")
     f = repo.get_contents("deploy/k8s/web.yaml", ref="main")
     assert not isinstance(f, list)
@@ -353,7 +355,7 @@ def test_contents_file_and_directory(fake: GitHubFake) -> None:
 # --------------------------------------------------------------------------- listing
 
 
-def test_org_repos_paginate(fake: GitHubFake) -> None:
+def test_organisation_repositories_come_in_pages_of_30_with_link_headers(fake: GitHubFake) -> None:
     for i in range(74):
         fake.create_repo("acme", f"svc-{i:02d}", {"Dockerfile": b"FROM scratch\n"}, archived=i == 3)
     fake.reset_calls()
@@ -374,7 +376,9 @@ def test_org_repos_paginate(fake: GitHubFake) -> None:
     assert gh.get_organization("acme").get_repos().totalCount == 75
 
 
-def test_user_repos_and_pulls_paginate(fake: GitHubFake) -> None:
+def test_a_users_public_repositories_and_every_page_of_pull_requests_newest_first(
+    fake: GitHubFake
+) -> None:
     fake.create_repo("alice", "a", {"x": b"1"})
     fake.create_repo("alice", "b", {"x": b"1"}, private=True)
     gh = client(fake)
@@ -403,7 +407,9 @@ def test_conditional_request_answers_304_for_free(fake: GitHubFake) -> None:
     assert fake.rate_limit_state().remaining == before - 1
 
 
-def test_primary_rate_limit_headers(fake: GitHubFake) -> None:
+def test_each_call_counts_against_the_primary_rate_limit_and_an_exhausted_one_is_403(
+    fake: GitHubFake
+) -> None:
     status, h1, _ = raw(fake, "GET", "/repos/acme/web")
     _, h2, _ = raw(fake, "GET", "/repos/acme/web")
     assert status == 200
@@ -447,7 +453,9 @@ def test_secondary_rate_limit_retried_by_pygithub(fake: GitHubFake) -> None:
     assert [c.status for c in fake.calls] == [403, 201]
 
 
-def test_auth_required_and_unknown_routes_recorded(fake: GitHubFake) -> None:
+def test_calls_without_a_valid_token_are_401_and_unknown_routes_404_and_all_are_recorded(
+    fake: GitHubFake
+) -> None:
     req = urllib.request.Request(fake.url + "/repos/acme/web")
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(req, timeout=10)
@@ -461,7 +469,9 @@ def test_auth_required_and_unknown_routes_recorded(fake: GitHubFake) -> None:
     assert fake.calls[0].status == 401
 
 
-def test_issue_endpoints(fake: GitHubFake) -> None:
+def test_labels_assignees_and_state_go_through_the_issue_and_the_author_cannot_review(
+    fake: GitHubFake
+) -> None:
     fake.commit_files("acme", "web", "pinbot/i", {"Dockerfile": b"y\n"}, "y")
     gh = client(fake)
     repo = gh.get_repo("acme/web")
@@ -478,7 +488,9 @@ def test_issue_endpoints(fake: GitHubFake) -> None:
     assert exc.value.status == 422
 
 
-def test_github_app_installation_token(fake: GitHubFake) -> None:
+def test_an_app_installation_token_covers_its_repositories_and_a_foreign_key_is_refused(
+    fake: GitHubFake
+) -> None:
     rsa = pytest.importorskip("cryptography.hazmat.primitives.asymmetric.rsa")
     serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
     pytest.importorskip("jwt")
@@ -527,7 +539,9 @@ def test_github_app_installation_token(fake: GitHubFake) -> None:
     assert exc.value.status == 401
 
 
-def test_legacy_refs_route_and_concurrent_clients(fake: GitHubFake) -> None:
+def test_the_legacy_refs_route_answers_and_concurrent_clients_read_the_same_tree(
+    fake: GitHubFake
+) -> None:
     status, _, body = raw(fake, "GET", "/repos/acme/web/git/refs/heads/main")
     assert status == 200 and isinstance(body, dict) and body["ref"] == "refs/heads/main"
     status, _, body = raw(fake, "GET", "/repos/acme/web/git/refs/heads")
@@ -547,7 +561,7 @@ def test_legacy_refs_route_and_concurrent_clients(fake: GitHubFake) -> None:
 
 
 @pytest.mark.integration  # starts its server in the test
-def test_runs_standalone_with_seed(tmp_path: Path) -> None:
+def test_runs_standalone_seeding_repositories_from_a_folder(tmp_path: Path) -> None:
     (tmp_path / "acme" / "web" / "deploy").mkdir(parents=True)
     (tmp_path / "acme" / "web" / "Dockerfile").write_bytes(b"FROM nginx:1.27\n")
     (tmp_path / "acme" / "web" / "deploy" / "a.yaml").write_bytes(b"image: redis:7\n")

@@ -10,7 +10,7 @@ import pytest
 from github import GithubException
 
 from tests.support.github_fake import GitHubFake
-from tests.test_github_fake import client
+from tests.support_tests.test_github_fake import client
 
 
 @pytest.fixture
