@@ -277,7 +277,7 @@ class _TextsOnDisk(Mapping[str, str]):
     and one no bytes have when a later read found other bytes.
     """
 
-    KEPT_CHARACTERS = 1 << 23
+    KEPT_CHARACTERS = 1 << 24
 
     def __init__(self, files: Mapping[str, str]) -> None:
         self._files = files

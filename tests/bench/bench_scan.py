@@ -47,14 +47,20 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+def shared(*parts: str) -> Path:
+    """`../shared/…` beside the checkout (or beside the folder of worktrees holding it)."""
+    places = [REPO.parent.joinpath("shared", *parts), REPO.parent.parent.joinpath("shared", *parts)]
+    return next((place for place in places if place.exists()), places[0]).resolve()
+
+
 def default_corpus() -> Path:
     env = os.environ.get("PINBOT_CORPUS")
-    return Path(env) if env else (REPO / ".." / "shared" / "corpus").resolve()
+    return Path(env) if env else shared("corpus")
 
 
 def default_peer_dir() -> Path:
     env = os.environ.get("RENOVATE_PEER_DIR")
-    return Path(env) if env else (REPO / ".." / "shared" / "peers" / "renovate").resolve()
+    return Path(env) if env else shared("peers", "renovate")
 
 
 # --------------------------------------------------------------------------- one measured run

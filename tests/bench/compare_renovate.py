@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import sys
@@ -47,7 +46,14 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_scan import Pinbot, Renovate, Run, format_bench  # noqa: E402
+from bench_scan import (  # noqa: E402
+    Pinbot,
+    Renovate,
+    Run,
+    default_corpus,
+    default_peer_dir,
+    format_bench,
+)
 from bench_scan import bench as run_bench  # noqa: E402
 
 from pinbot.reference import InvalidReference, parse_normalized  # noqa: E402
@@ -76,16 +82,6 @@ Row = dict[str, Any]
 
 
 # --------------------------------------------------------------------------- running
-
-
-def default_corpus() -> Path:
-    env = os.environ.get("PINBOT_CORPUS")
-    return Path(env) if env else (REPO / ".." / "shared" / "corpus").resolve()
-
-
-def default_peer_dir() -> Path:
-    env = os.environ.get("RENOVATE_PEER_DIR")
-    return Path(env) if env else (REPO / ".." / "shared" / "peers" / "renovate").resolve()
 
 
 def run_renovate(corpus: Path, mode: str, peer_dir: Path, work: Path) -> tuple[list[Row], Run]:
