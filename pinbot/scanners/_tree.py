@@ -10,6 +10,7 @@ in order: the findings are the same whatever the number of workers.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import multiprocessing
 import os
@@ -177,6 +178,9 @@ def _in_workers(
     """The chunks scanned by `workers` processes, results in chunk order, while this process
     finds the links. A bounded number of chunks is in flight: enough to keep the workers busy
     while the links are found, few enough that results never pile up ahead of the reader."""
+    # Objects that exist before the fork are left out of the workers' garbage collections:
+    # a collection touches every object it tracks, which copies the memory a fork shares.
+    gc.freeze()
     pool = ProcessPoolExecutor(workers, mp_context=_context())
     pending: deque[Future[list[_Scanned]]] = deque()
     waiting = iter(chunks)
@@ -195,6 +199,7 @@ def _in_workers(
                 yield links.added(*scanned)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _scan_chunk(
@@ -272,7 +277,7 @@ class _TextsOnDisk(Mapping[str, str]):
     and one no bytes have when a later read found other bytes.
     """
 
-    KEPT_CHARACTERS = 1 << 23
+    KEPT_CHARACTERS = 1 << 24
 
     def __init__(self, files: Mapping[str, str]) -> None:
         self._files = files

@@ -203,7 +203,7 @@ class GitLabCIScanner:
         pipeline = [
             candidate
             for path in sorted(files)
-            if any(name in files[path] for name in names) and (candidate := pipeline_file(path))
+            if any(map(files[path].__contains__, names)) and (candidate := pipeline_file(path))
         ]
         defined: Counter[str] = Counter()
         image_uses: dict[str, list[_ImageUse]] = {}

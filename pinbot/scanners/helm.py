@@ -63,7 +63,9 @@ def is_image_key(key: str | int) -> bool:
 
     `images` is not one: charts use it for a registry prefix shared by many images.
     """
-    return isinstance(key, str) and (
+    if not isinstance(key, str) or not key.endswith(("image", "Image")):
+        return False  # asked for every key: most end otherwise
+    return (
         key == "image"
         or _CAMEL_IMAGE_KEY.match(key) is not None
         or _SNAKE_IMAGE_KEY.match(key) is not None

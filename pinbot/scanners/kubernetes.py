@@ -359,6 +359,8 @@ def _skipped(key_path: tuple[str | int, ...]) -> str | None:
         key_path = key_path[2:]
     if isinstance(key_path[0], str) and key_path[0] in _SKIPPED_ROOTS:
         return key_path[0]
+    if _SKIPPED_KEYS.isdisjoint(key_path):  # asked for every node: the common answer first
+        return None
     return next(
         (part for part in key_path if isinstance(part, str) and part in _SKIPPED_KEYS), None
     )

@@ -7,9 +7,10 @@
 1. Runs Renovate's extraction over the corpus (the peer script
    `../shared/peers/renovate/extract.sh --corpus-single`, or `--corpus` with
    `--renovate-mode per-repo`) and `pinbot scan CORPUS --format json`, one after the other,
-   each under `/usr/bin/time` for wall time, CPU time and peak RSS. `--renovate-json` /
+   each timed as tests/bench/bench_scan.py times them (wall, CPU, peak RSS of the process
+   tree; one run each: bench_scan.py repeats them and takes medians). `--renovate-json` /
    `--pinbot-json` reuse an earlier output instead (that side is then not timed).
-2. Optionally times `pinbot scan` in-process (tests/bench/bench_scan.py, `--bench-runs`).
+2. Optionally times `pinbot scan` in-process (bench_scan.py's `bench`, `--bench-runs`).
 3. Matches the two lists per file, in passes (each item is used once):
      exact      same line, same image (both normalised: docker.io/library/, tag, digest)
      same-name  same line, same repository, different tag/digest (ARG defaults, Helm maps)
@@ -29,24 +30,31 @@ the Renovate peer scripts to $RENOVATE_PEER_DIR, else ../shared/peers/renovate.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_scan import (  # noqa: E402
+    Pinbot,
+    Renovate,
+    Run,
+    default_corpus,
+    default_peer_dir,
+    format_bench,
+)
+from bench_scan import bench as run_bench  # noqa: E402
 
 from pinbot.reference import InvalidReference, parse_normalized  # noqa: E402
 
@@ -76,83 +84,20 @@ Row = dict[str, Any]
 # --------------------------------------------------------------------------- running
 
 
-def default_corpus() -> Path:
-    env = os.environ.get("PINBOT_CORPUS")
-    return Path(env) if env else (REPO / ".." / "shared" / "corpus").resolve()
-
-
-def default_peer_dir() -> Path:
-    env = os.environ.get("RENOVATE_PEER_DIR")
-    return Path(env) if env else (REPO / ".." / "shared" / "peers" / "renovate").resolve()
-
-
-@dataclass
-class Timing:
-    wall_s: float
-    user_s: float | None = None
-    sys_s: float | None = None
-    max_rss_mb: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        parts = [f"wall {self.wall_s:.2f} s"]
-        if self.user_s is not None and self.sys_s is not None:
-            parts.append(f"CPU {self.user_s + self.sys_s:.2f} s")
-        if self.max_rss_mb is not None:
-            parts.append(f"peak RSS {self.max_rss_mb:.0f} MB")
-        return ", ".join(parts)
-
-
-def run_timed(cmd: list[str], stdout: Path, stderr: Path, cwd: Path | None = None) -> Timing:
-    """Run `cmd` with stdout/stderr to files; wall/CPU time and peak RSS of the process tree."""
-    gnu_time = shutil.which("time", path="/usr/bin:/bin")
-    with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
-        full = [gnu_time, "-f", "%e %U %S %M", "-o", tf.name, *cmd] if gnu_time else cmd
-        t0 = time.perf_counter()
-        with stdout.open("wb") as out, stderr.open("wb") as err:
-            proc = subprocess.run(full, stdout=out, stderr=err, cwd=cwd, check=False)
-        wall = time.perf_counter() - t0
-        if proc.returncode != 0:
-            sys.stderr.write(stderr.read_text(errors="replace")[-3000:])
-            raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}")
-        if not gnu_time:
-            return Timing(wall)
-        fields = tf.read().split()[-4:]
-    _, user, system, rss_kb = (float(x) for x in fields)
-    # GNU time's %M is the largest RSS of any single process it waited for.
-    return Timing(wall, user, system, rss_kb / 1024)
-
-
-def run_renovate(corpus: Path, mode: str, peer_dir: Path, work: Path) -> tuple[list[Row], Timing]:
-    out, err = work / "renovate.json", work / "renovate.stderr"
+def run_renovate(corpus: Path, mode: str, peer_dir: Path, work: Path) -> tuple[list[Row], Run]:
     flag = "--corpus-single" if mode == "single" else "--corpus"
-    timing = run_timed(
-        ["bash", str(peer_dir / "extract.sh"), flag, str(corpus), str(out)],
-        out.with_suffix(".stdout"),
-        err,
-    )
-    # extract.sh prints its summary (counts, Renovate's own wall time) as JSON on stderr.
-    text = err.read_text(errors="replace")
-    start = text.find("{\n")
-    if start >= 0:
-        with contextlib.suppress(ValueError):
-            timing.extra = json.loads(text[start : text.rindex("}") + 1])
-    return json.loads(out.read_text()), timing
+    renovate = Renovate(work, peer_dir, flag)
+    timing = renovate.run(corpus)
+    return json.loads((work / "renovate.json").read_text()), timing
 
 
-def run_pinbot(corpus: Path, work: Path) -> tuple[list[Row], Timing]:
-    out, err = work / "pinbot.json", work / "pinbot.stderr"
-    timing = run_timed(
-        [sys.executable, "-m", "pinbot", "scan", str(corpus), "--format", "json"],
-        out,
-        err,
-        cwd=REPO,
-    )
-    warnings = [
-        ln for ln in err.read_text(errors="replace").splitlines() if ln.startswith("warning:")
-    ]
-    timing.extra = {"warnings": warnings}
-    return json.loads(out.read_text()), timing
+def run_pinbot(corpus: Path, work: Path) -> tuple[list[Row], Run, list[str]]:
+    pinbot = Pinbot(work)
+    pinbot.run(corpus)  # compiles the bytecode, as installing pinbot does; not timed
+    timing = pinbot.run(corpus)
+    err = (work / "pinbot.stderr").read_text(errors="replace")
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning:")]
+    return json.loads((work / "pinbot.json").read_text()), timing, warnings
 
 
 # --------------------------------------------------------------------------- normalising
@@ -565,11 +510,18 @@ def categorize(item: Item, rules: list[Rule]) -> tuple[str, str]:
 # --------------------------------------------------------------------------- report
 
 
+def describe_run(run: Run) -> str:
+    return (
+        f"wall {run.wall_s:.2f} s, CPU {run.cpu_s:.2f} s, peak RSS {run.tree_rss_mb:.0f} MB "
+        f"(all processes; largest {run.process_rss_mb:.0f} MB)"
+    )
+
+
 def report(
     pinbot: list[Item],
     renovate: list[Item],
     pairs: list[tuple[Item, Item]],
-    timings: dict[str, Timing | None],
+    timings: dict[str, Run | None],
     bench: dict[str, Any] | None,
     examples: int,
 ) -> dict[str, Any]:
@@ -639,7 +591,7 @@ def report(
             "per_kind": dict(mk),
             "differing": summary_matched,
         },
-        "timings": {k: (vars(t) if t else None) for k, t in timings.items()},
+        "timings": {k: (asdict(t) if t else None) for k, t in timings.items()},
         "bench": bench,
         "only_pinbot": {},
         "only_renovate": {},
@@ -663,32 +615,25 @@ def report(
                 "examples": [i.brief() for i in members[:examples]],
             }
 
-    print("\n== Timing (same run, one after the other)")
+    print("\n== Timing (one run each, one after the other; bench_scan.py repeats them)")
     rt, pt = timings.get("renovate"), timings.get("pinbot")
     if rt:
-        own = rt.extra.get("renovate_wall_s")
-        print(
-            f"renovate extraction: {rt.describe()}"
-            + (f" (Renovate process alone {own:.2f} s wall)" if own else "")
-        )
+        own = f" (Renovate process alone {rt.own_wall_s:.2f} s wall)" if rt.own_wall_s else ""
+        print(f"renovate extraction: {describe_run(rt)}{own}")
     if pt:
-        print(f"pinbot scan (CLI):   {pt.describe()}")
+        print(f"pinbot scan (CLI):   {describe_run(pt)}")
     if rt and pt:
+        renovate_wall = rt.own_wall_s or rt.wall_s
         print(
-            f"ratio renovate/pinbot wall: {rt.wall_s / pt.wall_s:.1f}x"
-            + (
-                f"; peak RSS {rt.max_rss_mb / pt.max_rss_mb:.1f}x"
-                if rt.max_rss_mb and pt.max_rss_mb
-                else ""
-            )
+            f"ratio renovate/pinbot wall: {renovate_wall / pt.wall_s:.1f}x; "
+            f"peak RSS {rt.tree_rss_mb / pt.tree_rss_mb:.1f}x"
         )
     if bench:
-        from bench_scan import format_bench
-
         print(format_bench(bench))
         if rt:
             print(
-                f"ratio renovate wall / pinbot in-process median: {rt.wall_s / bench['wall_s_median']:.1f}x"
+                "ratio renovate wall / pinbot in-process median: "
+                f"{(rt.own_wall_s or rt.wall_s) / bench['wall_s_median']:.1f}x"
             )
     return summary
 
@@ -729,7 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     work = Path(tempfile.mkdtemp(prefix="pinbot-vs-renovate."))
-    timings: dict[str, Timing | None] = {"renovate": None, "pinbot": None}
+    timings: dict[str, Run | None] = {"renovate": None, "pinbot": None}
     try:
         if a.renovate_json:
             renovate_rows = json.loads(a.renovate_json.read_text())
@@ -744,14 +689,13 @@ def main(argv: list[str] | None = None) -> int:
             pinbot_rows = json.loads(a.pinbot_json.read_text())
         else:
             print(f"running pinbot scan on {corpus} ...", file=sys.stderr)
-            pinbot_rows, timings["pinbot"] = run_pinbot(corpus, work)
+            pinbot_rows, timings["pinbot"], warnings = run_pinbot(corpus, work)
+            for warning in warnings:
+                print(f"pinbot {warning}", file=sys.stderr)
         bench = None
         if a.bench_runs > 0:
-            sys.path.insert(0, str(Path(__file__).resolve().parent))
-            from bench_scan import bench as run_bench
-
             print(f"timing pinbot in-process ({a.bench_runs} runs) ...", file=sys.stderr)
-            bench = run_bench(corpus, a.bench_runs)
+            bench = run_bench(corpus, a.bench_runs, None)
         pinbot, renovate = pinbot_items(pinbot_rows), renovate_items(renovate_rows)
         global CORPUS
         CORPUS = corpus
