@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -48,13 +48,34 @@ def trust_policies_or_exit(config: Config) -> tuple[TrustPolicy, ...]:
         raise SystemExit(2) from exc
 
 
-def add_paths(parser: argparse.ArgumentParser, verb: str) -> None:
+def add_file_arguments(
+    parser: argparse.ArgumentParser,
+    verb: str,
+    output_formats: Iterable[str],
+    *,
+    format_help: str | None = None,
+) -> None:
+    """What every command over files and folders takes: the paths, `--format` (text unless
+    asked) and `--config`."""
     parser.add_argument(
         "path",
         nargs="*",
         type=Path,
         metavar="PATH",
         help=f"files and folders to {verb} (default .)",
+    )
+    parser.add_argument("--format", choices=tuple(output_formats), default="text", help=format_help)
+    add_config_argument(parser)
+
+
+def add_state_argument(parser: argparse.ArgumentParser, *, default: str, note: str = "") -> None:
+    """`--state FILE`, the min-age memory; `default` says where it is when not given."""
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"where min-age remembers when each digest was first seen (default {default}){note}",
     )
 
 
