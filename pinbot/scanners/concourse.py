@@ -17,6 +17,7 @@ import math
 import posixpath
 from collections.abc import Iterator
 
+from pinbot.scanners._image_map import ImageMap, composed_reference
 from pinbot.scanners._kinds import is_concourse_document
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -29,11 +30,8 @@ from pinbot.scanners._yaml import (
     format_path,
     map_get,
     map_items,
-    scalar_span,
     scalar_value,
-    unrewritable_map_finding,
     walk,
-    written_span,
 )
 from pinbot.scanners.interface import DigestSlot, Finding, ScanError
 
@@ -155,15 +153,20 @@ def _image_source(
     version = map_get(node, "version") if anonymous else None
     digest_node = map_get(version, "digest")
     digest = scalar_value(digest_node) or ""
-    reference = repository.value + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-    context = format_path((*key_path, "source", "repository"))
-    templated = any(_CONCOURSE_VARIABLE in part for part in (repository.value, tag, digest))
-    span = scalar_span(repository, text, offset)
+    image = ImageMap(
+        repository,
+        format_path((*key_path, "source", "repository")),
+        composed_reference(repository.value, tag, digest),
+        text,
+        offset,
+    )
+    span = image.span()
     if span is None:
-        written = written_span(repository, text, offset)
-        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
-    if templated:
-        return Finding(*span, context, reference_text=reference, structured=True, templated=True)
+        return image.unspliceable()
+    if any(_CONCOURSE_VARIABLE in part for part in (repository.value, tag, digest)):
+        return Finding(
+            *span, image.context, reference_text=image.reference, structured=True, templated=True
+        )
     note: str | None = None
     if scalar_value(map_get(source, "aws_region")):
         note = ECR
@@ -174,19 +177,12 @@ def _image_source(
     elif not tag and not digest and kind == "registry-image":
         note = NO_TAG
     if note is not None:
-        return unrewritable_map_finding(span, context, reference, note)
-    slot: DigestSlot | None
+        return image.unrewritable(span, note)
     if isinstance(digest_node, ScalarNode):
-        slot = digest_slot(digest_node, text, offset)
-        note = None if slot is not None else NOT_SPLICEABLE
-    elif version is not None:
-        slot, note = None, NO_VERSION_DIGEST
-    else:
-        slot = _version_insertion(node, text, offset)
-        note = None if slot is not None else NO_INSERT
-    if slot is None:
-        return unrewritable_map_finding(span, context, reference, note or NO_INSERT)
-    return Finding(*span, context, reference_text=reference, digest_slot=slot, structured=True)
+        return image.pinned_at(span, digest_slot(digest_node, text, offset), NOT_SPLICEABLE)
+    if version is not None:
+        return image.unrewritable(span, NO_VERSION_DIGEST)
+    return image.pinned_at(span, _version_insertion(node, text, offset), NO_INSERT)
 
 
 class ConcourseScanner:

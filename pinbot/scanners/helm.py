@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Sequence
 
+from pinbot.scanners._image_map import ImageMap, composed_reference
 from pinbot.scanners._kinds import is_concourse_document, is_gitlab_path
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -29,9 +30,7 @@ from pinbot.scanners._yaml import (
     is_manifest,
     map_get,
     scalar_finding,
-    scalar_span,
     scalar_value,
-    unrewritable_map_finding,
     walk,
     written_span,
 )
@@ -137,17 +136,11 @@ def _image_map(
     tag = scalar_value(tag_node) or ""
     digest_node = map_get(node, "digest")
     digest = scalar_value(digest_node) or ""
-    reference = (
-        (f"{registry.rstrip('/')}/" if registry else "")
-        + repository.value
-        + (f":{tag}" if tag else "")
-        + (f"@{digest}" if digest else "")
-    )
-    context = format_path((*key_path, repository_key))
-    span = scalar_span(repository, text, offset)
+    reference = composed_reference(repository.value, tag, digest, registry)
+    image = ImageMap(repository, format_path((*key_path, repository_key)), reference, text, offset)
+    span = image.span()
     if span is None:
-        written = written_span(repository, text, offset)
-        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
+        return image.unspliceable()
     slot: DigestSlot | None = None
     note: str | None = None
     rewritable = True
@@ -170,7 +163,7 @@ def _image_map(
         rewritable, note, adds_key = False, FROM_APP_VERSION, False
     return Finding(
         *span,
-        context,
+        image.context,
         reference_text=reference,
         digest_slot=slot,
         structured=True,

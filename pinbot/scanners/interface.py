@@ -9,7 +9,8 @@ status). A scanner whose files name each other (GitLab CI's included files) is a
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -127,6 +128,26 @@ class ExplainingScanner(Protocol):
     def scan(self, path: str, text: str) -> Iterable[Finding]: ...
 
     def dismissals(self, path: str, text: str) -> Iterable[Dismissal]: ...
+
+
+class SinglePassScanner(ABC):
+    """An `ExplainingScanner` whose one reading of a file meets what it reports and what it
+    passes over together: `read` yields both, and `scan` and `dismissals` each keep theirs."""
+
+    kind: str
+
+    @abstractmethod
+    def matches(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
+        """The findings and dismissals of one file, in the order the file is read."""
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        return (seen for seen in self.read(path, text) if isinstance(seen, Finding))
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        return (seen for seen in self.read(path, text) if isinstance(seen, Dismissal))
 
 
 @runtime_checkable

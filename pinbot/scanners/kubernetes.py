@@ -33,7 +33,7 @@ from pinbot.scanners._yaml import (
     walk,
     written_span,
 )
-from pinbot.scanners.interface import Dismissal, Finding, ScanError
+from pinbot.scanners.interface import Dismissal, Finding, ScanError, SinglePassScanner
 
 __all__ = ["SCANNER", "KubernetesScanner"]
 
@@ -153,7 +153,7 @@ def _template_volume_images(text: str) -> Iterator[Finding]:
             break
 
 
-class KubernetesScanner:
+class KubernetesScanner(SinglePassScanner):
     """Any `*.yaml`/`*.yml`; documents without `apiVersion` and `kind` give nothing."""
 
     kind = "kubernetes"
@@ -161,17 +161,7 @@ class KubernetesScanner:
     def matches(self, path: str) -> bool:
         return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Finding):
-                yield seen
-
-    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Dismissal):
-                yield seen
-
-    def _read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
+    def read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
         try:
             documents, offset = compose_documents(text)
         except ScanError:
