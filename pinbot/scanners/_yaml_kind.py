@@ -2,7 +2,8 @@
 
 A kind declares its `kind`, its `file_names` (or its own `matches`) and what it finds in one
 document; composing the documents, reporting each span once (the first report wins) and file
-order come from here.
+order come from here, with the two readings CI files repeat: a section of steps written as a
+list or as a map, and a step's `image` field.
 """
 
 from __future__ import annotations
@@ -11,10 +12,37 @@ import posixpath
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
-from pinbot.scanners._yaml import Node, compose_documents
+from pinbot.scanners._yaml import (
+    MappingNode,
+    Node,
+    SequenceNode,
+    compose_documents,
+    map_get,
+    map_items,
+    scalar_finding,
+)
 from pinbot.scanners.interface import Finding
 
-__all__ = ["YamlKind"]
+__all__ = ["YamlKind", "image_field", "members"]
+
+
+def members(section: Node | None, context: str) -> Iterator[tuple[Node, str]]:
+    """Each member of a list or a map, with its context: `steps[0]`, or `steps.build` for a
+    map from name to step; nothing for a section of another shape."""
+    if isinstance(section, SequenceNode):
+        for index, member in enumerate(section.value):
+            yield member, f"{context}[{index}]"
+    elif isinstance(section, MappingNode):
+        for key, _key_node, member in map_items(section):
+            yield member, f"{context}.{key}"
+
+
+def image_field(holder: Node | None, text: str, offset: int, context: str) -> Iterator[Finding]:
+    """The reference in a mapping's `image` scalar, when it holds one; `context` names the
+    field."""
+    found = scalar_finding(map_get(holder, "image"), text, offset, context)
+    if found is not None:
+        yield found
 
 
 class YamlKind:
