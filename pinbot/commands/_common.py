@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pinbot.config import Config, ConfigError, load_config
 from pinbot.plan import apply_ignore_rules
@@ -17,6 +17,8 @@ from pinbot.scanners import FileScan, PathNotFound, TreeScan, scan_paths, scan_s
 
 if TYPE_CHECKING:
     from pinbot.supplychain.gate import TrustPolicy
+
+T = TypeVar("T")
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -95,6 +97,28 @@ def scan_root(paths: Sequence[Path]) -> Path:
     return Path(common if os.path.isdir(common) else os.path.dirname(common))
 
 
+def _scan_or_exit(
+    scan: Callable[..., T], command: str, paths: Sequence[Path], config: Config, **options: bool
+) -> T:
+    """`scan` (`scan_paths` or `scan_stream`) over the paths (the working directory when none
+    is given), named from their `scan_root`, with the config's ignore globs.
+
+    Exits with status 2 when a path does not exist.
+    """
+    chosen = list(paths) or [Path(".")]
+    try:
+        return scan(
+            chosen,
+            root=scan_root(chosen),
+            ignore_paths=config.scan.ignore_paths,
+            ignore_images=config.scan.ignore_images,
+            **options,
+        )
+    except PathNotFound as exc:
+        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
 def scan_folder(
     command: str, paths: Sequence[Path], config: Config, *, warn: bool = True
 ) -> TreeScan:
@@ -104,17 +128,7 @@ def scan_folder(
 
     Exits with status 2 when a path does not exist.
     """
-    chosen = list(paths) or [Path(".")]
-    try:
-        scanned = scan_paths(
-            chosen,
-            root=scan_root(chosen),
-            ignore_paths=config.scan.ignore_paths,
-            ignore_images=config.scan.ignore_images,
-        )
-    except PathNotFound as exc:
-        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
-        raise SystemExit(2) from exc
+    scanned = _scan_or_exit(scan_paths, command, paths, config)
     scanned.occurrences = apply_ignore_rules(scanned.occurrences, config.rules)
     if warn:
         for problem in scanned.errors:
@@ -131,18 +145,7 @@ def stream_folder(
 
     Exits with status 2 when a path does not exist, before anything is read.
     """
-    chosen = list(paths) or [Path(".")]
-    try:
-        stream = scan_stream(
-            chosen,
-            root=scan_root(chosen),
-            ignore_paths=config.scan.ignore_paths,
-            ignore_images=config.scan.ignore_images,
-            keep_contents=keep_contents,
-        )
-    except PathNotFound as exc:
-        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
-        raise SystemExit(2) from exc
+    stream = _scan_or_exit(scan_stream, command, paths, config, keep_contents=keep_contents)
     return _with_rules_and_warnings(stream, config)
 
 

@@ -85,12 +85,11 @@ class SupplyChainReader:
         findings = ImageFindings(digest)
         if not mf.is_digest(digest):
             return replace(findings, problems=(f"{digest!r} is not a digest",))
-        try:
-            top = await self.client.manifest(ref, digest)
-            document = mf.parse_json(top.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            return replace(findings, problems=(f"manifest unreadable: {_reason(exc)}",))
         problems: list[str] = []
+        read = await self._manifest(ref, digest, "manifest", problems)
+        if read is None:
+            return replace(findings, problems=tuple(problems))
+        top, document = read
         statements: list[at.Statement] = []
         is_index = top.media_type in mf.INDEX_TYPES
         if is_index:
@@ -132,12 +131,10 @@ class SupplyChainReader:
         if attestation_entry.size > MAX_MANIFEST_BYTES:
             problems.append("attestation manifest is larger than a manifest may be")
             return []
-        try:
-            attestation = await self.client.manifest(ref, attestation_entry.digest)
-            document = mf.parse_json(attestation.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            problems.append(f"attestation manifest unreadable: {_reason(exc)}")
+        read = await self._manifest(ref, attestation_entry.digest, "attestation manifest", problems)
+        if read is None:
             return []
+        _attestation, document = read
         layers = at.wanted_layers(at.statement_layers(document))
         found = await asyncio.gather(*(self._statement(ref, layer, problems) for layer in layers))
         return [s for s in found if s is not None and s.is_about(image.digest)]
@@ -203,6 +200,19 @@ class SupplyChainReader:
             problems.append(f"referrers of {_short(digest)} unreadable: {_reason(exc)}")
             return []
 
+    async def _manifest(
+        self, ref: ImageReference, digest: str, what: str, problems: list[str]
+    ) -> tuple[FetchedManifest, dict[str, Any]] | None:
+        """The manifest `digest`, fetched and parsed; None, with `what` unreadable and why in
+        `problems`, when it cannot be."""
+        try:
+            fetched = await self.client.manifest(ref, digest)
+        except RegistryError as exc:
+            problems.append(f"{what} unreadable: {_reason(exc)}")
+            return None
+        document = _parsed(fetched, what, problems)
+        return None if document is None else (fetched, document)
+
     async def _tag(
         self, ref: ImageReference, tag: str, problems: list[str]
     ) -> FetchedManifest | None:
@@ -217,10 +227,8 @@ class SupplyChainReader:
     async def _cosign(
         self, ref: ImageReference, fetched: FetchedManifest, found_by: str, problems: list[str]
     ) -> list[sg.Signature]:
-        try:
-            document = mf.parse_json(fetched.body)
-        except mf.ManifestError as exc:
-            problems.append(f"signature manifest ({found_by}) unreadable: {_reason(exc)}")
+        document = _parsed(fetched, f"signature manifest ({found_by})", problems)
+        if document is None:
             return []
         layers = await self._small_layers(ref, document, {sg.SIMPLE_SIGNING}, problems)
         return sg.cosign_signatures(document, layers, found_by)
@@ -262,12 +270,12 @@ class SupplyChainReader:
             return [sg.Signature(sg.SignatureKind.NOTATION, referrer.found_by)]
         if kind != sg.COSIGN_ARTIFACT_TYPE and not kind.startswith(sg.SIGSTORE_BUNDLE_PREFIX):
             return []
-        try:
-            fetched = await self.client.manifest(ref, referrer.digest)
-            document = mf.parse_json(fetched.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            problems.append(f"referrer {_short(referrer.digest)} unreadable: {_reason(exc)}")
+        read = await self._manifest(
+            ref, referrer.digest, f"referrer {_short(referrer.digest)}", problems
+        )
+        if read is None:
             return []
+        fetched, document = read
         kind = artifact_type_of(document) or kind
         if kind == sg.COSIGN_ARTIFACT_TYPE:
             return await self._cosign(ref, fetched, referrer.found_by, problems)
@@ -290,10 +298,8 @@ class SupplyChainReader:
         self, ref: ImageReference, fetched: FetchedManifest, digest: str, problems: list[str]
     ) -> list[at.Statement]:
         """In-toto statements in cosign's `.att` manifest (DSSE envelopes), about `digest`."""
-        try:
-            document = mf.parse_json(fetched.body)
-        except mf.ManifestError as exc:
-            problems.append(f"cosign attestations unreadable: {_reason(exc)}")
+        document = _parsed(fetched, "cosign attestations", problems)
+        if document is None:
             return []
         out = []
         layers = await self._envelopes(ref, document, problems)
@@ -376,6 +382,16 @@ def _interpret(
             except SupplyChainError as exc:
                 problems.append(f"SBOM unreadable: {exc}")
     return provenance, packages
+
+
+def _parsed(fetched: FetchedManifest, what: str, problems: list[str]) -> dict[str, Any] | None:
+    """The manifest's JSON object; None, with `what` unreadable and why in `problems`, when
+    it is not one."""
+    try:
+        return mf.parse_json(fetched.body)
+    except mf.ManifestError as exc:
+        problems.append(f"{what} unreadable: {_reason(exc)}")
+        return None
 
 
 def _short(digest: str) -> str:
