@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -56,9 +56,10 @@ def add_file_arguments(
     output_formats: Iterable[str],
     *,
     format_help: str | None = None,
+    switches: Mapping[str, str] | None = None,
 ) -> None:
     """What every command over files and folders takes: the paths, `--format` (text unless
-    asked) and `--config`."""
+    asked), the command's own on/off `switches` (option and help), and `--config`."""
     parser.add_argument(
         "path",
         nargs="*",
@@ -67,6 +68,8 @@ def add_file_arguments(
         help=f"files and folders to {verb} (default .)",
     )
     parser.add_argument("--format", choices=tuple(output_formats), default="text", help=format_help)
+    for option, help_text in (switches or {}).items():
+        parser.add_argument(option, action="store_true", help=help_text)
     add_config_argument(parser)
 
 

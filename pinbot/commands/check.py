@@ -32,11 +32,13 @@ HELP = "Check the image references in the files and folders given against the po
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_file_arguments(parser, "check", formats.CHECK)
-    parser.add_argument(
-        "--drift",
-        action="store_true",
-        help="also ask the registries whether pinned digests still match their tags",
+    add_file_arguments(
+        parser,
+        "check",
+        formats.CHECK,
+        switches={
+            "--drift": "also ask the registries whether pinned digests still match their tags"
+        },
     )
 
 

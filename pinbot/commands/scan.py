@@ -25,11 +25,11 @@ HELP = "List every container image reference in the files and folders given (no 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_file_arguments(parser, "scan", formats.SCAN)
-    parser.add_argument(
-        "--explain",
-        action="store_true",
-        help="also list image-like text that is not a reference to pin, and why",
+    add_file_arguments(
+        parser,
+        "scan",
+        formats.SCAN,
+        switches={"--explain": "also list image-like text that is not a reference to pin, and why"},
     )
 
 

@@ -3,7 +3,8 @@
 A kind declares its `kind`, its `file_names` (or its own `matches`) and what it finds in one
 document; composing the documents, reporting each span once (the first report wins) and file
 order come from here, with the two readings CI files repeat: a section of steps written as a
-list or as a map, and a step's `image` field.
+list or as a map, and a step's `image` field; and, for the kinds that read any YAML file by
+its content, whose error a file that is not YAML is.
 """
 
 from __future__ import annotations
@@ -21,9 +22,21 @@ from pinbot.scanners._yaml import (
     map_items,
     scalar_finding,
 )
-from pinbot.scanners.interface import Finding
+from pinbot.scanners.interface import Finding, ScanError
 
-__all__ = ["YamlKind", "image_field", "members"]
+__all__ = ["YamlKind", "documents_if_yaml", "image_field", "members"]
+
+
+def documents_if_yaml(text: str, *, claimed: bool) -> tuple[tuple[Node, ...], int]:
+    """`compose_documents` for a scanner that reads files by content as well as by name: a
+    file that is not YAML raises `ScanError` only when the scanner `claimed` it (by its name),
+    else it holds no documents for this scanner (the scanner of its own kind reports it)."""
+    try:
+        return compose_documents(text)
+    except ScanError:
+        if claimed:
+            raise
+        return (), 0
 
 
 def members(section: Node | None, context: str) -> Iterator[tuple[Node, str]]:

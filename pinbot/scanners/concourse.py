@@ -25,7 +25,6 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
     digest_slot,
     format_path,
     map_get,
@@ -33,7 +32,8 @@ from pinbot.scanners._yaml import (
     scalar_value,
     walk,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import DigestSlot, Finding
 
 __all__ = ["SCANNER", "ConcourseScanner"]
 
@@ -194,10 +194,7 @@ class ConcourseScanner:
         return posixpath.basename(path).lower().endswith((".yml", ".yaml"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            return  # YAML of unknown kind: the scanners that claim it report the error
+        documents, offset = documents_if_yaml(text, claimed=False)
         for document in documents:
             if is_concourse_document(document):
                 yield from self._document(document, text, offset)

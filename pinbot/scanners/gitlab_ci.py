@@ -26,14 +26,14 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
     entries,
     map_get,
     map_items,
     scalar_finding,
     scalar_or_key_finding,
 )
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import Finding
 
 # Top-level keys that are not jobs (GitLab's global keywords, current and deprecated).
 GLOBAL_KEYWORDS = frozenset(
@@ -152,12 +152,7 @@ class GitLabCIScanner:
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         by_name = is_gitlab_path(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            if by_name:
-                raise
-            return  # YAML of unknown kind: the scanners that claim it report the error
+        documents, offset = documents_if_yaml(text, claimed=by_name)
         pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
         if not pipelines:
             return
@@ -245,10 +240,7 @@ class GitLabCIScanner:
     def _read(self, path: str, text: str) -> _PipelineFile | None:
         """A file's variables and whole-variable image keys, or None when it is not GitLab CI."""
         by_name = is_gitlab_path(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            return None  # the file's own scan reports it
+        documents, offset = documents_if_yaml(text, claimed=False)  # its own scan reports it
         pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
         if not pipelines:
             return None

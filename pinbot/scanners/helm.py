@@ -23,7 +23,6 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
     digest_slot,
     embedded_findings,
     format_path,
@@ -34,7 +33,8 @@ from pinbot.scanners._yaml import (
     walk,
     written_span,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError, Scanner
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import DigestSlot, Finding, Scanner
 
 __all__ = ["HelmScanner", "is_image_key"]
 
@@ -175,10 +175,7 @@ def _image_map(
 
 def _annotation_images(inner: str) -> Iterator[Finding]:
     """`image` values of the YAML list held in a Chart.yaml images annotation."""
-    try:
-        documents, offset = compose_documents(inner)
-    except ScanError:
-        return
+    documents, offset = documents_if_yaml(inner, claimed=False)
     for document in documents:
         if not isinstance(document, SequenceNode):
             continue
@@ -211,14 +208,11 @@ class HelmScanner:
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         name = posixpath.basename(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            if (
-                _VALUES_NAME.match(name) or name == "Chart.yaml"
-            ) and "/templates/" not in f"/{path}":
-                raise
-            return  # another kind's file (or a template): its own scanner reports it
+        # Another kind's file (or a template) is for its own scanner to report.
+        values = bool(_VALUES_NAME.match(name)) or name == "Chart.yaml"
+        documents, offset = documents_if_yaml(
+            text, claimed=values and "/templates/" not in f"/{path}"
+        )
         for document in documents:
             if is_concourse_document(document):
                 continue

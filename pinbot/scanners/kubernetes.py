@@ -33,6 +33,7 @@ from pinbot.scanners._yaml import (
     walk,
     written_span,
 )
+from pinbot.scanners._yaml_kind import documents_if_yaml
 from pinbot.scanners.interface import Dismissal, Finding, ScanError, SinglePassScanner
 
 __all__ = ["SCANNER", "KubernetesScanner"]
@@ -210,10 +211,7 @@ class KubernetesScanner(SinglePassScanner):
             yield from _parameter_defaults(document, parameters, text, offset)
 
     def _embedded(self, inner: str) -> Iterator[Finding]:
-        try:
-            documents, offset = compose_documents(inner)
-        except ScanError:
-            return
+        documents, offset = documents_if_yaml(inner, claimed=False)
         for document in documents:
             if is_manifest(document):
                 for seen in self._manifest(document, inner, offset):
