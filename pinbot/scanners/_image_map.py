@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
+    Node,
     ScalarNode,
+    digest_slot,
     scalar_span,
     unrewritable_map_finding,
     written_span,
@@ -26,6 +28,24 @@ def composed_reference(repository: str, tag: str, digest: str, registry: str = "
     )
 
 
+def line_after(node: Node, text: str, offset: int) -> tuple[int, str] | None:
+    """Where a key line can be added after `node`, the last value written for a block
+    mapping: the end of the line `node` ends on (before its line break), and the line break to
+    write there (the line's own; at the end of the file, the file's). None when `node` is a
+    block or folded scalar, or is written over more than one line."""
+    if isinstance(node, ScalarNode) and node.style not in (None, "", '"', "'"):
+        return None
+    if node.start_mark.line != node.end_mark.line:
+        return None
+    end = node.end_mark.index + offset
+    line_end = text.find("\n", end)
+    if line_end < 0:
+        return len(text), "\r\n" if "\r\n" in text else "\n"
+    if line_end > 0 and text[line_end - 1] == "\r":
+        return line_end - 1, "\r\n"
+    return line_end, "\n"
+
+
 @dataclass(frozen=True)
 class ImageMap:
     """One image composed from a mapping, reported on its `anchor` field (the part a person
@@ -40,6 +60,10 @@ class ImageMap:
     def span(self) -> tuple[int, int] | None:
         """The anchor's value, or None when it is not written so that it can be spliced."""
         return scalar_span(self.anchor, self.text, self.offset)
+
+    def digest_slot(self, digest: ScalarNode) -> DigestSlot | None:
+        """The slot of the map's own `digest` key (see `_yaml.digest_slot`)."""
+        return digest_slot(digest, self.text, self.offset)
 
     def unspliceable(self) -> Finding:
         """Reported where the anchor is written, not rewritten: its scalar cannot be spliced."""

@@ -17,7 +17,7 @@ import math
 import posixpath
 from collections.abc import Iterator
 
-from pinbot.scanners._image_map import ImageMap, composed_reference
+from pinbot.scanners._image_map import ImageMap, composed_reference, line_after
 from pinbot.scanners._kinds import is_concourse_document
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -25,7 +25,6 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    digest_slot,
     format_path,
     map_get,
     map_items,
@@ -68,9 +67,10 @@ def _changes_as_number(node: ScalarNode) -> bool:
     return spelled != value
 
 
-def _end_of_entry(node: MappingNode, text: str, offset: int) -> int | None:
-    """Where the last line written for a block mapping ends (before its line break), or None
-    when its last value is not written on lines of its own."""
+def _end_of_entry(node: MappingNode, text: str, offset: int) -> tuple[int, str] | None:
+    """Where the last line written for a block mapping ends (before its line break), and its
+    line break (see `line_after`); None when its last value is not written on lines of its
+    own."""
     current: Node = node
     while True:
         if isinstance(current, MappingNode) and not current.flow_style:
@@ -86,38 +86,17 @@ def _end_of_entry(node: MappingNode, text: str, offset: int) -> int | None:
                 return None
             current = current.value[-1]
         else:
-            break
-    if isinstance(current, ScalarNode):
-        if current.style not in (None, "", '"', "'"):
-            return None
-        if current.start_mark.line != current.end_mark.line:
-            return None
-    elif current.start_mark.line != current.end_mark.line:
-        return None
-    end = current.end_mark.index + offset
-    line_end = text.find("\n", end)
-    if line_end < 0:
-        line_end = len(text)
-    elif line_end > 0 and text[line_end - 1] == "\r":
-        line_end -= 1
-    return line_end
-
-
-def _newline(text: str, position: int) -> str:
-    if position < len(text) and text[position] == "\r":
-        return "\r\n"
-    if position == len(text):
-        return "\r\n" if "\r\n" in text else "\n"
-    return "\n"
+            return line_after(current, text, offset)
 
 
 def _version_insertion(image_resource: MappingNode, text: str, offset: int) -> DigestSlot | None:
     """A new `version: {digest: …}` written as two lines after the image_resource's last one."""
     if image_resource.flow_style or not image_resource.value:
         return None
-    end = _end_of_entry(image_resource, text, offset)
-    if end is None:
+    found = _end_of_entry(image_resource, text, offset)
+    if found is None:
         return None
+    end, newline = found
     column = image_resource.value[0][0].start_mark.column
     step = 2
     source = map_get(image_resource, "source")
@@ -125,7 +104,6 @@ def _version_insertion(image_resource: MappingNode, text: str, offset: int) -> D
         for key, key_node, value in map_items(image_resource):
             if key == "source" and value is source:
                 step = max(1, source.value[0][0].start_mark.column - key_node.start_mark.column)
-    newline = _newline(text, end)
     indent = " " * column
     prefix = f"{newline}{indent}version:{newline}{indent}{' ' * step}digest: "
     return DigestSlot(end, end, prefix=prefix)
@@ -179,7 +157,7 @@ def _image_source(
     if note is not None:
         return image.unrewritable(span, note)
     if isinstance(digest_node, ScalarNode):
-        return image.pinned_at(span, digest_slot(digest_node, text, offset), NOT_SPLICEABLE)
+        return image.pinned_at(span, image.digest_slot(digest_node), NOT_SPLICEABLE)
     if version is not None:
         return image.unrewritable(span, NO_VERSION_DIGEST)
     return image.pinned_at(span, _version_insertion(node, text, offset), NO_INSERT)

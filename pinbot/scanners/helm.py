@@ -23,7 +23,6 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    digest_slot,
     embedded_findings,
     format_path,
     is_manifest,
@@ -146,7 +145,7 @@ def _image_map(
     rewritable = True
     adds_key = False
     if isinstance(digest_node, ScalarNode):
-        slot = digest_slot(digest_node, text, offset)
+        slot = image.digest_slot(digest_node)
         rewritable = slot is not None
         note = None if rewritable else NOT_SPLICEABLE
     else:

@@ -15,14 +15,13 @@ import posixpath
 import re
 from collections.abc import Iterator
 
-from pinbot.scanners._image_map import ImageMap, composed_reference
+from pinbot.scanners._image_map import ImageMap, composed_reference, line_after
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     compose_documents,
-    digest_slot,
     format_path,
     map_get,
     map_items,
@@ -171,19 +170,10 @@ def _insertion(entry: MappingNode, text: str, offset: int) -> DigestSlot | None:
         return None
     first_key, _ = entry.value[0]
     last_value = entry.value[-1][1]
-    if not isinstance(last_value, ScalarNode) or last_value.style not in (None, "", '"', "'"):
+    found = line_after(last_value, text, offset) if isinstance(last_value, ScalarNode) else None
+    if found is None:
         return None
-    if last_value.start_mark.line != last_value.end_mark.line:
-        return None
-    end = last_value.end_mark.index + offset
-    line_end = text.find("\n", end)
-    if line_end < 0:
-        line_end = len(text)
-        newline = "\r\n" if "\r\n" in text else "\n"
-    else:
-        newline = "\r\n" if line_end > 0 and text[line_end - 1] == "\r" else "\n"
-        if newline == "\r\n":
-            line_end -= 1
+    line_end, newline = found
     indent = " " * first_key.start_mark.column
     return DigestSlot(line_end, line_end, prefix=f"{newline}{indent}digest: ")
 
@@ -234,7 +224,7 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
         return image.unrewritable(span, NO_TAG)
     digest_node = fields.get("digest")
     if digest_node is not None:
-        return image.pinned_at(span, digest_slot(digest_node, text, offset), NO_INSERT)
+        return image.pinned_at(span, image.digest_slot(digest_node), NO_INSERT)
     return image.pinned_at(span, _insertion(entry, text, offset), NO_INSERT)
 
 
