@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -135,26 +135,22 @@ def _failed_line(failed: AuditedRepository) -> str:
     return f"{name}: not read: {reason.removeprefix(f'{name}: ')}"
 
 
-def _read_all(
+def _read_each(
     forge: GitHubForge,
-    chosen: Sequence[tuple[str, Repository | None]],
+    chosen: Iterable[tuple[str, Repository | None]],
     config: Config,
     progress: Progress,
-) -> tuple[list[ScannedRepository], list[AuditedRepository]]:
-    """Every chosen repository read and scanned, and those that could not be, a progress line
-    for each."""
-    scanned: list[ScannedRepository] = []
-    failed: list[AuditedRepository] = []
+) -> Iterator[ScannedRepository | AuditedRepository]:
+    """Each chosen repository, scanned or with why it could not be read; a progress line as
+    each is done."""
     for name, repo in chosen:
         with forge.calls.scoped(name):
             read = _read(forge, name, repo, config)
         if isinstance(read, AuditedRepository):
-            failed.append(read)
             progress.finish(_failed_line(read))
         else:
-            scanned.append(read)
             progress.finish(_read_line(name, read, forge.calls.counted(name)))
-    return scanned, failed
+        yield read
 
 
 @dataclass(frozen=True)
@@ -215,12 +211,14 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     try:
         chosen, skipped = choose_repositories(forge, args)
         progress.total = len(chosen)
-        scanned, failed = _read_all(forge, chosen, config, progress)
+        read = list(_read_each(forge, chosen, config, progress))
         if cache is not None:
             cache.prune()
     finally:
         github.close()
         progress.close()
+    scanned = [r for r in read if isinstance(r, ScannedRepository)]
+    failed = [r for r in read if isinstance(r, AuditedRepository)]
     drift = _check_drift(config, scanned, progress) if args.drift else None
     audited = [_audit(s, config, drift) for s in scanned]
     return AuditReport(

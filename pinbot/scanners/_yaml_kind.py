@@ -63,6 +63,8 @@ class YamlKind:
     file_names: ClassVar[tuple[str, ...]] = ()
     # Which documents of a file are read: a workspace config reads only its first.
     documents: ClassVar[slice] = slice(None)
+    # What a document must be to be read: a mapping, or for some kinds a list of steps too.
+    shapes: ClassVar[tuple[type[Node], ...]] = (MappingNode,)
 
     def matches(self, path: str) -> bool:
         return posixpath.basename(path) in self.file_names
@@ -71,10 +73,13 @@ class YamlKind:
         documents, offset = compose_documents(text)
         findings: dict[tuple[int, int], Finding] = {}
         for document in documents[self.documents]:
+            if not isinstance(document, self.shapes):
+                continue
             for finding in self.document(document, text, offset):
                 findings.setdefault((finding.start, finding.end), finding)
         return iter(sorted(findings.values(), key=lambda f: (f.start, f.end)))
 
     def document(self, document: Node, text: str, offset: int) -> Iterable[Finding]:
-        """What one document holds; `offset` is added to its marks (see `compose_documents`)."""
+        """What one document of one of the `shapes` holds; `offset` is added to its marks (see
+        `compose_documents`)."""
         raise NotImplementedError

@@ -35,8 +35,6 @@ class BitbucketPipelinesScanner(YamlKind):
     file_names = ("bitbucket-pipelines.yml", "bitbucket-pipelines.yaml")
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         found = _image(document, text, offset, "")
         if found is not None:
             yield found

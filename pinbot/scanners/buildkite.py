@@ -111,6 +111,7 @@ class _Reader:
 
 class BuildkiteScanner(YamlKind):
     kind = "buildkite"
+    shapes = (MappingNode, SequenceNode)
 
     def matches(self, path: str) -> bool:
         return is_buildkite_path(path)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pinbot.scanners._yaml import MappingNode, Node, map_get, scalar_value
+from pinbot.scanners._yaml import Node, map_get, scalar_value
 from pinbot.scanners._yaml_kind import YamlKind, image_field, members
 from pinbot.scanners.interface import Finding
 
@@ -16,8 +16,6 @@ class DroneScanner(YamlKind):
     file_names = (".drone.yml", ".drone.yaml")
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         kind = scalar_value(map_get(document, "kind"))
         if kind not in (None, "pipeline"):
             return  # secrets, signatures, templates

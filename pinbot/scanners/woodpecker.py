@@ -43,8 +43,6 @@ class WoodpeckerScanner(YamlKind):
         return is_woodpecker_path(path)
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         for section in _SECTIONS:
             for step, context in members(map_get(document, section), section):
                 if isinstance(step, MappingNode):

@@ -169,7 +169,9 @@ class SupplyChainReader:
         found: list[at.Statement] = []
         if legacy_sig is not None:
             found_by = "tag " + tag_for(digest, ".sig")
-            signatures += await self._cosign(ref, legacy_sig, found_by, problems)
+            document = _parsed(legacy_sig, f"signature manifest ({found_by})", problems)
+            if document is not None:
+                signatures += await self._cosign(ref, document, found_by, problems)
         if legacy_att is not None:
             found += await self._dsse_statements(ref, legacy_att, digest, problems)
         for referrer in referrers:
@@ -225,11 +227,9 @@ class SupplyChainReader:
             return None
 
     async def _cosign(
-        self, ref: ImageReference, fetched: FetchedManifest, found_by: str, problems: list[str]
+        self, ref: ImageReference, document: Mapping[str, Any], found_by: str, problems: list[str]
     ) -> list[sg.Signature]:
-        document = _parsed(fetched, f"signature manifest ({found_by})", problems)
-        if document is None:
-            return []
+        """The signatures of a cosign signature manifest (simple-signing layers)."""
         layers = await self._small_layers(ref, document, {sg.SIMPLE_SIGNING}, problems)
         return sg.cosign_signatures(document, layers, found_by)
 
@@ -275,10 +275,10 @@ class SupplyChainReader:
         )
         if read is None:
             return []
-        fetched, document = read
+        _referrer, document = read
         kind = artifact_type_of(document) or kind
         if kind == sg.COSIGN_ARTIFACT_TYPE:
-            return await self._cosign(ref, fetched, referrer.found_by, problems)
+            return await self._cosign(ref, document, referrer.found_by, problems)
         bundle_types = {
             layer_type
             for entry in objects(document, "layers", sg.MAX_SIGNATURE_LAYERS)
