@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from pinbot.scanners._kinds import is_gitlab_path
@@ -144,6 +144,38 @@ class _PipelineFile:
     image_uses: dict[str, list[_ImageUse]] = field(default_factory=dict)
 
 
+def _linked(
+    found: Finding,
+    name: str,
+    path: str,
+    uses: Sequence[_ImageUse],
+    definitions: int,
+    pipeline: Sequence[_PipelineFile],
+) -> Finding | None:
+    """The top-level definition of variable `name` in `path`, as the image keys of other files
+    of the pipeline use it (`uses`, in any file); None when no other file does."""
+    elsewhere = [use for use in uses if use.path != path]
+    if not elsewhere:
+        return None
+    first = elsewhere[0]
+    where = f"image of {first.path}:{first.line}"
+    more = len(uses) - 1
+    note = where + (f" and {more} more" if more else "")
+    expansions = sum(_variable_uses(name, other.text) for other in pipeline)
+    if definitions > 1:
+        found = replace(
+            found, rewritable=False, note=f"{note}; defined {definitions} times, not rewritten"
+        )
+    elif expansions > len(uses):
+        # Pinning the value would change what the other uses (scripts, other keys) see.
+        found = replace(
+            found, rewritable=False, note=f"{note}; also used outside image keys, not rewritten"
+        )
+    else:
+        found = replace(found, note=found.note or note)
+    return replace(found, context=f"{found.context} ({where})")
+
+
 class GitLabCIScanner:
     kind = "gitlab-ci"
 
@@ -210,31 +242,9 @@ class GitLabCIScanner:
         for definitions in defining:
             for name, found in definitions.top_level.items():
                 uses = image_uses.get(name, [])
-                elsewhere = [use for use in uses if use.path != definitions.path]
-                if not elsewhere:
-                    continue
-                first = elsewhere[0]
-                where = f"image of {first.path}:{first.line}"
-                more = len(uses) - 1
-                note = where + (f" and {more} more" if more else "")
-                expansions = sum(_variable_uses(name, other.text) for other in pipeline)
-                if defined[name] > 1:
-                    found = replace(
-                        found,
-                        rewritable=False,
-                        note=f"{note}; defined {defined[name]} times, not rewritten",
-                    )
-                elif expansions > len(uses):
-                    # Pinning the value would change what the other uses (scripts, other keys) see.
-                    found = replace(
-                        found,
-                        rewritable=False,
-                        note=f"{note}; also used outside image keys, not rewritten",
-                    )
-                else:
-                    found = replace(found, note=found.note or note)
-                context = f"{found.context} ({where})"
-                linked.setdefault(definitions.path, []).append(replace(found, context=context))
+                judged = _linked(found, name, definitions.path, uses, defined[name], pipeline)
+                if judged is not None:
+                    linked.setdefault(definitions.path, []).append(judged)
         return linked
 
     def _read(self, path: str, text: str) -> _PipelineFile | None:
