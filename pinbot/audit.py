@@ -7,12 +7,13 @@ drift), an `AuditReport` comes out; each output format (`pinbot.report`) is a fu
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from pinbot.config import PolicyConfig
 from pinbot.plan import Lookup
 from pinbot.policy import Rule, Violation, evaluate
+from pinbot.reference import ImageReference
 from pinbot.scanners import Occurrence, Status
 
 
@@ -147,38 +148,35 @@ class AuditReport:
 
     def images(self) -> list[ImageUse]:
         """Images by how many repositories use them (most first), then by name."""
-        repositories: dict[str, set[str]] = {}
-        references: Counter[str] = Counter()
-        tags: dict[str, set[str]] = {}
-        for r in self.repositories:
-            for o in r.occurrences:
-                if o.reference is None:
-                    continue
-                name = o.reference.name
-                repositories.setdefault(name, set()).add(r.repository)
-                references[name] += 1
-                tags.setdefault(name, set())
-                if o.reference.tag is not None:
-                    tags[name].add(o.reference.tag)
         uses = [
-            ImageUse(name, tuple(sorted(repos)), references[name], tuple(sorted(tags[name])))
-            for name, repos in repositories.items()
+            ImageUse(
+                name,
+                tuple(sorted({repository for repository, _ in found})),
+                len(found),
+                tuple(sorted({ref.tag for _, ref in found if ref.tag is not None})),
+            )
+            for name, found in self._references_by(lambda ref: ref.name).items()
         ]
         return sorted(uses, key=lambda u: (-len(u.repositories), -u.references, u.image))
 
     def registries(self) -> list[RegistryUse]:
         """Registries (host[:port] as in the canonical reference) by repositories using them."""
-        repositories: dict[str, set[str]] = {}
-        references: Counter[str] = Counter()
+        uses = [
+            RegistryUse(domain, len({repository for repository, _ in found}), len(found))
+            for domain, found in self._references_by(lambda ref: ref.domain).items()
+        ]
+        return sorted(uses, key=lambda u: (-u.repositories, -u.references, u.registry))
+
+    def _references_by(
+        self, key: Callable[[ImageReference], str]
+    ) -> dict[str, list[tuple[str, ImageReference]]]:
+        """Every parsed reference, with its repository, grouped by `key` of the reference."""
+        found: dict[str, list[tuple[str, ImageReference]]] = {}
         for r in self.repositories:
             for o in r.occurrences:
-                if o.reference is None:
-                    continue
-                domain = o.reference.domain
-                repositories.setdefault(domain, set()).add(r.repository)
-                references[domain] += 1
-        uses = [RegistryUse(d, len(repos), references[d]) for d, repos in repositories.items()]
-        return sorted(uses, key=lambda u: (-u.repositories, -u.references, u.registry))
+                if o.reference is not None:
+                    found.setdefault(key(o.reference), []).append((r.repository, o.reference))
+        return found
 
     def headline(self) -> str:
         failed = f" ({len(self.failures)} could not be read)" if self.failures else ""

@@ -10,6 +10,17 @@ import enum
 from dataclasses import dataclass
 
 
+def location(file: str | None, line: int | None, column: int | None) -> str:
+    """`file:line:column`, each part only when known (a column only after a line); "" when
+    nothing is."""
+    parts = [file or ""]
+    if line is not None:
+        parts.append(str(line))
+        if column is not None:
+            parts.append(str(column))
+    return ":".join(parts)
+
+
 class PinbotError(Exception):
     """Base of every error pinbot raises on purpose.
 
@@ -54,12 +65,7 @@ class Problem:
 
     @property
     def location(self) -> str:
-        parts = [self.file or ""]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return location(self.file, self.line, self.column)
 
     def __str__(self) -> str:
         where = self.location

@@ -18,7 +18,7 @@ from typing import Any
 
 from pinbot.notes import short_digest, timestamp
 from pinbot.reference import InvalidReference, is_valid_digest, is_valid_tag, parse
-from pinbot.report.escape import code, code_cell, strip_comment_markers, terminal
+from pinbot.report.escape import code, code_cell, remove_all, strip_comment_markers, terminal
 
 STATE_MARK = "pinbot:state"
 STATE_VERSION = 1
@@ -744,7 +744,7 @@ def replace_state(body: str, state: PullState) -> str:
     and the new one is written at the end. The state is compacted when the whole one would
     take the body past the size limit.
     """
-    text = _without_state_blocks(body).rstrip()
+    text = remove_all(_ANY_BLOCK, body).rstrip()
 
     def with_block(block: str) -> str:
         return f"{text}\n\n{block}\n" if text else f"{block}\n"
@@ -753,14 +753,6 @@ def replace_state(body: str, state: PullState) -> str:
     if body_length(replaced) > MAX_BODY and not state.is_compact:
         replaced = with_block(state_block(state.compact()))
     return replaced
-
-
-def _without_state_blocks(body: str) -> str:
-    previous = None
-    while previous != body:  # taking one out can join the halves of another
-        previous = body
-        body = _ANY_BLOCK.sub("", body)
-    return body
 
 
 CLOSED_ON_BASE = (

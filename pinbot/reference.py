@@ -261,12 +261,12 @@ class ImageReference:
                 raise InvalidReference(text, problem)
 
     def __str__(self) -> str:
-        text = self.name
-        if self.tag is not None:
-            text += ":" + self.tag
-        if self.digest is not None:
-            text += "@" + self.digest
-        return text
+        return self._spelled(self.name)
+
+    def _spelled(self, name: str) -> str:
+        """`name` with this reference's tag and digest."""
+        tag = f":{self.tag}" if self.tag is not None else ""
+        return name + tag + (f"@{self.digest}" if self.digest is not None else "")
 
     def __repr__(self) -> str:
         return f"<ImageReference({str(self)!r})>"
@@ -338,12 +338,7 @@ class ImageReference:
         >>> parse_normalized("docker.io/bitnami/redis:7.2").familiar()
         'bitnami/redis:7.2'
         """
-        text = self.familiar_name
-        if self.tag is not None:
-            text += ":" + self.tag
-        if self.digest is not None:
-            text += "@" + self.digest
-        return text
+        return self._spelled(self.familiar_name)
 
     def normalized(self) -> ImageReference:
         """This reference with Docker's defaults applied (see :func:`parse_normalized`).

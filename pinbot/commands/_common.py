@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pinbot.config import Config, ConfigError, load_config
 from pinbot.plan import apply_ignore_rules
@@ -17,6 +17,8 @@ from pinbot.scanners import FileScan, PathNotFound, TreeScan, scan_paths, scan_s
 
 if TYPE_CHECKING:
     from pinbot.supplychain.gate import TrustPolicy
+
+T = TypeVar("T")
 
 
 def add_config_argument(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +50,37 @@ def trust_policies_or_exit(config: Config) -> tuple[TrustPolicy, ...]:
         raise SystemExit(2) from exc
 
 
-def add_paths(parser: argparse.ArgumentParser, verb: str) -> None:
+def add_file_arguments(
+    parser: argparse.ArgumentParser,
+    verb: str,
+    output_formats: Iterable[str],
+    *,
+    format_help: str | None = None,
+    switches: Mapping[str, str] | None = None,
+) -> None:
+    """What every command over files and folders takes: the paths, `--format` (text unless
+    asked), the command's own on/off `switches` (option and help), and `--config`."""
     parser.add_argument(
         "path",
         nargs="*",
         type=Path,
         metavar="PATH",
         help=f"files and folders to {verb} (default .)",
+    )
+    parser.add_argument("--format", choices=tuple(output_formats), default="text", help=format_help)
+    for option, help_text in (switches or {}).items():
+        parser.add_argument(option, action="store_true", help=help_text)
+    add_config_argument(parser)
+
+
+def add_state_argument(parser: argparse.ArgumentParser, *, default: str, note: str = "") -> None:
+    """`--state FILE`, the min-age memory; `default` says where it is when not given."""
+    parser.add_argument(
+        "--state",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help=f"where min-age remembers when each digest was first seen (default {default}){note}",
     )
 
 
@@ -74,6 +100,28 @@ def scan_root(paths: Sequence[Path]) -> Path:
     return Path(common if os.path.isdir(common) else os.path.dirname(common))
 
 
+def _scan_or_exit(
+    scan: Callable[..., T], command: str, paths: Sequence[Path], config: Config, **options: bool
+) -> T:
+    """`scan` (`scan_paths` or `scan_stream`) over the paths (the working directory when none
+    is given), named from their `scan_root`, with the config's ignore globs.
+
+    Exits with status 2 when a path does not exist.
+    """
+    chosen = list(paths) or [Path(".")]
+    try:
+        return scan(
+            chosen,
+            root=scan_root(chosen),
+            ignore_paths=config.scan.ignore_paths,
+            ignore_images=config.scan.ignore_images,
+            **options,
+        )
+    except PathNotFound as exc:
+        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
 def scan_folder(
     command: str, paths: Sequence[Path], config: Config, *, warn: bool = True
 ) -> TreeScan:
@@ -83,17 +131,7 @@ def scan_folder(
 
     Exits with status 2 when a path does not exist.
     """
-    chosen = list(paths) or [Path(".")]
-    try:
-        scanned = scan_paths(
-            chosen,
-            root=scan_root(chosen),
-            ignore_paths=config.scan.ignore_paths,
-            ignore_images=config.scan.ignore_images,
-        )
-    except PathNotFound as exc:
-        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
-        raise SystemExit(2) from exc
+    scanned = _scan_or_exit(scan_paths, command, paths, config)
     scanned.occurrences = apply_ignore_rules(scanned.occurrences, config.rules)
     if warn:
         for problem in scanned.errors:
@@ -110,18 +148,7 @@ def stream_folder(
 
     Exits with status 2 when a path does not exist, before anything is read.
     """
-    chosen = list(paths) or [Path(".")]
-    try:
-        stream = scan_stream(
-            chosen,
-            root=scan_root(chosen),
-            ignore_paths=config.scan.ignore_paths,
-            ignore_images=config.scan.ignore_images,
-            keep_contents=keep_contents,
-        )
-    except PathNotFound as exc:
-        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
-        raise SystemExit(2) from exc
+    stream = _scan_or_exit(scan_stream, command, paths, config, keep_contents=keep_contents)
     return _with_rules_and_warnings(stream, config)
 
 

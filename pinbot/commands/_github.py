@@ -5,12 +5,15 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from github.Repository import Repository
 
 from pinbot.forge.cache import ResponseCache
-from pinbot.forge.github import GitHubForge, RepositoryFilter, RepositorySelection
+from pinbot.forge.github import Credentials, GitHubForge, RepositoryFilter, RepositorySelection
+from pinbot.report.escape import terminal
 
 
 def shard(text: str) -> tuple[int, int]:
@@ -109,3 +112,24 @@ def choose_repositories(
 ) -> tuple[list[tuple[str, Repository | None]], dict[str, str]]:
     """The repositories to work on (in this shard), and those the --org filter left out with why."""
     return forge.choose_repositories(selection(args))
+
+
+def _options(names: Sequence[str]) -> str:
+    """`--include, --exclude and --topic` for the argument names `include`, `exclude`, `topic`."""
+    options = [f"--{name.replace('_', '-')}" for name in names]
+    return ", ".join(options[:-1]) + f" and {options[-1]}" if len(options) > 1 else options[0]
+
+
+def github_credentials(
+    args: argparse.Namespace, command: str, org_filters: Sequence[str]
+) -> Credentials | None:
+    """The GitHub credentials from the environment, or None (with why on stderr, for exit
+    status 2) when they are missing or when one of `org_filters` is given without `--org`."""
+    if not args.org and any(getattr(args, name) for name in org_filters):
+        print(f"pinbot {command}: {_options(org_filters)} need --org", file=sys.stderr)
+        return None
+    try:
+        return Credentials.from_environment()
+    except (ValueError, OSError) as exc:
+        print(f"pinbot {command}: {terminal(str(exc))}", file=sys.stderr)
+        return None

@@ -11,8 +11,8 @@ import argparse
 import asyncio
 import sys
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from github import GithubException
@@ -33,6 +33,7 @@ from pinbot.commands._github import (
     add_cache_argument,
     add_repository_arguments,
     choose_repositories,
+    github_credentials,
     installation_owner,
     response_cache,
 )
@@ -55,6 +56,9 @@ HELP = "Inventory the image references of GitHub repositories and report policy 
 VIOLATIONS = 1
 USAGE = 2
 UNREADABLE = 3
+
+#: What narrows `--org`: each is refused without it.
+ORG_FILTERS = ("include", "exclude", "topic", "include_archived", "include_forks")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -104,9 +108,17 @@ def _untrusted(
 
 def _read(
     forge: GitHubForge, name: str, repo: Repository | None, config: Config
-) -> ScannedRepository:
-    repo = repo or forge.repository(name)
-    return scan_snapshot(repo, forge.snapshot(repo, config.scan.ignore_paths), config)
+) -> ScannedRepository | AuditedRepository:
+    """The repository scanned, or its failure: one repository must not stop the audit."""
+    try:
+        repo = repo or forge.repository(name)
+        return scan_snapshot(repo, forge.snapshot(repo, config.scan.ignore_paths), config)
+    except ForgeError as exc:
+        return AuditedRepository(name, failure=str(exc))
+    except GithubException as exc:
+        return AuditedRepository(name, failure=f"{name}: HTTP {exc.status}")
+    except Exception as exc:
+        return AuditedRepository(name, failure=f"{name}: unexpected {type(exc).__name__}: {exc}")
 
 
 def _read_line(name: str, scanned: ScannedRepository, calls: int) -> str:
@@ -123,6 +135,65 @@ def _failed_line(failed: AuditedRepository) -> str:
     return f"{name}: not read: {reason.removeprefix(f'{name}: ')}"
 
 
+def _read_each(
+    forge: GitHubForge,
+    chosen: Iterable[tuple[str, Repository | None]],
+    config: Config,
+    progress: Progress,
+) -> Iterator[ScannedRepository | AuditedRepository]:
+    """Each chosen repository, scanned or with why it could not be read; a progress line as
+    each is done."""
+    for name, repo in chosen:
+        with forge.calls.scoped(name):
+            read = _read(forge, name, repo, config)
+        if isinstance(read, AuditedRepository):
+            progress.finish(_failed_line(read))
+        else:
+            progress.finish(_read_line(name, read, forge.calls.counted(name)))
+        yield read
+
+
+@dataclass(frozen=True)
+class _Drift:
+    """What `--drift` learnt from the registries for the whole audit."""
+
+    lookups: dict[str, Lookup]
+    requests: int
+    errors: list[str]
+    untrusted: dict[str, list[Violation]]
+
+
+def _check_drift(
+    config: Config, scanned: Sequence[ScannedRepository], progress: Progress
+) -> _Drift:
+    occurrences = [o for s in scanned for o in s.occurrences]
+    pinned = sum(1 for o in occurrences if o.reference is not None and o.reference.digest)
+    progress.note(f"checking {plural(pinned, 'pinned reference')} with the registries")
+    drift = _check_pinned(config, occurrences)
+    progress.close()
+    return _Drift(
+        lookups=drift.lookups,
+        requests=drift.requests,
+        errors=lookup_problems(drift.lookups) + _unanswered_digests(scanned, drift.lookups),
+        untrusted=_untrusted(scanned, drift.held),
+    )
+
+
+def _audit(scanned: ScannedRepository, config: Config, drift: _Drift | None) -> AuditedRepository:
+    audited = audit_repository(
+        scanned.name,
+        scanned.occurrences,
+        config.policy,
+        drift.lookups if drift else None,
+        branch=scanned.snapshot.branch,
+        commit=scanned.snapshot.commit,
+        url=scanned.repo.html_url,
+        files=len(scanned.snapshot.files),
+        warnings=scanned.errors,
+    )
+    return _with_untrusted(audited, drift.untrusted.get(scanned.name, []) if drift else [])
+
+
 def execute(args: argparse.Namespace, config: Config, credentials: Credentials) -> AuditReport:
     """The whole audit; returns the report (also used by tests).
 
@@ -136,73 +207,28 @@ def execute(args: argparse.Namespace, config: Config, credentials: Credentials) 
     )
     cache = response_cache(args)
     forge = GitHubForge(github, calls, cache)
-    progress: Progress | None = None
+    progress = Progress(quiet=getattr(args, "quiet", False))
     try:
         chosen, skipped = choose_repositories(forge, args)
-        progress = Progress(len(chosen), quiet=getattr(args, "quiet", False))
-        scanned: list[ScannedRepository] = []
-        failed: list[AuditedRepository] = []
-        for name, repo in chosen:
-            with calls.scoped(name):
-                try:
-                    scanned.append(_read(forge, name, repo, config))
-                except ForgeError as exc:
-                    failed.append(AuditedRepository(name, failure=str(exc)))
-                except GithubException as exc:
-                    failed.append(AuditedRepository(name, failure=f"{name}: HTTP {exc.status}"))
-                except Exception as exc:  # one repository must not stop the audit
-                    problem = f"{name}: unexpected {type(exc).__name__}: {exc}"
-                    failed.append(AuditedRepository(name, failure=problem))
-            if failed and failed[-1].repository == name:
-                progress.finish(_failed_line(failed[-1]))
-            else:
-                progress.finish(_read_line(name, scanned[-1], calls.counted(name)))
+        progress.total = len(chosen)
+        read = list(_read_each(forge, chosen, config, progress))
         if cache is not None:
             cache.prune()
     finally:
         github.close()
-        if progress is not None:
-            progress.close()
-
-    lookups: dict[str, Lookup] | None = None
-    registry_requests = 0
-    lookup_errors: list[str] = []
-    untrusted: dict[str, list[Violation]] = {}
-    if args.drift:
-        occurrences = [o for s in scanned for o in s.occurrences]
-        pinned = sum(1 for o in occurrences if o.reference is not None and o.reference.digest)
-        progress.note(f"checking {plural(pinned, 'pinned reference')} with the registries")
-        drift = _check_pinned(config, occurrences)
         progress.close()
-        lookups, registry_requests = drift.lookups, drift.requests
-        lookup_errors = lookup_problems(lookups) + _unanswered_digests(scanned, lookups)
-        untrusted = _untrusted(scanned, drift.held)
-
-    audited = [
-        _with_untrusted(
-            audit_repository(
-                s.name,
-                s.occurrences,
-                config.policy,
-                lookups,
-                branch=s.snapshot.branch,
-                commit=s.snapshot.commit,
-                url=s.repo.html_url,
-                files=len(s.snapshot.files),
-                warnings=s.errors,
-            ),
-            untrusted.get(s.name, []),
-        )
-        for s in scanned
-    ]
+    scanned = [r for r in read if isinstance(r, ScannedRepository)]
+    failed = [r for r in read if isinstance(r, AuditedRepository)]
+    drift = _check_drift(config, scanned, progress) if args.drift else None
+    audited = [_audit(s, config, drift) for s in scanned]
     return AuditReport(
         repositories=sorted([*audited, *failed], key=lambda r: r.repository.lower()),
         skipped=skipped,
         drift=args.drift,
-        lookup_errors=lookup_errors,
+        lookup_errors=drift.errors if drift else [],
         unreadable_files=sum(p.fails for s in scanned for p in s.problems),
         github_calls=calls.counted(),
-        registry_requests=registry_requests,
+        registry_requests=drift.requests if drift else 0,
         seconds=time.monotonic() - started,
     )
 
@@ -246,19 +272,8 @@ def exit_status(report: AuditReport) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     trust_policies_or_exit(config)  # a key that is not one: a configuration error, status 2
-    if not args.org and (
-        args.include or args.exclude or args.topic or args.include_archived or args.include_forks
-    ):
-        print(
-            "pinbot audit: --include, --exclude, --topic, --include-archived and "
-            "--include-forks need --org",
-            file=sys.stderr,
-        )
-        return USAGE
-    try:
-        credentials = Credentials.from_environment()
-    except (ValueError, OSError) as exc:
-        print(f"pinbot audit: {terminal(str(exc))}", file=sys.stderr)
+    credentials = github_credentials(args, "audit", ORG_FILTERS)
+    if credentials is None:
         return USAGE
     try:
         report = execute(args, config, credentials)

@@ -13,8 +13,7 @@ import sys
 from pathlib import Path
 
 from pinbot.commands._common import (
-    add_config_argument,
-    add_paths,
+    add_file_arguments,
     load_config_or_exit,
     scan_folder,
     scan_root,
@@ -33,14 +32,14 @@ HELP = "Check the image references in the files and folders given against the po
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths(parser, "check")
-    parser.add_argument("--format", choices=tuple(formats.CHECK), default="text")
-    parser.add_argument(
-        "--drift",
-        action="store_true",
-        help="also ask the registries whether pinned digests still match their tags",
+    add_file_arguments(
+        parser,
+        "check",
+        formats.CHECK,
+        switches={
+            "--drift": "also ask the registries whether pinned digests still match their tags"
+        },
     )
-    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,12 +7,11 @@ import asyncio
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 from pinbot.apply import FileChange
 from pinbot.commands._common import (
-    add_config_argument,
-    add_paths,
+    add_file_arguments,
+    add_state_argument,
     load_config_or_exit,
     scan_folder,
     trust_policies_or_exit,
@@ -36,27 +35,23 @@ HELP = "Resolve each image tag in the files and folders given to its digest and 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths(parser, "pin")
+    add_file_arguments(
+        parser,
+        "pin",
+        ("text", "json"),
+        format_help="json: one object on stdout listing every edit, note and error "
+        "(instead of a diff)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print a unified diff, write nothing")
     mode.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 when something would change"
     )
-    parser.add_argument(
-        "--format",
-        choices=("text", "json"),
-        default="text",
-        help="json: one object on stdout listing every edit, note and error (instead of a diff)",
+    add_state_argument(
+        parser,
+        default="$XDG_CACHE_HOME/pinbot/settle-state.json",
+        note="; read and written only with a min-age",
     )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="where min-age remembers when each digest was first seen (default "
-        "$XDG_CACHE_HOME/pinbot/settle-state.json); read and written only with a min-age",
-    )
-    add_config_argument(parser)
 
 
 def _summary(

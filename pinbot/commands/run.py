@@ -16,12 +16,18 @@ from pinbot.bot.result import RepositoryResult
 from pinbot.bot.run import RunOptions, RunSummary, run_bot
 from pinbot.commands._common import (
     add_config_argument,
+    add_state_argument,
     load_config_or_exit,
     trust_policies_or_exit,
 )
-from pinbot.commands._github import add_cache_argument, add_repository_arguments, selection
+from pinbot.commands._github import (
+    add_cache_argument,
+    add_repository_arguments,
+    github_credentials,
+    selection,
+)
 from pinbot.errors import PinbotError
-from pinbot.forge.github import Credentials, CredentialsError, Pacing
+from pinbot.forge.github import CredentialsError, Pacing
 from pinbot.progress import Progress
 from pinbot.report import run_summary
 from pinbot.settle_store import StateFileError
@@ -57,13 +63,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="no progress on stderr (by default one line per repository as it finishes)",
     )
-    parser.add_argument(
-        "--state",
-        type=Path,
-        default=None,
-        metavar="FILE",
-        help="where min-age remembers when each digest was first seen (default "
-        "settle-state.json in --cache-dir, else $XDG_CACHE_HOME/pinbot/settle-state.json)",
+    add_state_argument(
+        parser,
+        default="settle-state.json in --cache-dir, else $XDG_CACHE_HOME/pinbot/settle-state.json",
     )
     add_config_argument(parser)
 
@@ -116,13 +118,8 @@ def exit_status(summary: RunSummary) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config_or_exit(args.config)
     trust_policies_or_exit(config)  # a `verify:` key that is not one: status 2, nothing read
-    if not args.org and (args.include or args.exclude or args.topic):
-        print("pinbot run: --include, --exclude and --topic need --org", file=sys.stderr)
-        return USAGE
-    try:
-        credentials = Credentials.from_environment()
-    except (ValueError, OSError) as exc:
-        print(f"pinbot run: {exc}", file=sys.stderr)
+    credentials = github_credentials(args, "run", ("include", "exclude", "topic"))
+    if credentials is None:
         return USAGE
     progress = RunProgress(quiet=args.quiet)
     try:

@@ -15,12 +15,7 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 
-from pinbot.commands._common import (
-    add_config_argument,
-    add_paths,
-    load_config_or_exit,
-    stream_folder,
-)
+from pinbot.commands._common import add_file_arguments, load_config_or_exit, stream_folder
 from pinbot.report import escape, formats, text
 from pinbot.report.json import streamed
 from pinbot.scanners import FileScan, Occurrence
@@ -30,14 +25,12 @@ HELP = "List every container image reference in the files and folders given (no 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_paths(parser, "scan")
-    parser.add_argument("--format", choices=tuple(formats.SCAN), default="text")
-    parser.add_argument(
-        "--explain",
-        action="store_true",
-        help="also list image-like text that is not a reference to pin, and why",
+    add_file_arguments(
+        parser,
+        "scan",
+        formats.SCAN,
+        switches={"--explain": "also list image-like text that is not a reference to pin, and why"},
     )
-    add_config_argument(parser)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ __all__ = [
     "code",
     "code_cell",
     "html_code",
+    "remove_all",
     "strip_comment_markers",
     "terminal",
     "text",
@@ -69,10 +70,16 @@ def workflow_command(value: str, *, property_value: bool = False) -> str:
 
 def strip_comment_markers(value: str) -> str:
     """`value` without anything that could open or close an HTML comment."""
+    return remove_all(_COMMENT_MARKERS, value)
+
+
+def remove_all(pattern: re.Pattern[str], value: str) -> str:
+    """`value` with every match of `pattern` removed, again until none is left: removing one
+    can join the halves of another (`<!<!---->--`)."""
     previous = None
-    while previous != value:  # removing one marker can join the halves of another
+    while previous != value:
         previous = value
-        value = _COMMENT_MARKERS.sub("", value)
+        value = pattern.sub("", value)
     return value
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from pinbot.errors import Problem, ProblemKind
+from pinbot.errors import Problem, ProblemKind, location
 from pinbot.policy import RULE_TEXT, Violation
 
 #: Every rule `check` can name, with its one-line description (SARIF rules, annotation titles).
@@ -70,12 +70,7 @@ class Finding:
 
     @property
     def location(self) -> str:
-        parts = [self.file or ""]
-        if self.line is not None:
-            parts.append(str(self.line))
-            if self.column is not None:
-                parts.append(str(self.column))
-        return ":".join(parts)
+        return location(self.file, self.line, self.column)
 
     def under(self, prefix: str) -> Finding:
         """The same finding with its file named from a folder `prefix` up (`app/deploy`)."""

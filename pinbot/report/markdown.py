@@ -6,6 +6,8 @@ locations as code spans, messages as literal text, so none of it becomes markup.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 from pinbot.audit import (
     AuditedRepository,
     AuditReport,
@@ -31,28 +33,32 @@ def _repository_row(r: AuditedRepository) -> str:
     )
 
 
+def _table(columns: Sequence[str], rows: Iterable[str]) -> list[str]:
+    """A table's header, its alignment row, and `rows` (already written as table rows)."""
+    return [f"| {' | '.join(columns)} |", "|" + "---|" * len(columns), *rows]
+
+
 def _repositories(report: AuditReport) -> list[str]:
-    lines = [
-        "| Repository | Commit | References | Pinned | Violations | By rule |",
-        "|---|---|---|---|---|---|",
-    ]
-    lines.extend(_repository_row(r) for r in report.repositories)
-    lines.append(
+    columns = ("Repository", "Commit", "References", "Pinned", "Violations", "By rule")
+    total = (
         f"| **Total** | | **{report.references()}** | "
         f"**{shown_percent(percent(report.pinned(), report.pinnable()))}** | "
         f"**{len(report.violations)}** | {rules_text(report.by_rule())} |"
     )
-    return lines
+    return _table(columns, [*map(_repository_row, report.repositories), total])
 
 
 def _images(report: AuditReport) -> list[str]:
     images = report.images()
     if not images:
         return []
-    lines = ["", "### Top images", "", "| Image | Repositories | References | Tags |", "|---|---|---|---|"]
-    for u in images[:TOP_IMAGES]:
-        tags = ", ".join(code_cell(t) for t in u.tags)
-        lines.append(f"| {code_cell(u.image)} | {len(u.repositories)} | {u.references} | {tags} |")
+    rows = (
+        f"| {code_cell(u.image)} | {len(u.repositories)} | {u.references} | "
+        f"{', '.join(code_cell(t) for t in u.tags)} |"
+        for u in images[:TOP_IMAGES]
+    )
+    table = _table(("Image", "Repositories", "References", "Tags"), rows)
+    lines = ["", "### Top images", "", *table]
     if len(images) > TOP_IMAGES:
         lines += ["", f"… and {len(images) - TOP_IMAGES} more images."]
     return lines
@@ -62,11 +68,8 @@ def _registries(report: AuditReport) -> list[str]:
     registries = report.registries()
     if not registries:
         return []
-    lines = ["", "### Registries", "", "| Registry | Repositories | References |", "|---|---|---|"]
-    lines.extend(
-        f"| {code_cell(u.registry)} | {u.repositories} | {u.references} |" for u in registries
-    )
-    return lines
+    rows = (f"| {code_cell(u.registry)} | {u.repositories} | {u.references} |" for u in registries)
+    return ["", "### Registries", "", *_table(("Registry", "Repositories", "References"), rows)]
 
 
 def _violations(report: AuditReport) -> list[str]:

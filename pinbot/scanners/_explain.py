@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from pinbot.scanners._driver import scanners_for
 from pinbot.scanners._occurrence import LineIndex
-from pinbot.scanners.interface import ExplainingScanner, Occurrence, ScanError
+from pinbot.scanners.interface import ExplainingScanner, LocatedText, Occurrence, ScanError
 
 __all__ = ["Explanation", "explain_files"]
 
@@ -22,40 +22,14 @@ SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
-class Explanation:
+class Explanation(LocatedText):
     """Text a scanner saw and did not report as a reference, where it is and why."""
 
-    file: str
-    kind: str
-    start: int
-    end: int
-    byte_start: int
-    byte_end: int
-    line: int
-    column: int
-    text: str
-    context: str
     reason: str
-
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
     def to_json(self) -> dict[str, object]:
         """The keys of `Occurrence.to_json`, so a consumer reads both alike."""
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "kind": self.kind,
-            "text": self.text,
-            "reference": None,
-            "status": SKIPPED,
-            "context": self.context,
-            "rewritable": False,
-            "note": self.reason,
-            "span": [self.byte_start, self.byte_end],
-        }
+        return self._record(None, SKIPPED, False, self.reason)
 
 
 def explain_files(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pinbot.scanners._strings import interpolation_end, line_of
 from pinbot.scanners.interface import ScanError
 
 __all__ = [
@@ -44,10 +45,6 @@ class Token:
     text: str
     body: tuple[int, int] | None = None  # heredoc body span
     escaped: bool = False
-
-
-def line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 class HclLexer:
@@ -130,23 +127,15 @@ class HclLexer:
 
     def template(self, position: int, depth: int) -> int:
         """Skip an interpolation body (which may hold strings and braces) up to its `}`."""
-        text = self.text
-        braces = 0
-        start = position
-        while position < len(text):
-            char = text[position]
-            if char == '"':
-                position, _ = self.string(position, depth + 1)
-                continue
-            if char == "{":
-                braces += 1
-            elif char == "}":
-                if braces == 0:
-                    return position + 1
-                braces -= 1
-            position += 1
-        self.fail("unterminated interpolation", start)
-        raise AssertionError  # unreachable: fail raises
+
+        def string_end(offset: int) -> int | None:
+            return self.string(offset, depth + 1)[0] if self.text[offset] == '"' else None
+
+        end = interpolation_end(self.text, position, string_end)
+        if end is None:
+            self.fail("unterminated interpolation", position)
+            raise AssertionError  # unreachable: fail raises
+        return end
 
     def heredoc(self, start: int) -> Token | None:
         match = _HEREDOC.match(self.text, start)

@@ -7,9 +7,10 @@ Anything it cannot read raises `ScanError` with the line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from pinbot.scanners._strings import WrittenString
+from pinbot.scanners._strings import WrittenString, line_of
 from pinbot.scanners.interface import ScanError
 
 __all__ = [
@@ -83,8 +84,7 @@ class _Parser:
         self.position = 1 if text.startswith("\ufeff") else 0
 
     def fail(self, message: str) -> None:
-        line = self.text.count("\n", 0, self.position) + 1
-        raise ScanError(f"invalid JSON: {message}", line)
+        raise ScanError(f"invalid JSON: {message}", line_of(self.text, self.position))
 
     def skip(self) -> None:
         """Whitespace and comments."""
@@ -121,14 +121,8 @@ class _Parser:
 
     def object(self, depth: int) -> JsonObject:
         node = JsonObject(self.position)
-        self.position += 1
-        while True:
-            self.skip()
-            if self.position >= len(self.text):
-                self.fail("unterminated object")
-            if self.text[self.position] == "}":
-                self.position += 1
-                return node
+
+        def member() -> None:
             if self.text[self.position] != '"':
                 self.fail("expected a quoted member name")
             key = self.string()
@@ -137,20 +131,27 @@ class _Parser:
                 self.fail("expected ':' after a member name")
             self.position += 1
             node.members.append((key, self.value(depth + 1)))
-            self.separator("}")
+
+        self.container("object", "}", member)
+        return node
 
     def array(self, depth: int) -> JsonArray:
         node = JsonArray(self.position)
+        self.container("array", "]", lambda: node.items.append(self.value(depth + 1)))
+        return node
+
+    def container(self, what: str, closing: str, member: Callable[[], None]) -> None:
+        """Read from the opening bracket to `closing`, each member by `member`."""
         self.position += 1
         while True:
             self.skip()
             if self.position >= len(self.text):
-                self.fail("unterminated array")
-            if self.text[self.position] == "]":
+                self.fail(f"unterminated {what}")
+            if self.text[self.position] == closing:
                 self.position += 1
-                return node
-            node.items.append(self.value(depth + 1))
-            self.separator("]")
+                return
+            member()
+            self.separator(closing)
 
     def separator(self, closing: str) -> None:
         self.skip()

@@ -17,6 +17,7 @@ from pinbot.scanners._yaml import (
     format_path,
     map_get,
     scalar_finding,
+    scalar_or_key_finding,
     walk,
 )
 from pinbot.scanners._yaml_kind import YamlKind
@@ -26,10 +27,7 @@ DOCKER_SCHEME = "docker://"
 
 def _image(owner: Node, text: str, offset: int, here: str) -> Finding | None:
     """`image: ref` or `image: {name: ref, username: …}` of a mapping."""
-    image = map_get(owner, "image")
-    if isinstance(image, MappingNode):
-        return scalar_finding(map_get(image, "name"), text, offset, f"{here}image.name")
-    return scalar_finding(image, text, offset, f"{here}image")
+    return scalar_or_key_finding(map_get(owner, "image"), "name", text, offset, f"{here}image")
 
 
 class BitbucketPipelinesScanner(YamlKind):
@@ -37,8 +35,6 @@ class BitbucketPipelinesScanner(YamlKind):
     file_names = ("bitbucket-pipelines.yml", "bitbucket-pipelines.yaml")
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         found = _image(document, text, offset, "")
         if found is not None:
             yield found

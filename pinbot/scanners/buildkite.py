@@ -25,9 +25,8 @@ from pinbot.scanners._yaml import (
     SequenceNode,
     map_get,
     map_items,
-    scalar_finding,
 )
-from pinbot.scanners._yaml_kind import YamlKind
+from pinbot.scanners._yaml_kind import YamlKind, image_field
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "BuildkiteScanner", "is_buildkite_path", "plugin_name"]
@@ -80,9 +79,7 @@ class _Reader:
         self.offset = offset
 
     def image(self, holder: Node | None, context: str) -> Iterator[Finding]:
-        found = scalar_finding(map_get(holder, "image"), self.text, self.offset, context)
-        if found is not None:
-            yield found
+        return image_field(holder, self.text, self.offset, context)
 
     def steps(self, node: Node | None, path: str) -> Iterator[Finding]:
         if not isinstance(node, SequenceNode):
@@ -114,6 +111,7 @@ class _Reader:
 
 class BuildkiteScanner(YamlKind):
     kind = "buildkite"
+    shapes = (MappingNode, SequenceNode)
 
     def matches(self, path: str) -> bool:
         return is_buildkite_path(path)

@@ -15,9 +15,8 @@ from pinbot.scanners._yaml import (
     SequenceNode,
     entries,
     map_get,
-    scalar_finding,
 )
-from pinbot.scanners._yaml_kind import YamlKind
+from pinbot.scanners._yaml_kind import YamlKind, image_field
 from pinbot.scanners.interface import Finding
 
 
@@ -50,11 +49,7 @@ class CircleCIScanner(YamlKind):
             return
         for index, container in enumerate(docker.value):
             if isinstance(container, MappingNode):
-                found = scalar_finding(
-                    map_get(container, "image"), text, offset, f"{here}.docker[{index}].image"
-                )
-                if found is not None:
-                    yield found
+                yield from image_field(container, text, offset, f"{here}.docker[{index}].image")
 
 
 SCANNER = CircleCIScanner()

@@ -22,7 +22,7 @@ class CloudBuildScanner(YamlKind):
         return name.startswith("cloudbuild") and name.endswith((".yaml", ".yml", ".json"))
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        steps = map_get(document, "steps") if isinstance(document, MappingNode) else None
+        steps = map_get(document, "steps")
         for index, step in enumerate(steps.value if isinstance(steps, SequenceNode) else ()):
             if isinstance(step, MappingNode):
                 found = scalar_finding(map_get(step, "name"), text, offset, f"steps[{index}].name")

@@ -17,7 +17,6 @@ from pinbot.scanners._yaml import (
     MappingNode,
     Node,
     ScalarNode,
-    compose_documents,
     entries,
     format_path,
     is_manifest,
@@ -26,7 +25,8 @@ from pinbot.scanners._yaml import (
     scalar_value,
     walk,
 )
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "ComposeScanner", "is_compose_name"]
 
@@ -74,13 +74,7 @@ class ComposeScanner:
         return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
-        named = is_compose_name(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            if named:
-                raise
-            return  # by content only: not this scanner's file to complain about
+        documents, offset = documents_if_yaml(text, claimed=is_compose_name(path))
         for document in documents:
             if not isinstance(document, MappingNode) or is_manifest(document):
                 continue

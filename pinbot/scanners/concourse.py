@@ -17,6 +17,7 @@ import math
 import posixpath
 from collections.abc import Iterator
 
+from pinbot.scanners._image_map import ImageMap, composed_reference, line_after
 from pinbot.scanners._kinds import is_concourse_document
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -24,18 +25,14 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
-    digest_slot,
     format_path,
     map_get,
     map_items,
-    scalar_span,
     scalar_value,
-    unrewritable_map_finding,
     walk,
-    written_span,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import DigestSlot, Finding
 
 __all__ = ["SCANNER", "ConcourseScanner"]
 
@@ -70,9 +67,10 @@ def _changes_as_number(node: ScalarNode) -> bool:
     return spelled != value
 
 
-def _end_of_entry(node: MappingNode, text: str, offset: int) -> int | None:
-    """Where the last line written for a block mapping ends (before its line break), or None
-    when its last value is not written on lines of its own."""
+def _end_of_entry(node: MappingNode, text: str, offset: int) -> tuple[int, str] | None:
+    """Where the last line written for a block mapping ends (before its line break), and its
+    line break (see `line_after`); None when its last value is not written on lines of its
+    own."""
     current: Node = node
     while True:
         if isinstance(current, MappingNode) and not current.flow_style:
@@ -88,38 +86,17 @@ def _end_of_entry(node: MappingNode, text: str, offset: int) -> int | None:
                 return None
             current = current.value[-1]
         else:
-            break
-    if isinstance(current, ScalarNode):
-        if current.style not in (None, "", '"', "'"):
-            return None
-        if current.start_mark.line != current.end_mark.line:
-            return None
-    elif current.start_mark.line != current.end_mark.line:
-        return None
-    end = current.end_mark.index + offset
-    line_end = text.find("\n", end)
-    if line_end < 0:
-        line_end = len(text)
-    elif line_end > 0 and text[line_end - 1] == "\r":
-        line_end -= 1
-    return line_end
-
-
-def _newline(text: str, position: int) -> str:
-    if position < len(text) and text[position] == "\r":
-        return "\r\n"
-    if position == len(text):
-        return "\r\n" if "\r\n" in text else "\n"
-    return "\n"
+            return line_after(current, text, offset)
 
 
 def _version_insertion(image_resource: MappingNode, text: str, offset: int) -> DigestSlot | None:
     """A new `version: {digest: …}` written as two lines after the image_resource's last one."""
     if image_resource.flow_style or not image_resource.value:
         return None
-    end = _end_of_entry(image_resource, text, offset)
-    if end is None:
+    found = _end_of_entry(image_resource, text, offset)
+    if found is None:
         return None
+    end, newline = found
     column = image_resource.value[0][0].start_mark.column
     step = 2
     source = map_get(image_resource, "source")
@@ -127,7 +104,6 @@ def _version_insertion(image_resource: MappingNode, text: str, offset: int) -> D
         for key, key_node, value in map_items(image_resource):
             if key == "source" and value is source:
                 step = max(1, source.value[0][0].start_mark.column - key_node.start_mark.column)
-    newline = _newline(text, end)
     indent = " " * column
     prefix = f"{newline}{indent}version:{newline}{indent}{' ' * step}digest: "
     return DigestSlot(end, end, prefix=prefix)
@@ -155,15 +131,20 @@ def _image_source(
     version = map_get(node, "version") if anonymous else None
     digest_node = map_get(version, "digest")
     digest = scalar_value(digest_node) or ""
-    reference = repository.value + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
-    context = format_path((*key_path, "source", "repository"))
-    templated = any(_CONCOURSE_VARIABLE in part for part in (repository.value, tag, digest))
-    span = scalar_span(repository, text, offset)
+    image = ImageMap(
+        repository,
+        format_path((*key_path, "source", "repository")),
+        composed_reference(repository.value, tag, digest),
+        text,
+        offset,
+    )
+    span = image.span()
     if span is None:
-        written = written_span(repository, text, offset)
-        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
-    if templated:
-        return Finding(*span, context, reference_text=reference, structured=True, templated=True)
+        return image.unspliceable()
+    if any(_CONCOURSE_VARIABLE in part for part in (repository.value, tag, digest)):
+        return Finding(
+            *span, image.context, reference_text=image.reference, structured=True, templated=True
+        )
     note: str | None = None
     if scalar_value(map_get(source, "aws_region")):
         note = ECR
@@ -174,19 +155,12 @@ def _image_source(
     elif not tag and not digest and kind == "registry-image":
         note = NO_TAG
     if note is not None:
-        return unrewritable_map_finding(span, context, reference, note)
-    slot: DigestSlot | None
+        return image.unrewritable(span, note)
     if isinstance(digest_node, ScalarNode):
-        slot = digest_slot(digest_node, text, offset)
-        note = None if slot is not None else NOT_SPLICEABLE
-    elif version is not None:
-        slot, note = None, NO_VERSION_DIGEST
-    else:
-        slot = _version_insertion(node, text, offset)
-        note = None if slot is not None else NO_INSERT
-    if slot is None:
-        return unrewritable_map_finding(span, context, reference, note or NO_INSERT)
-    return Finding(*span, context, reference_text=reference, digest_slot=slot, structured=True)
+        return image.pinned_at(span, image.digest_slot(digest_node), NOT_SPLICEABLE)
+    if version is not None:
+        return image.unrewritable(span, NO_VERSION_DIGEST)
+    return image.pinned_at(span, _version_insertion(node, text, offset), NO_INSERT)
 
 
 class ConcourseScanner:
@@ -198,10 +172,7 @@ class ConcourseScanner:
         return posixpath.basename(path).lower().endswith((".yml", ".yaml"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            return  # YAML of unknown kind: the scanners that claim it report the error
+        documents, offset = documents_if_yaml(text, claimed=False)
         for document in documents:
             if is_concourse_document(document):
                 yield from self._document(document, text, offset)

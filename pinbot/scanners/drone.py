@@ -6,23 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pinbot.scanners._yaml import (
-    MappingNode,
-    Node,
-    SequenceNode,
-    map_get,
-    map_items,
-    scalar_finding,
-    scalar_value,
-)
-from pinbot.scanners._yaml_kind import YamlKind
+from pinbot.scanners._yaml import Node, map_get, scalar_value
+from pinbot.scanners._yaml_kind import YamlKind, image_field, members
 from pinbot.scanners.interface import Finding
-
-
-def _image(container: Node, text: str, offset: int, here: str) -> Iterator[Finding]:
-    found = scalar_finding(map_get(container, "image"), text, offset, f"{here}.image")
-    if found is not None:
-        yield found
 
 
 class DroneScanner(YamlKind):
@@ -30,21 +16,15 @@ class DroneScanner(YamlKind):
     file_names = (".drone.yml", ".drone.yaml")
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         kind = scalar_value(map_get(document, "kind"))
         if kind not in (None, "pipeline"):
             return  # secrets, signatures, templates
         name = scalar_value(map_get(document, "name"))
         prefix = f"{name}: " if name else ""
+        # 0.8 wrote its sections as maps: `pipeline: {build: {image: …}}`
         for section in ("steps", "services", "pipeline"):
-            entries = map_get(document, section)
-            if isinstance(entries, SequenceNode):
-                for index, entry in enumerate(entries.value):
-                    yield from _image(entry, text, offset, f"{prefix}{section}[{index}]")
-            elif isinstance(entries, MappingNode):  # 0.8: `pipeline: {build: {image: …}}`
-                for key, _key_node, entry in map_items(entries):
-                    yield from _image(entry, text, offset, f"{prefix}{section}.{key}")
+            for entry, here in members(map_get(document, section), f"{prefix}{section}"):
+                yield from image_field(entry, text, offset, f"{here}.image")
 
 
 SCANNER = DroneScanner()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from pinbot.scanners._kinds import is_gitlab_path
@@ -26,14 +26,14 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
     entries,
     map_get,
     map_items,
     scalar_finding,
     scalar_or_key_finding,
 )
-from pinbot.scanners.interface import Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import Finding
 
 # Top-level keys that are not jobs (GitLab's global keywords, current and deprecated).
 GLOBAL_KEYWORDS = frozenset(
@@ -144,6 +144,38 @@ class _PipelineFile:
     image_uses: dict[str, list[_ImageUse]] = field(default_factory=dict)
 
 
+def _linked(
+    found: Finding,
+    name: str,
+    path: str,
+    uses: Sequence[_ImageUse],
+    definitions: int,
+    pipeline: Sequence[_PipelineFile],
+) -> Finding | None:
+    """The top-level definition of variable `name` in `path`, as the image keys of other files
+    of the pipeline use it (`uses`, in any file); None when no other file does."""
+    elsewhere = [use for use in uses if use.path != path]
+    if not elsewhere:
+        return None
+    first = elsewhere[0]
+    where = f"image of {first.path}:{first.line}"
+    more = len(uses) - 1
+    note = where + (f" and {more} more" if more else "")
+    expansions = sum(_variable_uses(name, other.text) for other in pipeline)
+    if definitions > 1:
+        found = replace(
+            found, rewritable=False, note=f"{note}; defined {definitions} times, not rewritten"
+        )
+    elif expansions > len(uses):
+        # Pinning the value would change what the other uses (scripts, other keys) see.
+        found = replace(
+            found, rewritable=False, note=f"{note}; also used outside image keys, not rewritten"
+        )
+    else:
+        found = replace(found, note=found.note or note)
+    return replace(found, context=f"{found.context} ({where})")
+
+
 class GitLabCIScanner:
     kind = "gitlab-ci"
 
@@ -152,12 +184,7 @@ class GitLabCIScanner:
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         by_name = is_gitlab_path(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            if by_name:
-                raise
-            return  # YAML of unknown kind: the scanners that claim it report the error
+        documents, offset = documents_if_yaml(text, claimed=by_name)
         pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
         if not pipelines:
             return
@@ -215,40 +242,15 @@ class GitLabCIScanner:
         for definitions in defining:
             for name, found in definitions.top_level.items():
                 uses = image_uses.get(name, [])
-                elsewhere = [use for use in uses if use.path != definitions.path]
-                if not elsewhere:
-                    continue
-                first = elsewhere[0]
-                where = f"image of {first.path}:{first.line}"
-                more = len(uses) - 1
-                note = where + (f" and {more} more" if more else "")
-                expansions = sum(_variable_uses(name, other.text) for other in pipeline)
-                if defined[name] > 1:
-                    found = replace(
-                        found,
-                        rewritable=False,
-                        note=f"{note}; defined {defined[name]} times, not rewritten",
-                    )
-                elif expansions > len(uses):
-                    # Pinning the value would change what the other uses (scripts, other keys) see.
-                    found = replace(
-                        found,
-                        rewritable=False,
-                        note=f"{note}; also used outside image keys, not rewritten",
-                    )
-                else:
-                    found = replace(found, note=found.note or note)
-                context = f"{found.context} ({where})"
-                linked.setdefault(definitions.path, []).append(replace(found, context=context))
+                judged = _linked(found, name, definitions.path, uses, defined[name], pipeline)
+                if judged is not None:
+                    linked.setdefault(definitions.path, []).append(judged)
         return linked
 
     def _read(self, path: str, text: str) -> _PipelineFile | None:
         """A file's variables and whole-variable image keys, or None when it is not GitLab CI."""
         by_name = is_gitlab_path(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            return None  # the file's own scan reports it
+        documents, offset = documents_if_yaml(text, claimed=False)  # its own scan reports it
         pipelines = [d for d in documents if by_name or looks_like_gitlab(d)]
         if not pipelines:
             return None

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pinbot.scanners._yaml import MappingNode, Node, map_get, scalar_finding
-from pinbot.scanners._yaml_kind import YamlKind
+from pinbot.scanners._yaml import Node
+from pinbot.scanners._yaml_kind import YamlKind, image_field
 from pinbot.scanners.interface import Finding
 
 
@@ -18,10 +18,7 @@ class GitpodScanner(YamlKind):
     documents = slice(1)
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        image = map_get(document, "image") if isinstance(document, MappingNode) else None
-        found = scalar_finding(image, text, offset, "image")
-        if found is not None:
-            yield found
+        return image_field(document, text, offset, "image")
 
 
 SCANNER = GitpodScanner()

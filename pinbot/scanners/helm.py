@@ -15,6 +15,7 @@ import posixpath
 import re
 from collections.abc import Iterator, Sequence
 
+from pinbot.scanners._image_map import ImageMap, composed_reference
 from pinbot.scanners._kinds import is_concourse_document, is_gitlab_path
 from pinbot.scanners._yaml import (
     NOT_SPLICEABLE,
@@ -22,20 +23,17 @@ from pinbot.scanners._yaml import (
     Node,
     ScalarNode,
     SequenceNode,
-    compose_documents,
-    digest_slot,
     embedded_findings,
     format_path,
     is_manifest,
     map_get,
     scalar_finding,
-    scalar_span,
     scalar_value,
-    unrewritable_map_finding,
     walk,
     written_span,
 )
-from pinbot.scanners.interface import DigestSlot, Finding, ScanError, Scanner
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import DigestSlot, Finding, Scanner
 
 __all__ = ["HelmScanner", "is_image_key"]
 
@@ -139,23 +137,17 @@ def _image_map(
     tag = scalar_value(tag_node) or ""
     digest_node = map_get(node, "digest")
     digest = scalar_value(digest_node) or ""
-    reference = (
-        (f"{registry.rstrip('/')}/" if registry else "")
-        + repository.value
-        + (f":{tag}" if tag else "")
-        + (f"@{digest}" if digest else "")
-    )
-    context = format_path((*key_path, repository_key))
-    span = scalar_span(repository, text, offset)
+    reference = composed_reference(repository.value, tag, digest, registry)
+    image = ImageMap(repository, format_path((*key_path, repository_key)), reference, text, offset)
+    span = image.span()
     if span is None:
-        written = written_span(repository, text, offset)
-        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
+        return image.unspliceable()
     slot: DigestSlot | None = None
     note: str | None = None
     rewritable = True
     adds_key = False
     if isinstance(digest_node, ScalarNode):
-        slot = digest_slot(digest_node, text, offset)
+        slot = image.digest_slot(digest_node)
         rewritable = slot is not None
         note = None if rewritable else NOT_SPLICEABLE
     else:
@@ -172,7 +164,7 @@ def _image_map(
         rewritable, note, adds_key = False, FROM_APP_VERSION, False
     return Finding(
         *span,
-        context,
+        image.context,
         reference_text=reference,
         digest_slot=slot,
         structured=True,
@@ -184,10 +176,7 @@ def _image_map(
 
 def _annotation_images(inner: str) -> Iterator[Finding]:
     """`image` values of the YAML list held in a Chart.yaml images annotation."""
-    try:
-        documents, offset = compose_documents(inner)
-    except ScanError:
-        return
+    documents, offset = documents_if_yaml(inner, claimed=False)
     for document in documents:
         if not isinstance(document, SequenceNode):
             continue
@@ -220,14 +209,11 @@ class HelmScanner:
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         name = posixpath.basename(path)
-        try:
-            documents, offset = compose_documents(text)
-        except ScanError:
-            if (
-                _VALUES_NAME.match(name) or name == "Chart.yaml"
-            ) and "/templates/" not in f"/{path}":
-                raise
-            return  # another kind's file (or a template): its own scanner reports it
+        # Another kind's file (or a template) is for its own scanner to report.
+        values = bool(_VALUES_NAME.match(name)) or name == "Chart.yaml"
+        documents, offset = documents_if_yaml(
+            text, claimed=values and "/templates/" not in f"/{path}"
+        )
         for document in documents:
             if is_concourse_document(document):
                 continue

@@ -9,7 +9,8 @@ status). A scanner whose files name each other (GitLab CI's included files) is a
 from __future__ import annotations
 
 import enum
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -129,6 +130,26 @@ class ExplainingScanner(Protocol):
     def dismissals(self, path: str, text: str) -> Iterable[Dismissal]: ...
 
 
+class SinglePassScanner(ABC):
+    """An `ExplainingScanner` whose one reading of a file meets what it reports and what it
+    passes over together: `read` yields both, and `scan` and `dismissals` each keep theirs."""
+
+    kind: str
+
+    @abstractmethod
+    def matches(self, path: str) -> bool: ...
+
+    @abstractmethod
+    def read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
+        """The findings and dismissals of one file, in the order the file is read."""
+
+    def scan(self, path: str, text: str) -> Iterator[Finding]:
+        return (seen for seen in self.read(path, text) if isinstance(seen, Finding))
+
+    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
+        return (seen for seen in self.read(path, text) if isinstance(seen, Dismissal))
+
+
 @runtime_checkable
 class LinkingScanner(Protocol):
     """A scanner that also reads a set of files together.
@@ -151,8 +172,8 @@ class LinkingScanner(Protocol):
 
 
 @dataclass(frozen=True)
-class Occurrence:
-    """An image reference found in a file, with everything needed to report and rewrite it.
+class LocatedText:
+    """Text a scanner (`kind`) saw in a file, and where.
 
     `start`/`end` are character offsets into the decoded file text and `byte_start`/`byte_end`
     the same span in the file's bytes (UTF-8). `line` and `column` are 1-based; the column
@@ -169,6 +190,34 @@ class Occurrence:
     column: int
     text: str
     context: str
+
+    @property
+    def location(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+    def _record(
+        self, reference: str | None, status: str, rewritable: bool, note: str | None
+    ) -> dict[str, object]:
+        """The one shape `scan --format json` gives every record, references or not."""
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "kind": self.kind,
+            "text": self.text,
+            "reference": reference,
+            "status": status,
+            "context": self.context,
+            "rewritable": rewritable,
+            "note": note,
+            "span": [self.byte_start, self.byte_end],
+        }
+
+
+@dataclass(frozen=True)
+class Occurrence(LocatedText):
+    """An image reference found in a file, with everything needed to report and rewrite it."""
+
     reference: ImageReference | None
     status: Status
     rewritable: bool = True
@@ -180,21 +229,6 @@ class Occurrence:
     built_here: bool = False  # see `Finding.built_here`
     platform: str | None = None  # see `Finding.platform`
 
-    @property
-    def location(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
-
     def to_json(self) -> dict[str, object]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "kind": self.kind,
-            "text": self.text,
-            "reference": str(self.reference) if self.reference is not None else None,
-            "status": self.status.value,
-            "context": self.context,
-            "rewritable": self.rewritable,
-            "note": self.note,
-            "span": [self.byte_start, self.byte_end],
-        }
+        reference = str(self.reference) if self.reference is not None else None
+        return self._record(reference, self.status.value, self.rewritable, self.note)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from pinbot.scanners._strings import interpolation_end, line_of
 from pinbot.scanners.interface import Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "JenkinsfileScanner", "is_jenkinsfile_name"]
@@ -63,10 +64,6 @@ class _Token:
     quote: str = ""
 
 
-def _line_of(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
-
-
 def _tokens(text: str) -> list[_Token]:
     """Identifiers, string literals and punctuation; comments and whitespace dropped."""
     found: list[_Token] = []
@@ -85,7 +82,7 @@ def _tokens(text: str) -> list[_Token]:
         elif text.startswith("/*", position):
             close = text.find("*/", position + 2)
             if close < 0:
-                raise ScanError("unterminated comment", _line_of(text, position))
+                raise ScanError("unterminated comment", line_of(text, position))
             position = close + 2
         elif char in "'\"":
             quote = char * 3 if text.startswith(char * 3, position) else char
@@ -103,7 +100,7 @@ def _tokens(text: str) -> list[_Token]:
 
 def _string_end(text: str, start: int, quote: str, depth: int = 0) -> int:
     if depth > _MAX_NESTING:
-        raise ScanError("strings nested too deeply", _line_of(text, start))
+        raise ScanError("strings nested too deeply", line_of(text, start))
     position = start + len(quote)
     while position < len(text):
         if text[position] == "\\":
@@ -116,27 +113,23 @@ def _string_end(text: str, start: int, quote: str, depth: int = 0) -> int:
             break
         else:
             position += 1
-    raise ScanError("unterminated string", _line_of(text, start))
+    raise ScanError("unterminated string", line_of(text, start))
 
 
 def _interpolation_end(text: str, position: int, depth: int) -> int:
     """The offset after the `}` closing a GString interpolation (which may hold strings)."""
-    start = position
-    braces = 0
-    while position < len(text):
-        char = text[position]
-        if char in "'\"":
-            quote = char * 3 if text.startswith(char * 3, position) else char
-            position = _string_end(text, position, quote, depth + 1)
-            continue
-        if char == "{":
-            braces += 1
-        elif char == "}":
-            if braces == 0:
-                return position + 1
-            braces -= 1
-        position += 1
-    raise ScanError("unterminated interpolation", _line_of(text, start))
+
+    def string_end(offset: int) -> int | None:
+        char = text[offset]
+        if char not in "'\"":
+            return None
+        quote = char * 3 if text.startswith(char * 3, offset) else char
+        return _string_end(text, offset, quote, depth + 1)
+
+    end = interpolation_end(text, position, string_end)
+    if end is None:
+        raise ScanError("unterminated interpolation", line_of(text, position))
+    return end
 
 
 def _decode(raw: str) -> str:

@@ -33,7 +33,8 @@ from pinbot.scanners._yaml import (
     walk,
     written_span,
 )
-from pinbot.scanners.interface import Dismissal, Finding, ScanError
+from pinbot.scanners._yaml_kind import documents_if_yaml
+from pinbot.scanners.interface import Dismissal, Finding, ScanError, SinglePassScanner
 
 __all__ = ["SCANNER", "KubernetesScanner"]
 
@@ -153,7 +154,7 @@ def _template_volume_images(text: str) -> Iterator[Finding]:
             break
 
 
-class KubernetesScanner:
+class KubernetesScanner(SinglePassScanner):
     """Any `*.yaml`/`*.yml`; documents without `apiVersion` and `kind` give nothing."""
 
     kind = "kubernetes"
@@ -161,17 +162,7 @@ class KubernetesScanner:
     def matches(self, path: str) -> bool:
         return posixpath.basename(path).lower().endswith((".yaml", ".yml"))
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Finding):
-                yield seen
-
-    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Dismissal):
-                yield seen
-
-    def _read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
+    def read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
         try:
             documents, offset = compose_documents(text)
         except ScanError:
@@ -220,10 +211,7 @@ class KubernetesScanner:
             yield from _parameter_defaults(document, parameters, text, offset)
 
     def _embedded(self, inner: str) -> Iterator[Finding]:
-        try:
-            documents, offset = compose_documents(inner)
-        except ScanError:
-            return
+        documents, offset = documents_if_yaml(inner, claimed=False)
         for document in documents:
             if is_manifest(document):
                 for seen in self._manifest(document, inner, offset):

@@ -15,20 +15,17 @@ import posixpath
 import re
 from collections.abc import Iterator
 
+from pinbot.scanners._image_map import ImageMap, composed_reference, line_after
 from pinbot.scanners._yaml import (
-    NOT_SPLICEABLE,
     MappingNode,
     Node,
     ScalarNode,
     SequenceNode,
     compose_documents,
-    digest_slot,
     format_path,
     map_get,
     map_items,
-    scalar_span,
     scalar_value,
-    unrewritable_map_finding,
     written_span,
 )
 from pinbot.scanners.interface import DigestSlot, Finding
@@ -173,19 +170,10 @@ def _insertion(entry: MappingNode, text: str, offset: int) -> DigestSlot | None:
         return None
     first_key, _ = entry.value[0]
     last_value = entry.value[-1][1]
-    if not isinstance(last_value, ScalarNode) or last_value.style not in (None, "", '"', "'"):
+    found = line_after(last_value, text, offset) if isinstance(last_value, ScalarNode) else None
+    if found is None:
         return None
-    if last_value.start_mark.line != last_value.end_mark.line:
-        return None
-    end = last_value.end_mark.index + offset
-    line_end = text.find("\n", end)
-    if line_end < 0:
-        line_end = len(text)
-        newline = "\r\n" if "\r\n" in text else "\n"
-    else:
-        newline = "\r\n" if line_end > 0 and text[line_end - 1] == "\r" else "\n"
-        if newline == "\r\n":
-            line_end -= 1
+    line_end, newline = found
     indent = " " * first_key.start_mark.column
     return DigestSlot(line_end, line_end, prefix=f"{newline}{indent}digest: ")
 
@@ -204,7 +192,7 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
     new_name = scalar_value(fields.get("newName")) or ""
     tag = scalar_value(fields.get("newTag")) or ""
     digest = scalar_value(fields.get("digest")) or ""
-    reference = (new_name or name) + (f":{tag}" if tag else "") + (f"@{digest}" if digest else "")
+    reference = composed_reference(new_name or name, tag, digest)
     for key in ("name", "newName", "newTag", "digest"):
         value = items.get(key)
         rejected = None if value is None else kustomize_rejects(key, value, text, offset)
@@ -226,23 +214,18 @@ def _entry(entry: Node, index: int, text: str, offset: int) -> Finding | None:
         # A name alone (with `tagSuffix`, say) selects images to rewrite; it names no image.
         return None
     span_key = "newTag" if tag else "newName" if new_name else "name"
-    span_node = fields[span_key]
-    context = format_path(("images", index, span_key))
-    span = scalar_span(span_node, text, offset)
+    image = ImageMap(
+        fields[span_key], format_path(("images", index, span_key)), reference, text, offset
+    )
+    span = image.span()
     if span is None:
-        written = written_span(span_node, text, offset)
-        return unrewritable_map_finding(written, context, reference, NOT_SPLICEABLE)
+        return image.unspliceable()
     if not (tag or digest):
-        return unrewritable_map_finding(span, context, reference, NO_TAG)
+        return image.unrewritable(span, NO_TAG)
     digest_node = fields.get("digest")
-    slot: DigestSlot | None
     if digest_node is not None:
-        slot = digest_slot(digest_node, text, offset)
-    else:
-        slot = _insertion(entry, text, offset)
-    if slot is None:
-        return unrewritable_map_finding(span, context, reference, NO_INSERT)
-    return Finding(*span, context, reference_text=reference, digest_slot=slot, structured=True)
+        return image.pinned_at(span, image.digest_slot(digest_node), NO_INSERT)
+    return image.pinned_at(span, _insertion(entry, text, offset), NO_INSERT)
 
 
 class KustomizeScanner:

@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pinbot.scanners.interface import Dismissal, Finding, ScanError
+from pinbot.scanners.interface import Dismissal, Finding, ScanError, SinglePassScanner
 
 __all__ = ["SCANNER", "QuadletScanner", "unit_group"]
 
@@ -155,7 +155,7 @@ def _parse_line(
     return group
 
 
-class QuadletScanner:
+class QuadletScanner(SinglePassScanner):
     """`.container`, `.volume`, `.image`, `.build`, `.pod`, `.kube`, `.artifact` units."""
 
     kind = "quadlet"
@@ -163,17 +163,7 @@ class QuadletScanner:
     def matches(self, path: str) -> bool:
         return unit_group(path) is not None
 
-    def scan(self, path: str, text: str) -> Iterator[Finding]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Finding):
-                yield seen
-
-    def dismissals(self, path: str, text: str) -> Iterator[Dismissal]:
-        for seen in self._read(path, text):
-            if isinstance(seen, Dismissal):
-                yield seen
-
-    def _read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
+    def read(self, path: str, text: str) -> Iterator[Finding | Dismissal]:
         group = unit_group(path)
         if group is None or not _has_section(text, group):
             return  # not a Quadlet unit of this type: nothing Podman would read

@@ -12,15 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import PurePosixPath
 
-from pinbot.scanners._yaml import (
-    MappingNode,
-    Node,
-    SequenceNode,
-    map_get,
-    map_items,
-    scalar_finding,
-)
-from pinbot.scanners._yaml_kind import YamlKind
+from pinbot.scanners._yaml import MappingNode, Node, map_get
+from pinbot.scanners._yaml_kind import YamlKind, image_field, members
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "WoodpeckerScanner", "is_woodpecker_path"]
@@ -43,16 +36,6 @@ def is_woodpecker_path(path: str) -> bool:
     return len(parts) >= 2 and parts[-2] == ".woodpecker" and name.endswith((".yml", ".yaml"))
 
 
-def _steps(section: Node | None, name: str) -> Iterator[tuple[Node, str]]:
-    """Each step of a section with its context: `steps[0]` or `steps.build`."""
-    if isinstance(section, SequenceNode):
-        for index, step in enumerate(section.value):
-            yield step, f"{name}[{index}]"
-    elif isinstance(section, MappingNode):
-        for key, _key_node, step in map_items(section):
-            yield step, f"{name}.{key}"
-
-
 class WoodpeckerScanner(YamlKind):
     kind = "woodpecker"
 
@@ -60,15 +43,10 @@ class WoodpeckerScanner(YamlKind):
         return is_woodpecker_path(path)
 
     def document(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
-        if not isinstance(document, MappingNode):
-            return
         for section in _SECTIONS:
-            for step, context in _steps(map_get(document, section), section):
+            for step, context in members(map_get(document, section), section):
                 if isinstance(step, MappingNode):
-                    image = map_get(step, "image")
-                    found = scalar_finding(image, text, offset, f"{context}.image")
-                    if found is not None:
-                        yield found
+                    yield from image_field(step, text, offset, f"{context}.image")
 
 
 SCANNER = WoodpeckerScanner()

@@ -51,6 +51,7 @@ class SupplyChainReader:
 
     def __init__(self, client: RegistryClient) -> None:
         self.client = client
+        self._reads = _Reads(client)
         self._findings: dict[tuple[str, str, str, bool, bool], asyncio.Future[ImageFindings]] = {}
 
     async def read(
@@ -85,12 +86,11 @@ class SupplyChainReader:
         findings = ImageFindings(digest)
         if not mf.is_digest(digest):
             return replace(findings, problems=(f"{digest!r} is not a digest",))
-        try:
-            top = await self.client.manifest(ref, digest)
-            document = mf.parse_json(top.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            return replace(findings, problems=(f"manifest unreadable: {_reason(exc)}",))
         problems: list[str] = []
+        read = await self._reads.manifest(ref, digest, "manifest", problems)
+        if read is None:
+            return replace(findings, problems=tuple(problems))
+        top, document = read
         statements: list[at.Statement] = []
         is_index = top.media_type in mf.INDEX_TYPES
         if is_index:
@@ -132,12 +132,12 @@ class SupplyChainReader:
         if attestation_entry.size > MAX_MANIFEST_BYTES:
             problems.append("attestation manifest is larger than a manifest may be")
             return []
-        try:
-            attestation = await self.client.manifest(ref, attestation_entry.digest)
-            document = mf.parse_json(attestation.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            problems.append(f"attestation manifest unreadable: {_reason(exc)}")
+        read = await self._reads.manifest(
+            ref, attestation_entry.digest, "attestation manifest", problems
+        )
+        if read is None:
             return []
+        _attestation, document = read
         layers = at.wanted_layers(at.statement_layers(document))
         found = await asyncio.gather(*(self._statement(ref, layer, problems) for layer in layers))
         return [s for s in found if s is not None and s.is_about(image.digest)]
@@ -161,18 +161,20 @@ class SupplyChainReader:
     ) -> tuple[list[sg.Signature], list[at.Statement]]:
         """Signatures on `digest` and, when `statements`, cosign attestations about it."""
         attestations: Awaitable[FetchedManifest | None] = (
-            self._tag(ref, tag_for(digest, ".att"), problems) if statements else _nothing()
+            self._reads.tag(ref, tag_for(digest, ".att"), problems) if statements else _nothing()
         )
         referrers, legacy_sig, legacy_att = await asyncio.gather(
             self._referrers(ref, digest, problems),
-            self._tag(ref, tag_for(digest, ".sig"), problems),
+            self._reads.tag(ref, tag_for(digest, ".sig"), problems),
             attestations,
         )
         signatures: list[sg.Signature] = []
         found: list[at.Statement] = []
         if legacy_sig is not None:
             found_by = "tag " + tag_for(digest, ".sig")
-            signatures += await self._cosign(ref, legacy_sig, found_by, problems)
+            document = _parsed(legacy_sig, f"signature manifest ({found_by})", problems)
+            if document is not None:
+                signatures += await self._cosign(ref, document, found_by, problems)
         if legacy_att is not None:
             found += await self._dsse_statements(ref, legacy_att, digest, problems)
         for referrer in referrers:
@@ -182,7 +184,7 @@ class SupplyChainReader:
     async def _attestation_tag(
         self, ref: ImageReference, digest: str, problems: list[str]
     ) -> list[at.Statement]:
-        fetched = await self._tag(ref, tag_for(digest, ".att"), problems)
+        fetched = await self._reads.tag(ref, tag_for(digest, ".att"), problems)
         if fetched is None:
             return []
         return await self._dsse_statements(ref, fetched, digest, problems)
@@ -195,7 +197,7 @@ class SupplyChainReader:
             found_by = "referrers API"
             if index is None:
                 found_by = "referrers tag"
-                index = await self._tag(ref, tag_for(digest), problems)
+                index = await self._reads.tag(ref, tag_for(digest), problems)
             if index is None:
                 return []
             return referrers_in(mf.parse_json(index.body), found_by)
@@ -203,7 +205,104 @@ class SupplyChainReader:
             problems.append(f"referrers of {_short(digest)} unreadable: {_reason(exc)}")
             return []
 
-    async def _tag(
+    async def _cosign(
+        self, ref: ImageReference, document: Mapping[str, Any], found_by: str, problems: list[str]
+    ) -> list[sg.Signature]:
+        """The signatures of a cosign signature manifest (simple-signing layers)."""
+        layers = await self._reads.small_layers(ref, document, {sg.SIMPLE_SIGNING}, problems)
+        return sg.cosign_signatures(document, layers, found_by)
+
+    async def _referrer_signatures(
+        self, ref: ImageReference, referrer: Referrer, problems: list[str]
+    ) -> list[sg.Signature]:
+        kind = referrer.artifact_type
+        if kind == sg.NOTATION_ARTIFACT_TYPE:
+            return [sg.Signature(sg.SignatureKind.NOTATION, referrer.found_by)]
+        if kind != sg.COSIGN_ARTIFACT_TYPE and not kind.startswith(sg.SIGSTORE_BUNDLE_PREFIX):
+            return []
+        read = await self._reads.manifest(
+            ref, referrer.digest, f"referrer {_short(referrer.digest)}", problems
+        )
+        if read is None:
+            return []
+        _referrer, document = read
+        kind = artifact_type_of(document) or kind
+        if kind == sg.COSIGN_ARTIFACT_TYPE:
+            return await self._cosign(ref, document, referrer.found_by, problems)
+        bundle_types = {
+            layer_type
+            for entry in objects(document, "layers", sg.MAX_SIGNATURE_LAYERS)
+            if (layer_type := string(entry, "mediaType", limit=256) or "").startswith(
+                sg.SIGSTORE_BUNDLE_PREFIX
+            )
+        }
+        out = []
+        layers = await self._reads.small_layers(ref, document, bundle_types, problems)
+        for body in layers.values():
+            try:
+                out += sg.bundle_signatures(body, referrer.found_by)
+            except SupplyChainError as exc:
+                problems.append(f"Sigstore bundle ({referrer.found_by}) unreadable: {exc}")
+        return out
+
+    async def _dsse_statements(
+        self, ref: ImageReference, fetched: FetchedManifest, digest: str, problems: list[str]
+    ) -> list[at.Statement]:
+        """In-toto statements in cosign's `.att` manifest (DSSE envelopes), about `digest`."""
+        document = _parsed(fetched, "cosign attestations", problems)
+        if document is None:
+            return []
+        out = []
+        layers = await self._reads.envelopes(ref, document, problems)
+        for body in layers:
+            try:
+                envelope = load_object(body, "DSSE envelope")
+                payload = sg.decode_base64(string(envelope, "payload", limit=MAX_SBOM_BYTES))
+                if string(envelope, "payloadType") != sg.DSSE_IN_TOTO or payload is None:
+                    raise SupplyChainError("DSSE envelope holds no in-toto statement")
+                statement = at.parse_statement(payload)
+            except SupplyChainError as exc:
+                problems.append(f"cosign attestation unreadable: {exc}")
+                continue
+            if statement.is_about(digest):
+                out.append(statement)
+        return out
+
+    # --- platform images ----------------------------------------------------------------
+
+    async def _children_signatures(
+        self, ref: ImageReference, index: Mapping[str, Any], problems: list[str]
+    ) -> list[tuple[str, tuple[sg.Signature, ...]]]:
+        images = mf.image_children(_descriptors(index))[:MAX_CHILDREN]
+
+        async def one(child: mf.Descriptor) -> tuple[str, tuple[sg.Signature, ...]]:
+            signatures, _ = await self._attached(ref, child.digest, problems, statements=False)
+            return child.digest, tuple(signatures)
+
+        return list(await asyncio.gather(*(one(child) for child in images)))
+
+
+class _Reads:
+    """The reader's registry reads, each bounded for its kind; what cannot be read becomes a
+    line in `problems` (`… unreadable: why`), never an exception."""
+
+    def __init__(self, client: RegistryClient) -> None:
+        self.client = client
+
+    async def manifest(
+        self, ref: ImageReference, digest: str, what: str, problems: list[str]
+    ) -> tuple[FetchedManifest, dict[str, Any]] | None:
+        """The manifest `digest`, fetched and parsed; None, with `what` unreadable and why in
+        `problems`, when it cannot be."""
+        try:
+            fetched = await self.client.manifest(ref, digest)
+        except RegistryError as exc:
+            problems.append(f"{what} unreadable: {_reason(exc)}")
+            return None
+        document = _parsed(fetched, what, problems)
+        return None if document is None else (fetched, document)
+
+    async def tag(
         self, ref: ImageReference, tag: str, problems: list[str]
     ) -> FetchedManifest | None:
         try:
@@ -214,18 +313,7 @@ class SupplyChainReader:
             problems.append(f"tag {tag} unreadable: {_reason(exc)}")
             return None
 
-    async def _cosign(
-        self, ref: ImageReference, fetched: FetchedManifest, found_by: str, problems: list[str]
-    ) -> list[sg.Signature]:
-        try:
-            document = mf.parse_json(fetched.body)
-        except mf.ManifestError as exc:
-            problems.append(f"signature manifest ({found_by}) unreadable: {_reason(exc)}")
-            return []
-        layers = await self._small_layers(ref, document, {sg.SIMPLE_SIGNING}, problems)
-        return sg.cosign_signatures(document, layers, found_by)
-
-    async def _small_layers(
+    async def small_layers(
         self,
         ref: ImageReference,
         document: Mapping[str, Any],
@@ -254,64 +342,7 @@ class SupplyChainReader:
 
         return dict(r for r in await asyncio.gather(*(one(w) for w in wanted)) if r is not None)
 
-    async def _referrer_signatures(
-        self, ref: ImageReference, referrer: Referrer, problems: list[str]
-    ) -> list[sg.Signature]:
-        kind = referrer.artifact_type
-        if kind == sg.NOTATION_ARTIFACT_TYPE:
-            return [sg.Signature(sg.SignatureKind.NOTATION, referrer.found_by)]
-        if kind != sg.COSIGN_ARTIFACT_TYPE and not kind.startswith(sg.SIGSTORE_BUNDLE_PREFIX):
-            return []
-        try:
-            fetched = await self.client.manifest(ref, referrer.digest)
-            document = mf.parse_json(fetched.body)
-        except (RegistryError, mf.ManifestError) as exc:
-            problems.append(f"referrer {_short(referrer.digest)} unreadable: {_reason(exc)}")
-            return []
-        kind = artifact_type_of(document) or kind
-        if kind == sg.COSIGN_ARTIFACT_TYPE:
-            return await self._cosign(ref, fetched, referrer.found_by, problems)
-        bundle_types = {
-            layer_type
-            for entry in objects(document, "layers", sg.MAX_SIGNATURE_LAYERS)
-            if (layer_type := string(entry, "mediaType", limit=256) or "").startswith(
-                sg.SIGSTORE_BUNDLE_PREFIX
-            )
-        }
-        out = []
-        for body in (await self._small_layers(ref, document, bundle_types, problems)).values():
-            try:
-                out += sg.bundle_signatures(body, referrer.found_by)
-            except SupplyChainError as exc:
-                problems.append(f"Sigstore bundle ({referrer.found_by}) unreadable: {exc}")
-        return out
-
-    async def _dsse_statements(
-        self, ref: ImageReference, fetched: FetchedManifest, digest: str, problems: list[str]
-    ) -> list[at.Statement]:
-        """In-toto statements in cosign's `.att` manifest (DSSE envelopes), about `digest`."""
-        try:
-            document = mf.parse_json(fetched.body)
-        except mf.ManifestError as exc:
-            problems.append(f"cosign attestations unreadable: {_reason(exc)}")
-            return []
-        out = []
-        layers = await self._envelopes(ref, document, problems)
-        for body in layers:
-            try:
-                envelope = load_object(body, "DSSE envelope")
-                payload = sg.decode_base64(string(envelope, "payload", limit=MAX_SBOM_BYTES))
-                if string(envelope, "payloadType") != sg.DSSE_IN_TOTO or payload is None:
-                    raise SupplyChainError("DSSE envelope holds no in-toto statement")
-                statement = at.parse_statement(payload)
-            except SupplyChainError as exc:
-                problems.append(f"cosign attestation unreadable: {exc}")
-                continue
-            if statement.is_about(digest):
-                out.append(statement)
-        return out
-
-    async def _envelopes(
+    async def envelopes(
         self, ref: ImageReference, document: Mapping[str, Any], problems: list[str]
     ) -> list[bytes]:
         out = []
@@ -328,19 +359,6 @@ class SupplyChainReader:
             except (mf.ManifestError, RegistryError) as exc:
                 problems.append(f"cosign attestation layer unreadable: {_reason(exc)}")
         return out
-
-    # --- platform images ----------------------------------------------------------------
-
-    async def _children_signatures(
-        self, ref: ImageReference, index: Mapping[str, Any], problems: list[str]
-    ) -> list[tuple[str, tuple[sg.Signature, ...]]]:
-        images = mf.image_children(_descriptors(index))[:MAX_CHILDREN]
-
-        async def one(child: mf.Descriptor) -> tuple[str, tuple[sg.Signature, ...]]:
-            signatures, _ = await self._attached(ref, child.digest, problems, statements=False)
-            return child.digest, tuple(signatures)
-
-        return list(await asyncio.gather(*(one(child) for child in images)))
 
 
 async def _nothing() -> None:
@@ -376,6 +394,16 @@ def _interpret(
             except SupplyChainError as exc:
                 problems.append(f"SBOM unreadable: {exc}")
     return provenance, packages
+
+
+def _parsed(fetched: FetchedManifest, what: str, problems: list[str]) -> dict[str, Any] | None:
+    """The manifest's JSON object; None, with `what` unreadable and why in `problems`, when
+    it is not one."""
+    try:
+        return mf.parse_json(fetched.body)
+    except mf.ManifestError as exc:
+        problems.append(f"{what} unreadable: {_reason(exc)}")
+        return None
 
 
 def _short(digest: str) -> str:
