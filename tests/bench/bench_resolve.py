@@ -3,17 +3,29 @@
 Not a test (pytest does not collect it). Run from the repository root:
 
     python3 tests/bench/bench_resolve.py --tags 500 --repos 10 --pool 8
+    python3 tests/bench/bench_resolve.py --cli --tags 100 --runs 5
 
 It starts a token server and a real registry on loopback, pushes N unique tags spread over
 R repositories, resolves every tag with pinbot (verifying each digest against what was
 pushed), then runs `skopeo inspect --raw` over the same tags sequentially and with a small
 thread pool, and prints wall times, the ratio, and requests per tag.
+
+`--cli` times the command line instead, as CI runs it: one `python3 -m pinbot resolve REF…
+--format json --config FILE` process for all tags (the config names the test CA and the
+credentials by environment-variable name), against `skopeo inspect --raw` one tag after
+another, `--runs` times interleaved, with the load average at each run; every digest the
+command prints is checked against what was pushed. Then the same against a plain HTTP registry
+without auth (`insecure: true`), unless `--skip-plain`. It prints the medians and the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,14 +87,147 @@ def skopeo_digest(reg: RunningRegistry, ref: str) -> str:
     return sha256_digest(reg.skopeo_raw(ref))
 
 
+def write_cli_config(workdir: Path, reg: RunningRegistry) -> Path:
+    """A pinbot config naming the registry's CA and its credentials' variables (or `insecure`)."""
+    config = workdir / "pinbot.yaml"
+    entry = "    insecure: true\n" if reg.ca_file is None else f"    ca-file: {reg.ca_file}\n"
+    if reg.username:
+        entry += (
+            "    username-env: BENCH_REGISTRY_USER\n    password-env: BENCH_REGISTRY_PASSWORD\n"
+        )
+    config.write_text(f"registries:\n  {json.dumps(reg.host)}:\n{entry}")
+    return config
+
+
+def cli_environment(workdir: Path, reg: RunningRegistry) -> dict[str, str]:
+    """The environment a CI job would give the command: the checkout on PYTHONPATH, the
+    credentials in the variables the config names, no Docker config or extra CA bundle."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("SSL_CERT_FILE", "SSL_CERT_DIR", "DOCKER_CONFIG", "GITHUB_TOKEN")
+    }
+    docker_config = workdir / "docker-config"
+    docker_config.mkdir(exist_ok=True)
+    environment["DOCKER_CONFIG"] = str(docker_config)
+    environment["PYTHONPATH"] = str(ROOT)
+    # An installed pinbot has its bytecode (pip compiles it); the warm-up run writes it here,
+    # away from the checkout, even when the caller's environment says not to write any.
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    environment["PYTHONPYCACHEPREFIX"] = str(workdir / "pycache")
+    if reg.username and reg.password:
+        environment["BENCH_REGISTRY_USER"] = reg.username
+        environment["BENCH_REGISTRY_PASSWORD"] = reg.password
+    return environment
+
+
+def run_cli(
+    command: list[str], environment: dict[str, str], cwd: Path, pushed: dict[str, str], host: str
+) -> float:
+    """Seconds `pinbot resolve` took; raises when it fails or prints a digest not pushed."""
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, env=environment, cwd=cwd, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"pinbot resolve exited {done.returncode}: {done.stderr.decode()}")
+    rows = json.loads(done.stdout)
+    printed = {row["reference"]: row["digest"] for row in rows}
+    expected = {f"{host}/{ref}": digest for ref, digest in pushed.items()}
+    if len(rows) != len(expected) or printed != expected:
+        wrong = sum(1 for ref, digest in expected.items() if printed.get(ref) != digest)
+        raise RuntimeError(f"pinbot resolve printed {wrong} digests that differ from the pushed")
+    return seconds
+
+
+def run_skopeo_sequential(reg: RunningRegistry, pushed: dict[str, str]) -> float:
+    started = time.perf_counter()
+    digests = [skopeo_digest(reg, ref) for ref in pushed]
+    seconds = time.perf_counter() - started
+    if digests != list(pushed.values()):
+        raise RuntimeError("skopeo disagrees with what was pushed")
+    return seconds
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
+
+
+def compare_cli(
+    name: str, workdir: Path, reg: RunningRegistry, tags: int, repos: int, runs: int
+) -> float:
+    """Time the command line against sequential skopeo on `reg`; returns the median ratio."""
+    pushed = push_tags(reg, tags, repos)
+    config = write_cli_config(workdir, reg)
+    environment = cli_environment(workdir, reg)
+    command = [sys.executable, "-m", "pinbot", "resolve"]
+    command += [f"{reg.host}/{ref}" for ref in pushed]
+    command += ["--format", "json", "--config", str(config)]
+    print(f"{name}: {len(pushed)} tags in {repos} repositories, {runs} runs ({load()})")
+    run_cli(command, environment, workdir, pushed, reg.host)  # warm the page cache, bytecode
+    cli_times: list[float] = []
+    skopeo_times: list[float] = []
+    for run in range(runs):
+        # Alternate which goes first, so a burst of load from elsewhere falls on both alike.
+        if run % 2 == 0:
+            cli_times.append(run_cli(command, environment, workdir, pushed, reg.host))
+            skopeo_times.append(run_skopeo_sequential(reg, pushed))
+        else:
+            skopeo_times.append(run_skopeo_sequential(reg, pushed))
+            cli_times.append(run_cli(command, environment, workdir, pushed, reg.host))
+        print(
+            f"  run {run + 1}: pinbot resolve {cli_times[-1]:6.3f} s  "
+            f"skopeo sequential {skopeo_times[-1]:6.2f} s  "
+            f"ratio {skopeo_times[-1] / cli_times[-1]:4.1f}x  ({load()})"
+        )
+    cli_median = statistics.median(cli_times)
+    skopeo_median = statistics.median(skopeo_times)
+    ratio = skopeo_median / cli_median
+    print(
+        f"  median: pinbot resolve {cli_median:.3f} s (min {min(cli_times):.3f}), "
+        f"skopeo sequential {skopeo_median:.2f} s (min {min(skopeo_times):.2f}), "
+        f"{skopeo_median / len(pushed) * 1000:.1f} ms/tag; ratio {ratio:.1f}x"
+    )
+    return ratio
+
+
+def main_cli(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="pinbot-bench-cli-"))
+    ca = TestCA(workdir / "ca")
+    token_server = TokenServer(
+        workdir / "token-server", users={USER: PASSWORD}, ca=ca, public_prefixes=()
+    ).start()
+    reg = start_registry(
+        workdir / "registry", ca=ca, token_server=token_server, username=USER, password=PASSWORD
+    )
+    try:
+        compare_cli("TLS + token", workdir / "registry", reg, args.tags, args.repos, args.runs)
+    finally:
+        reg.close()
+        token_server.close()
+    if not args.skip_plain:
+        with start_registry(workdir / "plain") as plain:
+            compare_cli(
+                "plain HTTP, no auth", workdir / "plain", plain, args.tags, args.repos, args.runs
+            )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--tags", type=int, default=500)
+    parser.add_argument("--tags", type=int, default=None, help="500, or 100 with --cli")
     parser.add_argument("--repos", type=int, default=10)
     parser.add_argument("--pool", type=int, default=8, help="skopeo processes at once")
     parser.add_argument("--concurrency", type=int, default=8, help="pinbot requests at once")
     parser.add_argument("--skip-sequential", action="store_true", help="skip sequential skopeo")
+    parser.add_argument("--cli", action="store_true", help="time `python3 -m pinbot resolve`")
+    parser.add_argument("--runs", type=int, default=5, help="with --cli: runs of each")
+    parser.add_argument("--skip-plain", action="store_true", help="with --cli: TLS + token only")
     args = parser.parse_args()
+    if args.tags is None:
+        args.tags = 100 if args.cli else 500
+    if args.cli:
+        return main_cli(args)
 
     workdir = Path(tempfile.mkdtemp(prefix="pinbot-bench-"))
     ca = TestCA(workdir / "ca")

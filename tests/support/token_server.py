@@ -73,6 +73,9 @@ class LoopbackServer(ThreadingHTTPServer):
     """Threaded HTTP server; with `ssl_context` the TLS handshake runs in the request thread."""
 
     daemon_threads = True
+    # socketserver listens with a backlog of 5: a client opening more connections at once (one
+    # token per repository) has the rest dropped and retried by the kernel a second later.
+    request_queue_size = 128
 
     def __init__(
         self,
