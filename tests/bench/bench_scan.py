@@ -357,9 +357,7 @@ def _run(a: argparse.Namespace, corpus: Path, work: Path) -> int:
     pinbot.run(corpus)  # compiles pinbot's bytecode, as installing it does
     results = compare(trees, sides, max(1, a.runs))
     after = machine()
-    in_process = [
-        bench(corpus, a.in_process, workers) for workers in (1, None) if a.in_process > 0
-    ]
+    in_process = [bench(corpus, a.in_process, workers) for workers in (1, None) if a.in_process > 0]
     if a.json:
         document = {
             "machine": {"before": before, "after": after},
