@@ -22,8 +22,8 @@ Not images: ``pool.vmImage`` (a hosted agent's VM image), the aliases themselves
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
+from pinbot.scanners._paths import path_parts
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
@@ -49,7 +49,7 @@ def is_azure_pipelines_path(path: str) -> bool:
     >>> [is_azure_pipelines_path(p) for p in ("azure-pipelines.yml", ".pipelines/ci.yaml", "ci.yml")]
     [True, True, False]
     """
-    parts = PurePosixPath(path.lower()).parts
+    parts = path_parts(path.lower())
     if not parts or not parts[-1].endswith((".yml", ".yaml")):
         return False
     return parts[-1].startswith("azure-pipelines") or any(

@@ -26,11 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
 from pinbot.scanners._hcl import MAX_NESTING, Token, TokenReader, decode, decode_with_offsets
 from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc
+from pinbot.scanners._paths import path_name
 from pinbot.scanners._strings import ESCAPED, WrittenString, string_finding
 from pinbot.scanners.interface import Finding, Scanner
 
@@ -384,7 +384,7 @@ class BakeScanner:
         self.dockerfile = dockerfile  # reads `dockerfile-inline`
 
     def matches(self, path: str) -> bool:
-        name = PurePosixPath(path).name.lower()
+        name = path_name(path).lower()
         if not name.endswith((".hcl", ".json")):
             return False
         return name.startswith("docker-bake") or ".bake." in name or name.startswith("bake.")

@@ -17,8 +17,8 @@ names a service, ``image-repository`` and ``cache-from`` are push and cache loca
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
+from pinbot.scanners._paths import path_parts
 from pinbot.scanners._yaml import (
     MappingNode,
     Node,
@@ -38,7 +38,7 @@ def is_buildkite_path(path: str) -> bool:
     >>> [is_buildkite_path(p) for p in (".buildkite/pipeline.deploy.yml", ".buildkite/docker-compose.yml")]
     [True, False]
     """
-    parts = PurePosixPath(path).parts
+    parts = path_parts(path)
     if not parts or not parts[-1].lower().endswith((".yml", ".yaml")):
         return False
     name = parts[-1].lower()

@@ -19,9 +19,9 @@ Compose scanner). ``build.cacheFrom`` images are cache sources, not inputs to pi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
 from pinbot.scanners._jsonc import JsonObject, JsonString, parse_jsonc
+from pinbot.scanners._paths import path_parts
 from pinbot.scanners._strings import string_finding
 from pinbot.scanners.interface import Finding
 
@@ -60,7 +60,7 @@ class DevcontainerScanner:
     kind = "devcontainer"
 
     def matches(self, path: str) -> bool:
-        parts = PurePosixPath(path).parts
+        parts = path_parts(path)
         if not parts:
             return False
         if parts[-1] == ".devcontainer.json":

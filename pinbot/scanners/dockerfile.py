@@ -39,9 +39,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from pathlib import PurePosixPath
 
 from pinbot.reference import InvalidReference, parse_normalized
+from pinbot.scanners._paths import path_name
 from pinbot.scanners.interface import DigestSlot, Dismissal, Finding, ScanError
 
 __all__ = ["SCANNER", "DockerfileScanner", "is_dockerfile_name"]
@@ -235,7 +235,7 @@ class DockerfileScanner:
     kind = "dockerfile"
 
     def matches(self, path: str) -> bool:
-        return is_dockerfile_name(PurePosixPath(path).name)
+        return is_dockerfile_name(path_name(path))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         return iter(_DockerfileReader(text).read())

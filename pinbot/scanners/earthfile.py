@@ -20,8 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
+from pinbot.scanners._paths import path_name
 from pinbot.scanners.interface import Dismissal, Finding
 
 __all__ = ["SCANNER", "EarthfileScanner"]
@@ -92,7 +92,7 @@ class EarthfileScanner:
     kind = "earthfile"
 
     def matches(self, path: str) -> bool:
-        return PurePosixPath(path).name == "Earthfile"
+        return path_name(path) == "Earthfile"
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         findings: list[Finding] = []

@@ -19,8 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
+from pinbot.scanners._paths import path_name
 from pinbot.scanners._strings import interpolation_end, line_of
 from pinbot.scanners.interface import Dismissal, Finding, ScanError
 
@@ -269,7 +269,7 @@ class JenkinsfileScanner:
     kind = "jenkinsfile"
 
     def matches(self, path: str) -> bool:
-        return is_jenkinsfile_name(PurePosixPath(path).name)
+        return is_jenkinsfile_name(path_name(path))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         return iter(list(_Reader(text).read()))

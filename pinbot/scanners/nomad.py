@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
 
 from pinbot.scanners._hcl import MAX_NESTING, Token, TokenReader, decode
+from pinbot.scanners._paths import path_name
 from pinbot.scanners.interface import Finding
 
 __all__ = ["SCANNER", "NomadScanner"]
@@ -128,7 +128,7 @@ class NomadScanner:
     kind = "nomad"
 
     def matches(self, path: str) -> bool:
-        return PurePosixPath(path).name.lower().endswith((".nomad", ".nomad.hcl"))
+        return path_name(path).lower().endswith((".nomad", ".nomad.hcl"))
 
     def scan(self, path: str, text: str) -> Iterator[Finding]:
         root = _JobReader(text).read()

@@ -10,8 +10,8 @@ and environment substitutions (`golang:${GO_VERSION}`) are reported as templated
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 
+from pinbot.scanners._paths import path_parts
 from pinbot.scanners._yaml import MappingNode, Node, map_get
 from pinbot.scanners._yaml_kind import YamlKind, image_field, members
 from pinbot.scanners.interface import Finding
@@ -27,7 +27,7 @@ def is_woodpecker_path(path: str) -> bool:
     >>> [is_woodpecker_path(p) for p in (".woodpecker.yaml", ".woodpecker/test.yml", "woodpecker.yml")]
     [True, True, False]
     """
-    parts = PurePosixPath(path).parts
+    parts = path_parts(path)
     if not parts:
         return False
     name = parts[-1]
