@@ -15,7 +15,8 @@ thread pool, and prints wall times, the ratio, and requests per tag.
 credentials by environment-variable name), against `skopeo inspect --raw` one tag after
 another, `--runs` times interleaved, with the load average at each run; every digest the
 command prints is checked against what was pushed. Then the same against a plain HTTP registry
-without auth (`insecure: true`), unless `--skip-plain`. It prints the medians and the ratio.
+without auth (`insecure: true`), unless `--skip-plain`. It prints the medians of wall and CPU
+time and their ratios.
 """
 
 from __future__ import annotations
