@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pinbot.config import Config, ConfigError, load_config
-from pinbot.plan import apply_ignore_rules
 from pinbot.report.escape import terminal
-from pinbot.scanners import FileScan, PathNotFound, TreeScan, scan_paths, scan_stream
 
 if TYPE_CHECKING:
+    from pinbot.scanners import FileScan, TreeScan
     from pinbot.supplychain.gate import TrustPolicy
 
 T = TypeVar("T")
@@ -108,6 +107,10 @@ def _scan_or_exit(
 
     Exits with status 2 when a path does not exist.
     """
+    # The scanners and the planner are imported where a scan needs them: `resolve` shares
+    # this module and reads no files, and starts faster without them.
+    from pinbot.scanners import PathNotFound
+
     chosen = list(paths) or [Path(".")]
     try:
         return scan(
@@ -131,6 +134,9 @@ def scan_folder(
 
     Exits with status 2 when a path does not exist.
     """
+    from pinbot.plan import apply_ignore_rules
+    from pinbot.scanners import scan_paths
+
     scanned = _scan_or_exit(scan_paths, command, paths, config)
     scanned.occurrences = apply_ignore_rules(scanned.occurrences, config.rules)
     if warn:
@@ -148,11 +154,15 @@ def stream_folder(
 
     Exits with status 2 when a path does not exist, before anything is read.
     """
+    from pinbot.scanners import scan_stream
+
     stream = _scan_or_exit(scan_stream, command, paths, config, keep_contents=keep_contents)
     return _with_rules_and_warnings(stream, config)
 
 
 def _with_rules_and_warnings(stream: Iterator[FileScan], config: Config) -> Iterator[FileScan]:
+    from pinbot.plan import apply_ignore_rules
+
     for scanned in stream:
         outcome = scanned.outcome
         outcome.occurrences = apply_ignore_rules(outcome.occurrences, config.rules)

@@ -15,7 +15,8 @@ thread pool, and prints wall times, the ratio, and requests per tag.
 credentials by environment-variable name), against `skopeo inspect --raw` one tag after
 another, `--runs` times interleaved, with the load average at each run; every digest the
 command prints is checked against what was pushed. Then the same against a plain HTTP registry
-without auth (`insecure: true`), unless `--skip-plain`. It prints the medians and the ratio.
+without auth (`insecure: true`), unless `--skip-plain`. It prints the medians of wall and CPU
+time and their ratios.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -121,13 +123,22 @@ def cli_environment(workdir: Path, reg: RunningRegistry) -> dict[str, str]:
     return environment
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the child processes that have ended so far."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run_cli(
     command: list[str], environment: dict[str, str], cwd: Path, pushed: dict[str, str], host: str
-) -> float:
-    """Seconds `pinbot resolve` took; raises when it fails or prints a digest not pushed."""
+) -> tuple[float, float]:
+    """Wall and CPU seconds of `pinbot resolve`; raises when it fails or prints a digest not
+    pushed."""
+    cpu = children_cpu()
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, env=environment, cwd=cwd, check=False)
     seconds = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     if done.returncode != 0:
         raise RuntimeError(f"pinbot resolve exited {done.returncode}: {done.stderr.decode()}")
     rows = json.loads(done.stdout)
@@ -136,16 +147,19 @@ def run_cli(
     if len(rows) != len(expected) or printed != expected:
         wrong = sum(1 for ref, digest in expected.items() if printed.get(ref) != digest)
         raise RuntimeError(f"pinbot resolve printed {wrong} digests that differ from the pushed")
-    return seconds
+    return seconds, cpu
 
 
-def run_skopeo_sequential(reg: RunningRegistry, pushed: dict[str, str]) -> float:
+def run_skopeo_sequential(reg: RunningRegistry, pushed: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds of one `skopeo inspect --raw` after another over every tag."""
+    cpu = children_cpu()
     started = time.perf_counter()
     digests = [skopeo_digest(reg, ref) for ref in pushed]
     seconds = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     if digests != list(pushed.values()):
         raise RuntimeError("skopeo disagrees with what was pushed")
-    return seconds
+    return seconds, cpu
 
 
 def load() -> str:
@@ -165,28 +179,32 @@ def compare_cli(
     command += ["--format", "json", "--config", str(config)]
     print(f"{name}: {len(pushed)} tags in {repos} repositories, {runs} runs ({load()})")
     run_cli(command, environment, workdir, pushed, reg.host)  # warm the page cache, bytecode
-    cli_times: list[float] = []
-    skopeo_times: list[float] = []
+    cli: list[tuple[float, float]] = []
+    skopeo: list[tuple[float, float]] = []
     for run in range(runs):
         # Alternate which goes first, so a burst of load from elsewhere falls on both alike.
         if run % 2 == 0:
-            cli_times.append(run_cli(command, environment, workdir, pushed, reg.host))
-            skopeo_times.append(run_skopeo_sequential(reg, pushed))
+            cli.append(run_cli(command, environment, workdir, pushed, reg.host))
+            skopeo.append(run_skopeo_sequential(reg, pushed))
         else:
-            skopeo_times.append(run_skopeo_sequential(reg, pushed))
-            cli_times.append(run_cli(command, environment, workdir, pushed, reg.host))
+            skopeo.append(run_skopeo_sequential(reg, pushed))
+            cli.append(run_cli(command, environment, workdir, pushed, reg.host))
         print(
-            f"  run {run + 1}: pinbot resolve {cli_times[-1]:6.3f} s  "
-            f"skopeo sequential {skopeo_times[-1]:6.2f} s  "
-            f"ratio {skopeo_times[-1] / cli_times[-1]:4.1f}x  ({load()})"
+            f"  run {run + 1}: pinbot resolve {cli[-1][0]:6.3f} s (CPU {cli[-1][1]:.3f} s)  "
+            f"skopeo sequential {skopeo[-1][0]:6.2f} s (CPU {skopeo[-1][1]:.2f} s)  "
+            f"ratio {skopeo[-1][0] / cli[-1][0]:4.1f}x  ({load()})"
         )
-    cli_median = statistics.median(cli_times)
-    skopeo_median = statistics.median(skopeo_times)
-    ratio = skopeo_median / cli_median
+    # CPU time does not grow with the load the way wall time does: on a busy machine it tells
+    # what each costs where wall time mostly tells how busy the machine was.
+    cli_wall, cli_cpu = (statistics.median(times) for times in zip(*cli, strict=True))
+    skopeo_wall, skopeo_cpu = (statistics.median(times) for times in zip(*skopeo, strict=True))
+    ratio = skopeo_wall / cli_wall
     print(
-        f"  median: pinbot resolve {cli_median:.3f} s (min {min(cli_times):.3f}), "
-        f"skopeo sequential {skopeo_median:.2f} s (min {min(skopeo_times):.2f}), "
-        f"{skopeo_median / len(pushed) * 1000:.1f} ms/tag; ratio {ratio:.1f}x"
+        f"  median: pinbot resolve {cli_wall:.3f} s (min {min(t for t, _ in cli):.3f}), "
+        f"skopeo sequential {skopeo_wall:.2f} s (min {min(t for t, _ in skopeo):.2f}), "
+        f"{skopeo_wall / len(pushed) * 1000:.1f} ms/tag; ratio {ratio:.1f}x\n"
+        f"  median CPU: pinbot resolve {cli_cpu:.3f} s, skopeo sequential {skopeo_cpu:.2f} s, "
+        f"ratio {skopeo_cpu / cli_cpu:.1f}x ({load()})"
     )
     return ratio
 

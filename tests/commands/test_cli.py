@@ -49,6 +49,11 @@ NETWORK_MODULES = ("github", "httpx", "jwt", "cryptography", "tenacity")
 
 def modules_after(tmp_path: Path, *args: str) -> set[str]:
     """The top-level modules loaded after running `pinbot ARGS` in a fresh interpreter."""
+    return {name.split(".", 1)[0] for name in modules_loaded_by(tmp_path, *args)}
+
+
+def modules_loaded_by(tmp_path: Path, *args: str) -> set[str]:
+    """Every module (dotted name) loaded after running `pinbot ARGS` in a fresh interpreter."""
     listing = tmp_path / "modules.json"
     program = (
         "import json, sys\n"
@@ -61,7 +66,7 @@ def modules_after(tmp_path: Path, *args: str) -> set[str]:
         [sys.executable, "-c", program, str(listing), *args],
         capture_output=True, text=True, env=environ, cwd=tmp_path, timeout=120, check=False,
     )
-    return {name.split(".", 1)[0] for name in json.loads(listing.read_text())}
+    return set(json.loads(listing.read_text()))
 
 
 def test_check_and_scan_import_nothing_for_the_network(tmp_path: Path) -> None:
@@ -79,3 +84,16 @@ def test_check_and_scan_import_nothing_for_the_network(tmp_path: Path) -> None:
         assert loaded.isdisjoint(NETWORK_MODULES), (command, loaded & set(NETWORK_MODULES))
     # The same probe sees them when a command does use the network.
     assert "httpx" in modules_after(tmp_path, "check", str(tree), "--drift")
+
+
+def test_resolve_loads_no_scanner_or_pinning_modules(tmp_path: Path) -> None:
+    # A reference that does not parse: resolve exits before asking a registry.
+    loaded = modules_loaded_by(tmp_path, "resolve", "Not/A:Reference!")
+    assert "pinbot.commands.resolve" in loaded and "pinbot.registry" in loaded
+    unused = {
+        name
+        for name in loaded
+        if name.split(".")[:2] in (["pinbot", "scanners"], ["pinbot", "plan"], ["pinbot", "settle"])
+        or name.split(".")[0] == "multiprocessing"
+    }
+    assert not unused
