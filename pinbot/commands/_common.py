@@ -1,5 +1,6 @@
-"""Pieces the subcommands share: the `--config` option and loading it (and its `verify:` keys)
-with a clear error."""
+"""Pieces the subcommands share: their common options (`--config`; the paths and `--format` of
+the commands over files; `--state`), loading the config (and its `verify:` keys) with a clear
+error, and scanning the paths given."""
 
 from __future__ import annotations
 

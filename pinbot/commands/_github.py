@@ -1,5 +1,6 @@
 """Which GitHub repositories a command works on: `--repo`, or `--org` with its filters, in one
-`--shard`; shared by `pinbot run` and `pinbot audit`, which choose them the same way.
+`--shard`; shared by `pinbot run` and `pinbot audit`, which choose them the same way and read
+the same credentials.
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ files name each other); `_registry.SCANNERS` lists them in order. The driver (`_
 them over a file or a set of files read together and turns their findings into occurrences
 (`_occurrence`: lines, columns, byte spans, status, ignore comments and globs); `_walk` finds
 and reads the files of a folder, `_tree` scans them as one set, streamed, in worker processes
-when there are many. What several scanners read is shared in private modules
-beside them (`_yaml` YAML nodes, `_hcl` HCL tokens, `_jsonc` JSON with comments, `_kinds` the
-signs of another kind's file, `_template` template marks); no scanner imports another.
+when there are many. What several scanners read is shared in private modules beside them
+(`_yaml` YAML nodes, `_yaml_kind` the YAML CI kinds' skeleton, `_image_map` images composed
+from a mapping's fields, `_hcl` HCL tokens, `_jsonc` JSON with comments, `_strings` quoted
+strings and interpolations, `_kinds` the signs of another kind's file, `_template` template
+marks); no scanner imports another.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import functools
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -516,34 +516,85 @@ def digest_slot(node: ScalarNode, text: str, offset: int) -> DigestSlot | None:
     return DigestSlot(*span) if span is not None else None
 
 
-def _block_lines(
-    node: ScalarNode, text: str, offset: int
-) -> tuple[list[int], list[int], int] | None:
-    """For a literal block scalar: where each value line starts in the value and in `text`,
-    and the block's indentation. None when the block does not map line by line."""
-    value = node.value
-    indicator = node.start_mark.index + offset
-    first = text.find("\n", indicator) + 1
-    if first == 0 or not isinstance(value, str):
+@dataclass(frozen=True)
+class _Block:
+    """A literal block scalar holding YAML, line by line: where each line of its value starts
+    in the value (`inner_starts`) and in `text` (`outer_starts`), and its indentation."""
+
+    node: ScalarNode
+    text: str
+    offset: int
+    inner_starts: list[int]
+    outer_starts: list[int]
+    indent: int
+
+    @classmethod
+    def of(cls, node: ScalarNode, text: str, offset: int) -> _Block | None:
+        """The block's layout; None when it does not map line by line."""
+        value = node.value
+        indicator = node.start_mark.index + offset
+        first = text.find("\n", indicator) + 1
+        if first == 0 or not isinstance(value, str):
+            return None
+        inner_starts = [0]
+        for i, char in enumerate(value):
+            if char == "\n":
+                inner_starts.append(i + 1)
+        outer_starts = [first]
+        for _ in inner_starts[1:]:
+            following = text.find("\n", outer_starts[-1])
+            if following < 0:
+                break
+            outer_starts.append(following + 1)
+        for inner_start, outer_start in zip(inner_starts, outer_starts, strict=False):
+            line_end = value.find("\n", inner_start)
+            line = value[inner_start : len(value) if line_end < 0 else line_end]
+            if line.strip():
+                written = len(text) - len(text[outer_start:].lstrip(" ")) - outer_start
+                indent = written - (len(line) - len(line.lstrip(" ")))
+                return cls(node, text, offset, inner_starts, outer_starts, indent)
         return None
-    inner_starts = [0]
-    for i, char in enumerate(value):
-        if char == "\n":
-            inner_starts.append(i + 1)
-    outer_starts = [first]
-    for _ in inner_starts[1:]:
-        following = text.find("\n", outer_starts[-1])
-        if following < 0:
-            break
-        outer_starts.append(following + 1)
-    for inner_start, outer_start in zip(inner_starts, outer_starts, strict=False):
-        line_end = value.find("\n", inner_start)
-        line = value[inner_start : len(value) if line_end < 0 else line_end]
-        if line.strip():
-            written = len(text) - len(text[outer_start:].lstrip(" ")) - outer_start
-            indent = written - (len(line) - len(line.lstrip(" ")))
-            return inner_starts, outer_starts, indent
-    return None
+
+    def moved(self, position: int) -> int | None:
+        """Where value char `position` is written in `text`; None past the written lines."""
+        line = bisect.bisect_right(self.inner_starts, position) - 1
+        if line >= len(self.outer_starts):
+            return None
+        return self.outer_starts[line] + self.indent + position - self.inner_starts[line]
+
+    def moved_span(self, start: int, end: int) -> tuple[int, int] | None:
+        """Value chars [start, end) in `text`; None when they are not written there verbatim."""
+        moved_start, moved_end = self.moved(start), self.moved(end)
+        if moved_start is None or moved_end is None:
+            return None
+        if self.text[moved_start:moved_end] != self.node.value[start:end]:
+            return None
+        return moved_start, moved_end
+
+    def moved_slot(self, slot: DigestSlot) -> DigestSlot | None:
+        """A digest slot in `text`, the lines it writes indented as the block's; None when its
+        span is not written there verbatim."""
+        span = self.moved_span(slot.start, slot.end)
+        if span is None:
+            return None
+        pad = "\n" + " " * self.indent
+        return DigestSlot(*span, slot.prefix.replace("\n", pad), slot.suffix.replace("\n", pad))
+
+    def lines_of(self, start: int, end: int) -> tuple[int, int]:
+        """The written lines holding value chars [start, end), indentation left out."""
+        first = bisect.bisect_right(self.inner_starts, start) - 1
+        last = bisect.bisect_right(self.inner_starts, max(start, end - 1)) - 1
+        if last >= len(self.outer_starts):
+            return written_span(self.node, self.text, self.offset)
+        text = self.text
+        begin = self.outer_starts[first]
+        newline = text.find("\n", self.outer_starts[last])
+        finish = len(text) if newline < 0 else newline
+        while begin < finish and text[begin] in " \t":
+            begin += 1
+        while finish > begin and text[finish - 1] in " \t\r":
+            finish -= 1
+        return begin, finish
 
 
 def embedded_findings(
@@ -554,69 +605,28 @@ def embedded_findings(
     A finding whose text does not sit verbatim at the moved span (tabs, odd indentation) is
     still reported, not rewritable, spanning the lines that hold it.
     """
-    layout = _block_lines(node, text, offset)
-    if layout is None:
+    block = _Block.of(node, text, offset)
+    if block is None:
         return
-    inner_starts, outer_starts, indent = layout
     inner = node.value
-
-    def moved(position: int) -> int | None:
-        line = bisect.bisect_right(inner_starts, position) - 1
-        if line >= len(outer_starts):
-            return None
-        return outer_starts[line] + indent + position - inner_starts[line]
-
-    def lines_of(start: int, end: int) -> tuple[int, int]:
-        """The written lines holding value chars [start, end), indentation left out."""
-        first = bisect.bisect_right(inner_starts, start) - 1
-        last = bisect.bisect_right(inner_starts, max(start, end - 1)) - 1
-        if last >= len(outer_starts):
-            return written_span(node, text, offset)
-        begin = outer_starts[first]
-        newline = text.find("\n", outer_starts[last])
-        finish = len(text) if newline < 0 else newline
-        while begin < finish and text[begin] in " \t":
-            begin += 1
-        while finish > begin and text[finish - 1] in " \t\r":
-            finish -= 1
-        return begin, finish
-
     for finding in scan(inner):
-        start, end = moved(finding.start), moved(finding.end)
         nested = f"{context}: {finding.context}"
-        exact = (
-            start is not None
-            and end is not None
-            and text[start:end] == inner[finding.start : finding.end]
-        )
+        span = block.moved_span(finding.start, finding.end)
         slot = finding.digest_slot
-        if exact and slot is not None:
-            slot_start, slot_end = moved(slot.start), moved(slot.end)
-            if (
-                slot_start is None
-                or slot_end is None
-                or text[slot_start:slot_end] != inner[slot.start : slot.end]
-            ):
-                exact = False
-            else:
-                pad = "\n" + " " * indent
-                slot = DigestSlot(
-                    slot_start,
-                    slot_end,
-                    slot.prefix.replace("\n", pad),
-                    slot.suffix.replace("\n", pad),
-                )
-        if exact and start is not None and end is not None:
-            yield replace(finding, start=start, end=end, context=nested, digest_slot=slot)
-        else:
-            line_start, line_end = lines_of(finding.start, finding.end)
-            yield replace(
-                finding,
-                start=line_start,
-                end=line_end,
-                context=nested,
-                reference_text=finding.reference_text or inner[finding.start : finding.end],
-                digest_slot=None,
-                rewritable=False,
-                note=NOT_SPLICEABLE,
-            )
+        if span is not None and slot is not None:
+            slot = block.moved_slot(slot)
+            span = span if slot is not None else None
+        if span is not None:
+            yield replace(finding, start=span[0], end=span[1], context=nested, digest_slot=slot)
+            continue
+        line_start, line_end = block.lines_of(finding.start, finding.end)
+        yield replace(
+            finding,
+            start=line_start,
+            end=line_end,
+            context=nested,
+            reference_text=finding.reference_text or inner[finding.start : finding.end],
+            digest_slot=None,
+            rewritable=False,
+            note=NOT_SPLICEABLE,
+        )
