@@ -168,6 +168,8 @@ def test_memory_of_a_streamed_scan_does_not_grow_with_the_references(
     finally:
         tracemalloc.stop()
     assert held == 12_000
-    # 11,600 more references cost the stream the few files in flight, not what holding them
-    # all costs.
-    assert growth < whole / 10
+    # 11,600 more references cost the stream the few files in flight (at most 16 chunks of one
+    # file: 4% of the tree), not what holding them all costs. The peaks also carry what the
+    # result-handling thread happens to hold when the parent is slow (seen up to 15% on a loaded
+    # machine), so the bound is a quarter: far below holding everything, not a timing test.
+    assert growth < whole / 4
