@@ -127,9 +127,9 @@ def scan_stream(
     """Each file `scan_paths` would read, scanned, in path order, as it is done.
 
     `workers` processes scan (1: this one); by default as many as there are processors, at
-    most four, once a walk finds `PARALLEL_FROM` files. The files are chosen before this
-    returns (`PathNotFound`, `ValueError` as for `scan_paths`); reading and scanning them
-    happens as the result is iterated.
+    most four, once a walk finds `PARALLEL_FROM` files, unless the machine is busy. The files
+    are chosen before this returns (`PathNotFound`, `ValueError` as for `scan_paths`);
+    reading and scanning them happens as the result is iterated.
     """
     found = choose_files(paths, root=root, ignore_paths=ignore_paths, match_walked=False)
     count = _worker_count(len(found), workers)
@@ -321,6 +321,13 @@ class _TextsOnDisk(Mapping[str, str]):
 
 
 def _worker_count(files: int, workers: int | None) -> int:
+    """`workers` when given; else one per processor (at most `_MOST_WORKERS`) for a tree of
+    `PARALLEL_FROM` files or more on Linux, when the machine has processors to spare.
+
+    On a machine already busy (the last minute's load average at or above its processors),
+    workers only share the same processors and add the cost of handing work over: the scan
+    stays in this process.
+    """
     if workers is not None:
         return max(1, workers)
     if files < PARALLEL_FROM or not sys.platform.startswith("linux"):
@@ -329,7 +336,11 @@ def _worker_count(files: int, workers: int | None) -> int:
         processors = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         processors = os.cpu_count() or 1
-    return max(1, min(processors, _MOST_WORKERS))
+    try:
+        busy = os.getloadavg()[0] >= processors
+    except OSError:
+        busy = False
+    return 1 if busy else max(1, min(processors, _MOST_WORKERS))
 
 
 def _context() -> multiprocessing.context.BaseContext:

@@ -173,3 +173,25 @@ def test_memory_of_a_streamed_scan_does_not_grow_with_the_references(
     # result-handling thread happens to hold when the parent is slow (seen up to 15% on a loaded
     # machine), so the bound is a quarter: far below holding everything, not a timing test.
     assert growth < whole / 4
+
+
+@pytest.mark.parametrize(
+    ("files", "load", "processors", "expected"),
+    [
+        (399, 0.1, 2, 1),  # a small tree: starting workers costs more than it saves
+        (400, 0.1, 2, 2),  # one per processor
+        (400, 0.1, 16, 4),  # at most four
+        (400, 1.9, 2, 2),  # a processor to spare
+        (400, 2.0, 2, 1),  # a busy machine: workers would only share the same processors
+    ],
+)
+def test_how_many_workers_by_default(
+    monkeypatch: pytest.MonkeyPatch, files: int, load: float, processors: int, expected: int
+) -> None:
+    from pinbot.scanners._tree import _worker_count
+
+    monkeypatch.setattr("sys.platform", "linux")
+    monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(processors)))
+    monkeypatch.setattr("os.getloadavg", lambda: (load, load, load))
+    assert _worker_count(files, None) == expected
+    assert _worker_count(files, 3) == 3  # asked for: always
