@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import multiprocessing
 import os
 import sys
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pinbot.errors import Problem
 from pinbot.scanners._driver import (
@@ -33,6 +32,10 @@ from pinbot.scanners._driver import (
 )
 from pinbot.scanners._walk import choose_files, read_candidate
 from pinbot.scanners.interface import Occurrence
+
+if TYPE_CHECKING:
+    import multiprocessing.context
+    from concurrent.futures import Future
 
 __all__ = ["PARALLEL_FROM", "FileScan", "TreeScan", "scan_paths", "scan_stream", "scan_tree"]
 
@@ -181,6 +184,9 @@ def _in_workers(
     # Objects that exist before the fork are left out of the workers' garbage collections:
     # a collection touches every object it tracks, which copies the memory a fork shares.
     gc.freeze()
+    # Imported here: a small tree, scanned in this process, does not pay for it.
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(workers, mp_context=_context())
     pending: deque[Future[list[_Scanned]]] = deque()
     waiting = iter(chunks)
@@ -344,6 +350,8 @@ def _worker_count(files: int, workers: int | None) -> int:
 
 
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     # Forked workers start at once with every scanner imported; elsewhere the platform's
     # default (spawn) is the safe one.
     if sys.platform.startswith("linux"):
