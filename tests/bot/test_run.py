@@ -57,6 +57,14 @@ def run_bot(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:
     return run_library(config, credentials, run_options(args))
 
 
+def rerun_writing_nothing(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:
+    """Run again with the call log cleared, and prove the run wrote nothing to GitHub."""
+    fake.reset_calls()
+    summary = run_bot(fake, config, *argv)
+    assert fake.write_calls() == []
+    return summary
+
+
 class World:
     """One repository on the fake whose Dockerfile and manifest use one registry image."""
 
@@ -106,6 +114,13 @@ class World:
         data = self.fake.file_at("acme", self.name, ref, path)
         assert data is not None
         return data
+
+
+def first_run(fake: GitHubFake, registry: RunningRegistry, config: Config) -> World:
+    """A fresh repository the bot has run over once (so its pull request is open)."""
+    world = World(fake, registry)
+    run_bot(fake, config, "--repo", world.full_name)
+    return world
 
 
 BRANCH = "pinbot/image-digests"
@@ -167,11 +182,8 @@ def test_first_run_opens_one_pull_request_with_the_right_files_and_body(
 def test_second_run_with_nothing_changed_makes_no_write_calls(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    world = first_run(fake, registry_http, config)
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert summary.results[0].current and not summary.results[0].updated
     assert summary.calls.writes[world.full_name] == 0
 
@@ -179,8 +191,7 @@ def test_second_run_with_nothing_changed_makes_no_write_calls(
 def test_upstream_tag_moves_and_the_same_pull_request_is_updated(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     first = world.digest()
     second = world.move_tag("second")
     assert second != first
@@ -198,14 +209,11 @@ def test_upstream_tag_moves_and_the_same_pull_request_is_updated(
 def test_pull_request_closed_by_a_human_is_not_reopened_but_a_newer_digest_is_proposed(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pull] = world.pulls()
     fake.close_pull("acme", world.name, pull.number)
 
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert len(world.pulls()) == 1
     assert summary.results[0].declined
 
@@ -220,15 +228,12 @@ def test_pull_request_closed_by_a_human_is_not_reopened_but_a_newer_digest_is_pr
 def test_merged_pull_request_means_the_next_run_opens_nothing(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pull] = world.pulls()
     fake.close_pull("acme", world.name, pull.number, merged=True)
     assert f"@{world.digest()}" in world.file_at("main", "Dockerfile").decode()
 
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert not summary.results[0].opened
     assert len(world.pulls()) == 1
 
@@ -236,8 +241,7 @@ def test_merged_pull_request_means_the_next_run_opens_nothing(
 def test_updates_already_on_the_base_close_the_pull_request(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     # A human pins the same digests by hand on main.
     fake.commit_files(
         "acme", world.name, "main", world.fake.files_at("acme", world.name, BRANCH), "pin by hand"
@@ -260,16 +264,13 @@ def test_updates_already_on_the_base_close_the_pull_request(
 def test_base_branch_moves_under_the_edited_files_and_the_branch_is_rebuilt(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     repo = fake.repo("acme", world.name)
     before = repo.refs[BRANCH]
 
     # Elsewhere in the tree: the branch still merges cleanly and is left alone.
     fake.commit_files("acme", world.name, "main", {"src/main.py": b"print('bye')\n"}, "unrelated")
-    fake.reset_calls()
-    run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert repo.refs[BRANCH] == before
 
     # The Dockerfile itself changes on main: the branch is rebuilt on the new base.
@@ -392,21 +393,16 @@ def test_grouping_by_image_opens_one_pull_request_per_image(
     heads = sorted(p.head_ref for p in fake.pulls("acme", "grouped"))
     host = registry_http.host.replace(":", "-")
     assert heads == [f"pinbot/{host}-acme-one", f"pinbot/{host}-acme-two"]
-    fake.reset_calls()
-    run_bot(fake, config, "--repo", "acme/grouped")
-    assert fake.write_calls() == []
+    rerun_writing_nothing(fake, config, "--repo", "acme/grouped")
 
 
 def test_commits_a_human_pushes_to_the_bot_branch_are_never_overwritten(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     human = fake.commit_files("acme", world.name, BRANCH, {"NOTES.md": b"tweak\n"}, "human fix")
     world.move_tag("while-human-edits")
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert fake.repo("acme", world.name).refs[BRANCH] == human
     assert any("commits pinbot did not make" in str(p) for p in summary.results[0].problems)
 
@@ -591,16 +587,13 @@ def test_a_repository_file_sets_its_own_pin_style_and_labels_and_a_sibling_keeps
 def test_enabled_false_skips_the_repository_with_no_writes_and_leaves_its_pull_request(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pull] = world.pulls()
     branch_head = fake.repo("acme", world.name).refs[BRANCH]
     fake.commit_files("acme", world.name, "main", {SETTINGS: b"enabled: false\n"}, "opt out")
     world.move_tag("while-disabled")
 
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     [result] = summary.results
     assert result.skipped == f"{SETTINGS} sets enabled: false"
     assert not (result.opened or result.updated or result.closed or result.failure)
@@ -722,8 +715,7 @@ def _when(written: str) -> str:
 def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying_what_moved(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [opened] = world.pulls()
     assert opened.comments == []  # opening says it all in the body
     first = world.digest()
@@ -756,9 +748,7 @@ def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying
     assert [(p.digest, p.proposed) for p in after.earlier] == [(first, before.written)]
 
     # Nothing changed since: no write, and no second comment.
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     assert summary.results[0].current and not summary.results[0].updated
     [pull] = world.pulls()
     assert len(pull.comments) == 1 and pull.body == body
@@ -767,8 +757,7 @@ def test_a_tag_that_moves_again_updates_the_pull_request_with_one_comment_saying
 def test_a_branch_rebuilt_on_a_new_base_with_the_same_digests_gets_no_comment(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     first = world.digest()
     second = world.move_tag("moved-before-rebuild")
     run_bot(fake, config, "--repo", world.full_name)
@@ -797,8 +786,7 @@ def test_a_branch_rebuilt_on_a_new_base_with_the_same_digests_gets_no_comment(
 def test_a_bump_updated_again_compares_the_base_to_the_newest_and_names_the_one_between(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pin] = world.pulls()
     fake.close_pull("acme", world.name, pin.number, merged=True)
     on_base = world.digest()
@@ -832,13 +820,10 @@ def test_a_bump_updated_again_compares_the_base_to_the_newest_and_names_the_one_
 def test_dry_run_says_the_comment_it_would_post_and_writes_nothing(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     first = world.digest()
     second = world.move_tag("moved-in-dry-run")
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name, "--dry-run")
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name, "--dry-run")
     [planned] = map(run_summary.planned_text, summary.results[0].planned)
     assert planned.startswith(f"would update pull request #1 on {BRANCH}: Pin image digests")
     assert f"and comment:\nUpdated: `{registry_http.host}/{world.image}:1.0` moved again" in planned
@@ -859,8 +844,7 @@ def _head_message(fake: GitHubFake, world: World) -> str:
 def test_the_commit_lists_each_update_for_git_log_and_holds_no_state(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pull] = world.pulls()
     name = f"{registry_http.host}/{world.image}:1.0"
     pin = f"unpinned → {_short(world.digest())}"
@@ -896,17 +880,14 @@ def test_a_title_prefix_goes_before_the_title_and_the_commit_subject(
 def test_a_prefix_set_later_retitles_the_pull_request_only_when_it_is_written_anyway(
     fake: GitHubFake, config: Config, registry_http: RunningRegistry
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [opened] = world.pulls()
     plain = f"Pin image digests: {registry_http.host}/{world.image} 1.0"
     assert opened.title == plain
     prefixed = replace(config, github=replace(config.github, title_prefix="[Deps]"))
 
     # A new prefix alone: the pull request is still pinbot's and right, so nothing is written.
-    fake.reset_calls()
-    summary = run_bot(fake, prefixed, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, prefixed, "--repo", world.full_name)
     assert summary.results[0].current and not summary.results[0].opened
     assert world.pulls()[0].title == plain
 
@@ -969,9 +950,7 @@ def test_max_open_pulls_holds_back_new_pull_requests_until_one_is_closed(
     assert any("held back" in line for line in run_summary.workflow_warnings(summary))
 
     # Still full: the open ones are current, nothing is written, the third waits.
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", "acme/capped")
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", "acme/capped")
     assert len(summary.results[0].current) == 2 and summary.results[0].held_back == [held]
 
     # A person closes one: the next run opens the third.
@@ -1251,17 +1230,14 @@ def test_a_pull_request_whose_state_cannot_be_read_is_neither_rewritten_nor_reop
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    world = World(fake, registry_http)
-    run_bot(fake, config, "--repo", world.full_name)
+    world = first_run(fake, registry_http, config)
     [pull] = world.pulls()
     # Someone pastes a second block opening above pinbot's: the state can no longer be trusted.
     assert pull.body is not None
     pull.body = 'Checked on 1.0 <!-- pinbot:state {"version":1\n\n' + pull.body
     world.move_tag("while-unknown")
 
-    fake.reset_calls()
-    summary = run_bot(fake, config, "--repo", world.full_name)
-    assert fake.write_calls() == []
+    summary = rerun_writing_nothing(fake, config, "--repo", world.full_name)
     [result] = summary.results
     assert not (result.updated or result.closed or result.opened) and result.failure is None
     [problem] = result.problems
