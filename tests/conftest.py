@@ -26,6 +26,7 @@ from hypothesis import settings
 
 from tests.support.certs import TestCA
 from tests.support.fault_proxy import FaultProxy
+from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry, start_registry
 from tests.support.token_server import TokenServer
 
@@ -133,6 +134,15 @@ def fault_proxy(registry_http: RunningRegistry) -> Iterator[FaultProxy]:
         yield proxy
     finally:
         proxy.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[GitHubFake]:
+    """A GitHub fake on loopback with the organisation `acme` (tests may shadow it)."""
+    with GitHubFake() as running:
+        running.create_org("acme")
+        yield running
+
 
 
 # A test that starts a real server is an integration test, so `pytest -m "not integration"`

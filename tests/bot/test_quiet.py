@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,13 +25,6 @@ from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
 BRANCH = "pinbot/image-digests"
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 def settings(registry: RunningRegistry, extra: str = "") -> Config:

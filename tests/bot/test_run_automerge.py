@@ -5,7 +5,6 @@ GitHub's native auto-merge allowed or not, first pins with and without permissio
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from pathlib import Path
 
 import cmarkgfm
@@ -19,13 +18,6 @@ from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
 _files = itertools.count()
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 def configured(tmp_path: Path, registry: RunningRegistry, text: str) -> Config:

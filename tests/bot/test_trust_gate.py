@@ -4,11 +4,8 @@ left with nothing else is not opened, or is closed with a comment saying why."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytest
 
 from pinbot.bot.run import RunSummary, run_bot
 from pinbot.cli import build_parser
@@ -27,13 +24,6 @@ from tests.support.supplychain import (
 )
 
 _count = iter(range(10_000))
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 @dataclass

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,13 +63,6 @@ ORG_FILES: dict[str, dict[str, bytes]] = {
 
 #: Candidate files each repository has (one blob read each).
 CANDIDATES = {"web": 1, "api": 1, "worker": 1, "ci": 1, "docs": 0}
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 @pytest.fixture

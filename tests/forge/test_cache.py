@@ -8,7 +8,6 @@ import base64
 import doctest
 import itertools
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -175,13 +174,6 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
 
 
 # --- the bot never commits what the cache made up --------------------------------------------
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 def run_bot(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:

@@ -6,7 +6,6 @@ import json
 import os
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,13 +32,6 @@ from tests.support.fault_proxy import FaultProxy
 from tests.support.github_fake import GitHubFake
 
 FAST = Pacing(between_requests=0.0, between_writes=0.0)
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 def forge_for(fake: GitHubFake, pacing: Pacing = FAST) -> GitHubForge:

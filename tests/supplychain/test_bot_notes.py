@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from pinbot.bot.run import run_bot
 from pinbot.cli import build_parser
@@ -16,13 +13,6 @@ from tests.supplychain.support import unique
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 from tests.support.supplychain import push_attested_index, slsa_v02
-
-
-@pytest.fixture
-def fake() -> Iterator[GitHubFake]:
-    with GitHubFake() as running:
-        running.create_org("acme")
-        yield running
 
 
 def test_a_bump_pull_request_says_what_changed_inside(
