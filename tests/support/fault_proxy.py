@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.token_server import LoopbackServer
+from tests.support.token_server import BackgroundServer
 
 HOP_BY_HOP = frozenset(
     {
@@ -95,14 +95,8 @@ class FaultProxy:
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
         self._closing = threading.Event()
-        self._server = LoopbackServer(("127.0.0.1", 0), _make_handler(self))
-        self.port = int(self._server.server_address[1])
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serving = BackgroundServer(_make_handler(self))
+        self.port, self.host, self.url = self._serving.port, self._serving.host, self._serving.url
 
     def inject(
         self,
@@ -151,9 +145,7 @@ class FaultProxy:
 
     def close(self) -> None:
         self._closing.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._serving.close()
 
     def __enter__(self) -> FaultProxy:
         return self

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.token_server import LoopbackServer
+from tests.support.token_server import BackgroundServer
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -142,14 +142,8 @@ class HostileRegistry:
         self.connections = 0
         self.stop = threading.Event()
         self._lock = threading.Lock()
-        self._server = LoopbackServer(("127.0.0.1", 0), _make_handler(self))
-        self.port = int(self._server.server_address[1])
-        self.host = f"127.0.0.1:{self.port}"
-        self.url = f"http://{self.host}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        self._serving = BackgroundServer(_make_handler(self))
+        self.port, self.host, self.url = self._serving.port, self._serving.host, self._serving.url
 
     def answer(
         self,
@@ -194,9 +188,7 @@ class HostileRegistry:
 
     def close(self) -> None:
         self.stop.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
+        self._serving.close()
 
     def __enter__(self) -> HostileRegistry:
         return self

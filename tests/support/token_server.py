@@ -105,6 +105,25 @@ class LoopbackServer(ThreadingHTTPServer):
         pass  # a client going away mid-request is not the test's business
 
 
+class BackgroundServer:
+    """A LoopbackServer on a free 127.0.0.1 port, served from a daemon thread until `close`."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = LoopbackServer(("127.0.0.1", 0), handler)
+        self.port = int(self.server.server_address[1])
+        self.host = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.host}"
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join(5)
+
+
 class TokenServer:
     """Threaded HTTP(S) token server on loopback."""
 
