@@ -29,6 +29,7 @@ from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
 _names = itertools.count()
+_config_files = itertools.count()
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,6 +48,15 @@ def run_bot(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:
     args = build_parser().parse_args(["run", *argv, "--write-interval", "0"])
     credentials = Credentials(token=fake.token, api_url=fake.url)
     return run_library(config, credentials, run_options(args))
+
+
+def write_config(tmp_path: Path, registry: RunningRegistry, text: str) -> Config:
+    """A configuration file trusting `registry` over plain HTTP, followed by `text`."""
+    path = tmp_path / f"pinbot{next(_config_files)}.yaml"
+    path.write_text(
+        f"registries:\n  {registry.host}:\n    insecure: true\n{text}", encoding="utf-8"
+    )
+    return load_config(path)
 
 
 def rerun_writing_nothing(fake: GitHubFake, config: Config, *argv: str) -> RunSummary:

@@ -4,36 +4,24 @@ GitHub's native auto-merge allowed or not, first pins with and without permissio
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import cmarkgfm
 import pytest
 
 from pinbot.bot.result import MergeOutcomeKind, RepositoryResult
-from pinbot.config import Config, load_config
+from pinbot.config import Config
 from pinbot.report import run_summary
-from tests.bot.test_run import BRANCH, World, run_bot
+from tests.bot.test_run import BRANCH, World, run_bot, write_config
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
-
-_files = itertools.count()
-
-
-def configured(tmp_path: Path, registry: RunningRegistry, text: str) -> Config:
-    path = tmp_path / f"pinbot{next(_files)}.yaml"
-    path.write_text(
-        f"registries:\n  {registry.host}:\n    insecure: true\n{text}", encoding="utf-8"
-    )
-    return load_config(path)
-
 
 AUTOMERGE = "github:\n  automerge: true\n  automerge-first-pin: true\n"
 
 
 @pytest.fixture
 def config(tmp_path: Path, registry_http: RunningRegistry) -> Config:
-    return configured(tmp_path, registry_http, AUTOMERGE)
+    return write_config(tmp_path, registry_http, AUTOMERGE)
 
 
 class Repo:
@@ -185,7 +173,7 @@ def test_a_person_s_commit_on_the_branch_is_never_merged(
 def test_a_first_pin_waits_for_a_person_unless_its_rule_allows_it(
     fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
-    plain = configured(tmp_path, registry_http, "github:\n  automerge: true\n")
+    plain = write_config(tmp_path, registry_http, "github:\n  automerge: true\n")
     repo = Repo(fake, registry_http, plain)
     repo.run()
     repo.green()
@@ -193,7 +181,7 @@ def test_a_first_pin_waits_for_a_person_unless_its_rule_allows_it(
     assert outcome(repo.run()) == (MergeOutcomeKind.NOT_MERGED, reason)
     assert repo.pull().state == "open"
 
-    repo.config = configured(
+    repo.config = write_config(
         tmp_path,
         registry_http,
         f"github:\n  automerge: true\nrules:\n  - images: ['{registry_http.host}/*']\n"

@@ -12,11 +12,11 @@ from pathlib import Path
 import cmarkgfm
 import pytest
 
-from pinbot.config import Config, load_config, load_config_text
+from pinbot.config import load_config_text
 from pinbot.errors import ProblemKind
 from pinbot.prbody import parse_state
 from pinbot.report import run_summary
-from tests.bot.test_run import run_bot
+from tests.bot.test_run import run_bot, write_config
 from tests.support.github_fake import GitHubFake
 from tests.support.registry import RunningRegistry
 
@@ -30,14 +30,6 @@ def fake() -> Iterator[GitHubFake]:
         for login in ("octo", "platform-lead", "cache-team"):
             running.create_user(login)
         yield running
-
-
-def write_config(tmp_path: Path, registry: RunningRegistry, text: str) -> Config:
-    path = tmp_path / f"pinbot{next(_names)}.yaml"
-    path.write_text(
-        f"registries:\n  {registry.host}:\n    insecure: true\n{text}", encoding="utf-8"
-    )
-    return load_config(path)
 
 
 def repository(
