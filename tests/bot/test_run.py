@@ -380,12 +380,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would_open(
 def test_grouping_by_image_opens_one_pull_request_per_image(
     fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
-    path = tmp_path / "pinbot.yaml"
-    path.write_text(
-        f"registries:\n  {registry_http.host}:\n    insecure: true\ngithub:\n  group: image\n",
-        encoding="utf-8",
-    )
-    config = load_config(path)
+    config = write_config(tmp_path, registry_http, "github:\n  group: image\n")
     registry_http.push_image("acme/one", "1", seed="one")
     registry_http.push_image("acme/two", "2", seed="two")
     one, two = registry_http.ref("acme/one", "1"), registry_http.ref("acme/two", "2")
@@ -491,14 +486,10 @@ def test_with_a_cache_a_no_change_run_costs_nothing_against_the_rate_limit(
 def test_a_refused_reviewer_is_a_warning_and_the_labels_and_assignees_still_apply(
     fake: GitHubFake, registry_http: RunningRegistry, tmp_path: Path
 ) -> None:
-    path = tmp_path / "pinbot.yaml"
-    path.write_text(
-        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
-        "github:\n  labels: [dependencies]\n  reviewers: [ghost]\n  assignees: [octo]\n",
-        encoding="utf-8",
-    )
+    github = "github:\n  labels: [dependencies]\n  reviewers: [ghost]\n  assignees: [octo]\n"
+    config = write_config(tmp_path, registry_http, github)
     world = World(fake, registry_http)
-    summary = run_bot(fake, load_config(path), "--repo", world.full_name)
+    summary = run_bot(fake, config, "--repo", world.full_name)
 
     [result] = summary.results
     assert result.failure is None and not summary.failures, run_summary.text(summary)
@@ -906,13 +897,7 @@ def test_a_prefix_set_later_retitles_the_pull_request_only_when_it_is_written_an
 
 
 def _capped(registry_http: RunningRegistry, tmp_path: Path, limit: int) -> Config:
-    path = tmp_path / "pinbot.yaml"
-    path.write_text(
-        f"registries:\n  {registry_http.host}:\n    insecure: true\n"
-        f"github:\n  group: image\n  max-open-pulls: {limit}\n",
-        encoding="utf-8",
-    )
-    return load_config(path)
+    return write_config(tmp_path, registry_http, f"github:\n  group: image\n  max-open-pulls: {limit}\n")
 
 
 def _three_images(fake: GitHubFake, registry_http: RunningRegistry, name: str) -> None:
