@@ -15,7 +15,7 @@ from pinbot.reference import parse_normalized
 from pinbot.registry import RegistryClient
 from pinbot.supplychain.findings import ImageFindings, signature_check
 from pinbot.supplychain.reader import SupplyChainReader
-from pinbot.supplychain.signatures import PublicKey, SignatureKind, SignatureStatus
+from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureKind, SignatureStatus
 from tests.supplychain.support import client_for, ref_in, run_with, unique
 from tests.support.fault_proxy import FaultProxy
 from tests.support.registry import OCI_INDEX, Pushed, RunningRegistry
@@ -40,6 +40,18 @@ def read(reg: RunningRegistry, tmp_path: Path, repo: str, digest: str) -> ImageF
         return await SupplyChainReader(client).read(ref_in(reg, repo), digest)
 
     return run_with(reg, tmp_path, work)
+
+
+def check_read(
+    reg: RunningRegistry, tmp_path: Path, repo: str, digest: str, signer: CosignKey
+) -> SignatureCheck:
+    """Read what `digest` carries and check its signatures against `signer`'s public key."""
+    return signature_check(read(reg, tmp_path, repo, digest), key_of(signer))
+
+
+def assert_invalid(check: SignatureCheck, reason: str) -> None:
+    assert check.status is SignatureStatus.INVALID
+    assert reason in check.detail
 
 
 def multiarch(reg: RunningRegistry, repo: str) -> Pushed:
@@ -71,8 +83,7 @@ def test_cosign_tag_signature_on_the_index_verifies(
         (SignatureKind.COSIGN,),
     )
     other = signature_check(findings, key_of(CosignKey(kind)))
-    assert other.status is SignatureStatus.INVALID
-    assert "does not verify with the key" in other.detail
+    assert_invalid(other, "does not verify with the key")
 
 
 def test_tampered_payload_is_invalid(registry_http: RunningRegistry, tmp_path: Path) -> None:
@@ -80,9 +91,8 @@ def test_tampered_payload_is_invalid(registry_http: RunningRegistry, tmp_path: P
     index = multiarch(registry_http, repo)
     signer = CosignKey()
     push_legacy_signature(registry_http, repo, index.digest, signer, tamper=True)
-    check = signature_check(read(registry_http, tmp_path, repo, index.digest), key_of(signer))
-    assert check.status is SignatureStatus.INVALID
-    assert "does not verify with the key" in check.detail
+    check = check_read(registry_http, tmp_path, repo, index.digest, signer)
+    assert_invalid(check, "does not verify with the key")
 
 
 def test_signature_made_for_another_digest_is_invalid(
@@ -94,9 +104,8 @@ def test_signature_made_for_another_digest_is_invalid(
     signer = CosignKey()
     # A valid signature of `other`, copied under this digest's signature tag.
     push_legacy_signature(registry_http, repo, index.digest, signer, signed_digest=other.digest)
-    check = signature_check(read(registry_http, tmp_path, repo, index.digest), key_of(signer))
-    assert check.status is SignatureStatus.INVALID
-    assert "signs another digest" in check.detail
+    check = check_read(registry_http, tmp_path, repo, index.digest, signer)
+    assert_invalid(check, "signs another digest")
 
 
 def test_signatures_on_every_platform_image_sign_the_index(
@@ -113,12 +122,12 @@ def test_signatures_on_every_platform_image_sign_the_index(
     )
     signer = CosignKey()
     push_legacy_signature(registry_http, repo, image.children[0].digest, signer)
-    partly = signature_check(read(registry_http, tmp_path, repo, image.digest), key_of(signer))
+    partly = check_read(registry_http, tmp_path, repo, image.digest, signer)
     assert partly.status is SignatureStatus.UNSIGNED
     assert partly.detail == "1 of 2 platform images carry no signature"
 
     push_legacy_signature(registry_http, repo, image.children[1].digest, signer)
-    check = signature_check(read(registry_http, tmp_path, repo, image.digest), key_of(signer))
+    check = check_read(registry_http, tmp_path, repo, image.digest, signer)
     assert check.status is SignatureStatus.VERIFIED
     assert check.scope == "each platform image"
 
@@ -134,9 +143,8 @@ def test_signatures_on_every_platform_image_sign_the_index(
     first, second = image2.children
     push_legacy_signature(registry_http, repo2, first.digest, signer)
     push_legacy_signature(registry_http, repo2, second.digest, signer, signed_digest=first.digest)
-    check = signature_check(read(registry_http, tmp_path, repo2, image2.digest), key_of(signer))
-    assert check.status is SignatureStatus.INVALID
-    assert "signs another digest" in check.detail
+    check = check_read(registry_http, tmp_path, repo2, image2.digest, signer)
+    assert_invalid(check, "signs another digest")
 
 
 def test_referrer_signature_through_the_tag_schema(
@@ -168,9 +176,8 @@ def test_sigstore_bundle_referrer_verifies_and_names_its_subject(
     repo2 = unique("bundle-wrong")
     index2 = multiarch(registry_http, repo2)
     push_bundle_signature(registry_http, repo2, index2, signer, signed_digest=index.digest)
-    check = signature_check(read(registry_http, tmp_path, repo2, index2.digest), key_of(signer))
-    assert check.status is SignatureStatus.INVALID
-    assert "signs another digest" in check.detail
+    check = check_read(registry_http, tmp_path, repo2, index2.digest, signer)
+    assert_invalid(check, "signs another digest")
 
 
 def test_notation_signature_is_named_not_verified(
@@ -198,7 +205,7 @@ def test_without_a_key_signatures_are_found_not_verified(
 def test_unsigned_image_is_unsigned(registry_http: RunningRegistry, tmp_path: Path) -> None:
     repo = unique("unsigned")
     index = multiarch(registry_http, repo)
-    check = signature_check(read(registry_http, tmp_path, repo, index.digest), key_of(CosignKey()))
+    check = check_read(registry_http, tmp_path, repo, index.digest, CosignKey())
     assert check.status is SignatureStatus.UNSIGNED
 
 
