@@ -213,3 +213,68 @@ def test_the_depth_bound_lets_ordinary_files_skip_the_shape_check() -> None:
     assert _shallow_tree(manifest)
     assert not _shallow_tree(manifest + "x: *anchor\n")  # an alias: the walk looks for cycles
     assert not _shallow_tree("a:\n" + "".join(" " * i + "- - b:\n" for i in range(0, 300, 3)))
+
+
+def _shape(node: object) -> object:
+    """Everything a scanner reads of a node: kind, tag, value, style, where it is written."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    marks = (node.start_mark.index, node.end_mark.index)  # type: ignore[attr-defined]
+    if isinstance(node, ScalarNode):
+        return ("scalar", node.tag, node.value, node.style, marks)
+    children = node.value  # type: ignore[attr-defined]
+    if isinstance(node, MappingNode):
+        return ("map", node.tag, marks, [(_shape(k), _shape(v)) for k, v in children])
+    return ("seq", node.tag, marks, [_shape(child) for child in children])
+
+
+def _stock_nodes(text: str) -> list[object]:
+    """The documents ruamel.yaml's own C loader composes."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ruamel.yaml.cyaml import CBaseLoader
+
+    loader = CBaseLoader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            documents.append(loader.get_node())
+        return [node for node in documents if node is not None]
+    finally:
+        loader.dispose()
+
+
+def _assert_composed_alike(text: str) -> bool:
+    from pinbot.scanners._yaml import _compose_fast
+
+    try:
+        expected = [_shape(node) for node in _stock_nodes(text)]
+    except Exception:  # what libyaml refuses, both refuse
+        with pytest.raises(Exception):  # noqa: B017
+            _compose_fast(text)
+        return False
+    assert [_shape(node) for node in _compose_fast(text)] == expected
+    return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x !!str b\nc: *x\nd: !reference [.job, script]\n'e': |\n  f\n",
+        "- [1, {g: h}]\n- ? k\n  : v\n--- \n...\n",
+        "\ufeffa: 1\n<<: {b: 2}\n",
+        "a: [unclosed\n",
+    ],
+)
+def test_the_node_loader_composes_what_ruamels_base_loader_does(text: str) -> None:
+    # pinbot's loader answers the resolver's questions itself; the nodes must not change.
+    _assert_composed_alike(text)
+
+
+def test_the_node_loader_composes_the_corpus_as_ruamels_base_loader_does() -> None:
+    from tests.support.corpus import corpus_root
+
+    paths = sorted(corpus_root().rglob("*.y*ml"))
+    assert sum(_assert_composed_alike(path.read_text()) for path in paths) > 1000
