@@ -38,6 +38,7 @@ __all__ = [
     "is_manifest",
     "map_get",
     "map_items",
+    "may_spell",
     "scalar_dismissal",
     "scalar_finding",
     "scalar_or_key_finding",
@@ -426,6 +427,19 @@ def walk(
         elif isinstance(current, SequenceNode):
             items = current.value
             push([((*here, i), items[i]) for i in range(len(items) - 1, -1, -1)])
+
+
+def may_spell(node: Node, text: str, offset: int, words: tuple[str, ...]) -> bool:
+    """Whether one of `words` may be a key or value within a document's node: written in its
+    text, or an escape (`\\`) is, which could spell one.
+
+    Aliases and merge keys point inside their document, so what is not written in its text is
+    nowhere in it: a scanner that reads only such keys has nothing to walk.
+    """
+    start, end = node.start_mark.index + offset, node.end_mark.index + offset
+    return text.find("\\", start, end) >= 0 or any(
+        text.find(word, start, end) >= 0 for word in words
+    )
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

@@ -278,3 +278,34 @@ def test_the_node_loader_composes_the_corpus_as_ruamels_base_loader_does() -> No
 
     paths = sorted(corpus_root().rglob("*.y*ml"))
     assert sum(_assert_composed_alike(path.read_text()) for path in paths) > 1000
+
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    KEY: nginx:1.27\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "kind"),
+    [
+        # Documents whose text cannot spell an image key are not walked: a key written with an
+        # escape still can, and is read.
+        ("values.yaml", '"\\u0069mage": "nginx:1.27"\n', "helm"),
+        ("values.yaml", "a: 1\n---\nb: &x {image: nginx:1.27}\nc: *x\n", "helm"),
+        ("pod.yaml", POD.replace("KEY", '"\\u0069mage"'), "kubernetes"),
+        ("pod.yaml", "kind: List\n---\n" + POD.replace("KEY", "image"), "kubernetes"),
+    ],
+    ids=["escaped-key", "second-document", "escaped-manifest-key", "second-manifest"],
+)
+def test_documents_are_walked_whenever_their_text_may_spell_an_image_key(
+    path: str, text: str, kind: str
+) -> None:
+    assert [(o.kind, o.text) for o in scan_text(path, text).occurrences] == [(kind, "nginx:1.27")]
+
+
+def test_may_spell_looks_within_the_document_only() -> None:
+    from pinbot.scanners._yaml import may_spell
+
+    text = "a: image\n---\nb: 1\n---\nc: '\\x'\n"
+    first, second, third = compose_documents(text)[0]
+    assert may_spell(first, text, 0, ("image",))
+    assert not may_spell(second, text, 0, ("image",))
+    assert may_spell(third, text, 0, ("image",))  # an escape could spell anything
