@@ -232,6 +232,10 @@ def _composed(text: str) -> tuple[tuple[Node, ...], int] | ScanError:
     return tuple(nodes), offset
 
 
+# Where an alias may be written: `*` and a name's first character at the start of a token,
+# which follows a space or line break, a flow bracket or comma, or an indicator (a colon
+# may touch a JSON-like key's value). A `*` elsewhere is inside a scalar (`**/*.yaml`).
+_ALIAS = re.compile(r"(?:^|[\s\[\]{},:?\-\ufeff])\*[^\s\[\]{},]", re.MULTILINE)
 # What may come before a block collection's first token on its line: indentation, the
 # indicators of the entries and keys holding it (`- `, `? `, `: `), and a byte-order mark,
 # which libyaml skips at the start of a line.
@@ -242,7 +246,8 @@ def _shallow_tree(body: str) -> bool:
     """Whether `body` is sure to compose to trees no deeper than `MAX_DEPTH`: then the walk
     of `_check_shape` can find nothing, and is left out.
 
-    No alias (`*name`) without a `*`, so every document is a tree. A block collection starts
+    No alias without its token, `*name` where a token may start (after a space, a line break,
+    an indicator or a flow bracket), so every document is a tree. A block collection starts
     where its first token is, after only indentation and indicators on its line, and every
     two levels of block collections start at least one column further right (a sequence may
     sit at its mapping key's column; anything else nested is indented more), so lines that
@@ -250,7 +255,7 @@ def _shallow_tree(body: str) -> bool:
     written with a bracket. `splitlines` breaks at every line break libyaml knows (YAML 1.1:
     CR, LF, NEL, LS, PS) and a few more, which only adds line starts to look at.
     """
-    if "*" in body:
+    if "*" in body and _ALIAS.search(body):
         return False
     n = (MAX_DEPTH - 2 - body.count("[") - body.count("{")) // 2
     if n <= 0:

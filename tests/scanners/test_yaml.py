@@ -309,3 +309,56 @@ def test_may_spell_looks_within_the_document_only() -> None:
     assert may_spell(first, text, 0, ("image",))
     assert not may_spell(second, text, 0, ("image",))
     assert may_spell(third, text, 0, ("image",))  # an escape could spell anything
+
+
+_VALUES = st.sampled_from(
+    [
+        "a",
+        "*x",
+        "&x a",
+        "&x [b]",
+        "'q*'",
+        '"**/*.go"',
+        "a*b",
+        "[*x]",
+        "[a,*x]",
+        "{k: *x}",
+        '{"k":*x}',
+        "? *x",
+        "!!str *x",
+        "- *x",
+        "*x ",
+        "echo *",
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["key: ", "- ", "  - ", "? ", ": "]), _VALUES), max_size=6)
+)
+def test_every_alias_libyaml_reads_is_one_the_shape_check_looks_for(
+    lines: list[tuple[str, str]],
+) -> None:
+    import warnings
+
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import AliasEvent
+
+    from pinbot.scanners._yaml import _ALIAS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ruamel.yaml.cyaml import CParser
+
+    text = "".join(lead + value + "\n" for lead, value in lines)
+    parser = CParser(text)
+    try:
+        aliases = 0
+        while parser.check_event():
+            aliases += isinstance(parser.get_event(), AliasEvent)
+    except YAMLError:
+        return  # not YAML: composing refuses it before any walk
+    finally:
+        parser.dispose()
+    if aliases:
+        assert _ALIAS.search(text)
