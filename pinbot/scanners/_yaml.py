@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import bisect
 import functools
+import gc
+import operator
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +38,7 @@ __all__ = [
     "is_manifest",
     "map_get",
     "map_items",
+    "may_spell",
     "scalar_dismissal",
     "scalar_finding",
     "scalar_or_key_finding",
@@ -61,10 +64,13 @@ try:  # pragma: no branch - which composer is a property of the installation
         from ruamel.yaml.cyaml import CBaseLoader
 
     class _NodeLoader(CBaseLoader):
-        """libyaml's composer with the base resolver's answer given directly.
+        """libyaml's composer with the base resolver's answers given directly.
 
         The base resolver has no implicit resolvers: every node gets its kind's default tag.
-        Asking it costs a dictionary walk per scalar, a fifth of composing.
+        Asking it costs a dictionary walk per scalar, a fifth of composing. Nor has it path
+        resolvers, so descending into a node and ascending from it do nothing; the composer
+        still calls both for every node, so they are builtins that take the arguments and do
+        nothing with them, which spares two Python calls a node (a tenth of composing).
         """
 
         _DEFAULT_TAGS: ClassVar[dict[type, Any]] = {
@@ -72,9 +78,14 @@ try:  # pragma: no branch - which composer is a property of the installation
             SequenceNode: CBaseLoader.DEFAULT_SEQUENCE_TAG,
             MappingNode: CBaseLoader.DEFAULT_MAPPING_TAG,
         }
+        descend_resolver = operator.is_  # type: ignore[assignment]  # (node, index) -> ignored
+        ascend_resolver = gc.isenabled  # type: ignore[assignment]  # () -> ignored
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             return self._DEFAULT_TAGS[kind]
+
+    if CBaseLoader.yaml_path_resolvers:  # pragma: no cover - none in any ruamel.yaml so far
+        del _NodeLoader.descend_resolver, _NodeLoader.ascend_resolver
 
     _FastLoader = _NodeLoader
 except ImportError:  # pragma: no cover - pure fallback
@@ -221,6 +232,10 @@ def _composed(text: str) -> tuple[tuple[Node, ...], int] | ScanError:
     return tuple(nodes), offset
 
 
+# Where an alias may be written: `*` and a name's first character at the start of a token,
+# which follows a space or line break, a flow bracket or comma, or an indicator (a colon
+# may touch a JSON-like key's value). A `*` elsewhere is inside a scalar (`**/*.yaml`).
+_ALIAS = re.compile(r"(?:^|[\s\[\]{},:?\-\ufeff])\*[^\s\[\]{},]", re.MULTILINE)
 # What may come before a block collection's first token on its line: indentation, the
 # indicators of the entries and keys holding it (`- `, `? `, `: `), and a byte-order mark,
 # which libyaml skips at the start of a line.
@@ -231,7 +246,8 @@ def _shallow_tree(body: str) -> bool:
     """Whether `body` is sure to compose to trees no deeper than `MAX_DEPTH`: then the walk
     of `_check_shape` can find nothing, and is left out.
 
-    No alias (`*name`) without a `*`, so every document is a tree. A block collection starts
+    No alias without its token, `*name` where a token may start (after a space, a line break,
+    an indicator or a flow bracket), so every document is a tree. A block collection starts
     where its first token is, after only indentation and indicators on its line, and every
     two levels of block collections start at least one column further right (a sequence may
     sit at its mapping key's column; anything else nested is indented more), so lines that
@@ -239,7 +255,7 @@ def _shallow_tree(body: str) -> bool:
     written with a bracket. `splitlines` breaks at every line break libyaml knows (YAML 1.1:
     CR, LF, NEL, LS, PS) and a few more, which only adds line starts to look at.
     """
-    if "*" in body:
+    if "*" in body and _ALIAS.search(body):
         return False
     n = (MAX_DEPTH - 2 - body.count("[") - body.count("{")) // 2
     if n <= 0:
@@ -416,6 +432,19 @@ def walk(
         elif isinstance(current, SequenceNode):
             items = current.value
             push([((*here, i), items[i]) for i in range(len(items) - 1, -1, -1)])
+
+
+def may_spell(node: Node, text: str, offset: int, words: tuple[str, ...]) -> bool:
+    """Whether one of `words` may be a key or value within a document's node: written in its
+    text, or an escape (`\\`) is, which could spell one.
+
+    Aliases and merge keys point inside their document, so what is not written in its text is
+    nowhere in it: a scanner that reads only such keys has nothing to walk.
+    """
+    start, end = node.start_mark.index + offset, node.end_mark.index + offset
+    return text.find("\\", start, end) >= 0 or any(
+        text.find(word, start, end) >= 0 for word in words
+    )
 
 
 def format_path(path: tuple[str | int, ...]) -> str:

@@ -227,10 +227,12 @@ class GitLabCIScanner:
             and candidate.top_level
         ]
         names = {name for definitions in defining for name in definitions.top_level}
+        # One pass over each text for all the names at once.
+        naming = re.compile("|".join(map(re.escape, sorted(names))))
         pipeline = [
             candidate
-            for path in sorted(files)
-            if any(map(files[path].__contains__, names)) and (candidate := pipeline_file(path))
+            for path in (sorted(files) if names else ())
+            if naming.search(files[path]) and (candidate := pipeline_file(path))
         ]
         defined: Counter[str] = Counter()
         image_uses: dict[str, list[_ImageUse]] = {}

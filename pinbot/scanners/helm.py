@@ -27,6 +27,7 @@ from pinbot.scanners._yaml import (
     format_path,
     is_manifest,
     map_get,
+    may_spell,
     scalar_finding,
     scalar_value,
     walk,
@@ -219,7 +220,8 @@ class HelmScanner:
                 continue
             if name == "Chart.yaml":
                 yield from self._chart(document, text, offset)
-            yield from self._values(document, text, offset)
+            if may_spell(document, text, offset, ("mage",)):  # every image key ends so
+                yield from self._values(document, text, offset)
 
     def _values(self, document: Node, text: str, offset: int) -> Iterator[Finding]:
         # Strings in a Kubernetes object or another tool's `apiVersion`/`kind` file (Skaffold's

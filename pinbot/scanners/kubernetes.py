@@ -27,6 +27,7 @@ from pinbot.scanners._yaml import (
     format_path,
     is_manifest,
     map_get,
+    may_spell,
     scalar_finding,
     scalar_span,
     scalar_value,
@@ -61,6 +62,7 @@ _SKIP_REASONS = {
 
 # Tekton: the references that name where a Task, Pipeline or StepAction comes from.
 _TEKTON_REFS = frozenset({"taskRef", "pipelineRef", "ref"})
+_KEYS = ("image", "bundle")
 
 # A Tekton step whose image is a parameter: `$(params.NAME)` or `$(params["NAME"])`.
 _TEKTON_PARAM = re.compile(r"""\$\(params\.([A-Za-z0-9_.-]+)\)|\$\(params\[["']([^"']+)["']\]\)""")
@@ -173,7 +175,8 @@ class KubernetesScanner(SinglePassScanner):
                 raise
             return  # not recognisably a manifest: the scanner of its own kind reports it
         for document in documents:
-            if is_manifest(document):
+            # Every image this kind reads sits under an `image` or `bundle` key.
+            if is_manifest(document) and may_spell(document, text, offset, _KEYS):
                 yield from self._manifest(document, text, offset)
 
     def _manifest(self, document: Node, text: str, offset: int) -> Iterator[Finding | Dismissal]:

@@ -213,3 +213,152 @@ def test_the_depth_bound_lets_ordinary_files_skip_the_shape_check() -> None:
     assert _shallow_tree(manifest)
     assert not _shallow_tree(manifest + "x: *anchor\n")  # an alias: the walk looks for cycles
     assert not _shallow_tree("a:\n" + "".join(" " * i + "- - b:\n" for i in range(0, 300, 3)))
+
+
+def _shape(node: object) -> object:
+    """Everything a scanner reads of a node: kind, tag, value, style, where it is written."""
+    from ruamel.yaml.nodes import MappingNode, ScalarNode
+
+    marks = (node.start_mark.index, node.end_mark.index)  # type: ignore[attr-defined]
+    if isinstance(node, ScalarNode):
+        return ("scalar", node.tag, node.value, node.style, marks)
+    children = node.value  # type: ignore[attr-defined]
+    if isinstance(node, MappingNode):
+        return ("map", node.tag, marks, [(_shape(k), _shape(v)) for k, v in children])
+    return ("seq", node.tag, marks, [_shape(child) for child in children])
+
+
+def _stock_nodes(text: str) -> list[object]:
+    """The documents ruamel.yaml's own C loader composes."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ruamel.yaml.cyaml import CBaseLoader
+
+    loader = CBaseLoader(text)
+    try:
+        documents = []
+        while loader.check_node():
+            documents.append(loader.get_node())
+        return [node for node in documents if node is not None]
+    finally:
+        loader.dispose()
+
+
+def _assert_composed_alike(text: str) -> bool:
+    from pinbot.scanners._yaml import _compose_fast
+
+    try:
+        expected = [_shape(node) for node in _stock_nodes(text)]
+    except Exception:  # what libyaml refuses, both refuse
+        with pytest.raises(Exception):  # noqa: B017
+            _compose_fast(text)
+        return False
+    assert [_shape(node) for node in _compose_fast(text)] == expected
+    return True
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: &x !!str b\nc: *x\nd: !reference [.job, script]\n'e': |\n  f\n",
+        "- [1, {g: h}]\n- ? k\n  : v\n--- \n...\n",
+        "\ufeffa: 1\n<<: {b: 2}\n",
+        "a: [unclosed\n",
+    ],
+)
+def test_the_node_loader_composes_what_ruamels_base_loader_does(text: str) -> None:
+    # pinbot's loader answers the resolver's questions itself; the nodes must not change.
+    _assert_composed_alike(text)
+
+
+def test_the_node_loader_composes_the_corpus_as_ruamels_base_loader_does() -> None:
+    from tests.support.corpus import corpus_root
+
+    paths = sorted(corpus_root().rglob("*.y*ml"))
+    assert sum(_assert_composed_alike(path.read_text()) for path in paths) > 1000
+
+
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: a\n    KEY: nginx:1.27\n"
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "kind"),
+    [
+        # Documents whose text cannot spell an image key are not walked: a key written with an
+        # escape still can, and is read.
+        ("values.yaml", '"\\u0069mage": "nginx:1.27"\n', "helm"),
+        ("values.yaml", "a: 1\n---\nb: &x {image: nginx:1.27}\nc: *x\n", "helm"),
+        ("pod.yaml", POD.replace("KEY", '"\\u0069mage"'), "kubernetes"),
+        ("pod.yaml", "kind: List\n---\n" + POD.replace("KEY", "image"), "kubernetes"),
+    ],
+    ids=["escaped-key", "second-document", "escaped-manifest-key", "second-manifest"],
+)
+def test_documents_are_walked_whenever_their_text_may_spell_an_image_key(
+    path: str, text: str, kind: str
+) -> None:
+    assert [(o.kind, o.text) for o in scan_text(path, text).occurrences] == [(kind, "nginx:1.27")]
+
+
+def test_may_spell_looks_within_the_document_only() -> None:
+    from pinbot.scanners._yaml import may_spell
+
+    text = "a: image\n---\nb: 1\n---\nc: '\\x'\n"
+    first, second, third = compose_documents(text)[0]
+    assert may_spell(first, text, 0, ("image",))
+    assert not may_spell(second, text, 0, ("image",))
+    assert may_spell(third, text, 0, ("image",))  # an escape could spell anything
+
+
+_VALUES = st.sampled_from(
+    [
+        "a",
+        "*x",
+        "&x a",
+        "&x [b]",
+        "'q*'",
+        '"**/*.go"',
+        "a*b",
+        "[*x]",
+        "[a,*x]",
+        "{k: *x}",
+        '{"k":*x}',
+        "? *x",
+        "!!str *x",
+        "- *x",
+        "*x ",
+        "echo *",
+    ]
+)
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["key: ", "- ", "  - ", "? ", ": "]), _VALUES), max_size=6)
+)
+def test_every_alias_libyaml_reads_is_one_the_shape_check_looks_for(
+    lines: list[tuple[str, str]],
+) -> None:
+    import warnings
+
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.events import AliasEvent
+
+    from pinbot.scanners._yaml import _ALIAS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ruamel.yaml.cyaml import CParser
+
+    text = "".join(lead + value + "\n" for lead, value in lines)
+    parser = CParser(text)
+    try:
+        aliases = 0
+        while parser.check_event():
+            aliases += isinstance(parser.get_event(), AliasEvent)
+    except YAMLError:
+        return  # not YAML: composing refuses it before any walk
+    finally:
+        parser.dispose()
+    if aliases:
+        assert _ALIAS.search(text)
