@@ -328,11 +328,9 @@ class _TextsOnDisk(Mapping[str, str]):
 
 def _worker_count(files: int, workers: int | None) -> int:
     """`workers` when given; else one per processor (at most `_MOST_WORKERS`) for a tree of
-    `PARALLEL_FROM` files or more on Linux, when the machine has processors to spare.
-
-    On a machine already busy (the last minute's load average at or above its processors),
-    workers only share the same processors and add the cost of handing work over: the scan
-    stays in this process.
+    `PARALLEL_FROM` files or more on Linux, unless other processes keep every processor busy:
+    workers would only share the same processors and add the cost of handing work over, so
+    the scan stays in this process.
     """
     if workers is not None:
         return max(1, workers)
@@ -342,11 +340,29 @@ def _worker_count(files: int, workers: int | None) -> int:
         processors = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         processors = os.cpu_count() or 1
+    if _running_elsewhere() >= processors:
+        return 1
+    return max(1, min(processors, _MOST_WORKERS))
+
+
+def _running_elsewhere() -> int:
+    """How many other tasks are running or ready to run now (Linux's count in /proc/loadavg,
+    this one left out). Now, not the load average: that lags a minute behind, and a build
+    that just ended would keep the workers away."""
     try:
-        busy = os.getloadavg()[0] >= processors
+        with open("/proc/loadavg") as figures:
+            return _others_runnable(figures.read())
     except OSError:
-        busy = False
-    return 1 if busy else max(1, min(processors, _MOST_WORKERS))
+        return 0
+
+
+def _others_runnable(loadavg: str) -> int:
+    """`/proc/loadavg`'s runnable tasks (`2.21 2.16 1.93 3/109 23571`: 3), this one left out."""
+    try:
+        running = int(loadavg.split()[3].split("/")[0])
+    except (ValueError, IndexError):
+        return 0
+    return max(0, running - 1)
 
 
 def _context() -> multiprocessing.context.BaseContext:
