@@ -176,32 +176,21 @@ def test_memory_of_a_streamed_scan_does_not_grow_with_the_references(
 
 
 @pytest.mark.parametrize(
-    ("files", "running", "processors", "expected"),
+    ("files", "processors", "expected"),
     [
-        (399, 0, 2, 1),  # a small tree: starting workers costs more than it saves
-        (400, 0, 2, 2),  # one per processor
-        (400, 0, 16, 4),  # at most four
-        (400, 1, 2, 2),  # a processor to spare
-        (400, 2, 2, 1),  # every processor busy: workers would only share them
+        (399, 2, 1),  # a small tree: starting workers costs more than it saves
+        (400, 2, 2),  # one per processor
+        (400, 16, 4),  # at most four
     ],
 )
 def test_how_many_workers_by_default(
-    monkeypatch: pytest.MonkeyPatch, files: int, running: int, processors: int, expected: int
+    monkeypatch: pytest.MonkeyPatch, files: int, processors: int, expected: int
 ) -> None:
     from pinbot.scanners import _tree
 
     monkeypatch.setattr("sys.platform", "linux")
     monkeypatch.setattr("os.sched_getaffinity", lambda _pid: set(range(processors)))
-    monkeypatch.setattr(_tree, "_running_elsewhere", lambda: running)
     assert _tree._worker_count(files, None) == expected
     assert _tree._worker_count(files, 3) == 3  # asked for: always
-
-
-@pytest.mark.parametrize(
-    ("loadavg", "others"),
-    [("2.21 2.16 1.93 3/109 23571\n", 2), ("0.00 0.01 0.05 1/80 4\n", 0), ("", 0), ("a b c d/e", 0)],
-)
-def test_tasks_running_elsewhere_are_read_from_the_kernels_count(loadavg: str, others: int) -> None:
-    from pinbot.scanners._tree import _others_runnable
-
-    assert _others_runnable(loadavg) == others
+    monkeypatch.setattr("sys.platform", "darwin")
+    assert _tree._worker_count(files, None) == 1  # forking is Linux's safe default only
