@@ -21,7 +21,6 @@ __all__ = [
     "strip_comment_markers",
     "terminal",
     "text",
-    "text_cell",
     "workflow_command",
 ]
 
@@ -119,11 +118,6 @@ def text(value: str) -> str:
     # GitHub finds @mentions and #references in the rendered text, after escapes are gone:
     # a zero-width space after the sign keeps them plain text.
     return escaped.replace("\\@", "@\u200b").replace("\\#", "#\u200b")
-
-
-def text_cell(value: str) -> str:
-    """`text` for a GFM table cell (`|` is already escaped by `text`)."""
-    return text(value)
 
 
 _URL = re.compile(r"https?://[^\s<>]+")

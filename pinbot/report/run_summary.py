@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pinbot.bot.result import MergeOutcomeKind, PlannedWrite, RepositoryResult
 from pinbot.bot.run import RunSummary
 from pinbot.errors import Problem, ProblemKind
-from pinbot.report.escape import autolink, code_cell, terminal, text_cell, workflow_command
+from pinbot.report.escape import autolink, code_cell, terminal, workflow_command
+from pinbot.report.escape import text as markdown_text
 
 __all__ = [
     "headline",
@@ -190,9 +191,9 @@ def _calls_cell(summary: RunSummary, scope: str) -> str:
 
 def _result_cell(result: RepositoryResult) -> str:
     if result.failure:
-        return f"failed: {text_cell(str(result.failure))}"
+        return f"failed: {markdown_text(str(result.failure))}"
     if result.skipped:
-        return f"skipped: {text_cell(result.skipped)}"
+        return f"skipped: {markdown_text(result.skipped)}"
     if result.unchecked:
         return f"incomplete: {unchecked_counts(result.unchecked)}"
     if result.problems:
@@ -224,7 +225,7 @@ def markdown(summary: RunSummary) -> str:
     if merges:
         lines += ["", "Automerge:", ""]
         lines += [
-            f"- {outcome.kind}: {autolink(outcome.url)}: {text_cell(outcome.reason)}"
+            f"- {outcome.kind}: {autolink(outcome.url)}: {markdown_text(outcome.reason)}"
             + (" (auto-merge turned off)" if outcome.turned_off else "")
             for outcome in merges
         ]
