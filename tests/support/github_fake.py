@@ -29,6 +29,7 @@ import itertools
 import json
 import re
 import secrets
+import signal
 import sys
 import threading
 import time
@@ -2589,6 +2590,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", default="test-token")
     parser.add_argument("--login", default="pinbot-bot")
     args = parser.parse_args(argv)
+    # Stop on Ctrl-C even when started in the background, where the shell ignores SIGINT and
+    # Python would inherit that.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     fake = GitHubFake(args.host, args.port, token=args.token, login=args.login)
     repos = fake.import_tree(args.seed, args.org) if args.seed else []
