@@ -205,8 +205,8 @@ def describe(
 
     `old` is None for a first pin; for a bump whose old digest the registry no longer
     describes, pass `old_digest` so the note says so instead of reading like a first pin.
-    `extra` lines (already Markdown, e.g. `pinbot.supplychain.review.bump_lines`) close the
-    block.
+    `extra` lines (already Markdown, e.g. `pinbot.supplychain.review.Reviewer.bump_lines`)
+    close the block.
     """
     return _with_extra(_describe(image, tag, old, new, old_digest=old_digest), extra)
 

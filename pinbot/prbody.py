@@ -73,17 +73,7 @@ class Update:
     @classmethod
     def from_json(cls, data: Any) -> Update:
         """An update as recorded; raises `UnreadableStateError` on any other shape or type."""
-        record = _record(data, "an update", required=_UPDATE_KEYS)
-        line = record["line"]
-        _require(isinstance(line, int) and not isinstance(line, bool) and line > 0, "a line")
-        return cls(
-            _text(record["file"], "a file"),
-            line,
-            _image(record["image"]),
-            _tag(record["tag"]),
-            _optional_digest(record["old"]),
-            _digest(record["new"]),
-        )
+        return cls(*_fields(data, "an update", _UPDATE_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -101,13 +91,7 @@ class Proposal:
     @classmethod
     def from_json(cls, data: Any) -> Proposal:
         """A proposal as recorded; raises `UnreadableStateError` on any other shape or type."""
-        record = _record(data, "an earlier proposal", required=_PROPOSAL_KEYS)
-        return cls(
-            _image(record["image"]),
-            _tag(record["tag"]),
-            _digest(record["digest"]),
-            _time(record["at"]),
-        )
+        return cls(*_fields(data, "an earlier proposal", _PROPOSAL_FIELDS))
 
 
 @dataclass(frozen=True)
@@ -330,8 +314,6 @@ _V1_KEYS = frozenset({"version", "base", "commit", "blobs", "updates"})
 _V1_OPTIONAL = frozenset({"proposed", "earlier", "written", "closed"})
 _V2_KEYS = frozenset({"version", "base", "commit", "fingerprint", "answers"})
 _V2_OPTIONAL = frozenset({"written", "closed"})
-_UPDATE_KEYS = frozenset({"file", "line", "image", "tag", "old", "new"})
-_PROPOSAL_KEYS = frozenset({"image", "tag", "digest", "at"})
 _GIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _COMMIT_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _ANSWER_ID = re.compile(r"[0-9a-f]{16}")
@@ -392,6 +374,39 @@ def _digest(value: Any) -> str:
 
 def _optional_digest(value: Any) -> str | None:
     return None if value is None else _digest(value)
+
+
+def _line(value: Any) -> int:
+    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0, "a line")
+    return int(value)
+
+
+def _file(value: Any) -> str:
+    return _text(value, "a file")
+
+
+#: A recorded object's keys, in the order of its class's fields, each with the reader that
+#: checks its value: the one place a record's shape is written down.
+_UPDATE_FIELDS: Mapping[str, Callable[[Any], Any]] = {
+    "file": _file,
+    "line": _line,
+    "image": _image,
+    "tag": _tag,
+    "old": _optional_digest,
+    "new": _digest,
+}
+_PROPOSAL_FIELDS: Mapping[str, Callable[[Any], Any]] = {
+    "image": _image,
+    "tag": _tag,
+    "digest": _digest,
+    "at": _time,
+}
+
+
+def _fields(data: Any, what: str, readers: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
+    """The values of a recorded object with exactly `readers`' keys, each read by its reader."""
+    record = _record(data, what, required=frozenset(readers))
+    return [read(record[key]) for key, read in readers.items()]
 
 
 def _state_from_json(data: Any) -> PullState:

@@ -44,7 +44,7 @@ from pinbot.scanners import Occurrence
 from pinbot.settle_store import SettleMemory, StateFileError, state_path
 from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
-from pinbot.supplychain.review import bump_lines
+from pinbot.supplychain.review import Reviewer
 from pinbot.supplychain.stage import Screened, TrustGate, trust_policies
 
 T = TypeVar("T")
@@ -179,6 +179,7 @@ class RegistrySession:
             assert edit.occurrence.reference is not None
             key = (edit.occurrence.reference.name, edit.tag, edit.old_digest, edit.new_digest)
             seen.setdefault(key, edit)
+        reviewer = Reviewer(self.supply_chain, self.policies, self.osv)
         blocks = []
         for edit in sorted(seen.values(), key=lambda e: (e.image, e.tag or "")):
             old = await self._metadata(edit, edit.old_digest)
@@ -186,13 +187,8 @@ class RegistrySession:
             assert edit.occurrence.reference is not None
             extra = [
                 *map(escape.text, edit.notes),  # what kind of update: `linux/arm64 manifest`
-                *await bump_lines(
-                    self.supply_chain,
-                    edit.occurrence.reference,
-                    edit.old_digest,
-                    edit.new_digest,
-                    self.policies,
-                    self.osv,
+                *await reviewer.bump_lines(
+                    edit.occurrence.reference, edit.old_digest, edit.new_digest
                 ),
             ]
             blocks.append(

@@ -1,6 +1,6 @@
 """Supply-chain facts about image digests: provenance, SBOM package diffs, signatures, a gate.
 
-`review()` is the one entry point for a digest change: it reads what the old and new digest
+`Reviewer.review()` is the one entry point for a digest change: it reads what the old and new digest
 say about themselves (`SupplyChainReader`), notes what changed, and evaluates the new digest
 against the first matching `verify:` entry (`TrustPolicy`).
 """
@@ -10,7 +10,7 @@ from pinbot.supplychain.findings import ImageFindings, signature_check
 from pinbot.supplychain.gate import Requirement, Rule, TrustPolicy, Verdict, evaluate, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, render
 from pinbot.supplychain.reader import SupplyChainReader
-from pinbot.supplychain.review import Review, review
+from pinbot.supplychain.review import Review, Reviewer
 from pinbot.supplychain.signatures import PublicKey, SignatureCheck, SignatureStatus
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "PublicKey",
     "Requirement",
     "Review",
+    "Reviewer",
     "Rule",
     "SignatureCheck",
     "SignatureStatus",
@@ -30,6 +31,5 @@ __all__ = [
     "evaluate",
     "policy_for",
     "render",
-    "review",
     "signature_check",
 ]

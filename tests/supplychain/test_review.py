@@ -12,7 +12,7 @@ from pinbot.notes import describe
 from pinbot.registry import RegistryClient
 from pinbot.supplychain.gate import Requirement, Rule, TrustPolicy
 from pinbot.supplychain.reader import SupplyChainReader
-from pinbot.supplychain.review import Review, review
+from pinbot.supplychain.review import Review, Reviewer
 from pinbot.supplychain.signatures import PublicKey
 from tests.supplychain.support import ref_in, run_with, unique
 from tests.support.registry import RunningRegistry
@@ -68,7 +68,7 @@ def reviewed(
                 if digest:
                     await client.fetch_metadata(ref.without_digest(), digest)
         before = dict(client.stats.counts)
-        result = await review(SupplyChainReader(client), ref, old, new, policies)
+        result = await Reviewer(SupplyChainReader(client), policies).review(ref, old, new)
         cost = {
             kind: n - before.get((host, kind), 0)
             for (host, kind), n in client.stats.counts.items()
@@ -152,7 +152,9 @@ def test_pull_request_notes_block_with_supply_chain_lines(
         repository = ref.without_digest()
         before = await client.fetch_metadata(repository, old.digest)
         after = await client.fetch_metadata(repository, new.digest)
-        result = await review(SupplyChainReader(client), ref, old.digest, new.digest, [policy])
+        result = await Reviewer(SupplyChainReader(client), [policy]).review(
+            ref, old.digest, new.digest
+        )
         assert result is not None
         block = describe(ref.name, "2.3", before, after)
         head, _, tail = block.rpartition("\n\n</details>")
