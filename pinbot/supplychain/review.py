@@ -1,8 +1,8 @@
 """One digest change reviewed: read both digests' findings, note what changed, gate the new one.
 
 The one call the notes and the plan use: `Reviewer(reader, policies).review(ref, old, new)`
-asks the registry about the two digests only (nothing when they are equal) and returns a `Review` with
-the note, the verdict and the Markdown lines for the pull request.
+asks the registry about the two digests only (nothing when they are equal) and returns a
+`Review` with the note, the verdict and the Markdown lines for the pull request.
 """
 
 from __future__ import annotations
