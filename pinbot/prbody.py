@@ -12,9 +12,9 @@ import json
 import re
 import textwrap
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pinbot.notes import short_digest, timestamp
 from pinbot.reference import InvalidReference, is_valid_digest, is_valid_tag, parse
@@ -34,15 +34,137 @@ MAX_EARLIER = 3
 # Anything that opens a state block counts, wherever it is: two openings make a body ambiguous.
 _STATE_OPENING = re.compile(r"<!--\s*pinbot:state\b")
 # The one block pinbot trusts: at the start of a line, and last in the body.
-_ANCHORED_BLOCK = re.compile(
-    r"(?:\A|\n)<!-- pinbot:state (?P<json>\{[^\n]*\}) -->\s*\Z"
-)
+_ANCHORED_BLOCK = re.compile(r"(?:\A|\n)<!-- pinbot:state (?P<json>\{[^\n]*\}) -->\s*\Z")
 # Any whole block, for taking every one out before writing the new one.
 _ANY_BLOCK = re.compile(r"<!--\s*pinbot:state\b.*?(?:-->|\Z)", re.DOTALL)
 
 
+# --- reading a recorded state back: every value checked, nothing trusted -----------------
+
+
+class UnreadableStateError(ValueError):
+    """A recorded state that does not have the shape or types pinbot writes."""
+
+
+_V1_KEYS = frozenset({"version", "base", "commit", "blobs", "updates"})
+_V1_OPTIONAL = frozenset({"proposed", "earlier", "written", "closed"})
+_V2_KEYS = frozenset({"version", "base", "commit", "fingerprint", "answers"})
+_V2_OPTIONAL = frozenset({"written", "closed"})
+_GIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_COMMIT_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_ANSWER_ID = re.compile(r"[0-9a-f]{16}")
+_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
+_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+_CLOSED_REASON = re.compile(r"[a-z][a-z-]{0,39}")
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise UnreadableStateError(f"{what} in the state is not what pinbot writes")
+
+
+def _record(
+    data: Any, what: str, *, required: frozenset[str], optional: frozenset[str] = frozenset()
+) -> dict[str, Any]:
+    _require(isinstance(data, dict), what)
+    keys = set(data)
+    _require(required <= keys <= required | optional, f"the keys of {what}")
+    return dict(data)
+
+
+def _text(value: Any, what: str, pattern: re.Pattern[str] | None = None) -> str:
+    _require(isinstance(value, str) and bool(value), what)
+    _require(pattern is None or pattern.fullmatch(value) is not None, what)
+    return str(value)
+
+
+def _commit(value: Any, what: str) -> str:
+    # A commit id, or "" when the state was written without one. Only the shape is checked
+    # here (a plain token); the reconciler compares the value with the branch it reads.
+    return "" if value == "" else _text(value, what, _COMMIT_TOKEN)
+
+
+def _time(value: Any) -> str:
+    return "" if value == "" else _text(value, "a time", _TIME)
+
+
+def _image(value: Any) -> str:
+    _require(isinstance(value, str), "an image name")
+    try:
+        reference = parse(value)
+    except InvalidReference:
+        reference = None
+    _require(reference is not None and reference.tag is reference.digest is None, "an image name")
+    return str(value)
+
+
+def _tag(value: Any) -> str | None:
+    _require(value is None or (isinstance(value, str) and is_valid_tag(value)), "a tag")
+    return None if value is None else str(value)
+
+
+def _digest(value: Any) -> str:
+    _require(isinstance(value, str) and is_valid_digest(value), "a digest")
+    return str(value)
+
+
+def _optional_digest(value: Any) -> str | None:
+    return None if value is None else _digest(value)
+
+
+def _line(value: Any) -> int:
+    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0, "a line")
+    return int(value)
+
+
+def _file(value: Any) -> str:
+    return _text(value, "a file")
+
+
+#: A recorded object's keys, in the order of its class's fields, each with the reader that
+#: checks its value: the one place a record's shape is written down.
+_UPDATE_FIELDS: Mapping[str, Callable[[Any], Any]] = {
+    "file": _file,
+    "line": _line,
+    "image": _image,
+    "tag": _tag,
+    "old": _optional_digest,
+    "new": _digest,
+}
+_PROPOSAL_FIELDS: Mapping[str, Callable[[Any], Any]] = {
+    "image": _image,
+    "tag": _tag,
+    "digest": _digest,
+    "at": _time,
+}
+
+
+def _fields(data: Any, what: str, readers: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
+    """The values of a recorded object with exactly `readers`' keys, each read by its reader."""
+    record = _record(data, what, required=frozenset(readers))
+    return [read(record[key]) for key, read in readers.items()]
+
+
+class _Recorded:
+    """A value the state block records as a JSON object: `_KEYS` maps each key, in the order
+    of the class's fields, to the reader that checks its value, so writing and reading it back
+    follow one table."""
+
+    _WHAT: ClassVar[str]
+    _KEYS: ClassVar[Mapping[str, Callable[[Any], Any]]]
+
+    def to_json(self) -> dict[str, Any]:
+        values = (getattr(self, f.name) for f in fields(self))  # type: ignore[arg-type]
+        return dict(zip(self._KEYS, values, strict=True))
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """The value as recorded; raises `UnreadableStateError` on any other shape or type."""
+        return cls(*_fields(data, cls._WHAT, cls._KEYS))
+
+
 @dataclass(frozen=True, order=True)
-class Update:
+class Update(_Recorded):
     """One reference the pull request changes: where it is, and its digest before and after."""
 
     file: str
@@ -52,6 +174,9 @@ class Update:
     old: str | None
     new: str
 
+    _WHAT = "an update"
+    _KEYS = _UPDATE_FIELDS
+
     @property
     def is_pin(self) -> bool:
         return self.old is None
@@ -60,24 +185,9 @@ class Update:
     def answer_id(self) -> str:
         return answer_id(self.image, self.tag, self.new)
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "image": self.image,
-            "tag": self.tag,
-            "old": self.old,
-            "new": self.new,
-        }
-
-    @classmethod
-    def from_json(cls, data: Any) -> Update:
-        """An update as recorded; raises `UnreadableStateError` on any other shape or type."""
-        return cls(*_fields(data, "an update", _UPDATE_FIELDS))
-
 
 @dataclass(frozen=True)
-class Proposal:
+class Proposal(_Recorded):
     """A digest this pull request proposed for an image tag before a newer one replaced it."""
 
     image: str
@@ -85,13 +195,8 @@ class Proposal:
     digest: str
     proposed: str = ""  # when it was first proposed (see `format_time`); "" when unknown
 
-    def to_json(self) -> dict[str, Any]:
-        return {"image": self.image, "tag": self.tag, "digest": self.digest, "at": self.proposed}
-
-    @classmethod
-    def from_json(cls, data: Any) -> Proposal:
-        """A proposal as recorded; raises `UnreadableStateError` on any other shape or type."""
-        return cls(*_fields(data, "an earlier proposal", _PROPOSAL_FIELDS))
+    _WHAT = "an earlier proposal"
+    _KEYS = _PROPOSAL_FIELDS
 
 
 @dataclass(frozen=True)
@@ -304,109 +409,6 @@ def parse_state(body: str | None) -> PullState | None:
     """
     state = read_state(body)
     return state if isinstance(state, PullState) else None
-
-
-class UnreadableStateError(ValueError):
-    """A recorded state that does not have the shape or types pinbot writes."""
-
-
-_V1_KEYS = frozenset({"version", "base", "commit", "blobs", "updates"})
-_V1_OPTIONAL = frozenset({"proposed", "earlier", "written", "closed"})
-_V2_KEYS = frozenset({"version", "base", "commit", "fingerprint", "answers"})
-_V2_OPTIONAL = frozenset({"written", "closed"})
-_GIT_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-_COMMIT_TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_ANSWER_ID = re.compile(r"[0-9a-f]{16}")
-_FINGERPRINT = re.compile(r"sha256:[0-9a-f]{64}")
-_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-_CLOSED_REASON = re.compile(r"[a-z][a-z-]{0,39}")
-
-
-def _require(ok: bool, what: str) -> None:
-    if not ok:
-        raise UnreadableStateError(f"{what} in the state is not what pinbot writes")
-
-
-def _record(
-    data: Any, what: str, *, required: frozenset[str], optional: frozenset[str] = frozenset()
-) -> dict[str, Any]:
-    _require(isinstance(data, dict), what)
-    keys = set(data)
-    _require(required <= keys <= required | optional, f"the keys of {what}")
-    return dict(data)
-
-
-def _text(value: Any, what: str, pattern: re.Pattern[str] | None = None) -> str:
-    _require(isinstance(value, str) and bool(value), what)
-    _require(pattern is None or pattern.fullmatch(value) is not None, what)
-    return str(value)
-
-
-def _commit(value: Any, what: str) -> str:
-    # A commit id, or "" when the state was written without one. Only the shape is checked
-    # here (a plain token); the reconciler compares the value with the branch it reads.
-    return "" if value == "" else _text(value, what, _COMMIT_TOKEN)
-
-
-def _time(value: Any) -> str:
-    return "" if value == "" else _text(value, "a time", _TIME)
-
-
-def _image(value: Any) -> str:
-    _require(isinstance(value, str), "an image name")
-    try:
-        reference = parse(value)
-    except InvalidReference:
-        reference = None
-    _require(reference is not None and reference.tag is reference.digest is None, "an image name")
-    return str(value)
-
-
-def _tag(value: Any) -> str | None:
-    _require(value is None or (isinstance(value, str) and is_valid_tag(value)), "a tag")
-    return None if value is None else str(value)
-
-
-def _digest(value: Any) -> str:
-    _require(isinstance(value, str) and is_valid_digest(value), "a digest")
-    return str(value)
-
-
-def _optional_digest(value: Any) -> str | None:
-    return None if value is None else _digest(value)
-
-
-def _line(value: Any) -> int:
-    _require(isinstance(value, int) and not isinstance(value, bool) and value > 0, "a line")
-    return int(value)
-
-
-def _file(value: Any) -> str:
-    return _text(value, "a file")
-
-
-#: A recorded object's keys, in the order of its class's fields, each with the reader that
-#: checks its value: the one place a record's shape is written down.
-_UPDATE_FIELDS: Mapping[str, Callable[[Any], Any]] = {
-    "file": _file,
-    "line": _line,
-    "image": _image,
-    "tag": _tag,
-    "old": _optional_digest,
-    "new": _digest,
-}
-_PROPOSAL_FIELDS: Mapping[str, Callable[[Any], Any]] = {
-    "image": _image,
-    "tag": _tag,
-    "digest": _digest,
-    "at": _time,
-}
-
-
-def _fields(data: Any, what: str, readers: Mapping[str, Callable[[Any], Any]]) -> list[Any]:
-    """The values of a recorded object with exactly `readers`' keys, each read by its reader."""
-    record = _record(data, what, required=frozenset(readers))
-    return [read(record[key]) for key, read in readers.items()]
 
 
 def _state_from_json(data: Any) -> PullState:
