@@ -91,14 +91,24 @@ def headline(summary: RunSummary) -> str:
     )
 
 
-def _status(result: RepositoryResult) -> str:
+def _outcome(result: RepositoryResult) -> tuple[str, str]:
+    """How a repository's run ended, the worst first, and what to say with it (raw text):
+    failed (why), skipped (why), incomplete (what was not checked), ok (warnings, if any)."""
     if result.failure:
-        return "FAILED"
+        return "failed", str(result.failure)
     if result.skipped:
-        return f"skipped ({result.skipped})"
+        return "skipped", result.skipped
     if result.unchecked:
-        return f"INCOMPLETE ({unchecked_counts(result.unchecked)})"
-    return "ok"
+        return "incomplete", unchecked_counts(result.unchecked)
+    return "ok", f"{len(result.problems)} warnings" if result.problems else ""
+
+
+def _status(result: RepositoryResult) -> str:
+    """The outcome in the log, shouted when it fails the run; a failure and the warnings
+    follow on lines of their own, so only a skip and what was not checked say more here."""
+    outcome, detail = _outcome(result)
+    word = outcome.upper() if outcome in ("failed", "incomplete") else outcome
+    return f"{word} ({detail})" if outcome in ("skipped", "incomplete") else word
 
 
 def planned_text(planned: PlannedWrite) -> str:
@@ -190,15 +200,10 @@ def _calls_cell(summary: RunSummary, scope: str) -> str:
 
 
 def _result_cell(result: RepositoryResult) -> str:
-    if result.failure:
-        return f"failed: {markdown_text(str(result.failure))}"
-    if result.skipped:
-        return f"skipped: {markdown_text(result.skipped)}"
-    if result.unchecked:
-        return f"incomplete: {unchecked_counts(result.unchecked)}"
-    if result.problems:
-        return f"ok ({len(result.problems)} warnings)"
-    return "ok"
+    outcome, detail = _outcome(result)
+    if outcome == "ok":
+        return f"ok ({detail})" if detail else "ok"
+    return f"{outcome}: {markdown_text(detail)}"
 
 
 def markdown(summary: RunSummary) -> str:
