@@ -31,15 +31,11 @@ from pinbot.scanners import Occurrence
 HELP = "Check the image references in the files and folders given against the policy (pinned, tagged, allowed registries)."
 
 
+SWITCHES = {"--drift": "also ask the registries whether pinned digests still match their tags"}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    add_file_arguments(
-        parser,
-        "check",
-        formats.CHECK,
-        switches={
-            "--drift": "also ask the registries whether pinned digests still match their tags"
-        },
-    )
+    add_file_arguments(parser, "check", formats.CHECK, switches=SWITCHES)
 
 
 def run(args: argparse.Namespace) -> int:

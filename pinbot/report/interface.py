@@ -36,27 +36,14 @@ class Finding:
 
     @classmethod
     def from_violation(cls, violation: Violation) -> Finding:
-        o = violation.occurrence
-        return cls(
-            rule=violation.rule.value,
-            message=violation.message,
-            file=o.file,
-            line=o.line,
-            column=o.column,
-            text=o.text,
-            reference=str(o.reference) if o.reference is not None else None,
-        )
+        o, rule = violation.occurrence, violation.rule.value
+        reference = str(o.reference) if o.reference is not None else None
+        return cls(rule, violation.message, o.file, o.line, o.column, o.text, reference)
 
     @classmethod
     def from_problem(cls, problem: Problem) -> Finding:
-        return cls(
-            rule=problem.kind.value,
-            message=problem.message,
-            file=problem.file,
-            line=problem.line,
-            column=problem.column,
-            reference=problem.reference,
-        )
+        p = problem
+        return cls(p.kind.value, p.message, p.file, p.line, p.column, reference=p.reference)
 
     @property
     def title(self) -> str:
