@@ -10,7 +10,9 @@ import contextlib
 import importlib
 import os
 import sys
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from pinbot import __version__
 
@@ -53,7 +55,29 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """A library's warning on one escaped line: its text may quote a scanned file, so it
+    must not reach a terminal or a CI log raw (nor the source line Python would add)."""
+    from pinbot.report.escape import terminal
+
+    shown = f"pinbot: warning: {category.__name__}: {terminal(str(message))}"
+    print(shown, file=sys.stderr if file is None else file)
+
+
+def route_warnings() -> None:
+    """Show every warning from here on as `_show_warning` does."""
+    warnings.showwarning = _show_warning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    route_warnings()
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(words))
     args = parser.parse_args(words)

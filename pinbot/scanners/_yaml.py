@@ -57,6 +57,10 @@ NOT_SPLICEABLE = (
 # read them (Skaffold's `build.artifacts[].image` names an image it builds).
 _OTHER_TOOLS = ("skaffold/", "kustomize.config.k8s.io/")
 
+# ruamel.yaml warns about what YAML allows (an anchor defined again), quoting the file's lines
+# on stderr; what matters in a file the scanners report themselves, located and escaped.
+warnings.filterwarnings("ignore", module=r"ruamel\.yaml\.")
+
 _FastLoader: Any = None
 try:  # pragma: no branch - which composer is a property of the installation
     with warnings.catch_warnings():

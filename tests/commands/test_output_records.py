@@ -151,3 +151,34 @@ def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(
         os.close(writer)
     assert result.returncode == 141  # 128 + SIGPIPE, as a shell reports it
     assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr
+
+
+def test_a_library_warning_quoting_a_file_forges_no_workflow_command(tmp_path: Path) -> None:
+    # YAML allows an anchor to be defined again; ruamel.yaml warns about it and its warning
+    # quotes the lines of the file, so a repository could write a workflow command there.
+    (tmp_path / "values.yaml").write_text(
+        "::error title=forged::all clean: &base\n  image: nginx:1.27\nb: &base\n  image: redis:7\n"
+    )
+    for command in ("scan", "check"):
+        result = pinbot(command, tmp_path)
+        assert commands_in(result.stdout + result.stderr) == [], result.stderr
+        assert "Warning" not in result.stderr, result.stderr
+    assert "values.yaml:2:10" in pinbot("scan", tmp_path).stdout
+
+
+def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
+    script = (
+        "import warnings, pinbot.cli\n"
+        "pinbot.cli.route_warnings()\n"
+        "warnings.warn('quoted\\n::error title=forged::from a file\\x1b[31m')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("pinbot: warning: UserWarning: quoted"), result.stderr
+    assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
