@@ -85,11 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Requests are logged by method, host and path only: never a header or a query.
         import logging  # only with -v: a plain check (a pre-commit hook) starts without it
 
-        logging.basicConfig(
-            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
-            format="pinbot: %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        from pinbot.logs import stderr_handler
+
+        level = logging.DEBUG if args.verbose > 1 else logging.INFO
+        logging.basicConfig(level=level, handlers=[stderr_handler(level)])
         for noisy in ("httpx", "httpcore", "urllib3", "github"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
     handler = getattr(args, "handler", None)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,13 +17,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pinbot.logs import logger
 from pinbot.registry.challenge import Challenge, parse_www_authenticate, pick_challenge
 from pinbot.registry.credentials import Credential, CredentialLookup
 from pinbot.registry.errors import RegistryError, Unauthorized
 from pinbot.registry.memo import KeyedMemo
 from pinbot.registry.transport import Answer
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: Token lifetime the token specification says to assume when `expires_in` is absent.
 DEFAULT_TOKEN_LIFETIME = 60.0

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
+from pinbot.logs import logger
 from pinbot.reference import ImageReference
 from pinbot.registry import manifest as mf
 from pinbot.registry.budget import lookup_budget
@@ -49,7 +49,7 @@ __all__ = [
     "resolve_many",
 ]
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import logging
 import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from pinbot.logs import logger
+
+log = logger(__name__)
 
 #: The key Docker uses for Docker Hub in `config.json` and with credential helpers.
 DOCKER_HUB_KEY = "https://index.docker.io/v1/"

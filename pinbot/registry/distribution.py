@@ -8,10 +8,10 @@ them, and what a `Content-Type` or `Docker-Content-Digest` header claims.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pinbot.logs import logger
 from pinbot.reference import ImageReference
 from pinbot.registry import manifest as mf
 from pinbot.registry.errors import DigestMismatch, RegistryError, TagNotFound
@@ -20,7 +20,7 @@ from pinbot.registry.memo import KeyedMemo
 from pinbot.registry.session import Registry, RegistrySession
 from pinbot.registry.transport import Answer
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: (registry, repository path, tag or digest): what a memoised question is about.
 Question = tuple[str, str, str]

@@ -8,7 +8,6 @@ without carrying credentials to another host; and a registry's refusals put into
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from pinbot.logs import logger
 from pinbot.reference import ImageReference
 from pinbot.registry.auth import RegistryAuth, TokenCache
 from pinbot.registry.challenge import parse_www_authenticate
@@ -33,7 +33,7 @@ from pinbot.registry.transport import Answer, Endpoint, EndpointSettings, Transp
 if TYPE_CHECKING:
     from pinbot.config import Config
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io"})
 DOCKER_HUB_ENDPOINT = "registry-1.docker.io"

@@ -9,7 +9,6 @@ budget; TLS failures explained; pull quotas read from the registry's own answers
 from __future__ import annotations
 
 import asyncio
-import logging
 import ssl
 import time
 from collections.abc import Mapping
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pinbot.logs import logger
 from pinbot.registry.budget import LookupBudget, current_budget
 from pinbot.registry.errors import (
     RateLimited,
@@ -33,7 +33,7 @@ from pinbot.registry.retry import RETRY_STATUSES, RetryPolicy, Transient, parse_
 from pinbot.registry.stats import RequestStats
 from pinbot.registry.tls import ssl_context
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 USER_AGENT = "pinbot (+https://github.com/pinbot)"
 

@@ -10,11 +10,11 @@ problem in the findings, never an exception.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
+from pinbot.logs import logger
 from pinbot.reference import ImageReference
 from pinbot.registry import manifest as mf
 from pinbot.registry.client import MAX_MANIFEST_BYTES, FetchedManifest, RegistryClient
@@ -32,7 +32,7 @@ from pinbot.supplychain.referrers import (
 )
 from pinbot.supplychain.sbom import PackageSet, parse_sbom
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: Caps per blob kind: SBOMs of large images run to tens of MiB, provenance to a few.
 MAX_SBOM_BYTES = 32 * 1024 * 1024

@@ -7,17 +7,17 @@ asks the registry about the two digests only (nothing when they are equal) and r
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from pinbot.logs import logger
 from pinbot.reference import ImageReference
 from pinbot.supplychain.gate import TrustPolicy, Verdict, evaluate, needs_children, policy_for
 from pinbot.supplychain.notes import SupplyChainNote, compare, held_back_line, render
 from pinbot.supplychain.osv import OsvClient
 from pinbot.supplychain.reader import SupplyChainReader
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ read or checked is held back: the gate fails closed.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pinbot.config import Config
 from pinbot.errors import Problem, ProblemKind
+from pinbot.logs import logger
 from pinbot.pipeline import look_up
 from pinbot.plan import Edit, Lookup, existence_key
 from pinbot.policy import Rule as PolicyRule
@@ -38,7 +38,7 @@ from pinbot.supplychain.gate import (
 from pinbot.supplychain.reader import SupplyChainReader
 from pinbot.supplychain.signatures import SignatureCheck, SignatureStatus, load_key
 
-log = logging.getLogger(__name__)
+log = logger(__name__)
 
 #: Unreadable supply-chain data named in a held digest's reason.
 SHOWN_PROBLEMS = 3

@@ -182,3 +182,30 @@ def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("pinbot: warning: UserWarning: quoted"), result.stderr
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
+
+
+@pytest.mark.parametrize("verbose", [False, True], ids=["last resort", "-v"])
+def test_a_logged_failure_quoting_a_registry_stays_on_one_escaped_line(verbose: bool) -> None:
+    # What the supply-chain reader logs when a registry's answer breaks it: the exception's
+    # text, traceback and all, is the registry's.
+    script = (
+        "import logging, sys\n"
+        "from pinbot.supplychain import reader\n"
+        + ("logging.basicConfig(level=logging.INFO, handlers=[__import__('pinbot.logs').logs"
+           ".stderr_handler(logging.INFO)])\n" if verbose else "")
+        + "try:\n"
+        "    raise ValueError('bad\\n::error title=forged::registry clean\\x1b[2J')\n"
+        "except ValueError:\n"
+        "    reader.log.warning('reading %s failed', 'sha256:0', exc_info=True)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith("pinbot: pinbot.supplychain.reader: reading sha256:0 failed")
+    assert "ValueError: bad\\n::error" in result.stderr
+    assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
