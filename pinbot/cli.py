@@ -12,6 +12,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from types import TracebackType
 from typing import TextIO
 
 from pinbot import __version__
@@ -71,13 +72,29 @@ def _show_warning(
     print(shown, file=sys.stderr if file is None else file)
 
 
-def route_warnings() -> None:
-    """Show every warning from here on as `_show_warning` does."""
+def _show_crash(
+    kind: type[BaseException], error: BaseException, trace: TracebackType | None
+) -> None:
+    """An uncaught exception (a bug) with its traceback; its message, which may quote a
+    registry or a file, on one escaped line."""
+    import traceback
+
+    from pinbot.report.escape import terminal
+
+    stack = "".join(traceback.format_tb(trace))
+    message = terminal(f"{kind.__name__}: {error}")
+    sys.stderr.write(f"Traceback (most recent call last):\n{stack}{message}\n")
+
+
+def guard_stderr() -> None:
+    """Show every warning and an uncaught exception from here on as `_show_warning` and
+    `_show_crash` do."""
     warnings.showwarning = _show_warning
+    sys.excepthook = _show_crash
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    route_warnings()
+    guard_stderr()
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(chosen_command(words))
     args = parser.parse_args(words)

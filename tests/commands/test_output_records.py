@@ -169,7 +169,7 @@ def test_a_library_warning_quoting_a_file_forges_no_workflow_command(tmp_path: P
 def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
     script = (
         "import warnings, pinbot.cli\n"
-        "pinbot.cli.route_warnings()\n"
+        "pinbot.cli.guard_stderr()\n"
         "warnings.warn('quoted\\n::error title=forged::from a file\\x1b[31m')\n"
     )
     result = subprocess.run(
@@ -208,4 +208,23 @@ def test_a_logged_failure_quoting_a_registry_stays_on_one_escaped_line(verbose: 
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("pinbot: pinbot.supplychain.reader: reading sha256:0 failed")
     assert "ValueError: bad\\n::error" in result.stderr
+    assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
+
+
+def test_a_crash_quoting_outside_text_keeps_its_message_on_one_escaped_line() -> None:
+    script = (
+        "import pinbot.cli\n"
+        "pinbot.cli.guard_stderr()\n"
+        "raise RuntimeError('bug\\n::error title=forged::clean\\x1b[2J')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("Traceback (most recent call last):\n"), result.stderr
+    assert result.stderr.endswith("RuntimeError: bug\\n::error title=forged::clean\\x1b[2J\n")
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
