@@ -31,7 +31,7 @@ def load_config_or_exit(path: Path | None) -> Config:
     try:
         return load_config(path)
     except (ConfigError, OSError) as exc:
-        print(f"pinbot: {exc}", file=sys.stderr)
+        print(f"pinbot: {terminal(str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -46,7 +46,7 @@ def trust_policies_or_exit(config: Config) -> tuple[TrustPolicy, ...]:
         return trust_policies(config.verify)
     except SupplyChainError as exc:
         where = f"{config.source}: " if config.source else ""
-        print(f"pinbot: {where}{exc}", file=sys.stderr)
+        print(f"pinbot: {terminal(where + str(exc))}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 

@@ -281,7 +281,7 @@ def run(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     for line in quota_lines:
-        print(line, file=sys.stderr)
+        print(terminal(line), file=sys.stderr)
     if args.check and changes:
         return 1
     return 1 if problems or failed_lookups or outcome.held else 0

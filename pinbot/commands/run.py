@@ -30,6 +30,7 @@ from pinbot.errors import PinbotError
 from pinbot.forge.github import CredentialsError, Pacing
 from pinbot.progress import Progress
 from pinbot.report import run_summary
+from pinbot.report.escape import terminal
 from pinbot.settle_store import StateFileError
 
 #: Exit statuses, most serious first (README, `pinbot run`).
@@ -125,10 +126,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         summary = run_bot(config, credentials, run_options(args), progress)
     except (CredentialsError, StateFileError) as exc:  # no installation; --state unwritable
-        print(f"pinbot run: {exc}", file=sys.stderr)
+        print(f"pinbot run: {terminal(str(exc))}", file=sys.stderr)
         return USAGE
     except PinbotError as exc:  # nothing to run over: the organisation could not be listed
-        print(f"pinbot run: {exc}", file=sys.stderr)
+        print(f"pinbot run: {terminal(str(exc))}", file=sys.stderr)
         return REPOSITORY_FAILED
     finally:
         progress.display.close()

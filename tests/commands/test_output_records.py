@@ -228,3 +228,16 @@ def test_a_crash_quoting_outside_text_keeps_its_message_on_one_escaped_line() ->
     assert result.stderr.startswith("Traceback (most recent call last):\n"), result.stderr
     assert result.stderr.endswith("RuntimeError: bug\\n::error title=forged::clean\\x1b[2J\n")
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
+
+
+def test_a_config_error_quoting_a_key_stays_on_its_line(tmp_path: Path) -> None:
+    # A repository's own settings file is outside data in a run; the same reader says what is
+    # wrong with any config file, quoting the key.
+    config = tmp_path / "pinbot.yaml"
+    config.write_text('"x\\n::error title=forged::config clean": 1\n')
+    (tmp_path / "Dockerfile").write_text("FROM nginx:1.27\n")
+    for command in ("scan", "check", "pin"):
+        result = pinbot(command, tmp_path, "--config", config)
+        assert result.returncode == 2, result.stderr
+        assert commands_in(result.stdout + result.stderr) == [], result.stderr
+        assert "x\\n::error title=forged::config clean: unknown key" in result.stderr
