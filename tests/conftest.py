@@ -148,8 +148,10 @@ def fake() -> Iterator[GitHubFake]:
 # A test that starts a real server is an integration test, so `pytest -m "not integration"`
 # runs only what needs none. It is marked here when it uses, directly, through another fixture or
 # by parametrizing one, a fixture that starts a server; a test that starts one in its own body
-# carries `@pytest.mark.integration`. `_servers_only_in_integration_tests` fails any other test
+# carries `@pytest.mark.integration`. `_servers_and_processes_only_where_marked` fails any other test
 # that starts one, so a new server fixture missing from this list is found on its first run.
+# Likewise a test that starts any other process (pinbot, git, pre-commit) carries
+# `@pytest.mark.slow`, so `pytest -m "not integration and not slow"` is the quick loop.
 SERVER_FIXTURES = frozenset(
     {
         # docker-registry processes, and fixtures parametrized over them by name
@@ -178,14 +180,17 @@ def _starts_a_server(args: object) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _servers_only_in_integration_tests(
+def _servers_and_processes_only_where_marked(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    """Fail a test not marked `integration` that listens on a socket or starts a server process."""
+    """Fail a test not marked `integration` that listens on a socket or starts a server
+    process, and one marked neither `integration` nor `slow` that starts any process."""
     if request.node.get_closest_marker("integration"):
         yield
         return
+    slow = request.node.get_closest_marker("slow") is not None
     started: list[str] = []
+    processes: list[str] = []
     listen = socket.socket.listen
     popen_init = subprocess.Popen.__init__
 
@@ -196,6 +201,8 @@ def _servers_only_in_integration_tests(
     def popen(process: subprocess.Popen[Any], args: Any, *rest: Any, **options: Any) -> None:
         if _starts_a_server(args):
             started.append(f"the process {args!r}")
+        elif not slow:
+            processes.append(repr(args))
         popen_init(process, args, *rest, **options)
 
     monkeypatch.setattr(socket.socket, "listen", listening)
@@ -206,5 +213,11 @@ def _servers_only_in_integration_tests(
             f"{request.node.nodeid} starts a server ({started[0]}) but is not marked integration:"
             " add its fixture to SERVER_FIXTURES in tests/conftest.py, or mark the test"
             " @pytest.mark.integration",
+            pytrace=False,
+        )
+    if processes:
+        pytest.fail(
+            f"{request.node.nodeid} starts the process {processes[0]} but is not marked slow:"
+            " mark the test @pytest.mark.slow, so `-m 'not integration and not slow'` stays quick",
             pytrace=False,
         )

@@ -35,6 +35,7 @@ def tree(tmp_path: Path) -> Path:
     return tmp_path
 
 
+@pytest.mark.slow
 def test_text_lists_each_violation_and_exits_1_only_when_there_is_one(tree: Path) -> None:
     result = check(tree)
     assert result.returncode == 1
@@ -45,6 +46,7 @@ def test_text_lists_each_violation_and_exits_1_only_when_there_is_one(tree: Path
     assert check(tree / "ok").returncode == 0
 
 
+@pytest.mark.slow
 def test_github_format_is_one_error_annotation_per_violation(tree: Path) -> None:
     lines = check(tree, "--format", "github").stdout.splitlines()
     assert lines[0] == (
@@ -54,6 +56,7 @@ def test_github_format_is_one_error_annotation_per_violation(tree: Path) -> None
     assert len(lines) == 2
 
 
+@pytest.mark.slow
 def test_sarif_declares_every_rule_and_locates_the_violation_and_json_lists_the_same(
     tree: Path
 ) -> None:
@@ -120,6 +123,7 @@ def repository(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_github_annotations_from_the_repository_root_name_the_file_from_the_root(
     repository: Path,
 ) -> None:
@@ -130,6 +134,7 @@ def test_github_annotations_from_the_repository_root_name_the_file_from_the_root
     )
 
 
+@pytest.mark.slow
 def test_every_format_names_the_file_from_the_git_top_level_wherever_it_runs(
     repository: Path,
 ) -> None:
@@ -147,6 +152,7 @@ def test_every_format_names_the_file_from_the_git_top_level_wherever_it_runs(
         assert github.startswith("::error file=app/deploy/app.yaml,"), github
 
 
+@pytest.mark.slow
 def test_sarif_locations_are_relative_to_srcroot_the_repository_root(repository: Path) -> None:
     (repository / "app" / "deploy" / "my app#1.yaml").write_text(APP)
     log = json.loads(check("app", "--format", "sarif", cwd=repository).stdout)
@@ -157,6 +163,7 @@ def test_sarif_locations_are_relative_to_srcroot_the_repository_root(repository:
     assert {"uri": "app/deploy/my%20app%231.yaml", "uriBaseId": "%SRCROOT%"} in locations
 
 
+@pytest.mark.slow
 def test_outside_a_repository_files_are_named_from_the_working_directory(tmp_path: Path) -> None:
     (tmp_path / "app" / "deploy").mkdir(parents=True)
     (tmp_path / "app" / "deploy" / "app.yaml").write_text(APP)

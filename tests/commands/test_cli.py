@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.commands.test_resolve import write_config
 from tests.support.registry import RunningRegistry
 
@@ -69,6 +71,7 @@ def modules_loaded_by(tmp_path: Path, *args: str) -> set[str]:
     return set(json.loads(listing.read_text()))
 
 
+@pytest.mark.slow
 def test_check_and_scan_import_nothing_for_the_network(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     tree.mkdir()
@@ -86,6 +89,7 @@ def test_check_and_scan_import_nothing_for_the_network(tmp_path: Path) -> None:
     assert "httpx" in modules_after(tmp_path, "check", str(tree), "--drift")
 
 
+@pytest.mark.slow
 def test_resolve_loads_no_scanner_or_pinning_modules(tmp_path: Path) -> None:
     # A reference that does not parse: resolve exits before asking a registry.
     loaded = modules_loaded_by(tmp_path, "resolve", "Not/A:Reference!")

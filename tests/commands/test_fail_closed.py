@@ -97,6 +97,7 @@ def check_offline(tree: Path, config: Path) -> int:
     return pinbot("check", tree, "--config", config).returncode
 
 
+@pytest.mark.slow
 def test_drift_against_a_closed_port_fails(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
         f"services:\n  web:\n    image: 127.0.0.1:9/gate/web:2@{DIGEST}\n"
@@ -120,6 +121,7 @@ UNREADABLE_TREES: dict[str, tuple[str, bytes, int]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(UNREADABLE_TREES))
 def test_a_file_that_cannot_be_read_fails_check_and_pin(tmp_path: Path, case: str) -> None:
     name, data, line = UNREADABLE_TREES[case]
@@ -135,6 +137,7 @@ def test_a_file_that_cannot_be_read_fails_check_and_pin(tmp_path: Path, case: st
     assert (tmp_path / name).read_bytes() == data
 
 
+@pytest.mark.slow
 def test_a_file_over_the_size_limit_is_a_finding_not_skipped(tmp_path: Path) -> None:
     from pinbot.scanners import MAX_FILE_BYTES
 
@@ -145,6 +148,7 @@ def test_a_file_over_the_size_limit_is_a_finding_not_skipped(tmp_path: Path) -> 
     assert [(f["rule"], f["file"]) for f in found] == [("unreadable-file", "Dockerfile")]
 
 
+@pytest.mark.slow
 def test_a_file_that_cannot_be_opened_fails_check(tmp_path: Path) -> None:
     # A link to itself cannot be opened by anyone, root included.
     (tmp_path / "Dockerfile").symlink_to("Dockerfile")
@@ -166,6 +170,7 @@ def test_a_file_without_read_permission_fails_check(tmp_path: Path) -> None:
     assert [(f["rule"], f["file"]) for f in found] == [("unreadable-file", "Dockerfile")]
 
 
+@pytest.mark.slow
 def test_an_image_a_compose_service_builds_is_not_a_policy_finding(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
         "services:\n"

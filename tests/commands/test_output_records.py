@@ -55,6 +55,7 @@ def hostile_tree(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.mark.slow
 def test_scan_prints_one_line_per_reference_and_no_workflow_command(hostile_tree: Path) -> None:
     result = pinbot("scan", hostile_tree)
     assert result.returncode == 0, result.stderr
@@ -65,6 +66,7 @@ def test_scan_prints_one_line_per_reference_and_no_workflow_command(hostile_tree
     assert commands_in(result.stdout + result.stderr) == []
 
 
+@pytest.mark.slow
 def test_check_text_has_no_workflow_command_and_github_output_escapes_properties(
     hostile_tree: Path,
 ) -> None:
@@ -106,6 +108,7 @@ def test_pin_escapes_file_names_in_its_diff_and_its_messages(
     assert commands_in(result.stdout + result.stderr) == []
 
 
+@pytest.mark.slow
 def test_resolve_escapes_what_it_was_given() -> None:
     result = pinbot("resolve", "nginx\n::error ::forged")
     assert result.returncode == 1
@@ -131,6 +134,7 @@ def test_audit_text_keeps_outside_data_on_its_line() -> None:
     assert "acme/web/app\\n::error ::forged/Dockerfile:1:6: unpinned: " in shown
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["scan", "check"])
 def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(
     hostile_tree: Path, command: str
@@ -153,6 +157,7 @@ def test_a_reader_that_closed_the_pipe_ends_the_command_quietly(
     assert b"Traceback" not in result.stderr and b"BrokenPipeError" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_library_warning_quoting_a_file_forges_no_workflow_command(tmp_path: Path) -> None:
     # YAML allows an anchor to be defined again; ruamel.yaml warns about it and its warning
     # quotes the lines of the file, so a repository could write a workflow command there.
@@ -166,6 +171,7 @@ def test_a_library_warning_quoting_a_file_forges_no_workflow_command(tmp_path: P
     assert "values.yaml:2:10" in pinbot("scan", tmp_path).stdout
 
 
+@pytest.mark.slow
 def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
     script = (
         "import warnings, pinbot.cli\n"
@@ -184,6 +190,7 @@ def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("verbose", [False, True], ids=["last resort", "-v"])
 def test_a_logged_failure_quoting_a_registry_stays_on_one_escaped_line(verbose: bool) -> None:
     # What the supply-chain reader logs when a registry's answer breaks it: the exception's
@@ -211,6 +218,7 @@ def test_a_logged_failure_quoting_a_registry_stays_on_one_escaped_line(verbose: 
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_crash_quoting_outside_text_keeps_its_message_on_one_escaped_line() -> None:
     script = (
         "import pinbot.cli\n"
@@ -230,6 +238,7 @@ def test_a_crash_quoting_outside_text_keeps_its_message_on_one_escaped_line() ->
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_config_error_quoting_a_key_stays_on_its_line(tmp_path: Path) -> None:
     # A repository's own settings file is outside data in a run; the same reader says what is
     # wrong with any config file, quoting the key.

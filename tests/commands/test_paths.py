@@ -52,6 +52,7 @@ def scanned(*args: str | Path, cwd: Path) -> list[tuple[str, str]]:
     return [(o["file"], o["text"]) for o in json.loads(done.stdout)]
 
 
+@pytest.mark.slow
 def test_files_and_folders_together_are_named_as_given(tmp_path: Path) -> None:
     tree(tmp_path, SAMPLE)
     assert scanned("app/Dockerfile", "deploy", cwd=tmp_path) == [
@@ -61,12 +62,14 @@ def test_files_and_folders_together_are_named_as_given(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_one_folder_is_read_as_before_its_files_named_from_it(tmp_path: Path) -> None:
     tree(tmp_path, SAMPLE)
     assert scanned("deploy", cwd=tmp_path) == [("compose.yaml", "nginx:1.27"), ("k8s/pod.yaml", "redis:7")]
     assert len(scanned(cwd=tmp_path / "deploy")) == 2  # no path: the working directory
 
 
+@pytest.mark.slow
 def test_files_outside_the_working_directory_are_named_from_their_common_folder(
     tmp_path: Path,
 ) -> None:
@@ -77,6 +80,7 @@ def test_files_outside_the_working_directory_are_named_from_their_common_folder(
     assert scanned(*files, cwd=elsewhere) == [("app/Dockerfile", "python:3.12"), ("other/Dockerfile", "alpine:3")]
 
 
+@pytest.mark.slow
 def test_check_takes_a_file_as_a_pre_commit_hook_passes_it(tmp_path: Path) -> None:
     tree(tmp_path, SAMPLE)
     done = pinbot("check", "app/Dockerfile", "--format", "json", cwd=tmp_path)
@@ -84,6 +88,7 @@ def test_check_takes_a_file_as_a_pre_commit_hook_passes_it(tmp_path: Path) -> No
     assert [(f["file"], f["rule"]) for f in json.loads(done.stdout)] == [("app/Dockerfile", "unpinned")]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["scan", "check", "pin"])
 def test_a_path_that_does_not_exist_is_its_own_error(tmp_path: Path, command: str) -> None:
     tree(tmp_path, SAMPLE)

@@ -101,6 +101,7 @@ def sample_repository(folder: Path, hooks: Hooks, files: dict[str, str], args: s
     return folder
 
 
+@pytest.mark.slow
 def test_the_check_hook_fails_on_an_unpinned_image_and_passes_once_pinned(
     tmp_path: Path, hooks: Hooks
 ) -> None:

@@ -155,6 +155,7 @@ def test_wrong_password_is_not_printed(registry_basic: RunningRegistry, tmp_path
     assert "hunter2-wrong" not in done.stdout + done.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("platform", ["linux", "a/b/c/d"])
 def test_bad_platform_is_a_usage_error(tmp_path: Path, platform: str) -> None:
     done = pinbot(tmp_path, "nginx:1.27", "--platform", platform)

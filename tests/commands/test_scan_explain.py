@@ -47,6 +47,7 @@ def scan(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_text_lists_references_and_skipped_text_in_file_order(tree: Path) -> None:
     done = scan(tree, "--explain")
     assert done.returncode == 0, done.stderr
@@ -67,6 +68,7 @@ def test_text_lists_references_and_skipped_text_in_file_order(tree: Path) -> Non
     ]
 
 
+@pytest.mark.slow
 def test_json_gives_skipped_text_the_keys_of_a_reference(tree: Path) -> None:
     done = scan(tree, "--explain", "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -88,6 +90,7 @@ def test_json_gives_skipped_text_the_keys_of_a_reference(tree: Path) -> None:
     assert data[status["span"][0] : status["span"][1]] == b"alpine:3.20"
 
 
+@pytest.mark.slow
 def test_without_explain_nothing_skipped_is_listed(tree: Path) -> None:
     done = scan(tree, "--format", "json")
     assert {r["status"] for r in json.loads(done.stdout)} == {"unpinned"}
@@ -104,6 +107,7 @@ def test_text_another_scanner_reports_is_not_explained_away() -> None:
     assert explain_files(files, [*reported, covering]) == []
 
 
+@pytest.mark.slow
 def test_hostile_text_is_escaped_in_the_terminal(tmp_path: Path) -> None:
     (tmp_path / "Dockerfile").write_text(
         "FROM golang:1.22 AS b\x1b[31m\nFROM b\x1b[31m\n", encoding="utf-8"

@@ -90,6 +90,7 @@ FRESH = {
 }
 
 
+@pytest.mark.slow
 def test_action_inputs_are_documented_and_passed_to_pinbot(
     fake_pinbot: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -121,6 +122,7 @@ def test_action_inputs_are_documented_and_passed_to_pinbot(
     assert parsed.command == "run" and parsed.dry_run is True
 
 
+@pytest.mark.slow
 def test_action_works_in_a_fresh_repository_without_config_or_app(
     fake_pinbot: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -133,6 +135,7 @@ def test_action_works_in_a_fresh_repository_without_config_or_app(
     assert "do not trigger other workflows" in done.stdout
 
 
+@pytest.mark.slow
 def test_action_passes_the_github_app_and_refuses_half_of_it(
     fake_pinbot: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -148,6 +151,7 @@ def test_action_passes_the_github_app_and_refuses_half_of_it(
     assert "::error::app-id is set but private-key is empty" in done.stdout
 
 
+@pytest.mark.slow
 def test_action_refuses_a_named_config_that_is_missing(
     fake_pinbot: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -337,6 +341,7 @@ def test_image_base_is_pinned_by_digest() -> None:
     assert all(o.reference is not None and o.reference.tag == "3.12-slim-bookworm" for o in occurrences)
 
 
+@pytest.mark.slow
 def test_cronjob_is_an_indexed_job_whose_pods_take_their_shard(fake_pinbot: tuple[Path, Path]) -> None:
     cronjob = load(DEPLOY / "kubernetes" / "cronjob.yaml")
     job = cronjob["spec"]["jobTemplate"]["spec"]

@@ -62,6 +62,7 @@ def corpus_files() -> list[tuple[str, bytes]]:
     return [(path, (root / path).read_bytes()) for path in candidate_paths(root)]
 
 
+@pytest.mark.slow
 def test_corpus_has_files_of_every_kind(corpus_files: list[tuple[str, bytes]]) -> None:
     kinds: set[str] = set()
     for path, data in corpus_files:
@@ -69,6 +70,7 @@ def test_corpus_has_files_of_every_kind(corpus_files: list[tuple[str, bytes]]) -
     assert {"dockerfile", "kubernetes", "compose"} <= kinds
 
 
+@pytest.mark.slow
 def test_pinning_changes_only_the_reported_spans(corpus_files: list[tuple[str, bytes]]) -> None:
     edited_files = edits_total = yaml_compared = yaml_skipped = 0
     failures: list[str] = []
@@ -121,6 +123,7 @@ def test_pinning_changes_only_the_reported_spans(corpus_files: list[tuple[str, b
     assert yaml_compared > 100 and yaml_skipped < yaml_compared / 5, (yaml_compared, yaml_skipped)
 
 
+@pytest.mark.slow
 def test_a_moved_tag_bumps_only_the_digest(corpus_files: list[tuple[str, bytes]]) -> None:
     bumped = 0
     for path, data in corpus_files[:400]:
@@ -140,6 +143,7 @@ def test_a_moved_tag_bumps_only_the_digest(corpus_files: list[tuple[str, bytes]]
     assert bumped > 100
 
 
+@pytest.mark.slow
 def test_the_corpus_pinned_as_one_set_checks_linked_definitions_too(
     corpus_files: list[tuple[str, bytes]],
 ) -> None:

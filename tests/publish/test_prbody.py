@@ -271,6 +271,7 @@ tags = st.tuples(
 ).map("".join)
 
 
+@pytest.mark.slow
 @given(
     st.lists(
         st.builds(
@@ -295,6 +296,7 @@ def test_any_state_round_trips_through_the_hidden_block(
     assert read_state(f"before\n{block}\n") == state
 
 
+@pytest.mark.slow
 def test_a_pull_request_with_thousands_of_updates_compacts_its_state_and_still_round_trips() -> (
     None
 ):

@@ -226,6 +226,7 @@ def test_pinbot_config_comes_first_and_names_its_variables(tmp_path: Path) -> No
     assert unset.tried[1].startswith("docker config ")
 
 
+@pytest.mark.slow
 def test_sources_tried_are_listed_without_secrets(tmp_path: Path) -> None:
     directory = write_docker_config(
         tmp_path, {"credsStore": "absent-helper", "auths": {"other.example": {"auth": b64("x:y")}}}

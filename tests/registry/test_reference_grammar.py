@@ -541,6 +541,7 @@ def references(draw: st.DrawFn) -> ImageReference:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(references())
 def test_any_reference_prints_and_parses_back_to_itself(ref: ImageReference) -> None:
@@ -549,6 +550,7 @@ def test_any_reference_prints_and_parses_back_to_itself(ref: ImageReference) -> 
     assert parse(text) == ref
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(references())
 def test_normalizing_is_idempotent_and_familiar_round_trips(ref: ImageReference) -> None:
@@ -617,6 +619,7 @@ _fragments = st.sampled_from(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=1000, deadline=None)
 @given(st.lists(_fragments, max_size=12).map("".join))
 def test_parse_agrees_with_upstream_patterns(text: str) -> None:
@@ -629,6 +632,7 @@ def test_parse_agrees_with_upstream_patterns(text: str) -> None:
         assert expected == (ref.domain, ref.path, ref.tag, ref.digest)
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(references())
 def test_parse_agrees_with_upstream_patterns_on_valid_input(ref: ImageReference) -> None:

@@ -78,6 +78,7 @@ def test_pin_round_trip_keeps_crlf_and_quotes() -> None:
     assert pin_file(PIPELINE, updated, digests)[0] == updated
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "text",
     [

@@ -127,6 +127,7 @@ _IMAGES = st.from_regex(
 )
 
 
+@pytest.mark.slow
 @given(
     image=_IMAGES,
     quote=st.sampled_from(["", '"', "'"]),

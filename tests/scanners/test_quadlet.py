@@ -355,6 +355,7 @@ def test_an_ignore_comment_keeps_the_image_as_it_is() -> None:
     assert pin_file("web.container", text.encode(), digests)[0] == text.encode()
 
 
+@pytest.mark.slow
 def test_scan_and_check_report_quadlet_units(tmp_path: Path) -> None:
     unit = tmp_path / "quadlet" / "web.container"
     unit.parent.mkdir()

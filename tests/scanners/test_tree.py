@@ -27,6 +27,7 @@ def _same(one: TreeScan, other: TreeScan) -> None:
     assert one.contents == other.contents
 
 
+@pytest.mark.slow
 def test_the_corpus_scans_the_same_with_one_worker_and_with_several() -> None:
     root = corpus_root()
     alone = scan_tree(root, workers=1)
@@ -35,6 +36,7 @@ def test_the_corpus_scans_the_same_with_one_worker_and_with_several() -> None:
         _same(scan_tree(root, workers=workers), alone)
 
 
+@pytest.mark.slow
 def test_the_corpus_streamed_gives_what_its_files_read_together_give() -> None:
     # The links between files are found by reading them from disk as the linking scanners ask:
     # the same as from every file held in memory at once.
@@ -139,6 +141,7 @@ def _peak_streaming(root: Path, workers: int) -> int:
         tracemalloc.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_memory_of_a_streamed_scan_does_not_grow_with_the_references(
     tmp_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch

@@ -72,6 +72,7 @@ def test_undecodable_and_unparseable_files_are_problems_naming_file_and_line(
     assert result.occurrences == []
 
 
+@pytest.mark.slow
 def test_a_file_without_read_permission_is_a_problem() -> None:
     # Root reads any file whatever its mode: the scan then runs in a child that gives up root
     # once everything is imported.

@@ -138,6 +138,7 @@ def test_yaml_that_cannot_be_walked_is_refused_not_a_crash(path: str, text: str)
     assert scan_text(path, text).occurrences == []
 
 
+@pytest.mark.slow
 def test_yaml_nested_past_the_c_stack_is_refused_not_a_crash() -> None:
     # libyaml's composer recursed once per level in C: tens of thousands of levels killed the
     # process (SIGSEGV). A child process, so that a regression fails this test, not the run.
@@ -273,6 +274,7 @@ def test_the_node_loader_composes_what_ruamels_base_loader_does(text: str) -> No
     _assert_composed_alike(text)
 
 
+@pytest.mark.slow
 def test_the_node_loader_composes_the_corpus_as_ruamels_base_loader_does() -> None:
     from tests.support.corpus import corpus_root
 
