@@ -162,11 +162,13 @@ def stream_folder(
 
 
 def _with_rules_and_warnings(stream: Iterator[FileScan], config: Config) -> Iterator[FileScan]:
-    from pinbot.plan import apply_ignore_rules
-
+    rules = config.rules
+    if rules:  # without rules there is nothing to mark, and the planner is not loaded
+        from pinbot.plan import apply_ignore_rules
     for scanned in stream:
         outcome = scanned.outcome
-        outcome.occurrences = apply_ignore_rules(outcome.occurrences, config.rules)
+        if rules:
+            outcome.occurrences = apply_ignore_rules(outcome.occurrences, rules)
         for problem in outcome.errors:
             print(f"warning: {terminal(str(problem))}", file=sys.stderr)
         yield scanned

@@ -82,4 +82,4 @@ def _text_line(record: Occurrence | Explanation) -> str:
         fields = (record.location, record.kind, SKIPPED, record.text)
         line = "\t".join(escape.terminal(field) for field in fields)
         return f"{line}  ({escape.terminal(record.reason)})\n"
-    return formats.SCAN["text"]([record])
+    return text.occurrences([record])

@@ -9,11 +9,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pinbot.audit import AuditedRepository, AuditReport, inventory, percent
-from pinbot.policy import Rule, Violation
-from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
+
+if TYPE_CHECKING:  # `scan` writes JSON without loading the audit and policy modules
+    from pinbot.audit import AuditedRepository, AuditReport
+    from pinbot.policy import Rule, Violation
+    from pinbot.report.interface import Finding
 
 
 def _dump(document: object) -> str:
@@ -55,6 +58,8 @@ def findings(found: Sequence[Finding], root: Path | None = None) -> str:
 
 
 def _rules(counts: Counter[Rule]) -> dict[str, int]:
+    from pinbot.policy import Rule
+
     # Every rule, zero or not, so the keys do not depend on what was found.
     return {rule.value: counts[rule] for rule in Rule}
 
@@ -92,6 +97,8 @@ def _repository(r: AuditedRepository) -> dict[str, object]:
 
 
 def _audit_summary(report: AuditReport) -> dict[str, object]:
+    from pinbot.audit import percent
+
     return {
         "repositories": len(report.repositories),
         "audited": len(report.audited),
@@ -110,6 +117,8 @@ def _audit_summary(report: AuditReport) -> dict[str, object]:
 
 def audit(report: AuditReport) -> str:
     """`audit`: everything, with the same keys whatever was found."""
+    from pinbot.audit import inventory
+
     return _dump(
         {
             "summary": _audit_summary(report),

@@ -10,16 +10,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pinbot.audit import (
-    AuditReport,
-    rules_in_brackets,
-    short_commit,
-    shown_percent,
-)
 from pinbot.report.escape import terminal
-from pinbot.report.interface import Finding
 from pinbot.scanners import Occurrence
+
+if TYPE_CHECKING:  # `scan` writes text without loading the audit and policy modules
+    from pinbot.audit import AuditReport
+    from pinbot.report.interface import Finding
 
 #: How many images the audit summary shows before "and N more".
 TOP_IMAGES = 10
@@ -65,6 +63,8 @@ def audit(report: AuditReport) -> str:
 
 
 def _audit_summary(report: AuditReport) -> list[str]:
+    from pinbot.audit import rules_in_brackets, short_commit, shown_percent
+
     lines = [f"pinbot audit: {report.headline()}; {report.figures()}"]
     names = {r.repository: terminal(r.repository) for r in report.repositories}
     width = max(map(len, names.values()), default=0)

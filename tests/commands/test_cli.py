@@ -101,3 +101,33 @@ def test_resolve_loads_no_scanner_or_pinning_modules(tmp_path: Path) -> None:
         or name.split(".")[0] == "multiprocessing"
     }
     assert not unused
+
+
+def test_scan_loads_no_planner_policy_audit_or_other_formats(tmp_path: Path) -> None:
+    # `scan` writes text or JSON from what the scanners found: the planner, the policy, the
+    # audit and the other formats' renderers only cost it start-up time.
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "Dockerfile").write_text("FROM nginx:1.27\n")
+    (tree / "compose.yaml").write_text("services:\n  web:\n    image: redis:7\n")
+    unused_prefixes = (
+        "pinbot.plan", "pinbot.policy", "pinbot.audit", "pinbot.settle", "pinbot.registry",
+        "pinbot.supplychain", "pinbot.forge", "pinbot.bot", "pinbot.report.sarif",
+        "pinbot.report.csv", "pinbot.report.markdown", "pinbot.report.github",
+        "pinbot.report.interface",
+    )
+    for output in ("text", "json"):
+        loaded = modules_loaded_by(tmp_path, "scan", str(tree), "--format", output)
+        assert f"pinbot.report.{output}" in loaded and "pinbot.scanners.dockerfile" in loaded
+        unused = {name for name in loaded if name.startswith(unused_prefixes)}
+        assert not unused, (output, unused)
+        assert loaded.isdisjoint(NETWORK_MODULES)
+    # The planner is loaded when the config has rules to mark references with.
+    (tmp_path / "pinbot.yaml").write_text("rules:\n  - images: [redis]\n    ignore: true\n")
+    with_rules = modules_loaded_by(
+        tmp_path, "scan", str(tree), "--config", str(tmp_path / "pinbot.yaml")
+    )
+    assert "pinbot.plan" in with_rules
+    marked = run(tmp_path, "scan", str(tree), "--config", str(tmp_path / "pinbot.yaml"), env={})
+    assert "\tignored\tredis:7  (ignored by rules[0])" in marked.stdout, marked.stderr
+    assert "\tunpinned\tnginx:1.27" in marked.stdout
