@@ -39,13 +39,30 @@ def run(args: argparse.Namespace) -> int:
     tally = _Tally()
     records = _records(tally.count(scanned), args.explain)
     if args.format == "json":
-        for piece in streamed(record.to_json() for record in records):
-            sys.stdout.write(piece)
+        _write(streamed(record.to_json() for record in records))
     else:
-        for record in records:
-            sys.stdout.write(_text_line(record))
+        _write(_text_line(record) for record in records)
         sys.stderr.write(text.scan_summary_of(tally.statuses, tally.files))
     return 0
+
+
+# Pieces are handed to stdout in batches of about this many characters: one call per record
+# costs more than writing it. A terminal gets each record as it comes.
+_BATCH = 1 << 16
+
+
+def _write(pieces: Iterator[str]) -> None:
+    limit = 0 if sys.stdout.isatty() else _BATCH
+    batch: list[str] = []
+    size = 0
+    for piece in pieces:
+        batch.append(piece)
+        size += len(piece)
+        if size >= limit:
+            sys.stdout.write("".join(batch))
+            batch.clear()
+            size = 0
+    sys.stdout.write("".join(batch))
 
 
 class _Tally:
