@@ -101,11 +101,18 @@ def _walk(
 ) -> Iterator[str]:
     """Files under `folder` that some scanner reads (with `matched`; else every file that is
     not ignored), relative to `root`."""
-    for directory, dirnames, filenames in os.walk(folder):
+    top = os.fspath(folder)
+    # The walk joins names onto `top`: a folder's path from `root` is top's and the names
+    # after it, worked out from the string (`relpath` per folder was most of a walk's time).
+    start = _relative(top, root)
+    start = "" if start == "." else start + "/"
+    for directory, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if _walked(directory, d))
         # One relative path per folder: its files' paths are that and their names.
-        here = _relative(directory, root)
-        prefix = "" if here == "." else here + "/"
+        below = directory[len(top) :].lstrip(os.sep)
+        if os.sep != "/":  # pragma: no cover - POSIX paths in every report
+            below = below.replace(os.sep, "/")
+        prefix = start + below + "/" if below else start
         for filename in filenames:
             relative = prefix + filename
             if not _ignored(relative, ignore_paths) and (not matched or scanners_for(relative)):
@@ -179,8 +186,9 @@ def choose_files(
     chosen: dict[str, str] = {}
     for path in paths:
         if path.is_dir():
+            at = os.path.join(root, "")  # what `os.path.join(root, relative)` starts with
             for relative in _walk(path, root, ignore_paths, matched=match_walked):
-                chosen[relative] = os.path.join(root, relative)
+                chosen[relative] = at + relative
             continue
         relative = _relative(path, root)
         if not _ignored(relative, ignore_paths) and scanners_for(relative):
