@@ -11,10 +11,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from pinbot.config import Config, ConfigError, load_config
 from pinbot.report.escape import terminal
 
 if TYPE_CHECKING:
+    from pinbot.config import Config
     from pinbot.scanners import FileScan, TreeScan
     from pinbot.supplychain.gate import TrustPolicy
 
@@ -28,6 +28,8 @@ def add_config_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config_or_exit(path: Path | None) -> Config:
+    from pinbot.config import ConfigError, load_config
+
     try:
         return load_config(path)
     except (ConfigError, OSError) as exc:
@@ -101,7 +103,11 @@ def scan_root(paths: Sequence[Path]) -> Path:
 
 
 def _scan_or_exit(
-    scan: Callable[..., T], command: str, paths: Sequence[Path], config: Config, **options: bool
+    scan: Callable[..., T],
+    command: str,
+    paths: Sequence[Path],
+    config: Config | None,
+    **options: bool,
 ) -> T:
     """`scan` (`scan_paths` or `scan_stream`) over the paths (the working directory when none
     is given), named from their `scan_root`, with the config's ignore globs.
@@ -117,8 +123,8 @@ def _scan_or_exit(
         return scan(
             chosen,
             root=scan_root(chosen),
-            ignore_paths=config.scan.ignore_paths,
-            ignore_images=config.scan.ignore_images,
+            ignore_paths=config.scan.ignore_paths if config is not None else (),
+            ignore_images=config.scan.ignore_images if config is not None else (),
             **options,
         )
     except PathNotFound as exc:
@@ -147,11 +153,13 @@ def scan_folder(
 
 
 def stream_folder(
-    command: str, paths: Sequence[Path], config: Config, *, keep_contents: bool = False
+    command: str, paths: Sequence[Path], config: Config | None, *, keep_contents: bool = False
 ) -> Iterator[FileScan]:
     """`scan_folder` a file at a time, in path order, as each is scanned: its occurrences with
     the `ignore` rules applied, its problems printed to stderr as warnings as they come. Only
-    with `keep_contents` does a file keep its bytes.
+    with `keep_contents` does a file keep its bytes. `config` None: no configuration file was
+    given, so no ignore globs and no rules (what `Config()` holds), and the configuration
+    module is not loaded.
 
     Exits with status 2 when a path does not exist, before anything is read.
     """
@@ -161,8 +169,10 @@ def stream_folder(
     return _with_rules_and_warnings(stream, config)
 
 
-def _with_rules_and_warnings(stream: Iterator[FileScan], config: Config) -> Iterator[FileScan]:
-    rules = config.rules
+def _with_rules_and_warnings(
+    stream: Iterator[FileScan], config: Config | None
+) -> Iterator[FileScan]:
+    rules = config.rules if config is not None else ()
     if rules:  # without rules there is nothing to mark, and the planner is not loaded
         from pinbot.plan import apply_ignore_rules
     for scanned in stream:

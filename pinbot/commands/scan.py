@@ -34,7 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config_or_exit(args.config)
+    # Without a configuration file there is nothing to load: no ignore globs, no rules.
+    config = load_config_or_exit(args.config) if args.config is not None else None
     scanned = stream_folder("scan", args.path, config, keep_contents=args.explain)
     tally = _Tally()
     records = _records(tally.count(scanned), args.explain)

@@ -10,7 +10,6 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from pinbot.config import image_matches
 from pinbot.reference import ImageReference, InvalidReference, parse_normalized
 from pinbot.scanners._template import is_templated
 from pinbot.scanners.interface import Finding, Occurrence, Status
@@ -57,7 +56,12 @@ class LineIndex:
 
 def _ignored_image(reference: ImageReference, globs: Sequence[str]) -> bool:
     """Whether `scan.ignore-images` globs name this image (any spelling of its name)."""
-    return bool(globs) and image_matches(reference, globs)
+    if not globs:
+        return False
+    # Imported here: without globs a scan does without the configuration module.
+    from pinbot.config import image_matches
+
+    return image_matches(reference, globs)
 
 
 def occurrence(

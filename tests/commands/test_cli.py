@@ -114,7 +114,7 @@ def test_scan_loads_no_planner_policy_audit_or_other_formats(tmp_path: Path) -> 
         "pinbot.plan", "pinbot.policy", "pinbot.audit", "pinbot.settle", "pinbot.registry",
         "pinbot.supplychain", "pinbot.forge", "pinbot.bot", "pinbot.report.sarif",
         "pinbot.report.csv", "pinbot.report.markdown", "pinbot.report.github",
-        "pinbot.report.interface",
+        "pinbot.report.interface", "pinbot.config",
     )
     for output in ("text", "json"):
         loaded = modules_loaded_by(tmp_path, "scan", str(tree), "--format", output)
@@ -122,6 +122,11 @@ def test_scan_loads_no_planner_policy_audit_or_other_formats(tmp_path: Path) -> 
         unused = {name for name in loaded if name.startswith(unused_prefixes)}
         assert not unused, (output, unused)
         assert loaded.isdisjoint(NETWORK_MODULES)
+    # Without a configuration file, `scan` takes what `Config()` holds: no globs, no rules.
+    from pinbot.config import Config
+
+    defaults = Config()
+    assert (defaults.scan.ignore_paths, defaults.scan.ignore_images, defaults.rules) == ((),) * 3
     # The planner is loaded when the config has rules to mark references with.
     (tmp_path / "pinbot.yaml").write_text("rules:\n  - images: [redis]\n    ignore: true\n")
     with_rules = modules_loaded_by(
