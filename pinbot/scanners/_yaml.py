@@ -85,11 +85,19 @@ try:  # pragma: no branch - which composer is a property of the installation
         descend_resolver = operator.is_  # type: ignore[assignment]  # (node, index) -> ignored
         ascend_resolver = gc.isenabled  # type: ignore[assignment]  # () -> ignored
 
+        def __init__(self, stream: str) -> None:
+            # The parser alone. The constructor and resolver parts are never asked (nodes are
+            # not constructed, the resolver's answers are above), and setting them up ties the
+            # loader to itself in cycles that keep it, the text and its copy alive until a
+            # full garbage collection.
+            parser: Any = super(CBaseLoader, self)  # libyaml's parser, next in line
+            parser.__init__(stream)
+
         def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
             return self._DEFAULT_TAGS[kind]
 
     if CBaseLoader.yaml_path_resolvers:  # pragma: no cover - none in any ruamel.yaml so far
-        del _NodeLoader.descend_resolver, _NodeLoader.ascend_resolver
+        del _NodeLoader.descend_resolver, _NodeLoader.ascend_resolver, _NodeLoader.__init__
 
     _FastLoader = _NodeLoader
 except ImportError:  # pragma: no cover - pure fallback
