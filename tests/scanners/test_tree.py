@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import tracemalloc
 from pathlib import Path
 
@@ -197,3 +198,15 @@ def test_how_many_workers_by_default(
     assert _tree._worker_count(files, 3) == 3  # asked for: always
     monkeypatch.setattr("sys.platform", "darwin")
     assert _tree._worker_count(files, None) == 1  # forking is Linux's safe default only
+
+
+def test_a_scan_sets_the_garbage_collector_back_as_it_found_it(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: redis:7\n")
+    before = gc.get_threshold()
+    for workers in (1, 2):
+        stream = scan_stream([tmp_path], root=tmp_path, workers=workers)
+        next(stream)
+        assert gc.get_threshold()[0] >= 5000  # while the scan runs
+        stream.close()  # stopped early too
+        assert gc.get_threshold() == before
+        assert gc.get_freeze_count() == 0
