@@ -103,6 +103,7 @@ def test_resolve_loads_no_scanner_or_pinning_modules(tmp_path: Path) -> None:
     assert not unused
 
 
+@pytest.mark.slow
 def test_scan_loads_no_planner_policy_audit_or_other_formats(tmp_path: Path) -> None:
     # `scan` writes text or JSON from what the scanners found: the planner, the policy, the
     # audit and the other formats' renderers only cost it start-up time.

@@ -13,7 +13,10 @@ import pytest
 from pinbot.errors import PinbotError
 from pinbot.scanners._forked import InOrder, WorkerFailed
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked")
+pytestmark = [
+    pytest.mark.skipif(not hasattr(os, "fork"), reason="workers are forked"),
+    pytest.mark.slow,  # starts processes
+]
 
 
 def _children() -> set[int]:

@@ -200,6 +200,7 @@ def test_how_many_workers_by_default(
     assert _tree._worker_count(files, None) == 1  # forking is Linux's safe default only
 
 
+@pytest.mark.slow  # starts worker processes
 def test_a_scan_sets_the_garbage_collector_back_as_it_found_it(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: redis:7\n")
     before = gc.get_threshold()
