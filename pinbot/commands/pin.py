@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import stat
 import sys
 from datetime import UTC, datetime
 
@@ -23,7 +25,7 @@ from pinbot.files import Placements, WriteRefused, place, write_if_unchanged
 from pinbot.pipeline import Outcome, Settling, look_up, min_age_in_force, plan_and_apply
 from pinbot.plan import Action, NoticeKind
 from pinbot.registry import RegistryClient
-from pinbot.report.escape import terminal
+from pinbot.report.escape import terminal, workflow_commands_stopped
 from pinbot.scanners import Occurrence
 from pinbot.settle import SettleState
 from pinbot.settle_store import SettleMemory, StateFileError, default_state_path
@@ -273,8 +275,9 @@ def run(args: argparse.Namespace) -> int:
         json.dump(shown, sys.stdout, indent=2)
         sys.stdout.write("\n")
     elif not writing:
-        for change in changes:
-            sys.stdout.write(change.diff())
+        diff = "".join(change.diff() for change in changes)
+        # The diff shows the files' own lines, which a workflow log would run as commands.
+        sys.stdout.write(workflow_commands_stopped(diff) if diff and _to_workflow_log() else diff)
     counts = (outcome.plan.unchanged, len(outcome.plan.notices), len(problems))
     print(
         _summary(changes, *counts, len(outcome.plan.waiting), len(outcome.held)),
@@ -285,3 +288,13 @@ def run(args: argparse.Namespace) -> int:
     if args.check and changes:
         return 1
     return 1 if problems or failed_lookups or outcome.held else 0
+
+
+def _to_workflow_log() -> bool:
+    """Whether stdout goes to a GitHub Actions log: in a workflow, and not into a file."""
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return False
+    try:
+        return not stat.S_ISREG(os.fstat(sys.stdout.fileno()).st_mode)
+    except (OSError, ValueError):  # not a real file: whatever reads it is no file on disk
+        return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+import secrets
 
 __all__ = [
     "autolink",
@@ -22,6 +23,7 @@ __all__ = [
     "terminal",
     "text",
     "workflow_command",
+    "workflow_commands_stopped",
 ]
 
 # C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and isolates
@@ -65,6 +67,15 @@ def workflow_command(value: str, *, property_value: bool = False) -> str:
     if property_value:
         value = value.replace(":", "%3A").replace(",", "%2C")
     return value
+
+
+def workflow_commands_stopped(value: str) -> str:
+    """`value` as it is, between `::stop-commands::TOKEN` and `::TOKEN::`, for text that must
+    reach a GitHub Actions log byte for byte (a diff of a file's own lines): the runner runs no
+    workflow command written in between. The token is random, so the text cannot end it."""
+    token = secrets.token_hex(32)
+    ending = "" if value.endswith("\n") else "\n"
+    return f"::stop-commands::{token}\n{value}{ending}::{token}::\n"
 
 
 def strip_comment_markers(value: str) -> str:

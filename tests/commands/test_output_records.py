@@ -250,3 +250,37 @@ def test_a_config_error_quoting_a_key_stays_on_its_line(tmp_path: Path) -> None:
         assert result.returncode == 2, result.stderr
         assert commands_in(result.stdout + result.stderr) == [], result.stderr
         assert "x\\n::error title=forged::config clean: unknown key" in result.stderr
+
+
+def test_pin_dry_run_in_a_workflow_shows_the_diff_as_is_with_workflow_commands_stopped(
+    tmp_path: Path, registry_http: RunningRegistry
+) -> None:
+    # The diff shows a file's own lines, byte for byte; a folded scalar's line can start with
+    # `::` once its indentation is trimmed, as the Actions runner trims it.
+    registry_http.push_image("records/web", "1.0", seed="records-web")
+    tree = tmp_path / "repo"
+    tree.mkdir()
+    (tree / "compose.yaml").write_text(
+        "services:\n  web:\n"
+        f"    image: {registry_http.host}/records/web:1.0\n"
+        "    command: >\n      ::error title=forged::all clean\n"
+    )
+    config = tmp_path / "pinbot.yaml"
+    config.write_text(f'registries:\n  "{registry_http.host}":\n    insecure: true\n')
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("GITHUB_ACTIONS", None)
+    args = [sys.executable, "-m", "pinbot", "pin", str(tree), "--dry-run", "--config", str(config)]
+
+    plain = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    in_workflow = subprocess.run(
+        args, capture_output=True, text=True, timeout=120, env={**env, "GITHUB_ACTIONS": "true"}
+    )
+
+    assert plain.returncode == in_workflow.returncode == 0, in_workflow.stderr
+    assert "      ::error title=forged::all clean\n" in plain.stdout  # the file's line, as is
+    first, *diff, last = in_workflow.stdout.splitlines(keepends=True)
+    assert "".join(diff) == plain.stdout
+    token = first.removeprefix("::stop-commands::").strip()
+    assert len(token) >= 32 and token not in plain.stdout
+    assert last == f"::{token}::\n"
+    assert commands_in(in_workflow.stderr) == []
