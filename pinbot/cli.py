@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import TextIO
 
 from pinbot import __version__
+from pinbot.errors import PinbotError
 
 COMMANDS = ("scan", "resolve", "pin", "check", "run", "audit")
 
@@ -117,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()  # inside the try: a reader gone at the last write is caught too
     except KeyboardInterrupt:
         return 130
+    except PinbotError as exc:  # a stage that could not go on: said in one line, never green
+        sys.stdout.flush()
+        from pinbot.report.escape import terminal
+
+        print(f"pinbot {args.command}: {terminal(str(exc))}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         _discard_output()
         return BROKEN_PIPE

@@ -200,6 +200,9 @@ def _in_workers(
             lambda number: _scan_chunk(chunks[number], ignore_images, keep_contents),
             workers=workers,
             in_flight=_IN_FLIGHT,
+            on_lost=lambda number, _how: _scan_each_alone(
+                chunks[number], ignore_images, keep_contents
+            ),
         ) as done:
             links = _Links(chosen, ignore_images)
             for chunk in done:
@@ -214,6 +217,32 @@ def _scan_chunk(
 ) -> list[_Scanned]:
     scanned = (_scan_job(job, ignore_images, keep_contents) for job in chunk)
     return [one for one in scanned if one is not None]
+
+
+def _scan_each_alone(
+    chunk: list[_Job], ignore_images: Sequence[str], keep_contents: bool
+) -> list[_Scanned]:
+    """A chunk whose worker died (killed, out of memory, a crash in C), each file scanned in a
+    process of its own: the file whose scan ends its process costs that file alone, reported
+    unreadable; the others are scanned as usual."""
+    scanned = (_scan_alone(job, ignore_images, keep_contents) for job in chunk)
+    return [one for one in scanned if one is not None]
+
+
+def _scan_alone(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> _Scanned | None:
+    with InOrder(
+        1,
+        lambda _: _scan_job(job, ignore_images, keep_contents),
+        workers=1,
+        in_flight=0,
+        on_lost=lambda _, how: _lost(job, how),
+    ) as alone:
+        return next(alone)
+
+
+def _lost(job: _Job, how: str) -> _Scanned:
+    problem = unreadable(job.path, f"the process scanning it {how}; not scanned")
+    return FileScan(job.path, ScanOutcome(errors=[problem]), read=False), None
 
 
 def _scan_job(job: _Job, ignore_images: Sequence[str], keep_contents: bool) -> _Scanned | None:

@@ -137,3 +137,20 @@ def test_scan_loads_no_planner_policy_audit_or_other_formats(tmp_path: Path) -> 
     marked = run(tmp_path, "scan", str(tree), "--config", str(tmp_path / "pinbot.yaml"), env={})
     assert "\tignored\tredis:7  (ignored by rules[0])" in marked.stdout, marked.stderr
     assert "\tunpinned\tnginx:1.27" in marked.stdout
+
+
+def test_a_stage_that_cannot_go_on_ends_the_command_with_one_line_and_status_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pinbot.commands.scan
+    from pinbot import cli
+    from pinbot.scanners._forked import WorkerFailed
+
+    def failing(args: object) -> int:
+        raise WorkerFailed("the worker processes ended\n::error ::before every task was done")
+
+    monkeypatch.setattr(pinbot.commands.scan, "run", failing)
+    assert cli.main(["scan", "."]) == 1
+    assert capsys.readouterr().err == (
+        "pinbot scan: the worker processes ended\\n::error ::before every task was done\n"
+    )

@@ -130,3 +130,34 @@ def test_no_tasks_start_no_workers() -> None:
     with InOrder(0, _slow_square, workers=2, in_flight=4) as done:
         assert list(done) == []
     assert _children() == before
+
+
+def test_a_task_whose_worker_dies_is_answered_by_on_lost_and_the_rest_go_on() -> None:
+    def dying(number: int) -> int:
+        if number in (3, 17):
+            os.kill(os.getpid(), signal.SIGKILL)
+        time.sleep(0.002)
+        return number
+
+    lost: list[tuple[int, str]] = []
+
+    def on_lost(number: int, how: str) -> int:
+        lost.append((number, how))
+        return -number
+
+    before = _children()
+    with InOrder(40, dying, workers=2, in_flight=4, on_lost=on_lost) as done:
+        results = list(done)
+    assert results == [-n if n in (3, 17) else n for n in range(40)]
+    assert lost == [(3, "was killed by signal 9"), (17, "was killed by signal 9")]
+    assert _children() == before
+
+
+def test_tasks_are_answered_even_when_every_worker_dies() -> None:
+    def always(number: int) -> int:
+        os._exit(3)
+
+    before = _children()
+    with InOrder(6, always, workers=2, in_flight=2, on_lost=lambda n, how: (n, how)) as done:
+        assert list(done) == [(n, "ended with exit status 3") for n in range(6)]
+    assert _children() == before

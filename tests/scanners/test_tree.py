@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import pinbot.scanners._tree
+from pinbot.errors import ProblemKind
 from pinbot.scanners import (
     TreeScan,
     candidate_paths,
@@ -74,6 +78,31 @@ def test_links_reach_across_chunks_and_workers(tmp_path: Path) -> None:
     assert (linked.file, linked.text) == ("a-ci/vars.gitlab-ci.yml", "golang:1.22")
     assert len(alone.occurrences) == 2 + 2 * 80
     _same(scan_tree(tmp_path, workers=2), alone)
+
+
+def test_a_file_whose_scan_kills_its_worker_costs_that_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Nothing found so far crashes a scan in C or runs it out of memory (sizes, depth and
+    # aliases are bounded before composing); a scan that kills its own process stands in.
+    _pipeline(tmp_path, 80)
+    alone = scan_tree(tmp_path, workers=1)
+    real = pinbot.scanners._tree.scan_read
+
+    def deadly(path: str, data: bytes, **options: Any) -> Any:
+        if path == "m040/Dockerfile":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, data, **options)
+
+    monkeypatch.setattr(pinbot.scanners._tree, "scan_read", deadly)
+    scanned = scan_tree(tmp_path, workers=2)
+
+    assert scanned.occurrences == [o for o in alone.occurrences if o.file != "m040/Dockerfile"]
+    (problem,) = scanned.errors
+    assert (problem.kind, problem.file) == (ProblemKind.UNREADABLE_FILE, "m040/Dockerfile")
+    assert problem.message == "the process scanning it was killed by signal 9; not scanned"
+    assert scanned.files_scanned == alone.files_scanned - 1
+    assert any("(image of " in o.context for o in scanned.occurrences)  # links still found
 
 
 @pytest.mark.parametrize("changed", ["before its scan", "after its scan"])
