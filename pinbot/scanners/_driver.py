@@ -120,6 +120,11 @@ def _scan_one(
                 failed_at.add(exc.line)
                 errors.append(unreadable(path, f"{exc.message}; file left unchanged", exc.line))
             continue
+        except Exception as exc:  # a scanner's bug: this file goes unchecked, said, the rest on
+            why = f"{type(exc).__name__}: {exc}"
+            message = f"the {scanner.kind} scanner failed on it ({why}); file left unchanged"
+            errors.append(unreadable(path, message))
+            continue
         found.extend((scanner.kind, finding) for finding in findings)
     return found, errors
 

@@ -224,3 +224,42 @@ def test_an_ignore_comment_where_the_digest_would_be_written_also_counts() -> No
         Status.UNPINNED,
         Status.UNPINNED,
     ]
+
+
+def test_a_scanner_that_breaks_on_a_file_costs_that_scanner_in_that_file_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every scanner is fuzzed, but a file nobody thought of may still meet a bug: it must
+    # cost what that scanner would have found there, said as a problem, not the whole scan.
+    from pinbot.scanners import dockerfile
+
+    real = dockerfile.SCANNER.scan
+
+    def buggy(path: str, text: str) -> Iterator[Finding]:
+        if "trigger" in text:
+            raise IndexError("list index out of range")
+        return real(path, text)
+
+    monkeypatch.setattr(dockerfile.SCANNER, "scan", buggy)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "Dockerfile").write_text("FROM nginx:1.27\n")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "Dockerfile").write_text("# trigger\nFROM redis:7\n")
+    (tmp_path / "b" / "compose.yaml").write_text("services:\n  web:\n    image: alpine:3.20\n")
+
+    scanned = scan_tree(tmp_path, workers=1)
+
+    assert [(o.file, o.text) for o in scanned.occurrences] == [
+        ("a/Dockerfile", "nginx:1.27"),
+        ("b/compose.yaml", "alpine:3.20"),
+    ]
+    (problem,) = scanned.errors
+    assert (problem.kind, problem.file, problem.line) == (
+        ProblemKind.UNREADABLE_FILE,
+        "b/Dockerfile",
+        None,
+    )
+    assert problem.message == (
+        "the dockerfile scanner failed on it (IndexError: list index out of range); "
+        "file left unchanged"
+    )
