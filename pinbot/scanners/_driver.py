@@ -153,17 +153,27 @@ class _Members(Mapping[str, str]):
         return len(self._paths)
 
 
-def link(texts: Mapping[str, str]) -> dict[str, list[tuple[str, Finding]]]:
-    """What the linking scanners find in a set of files read together, by path, each finding
-    with the kind that names it (for `scan_read`)."""
+@dataclass
+class Linked:
+    """What the linking scanners found across a set of files, by path, each finding with the
+    kind that names it; and, for a linking scanner that broke, a problem on each file it was
+    to link (the links it would have found are missing there)."""
+
+    found: dict[str, _KindFindings] = field(default_factory=dict)
+    problems: dict[str, list[Problem]] = field(default_factory=dict)
+
+    def of(self, path: str) -> tuple[_KindFindings, list[Problem]]:
+        return self.found.get(path, []), self.problems.get(path, [])
+
+
+def link(texts: Mapping[str, str]) -> Linked:
+    """What the linking scanners find in a set of files read together (for `scan_read`)."""
     return _link(texts, texts.keys(), all_scanners())
 
 
-def _link(
-    texts: Mapping[str, str], paths: Collection[str], scanners: Iterable[Scanner]
-) -> dict[str, _KindFindings]:
+def _link(texts: Mapping[str, str], paths: Collection[str], scanners: Iterable[Scanner]) -> Linked:
     """What the linking scanners find in `paths` of a set of files read together, by path."""
-    found: dict[str, _KindFindings] = {}
+    linked = Linked()
     for scanner in scanners:
         if not isinstance(scanner, LinkingScanner):
             continue
@@ -171,10 +181,22 @@ def _link(
         wanted = [path for path in paths if path in members]
         if not wanted:
             continue
-        for path, findings in scanner.link(members, wanted).items():
+        try:
+            found = scanner.link(members, wanted)
+        except Exception as exc:  # a scanner's bug: these files go without their links, said
+            why = f"{type(exc).__name__}: {exc}"
+            message = (
+                f"the {scanner.kind} scanner failed linking it to the other files ({why}); "
+                "what it names through them is not read"
+            )
+            for path in wanted:
+                linked.problems.setdefault(path, []).append(unreadable(path, message))
+            continue
+        for path, findings in found.items():
             if path in wanted:
-                found.setdefault(path, []).extend((scanner.kind, finding) for finding in findings)
-    return found
+                kinds = ((scanner.kind, finding) for finding in findings)
+                linked.found.setdefault(path, []).extend(kinds)
+    return linked
 
 
 def _outcome(
@@ -216,7 +238,8 @@ def scan_text(
     chosen = scanners_for(path) if scanners is None else list(scanners)
     found, errors = _scan_one(path, text, chosen)
     if linked is not None:
-        found += _link({**linked, path: text}, [path], chosen).get(path, [])
+        more, problems = _link({**linked, path: text}, [path], chosen).of(path)
+        found, errors = found + more, errors + problems
     return _outcome(path, text, found, errors, ignore_images)
 
 
@@ -294,6 +317,6 @@ def scan_files(
     linked = _link(texts, list(texts), all_scanners())
     for path, text in texts.items():
         found, errors = _scan_one(path, text, scanners_for(path))
-        found += linked.get(path, [])
-        outcomes[path] = _outcome(path, text, found, errors, ignore_images)
+        more, problems = linked.of(path)
+        outcomes[path] = _outcome(path, text, found + more, errors + problems, ignore_images)
     return dict(sorted(outcomes.items()))

@@ -273,13 +273,15 @@ class _Links:
 
     def __init__(self, chosen: Mapping[str, str], ignore_images: Sequence[str]) -> None:
         texts = _TextsOnDisk(chosen)
-        self.found = link(texts)
-        self.found_in = {path: texts.digests.get(path) for path in self.found}
+        self.linked = link(texts)
+        self.found_in = {path: texts.digests.get(path) for path in self.linked.found}
         self.chosen = chosen
         self.ignore_images = ignore_images
 
     def added(self, scanned: FileScan, digest: bytes | None) -> FileScan:
-        linked = self.found.get(scanned.path)
+        linked, problems = self.linked.of(scanned.path)
+        if scanned.read:
+            scanned.outcome.errors.extend(problems)
         if not linked or not scanned.read:
             return scanned
         text = self._text(scanned, digest)

@@ -263,3 +263,37 @@ def test_a_scanner_that_breaks_on_a_file_costs_that_scanner_in_that_file_alone(
         "the dockerfile scanner failed on it (IndexError: list index out of range); "
         "file left unchanged"
     )
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_linking_scanner_that_breaks_costs_the_links_it_would_have_found_said_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    from pinbot.scanners import gitlab_ci
+
+    def buggy(files: Mapping[str, str], paths: Collection[str]) -> dict[str, list[Finding]]:
+        raise KeyError("BUILD_IMAGE")
+
+    monkeypatch.setattr(gitlab_ci.SCANNER, "link", buggy)
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "vars.gitlab-ci.yml").write_text("variables:\n  BUILD_IMAGE: golang:1.22\n")
+    (tmp_path / "ci" / "build.gitlab-ci.yml").write_text("build:\n  image: $BUILD_IMAGE\n")
+    (tmp_path / "Dockerfile").write_text("FROM alpine:3.20\n")
+    files = {p: (tmp_path / p).read_bytes() for p in candidate_paths(tmp_path)}
+
+    scanned = scan_tree(tmp_path, workers=workers)
+    together = scan_files(files)
+
+    assert [(o.file, o.text) for o in scanned.occurrences] == [
+        ("Dockerfile", "alpine:3.20"),
+        ("ci/build.gitlab-ci.yml", "$BUILD_IMAGE"),
+    ]
+    message = (
+        "the gitlab-ci scanner failed linking it to the other files (KeyError: 'BUILD_IMAGE'); "
+        "what it names through them is not read"
+    )
+    assert [(p.kind, p.file, p.message) for p in scanned.errors] == [
+        (ProblemKind.UNREADABLE_FILE, "ci/build.gitlab-ci.yml", message),
+        (ProblemKind.UNREADABLE_FILE, "ci/vars.gitlab-ci.yml", message),
+    ]
+    assert [p for outcome in together.values() for p in outcome.errors] == scanned.errors
