@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 
+from pinbot.errors import PinbotError
 from pinbot.notes import short_digest, timestamp
 from pinbot.reference import InvalidReference, is_valid_digest, is_valid_tag, parse
 from pinbot.report.escape import code, code_cell, remove_all, strip_comment_markers, terminal
@@ -42,7 +43,7 @@ _ANY_BLOCK = re.compile(r"<!--\s*pinbot:state\b.*?(?:-->|\Z)", re.DOTALL)
 # --- reading a recorded state back: every value checked, nothing trusted -----------------
 
 
-class UnreadableStateError(ValueError):
+class UnreadableStateError(PinbotError, ValueError):
     """A recorded state that does not have the shape or types pinbot writes."""
 
 

@@ -20,6 +20,7 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
+from pinbot.errors import PinbotError
 from pinbot.registry.budget import current_budget
 from pinbot.registry.quota import QuotaReading
 
@@ -73,7 +74,7 @@ def jittered_backoff(*, initial: float, maximum: float) -> wait_base:
     return fixed + random_part
 
 
-class Transient(Exception):
+class Transient(PinbotError):
     """A response or failure worth retrying; carries what to say if retries run out."""
 
     def __init__(

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from pinbot.errors import PinbotError
 from pinbot.logs import logger
 from pinbot.registry.budget import LookupBudget, current_budget
 from pinbot.registry.errors import (
@@ -106,13 +107,13 @@ class Endpoint:
         return f"<registry {self.name} at {self.base_url}>"
 
 
-class _TooLarge(Exception):
+class _TooLarge(PinbotError):
     def __init__(self, declared: int | None) -> None:
         super().__init__(declared)
         self.declared = declared
 
 
-class _Encoded(Exception):
+class _Encoded(PinbotError):
     def __init__(self, encoding: str) -> None:
         super().__init__(encoding)
         self.encoding = encoding

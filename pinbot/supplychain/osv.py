@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 
+from pinbot.errors import PinbotError
 from pinbot.supplychain.sbom import PackageDiff
 
 DEFAULT_URL = "https://api.osv.dev"
@@ -36,7 +37,7 @@ _VULN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 Query = tuple[str, str, str]
 
 
-class OsvError(Exception):
+class OsvError(PinbotError):
     """OSV did not answer, or answered something that is not a querybatch answer."""
 
 

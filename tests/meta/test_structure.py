@@ -157,3 +157,24 @@ def test_a_scanner_importing_a_sibling_is_caught(tmp_path: Path) -> None:
 def test_scanners_package_face_stays_thin() -> None:
     lines = (SCANNERS / "__init__.py").read_text(encoding="utf-8").splitlines()
     assert len(lines) <= MAX_SCANNERS_INIT_LINES
+
+
+def test_every_exception_pinbot_defines_derives_from_pinbot_error() -> None:
+    # Imported here, unlike the rest of this file: whether a base is PinbotError, possibly
+    # through another pinbot exception, is only known once the classes exist.
+    import importlib
+    import inspect
+
+    from pinbot.errors import PinbotError
+
+    outside = []
+    for path in _modules():
+        if path.name == "__main__.py":  # importing it runs the command line
+            continue
+        name = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+        module = importlib.import_module(name.removesuffix(".__init__"))
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            mine = cls.__module__ == module.__name__
+            if mine and issubclass(cls, BaseException) and not issubclass(cls, PinbotError):
+                outside.append(f"{cls.__module__}.{cls.__qualname__}")
+    assert outside == []
