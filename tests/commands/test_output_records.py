@@ -41,6 +41,17 @@ def pinbot(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedPr
     )
 
 
+def python_c(script: str) -> subprocess.CompletedProcess[str]:
+    """`python -c SCRIPT` in a fresh interpreter that imports this checkout's pinbot."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
 def commands_in(output: str) -> list[str]:
     """Every line the Actions runner would read as a workflow command."""
     return [line for line in output.splitlines() if line.lstrip().startswith("::")]
@@ -178,13 +189,7 @@ def test_any_other_warning_is_shown_on_one_escaped_line(tmp_path: Path) -> None:
         "pinbot.cli.guard_stderr()\n"
         "warnings.warn('quoted\\n::error title=forged::from a file\\x1b[31m')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = python_c(script)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("pinbot: warning: UserWarning: quoted"), result.stderr
     assert commands_in(result.stderr) == [] and "\x1b" not in result.stderr
@@ -205,13 +210,7 @@ def test_a_logged_failure_quoting_a_registry_stays_on_one_escaped_line(verbose: 
         "except ValueError:\n"
         "    reader.log.warning('reading %s failed', 'sha256:0', exc_info=True)\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = python_c(script)
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("pinbot: pinbot.supplychain.reader: reading sha256:0 failed")
     assert "ValueError: bad\\n::error" in result.stderr
@@ -225,13 +224,7 @@ def test_a_crash_quoting_outside_text_keeps_its_message_on_one_escaped_line() ->
         "pinbot.cli.guard_stderr()\n"
         "raise RuntimeError('bug\\n::error title=forged::clean\\x1b[2J')\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    result = python_c(script)
     assert result.returncode == 1
     assert result.stderr.startswith("Traceback (most recent call last):\n"), result.stderr
     assert result.stderr.endswith("RuntimeError: bug\\n::error title=forged::clean\\x1b[2J\n")
