@@ -119,7 +119,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except PinbotError as exc:  # a stage that could not go on: said in one line, never green
-        sys.stdout.flush()
         from pinbot.report.escape import terminal
 
         print(f"pinbot {args.command}: {terminal(str(exc))}", file=sys.stderr)

@@ -2,8 +2,9 @@
 
 A log record can carry what a registry answered or an exception about it, traceback and all;
 printed raw, a line break in it could start a GitHub Actions workflow command in a CI log.
-Modules get their logger from `logger`, which puts the escaping handler in logging's last
-resort (what prints warnings when nothing is configured); `pinbot -v` configures the same.
+Every module that logs gets its logger from `logger` here, so importing it first puts the
+escaping handler in logging's last resort (what prints warnings when nothing is configured);
+`pinbot -v` configures the same handler.
 """
 
 from __future__ import annotations
